@@ -1,0 +1,302 @@
+"""The typed configuration: YAML files composed with `extends:`, dotted `key=value` overrides,
+validation at the boundary (unknown keys name the closest valid key), and the resolved form
+that every run saves beside its artifacts.
+
+Why pydantic: one declaration gives types, defaults, and error paths (`train.lr`) for free;
+stages receive a validated `Config` and never re-check it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """A config file or override is wrong; the message names the file and the key."""
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CompetitionConfig(Section):
+    """The data contract of one competition (Kaggle layout under `paths.data/<name>/`)."""
+
+    name: str
+    train_csv: str = "train.csv"
+    test_csv: str | None = None  # default: the ids of sample_submission.csv
+    sample_submission: str = "sample_submission.csv"
+    solution: str | None = "solution.csv"  # hidden test labels, where the organiser has them
+    id_column: str = "id"
+    target_column: str = "label"
+    group_column: str | None = None
+    train_images: str = "train/{id}.png"
+    test_images: str = "test/{id}.png"
+    task: Literal["multiclass", "binary"] = "multiclass"
+    classes: list[str] | None = None  # default: sorted unique labels of train.csv
+    metric: str = "accuracy"
+    # what the submission's target column(s) hold: the label, or one probability per class
+    submission_format: Literal["label", "proba"] = "label"
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, v: str) -> str:
+        from podium.metrics import METRICS
+
+        if v not in METRICS:
+            close = difflib.get_close_matches(v, list(METRICS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown metric {v!r}{hint} (known: {sorted(METRICS)})")
+        return v
+
+
+class FoldsConfig(Section):
+    method: Literal["kfold", "stratified", "group", "stratified_group"] = "stratified"
+    n_splits: int = Field(5, ge=2)
+    seed: int = 42
+
+
+class AugmentConfig(Section):
+    """One albumentations transform: `name` is the class, the rest its keyword arguments."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+
+class DataConfig(Section):
+    image_size: tuple[int, int] = (224, 224)
+    # size the decode cache stores (default: image_size); larger lets crops sample detail
+    cache_size: tuple[int, int] | None = None
+    cache: Literal["memory", "memmap"] = "memmap"
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    num_workers: int = Field(2, ge=0)
+    train_augs: list[AugmentConfig] = Field(default_factory=list)
+
+    @field_validator("image_size", "cache_size", mode="before")
+    @classmethod
+    def _square(cls, v: Any) -> Any:
+        return (v, v) if isinstance(v, int) else v
+
+
+class ModelConfig(Section):
+    name: str = "resnet18"  # any timm model name
+    pretrained: bool = False
+    weights: str | None = None  # a local checkpoint file; never downloaded
+    drop_rate: float = Field(0.0, ge=0, lt=1)
+    drop_path_rate: float = Field(0.0, ge=0, lt=1)
+    kwargs: dict[str, Any] = Field(default_factory=dict)  # passed to timm.create_model
+
+
+class TrainConfig(Section):
+    folds: list[int] | None = None  # default: every fold
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.05, ge=0)
+    optimizer: str = "adamw"  # any timm.optim name
+    momentum: float = 0.9
+    scheduler: Literal["cosine", "onecycle", "step", "none"] = "cosine"
+    warmup_epochs: float = Field(1.0, ge=0)
+    min_lr: float = 1e-6
+    backbone_lr_mult: float = Field(1.0, gt=0)  # discriminative learning rate
+    freeze_backbone_epochs: int = Field(0, ge=0)
+    grad_accum: int = Field(1, ge=1)
+    clip_grad: float | None = None
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    device: str = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    ema_decay: float | None = None
+    mixup_alpha: float = Field(0.0, ge=0)
+    cutmix_alpha: float = Field(0.0, ge=0)
+    mixup_prob: float = Field(1.0, ge=0, le=1)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    loss: Literal["ce", "focal"] = "ce"
+    focal_gamma: float = 2.0
+    class_weights: Literal["none", "balanced"] | list[float] = "none"
+    sampler: Literal["none", "upsample", "downsample"] = "none"
+    early_stopping_patience: int | None = None
+    checkpoint: Literal["best", "last"] = "best"  # which weights oof/infer use
+    progress: bool = True
+    # test hook: stop (as if killed) after this epoch; the next run resumes from last.pt
+    stop_after_epoch: int | None = None
+
+
+TTA_VIEWS_DOC = "identity, hflip, vflip, transpose, rot90, rot180, rot270, scale<f>, shift<dx>_<dy>"
+
+
+class InferConfig(Section):
+    tta: list[str] = Field(default_factory=lambda: ["identity"])
+    merge: Literal["prob", "logit", "geometric"] = "prob"
+    batch_size: int = Field(256, ge=1)
+
+
+class PathsConfig(Section):
+    data: str = "data"
+    runs: str = "runs"
+    submissions: str = "submissions"
+
+
+class Config(Section):
+    """One experiment (or ensemble, pseudo, tune study) of one competition."""
+
+    name: str
+    competition: CompetitionConfig
+    folds: FoldsConfig = Field(default_factory=FoldsConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    infer: InferConfig = Field(default_factory=InferConfig)
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    # stage sections owned by their stages; free-form here, validated by the stage
+    tabular: dict[str, Any] | None = None
+    ensemble: dict[str, Any] | None = None
+    pseudo: dict[str, Any] | None = None
+    tune: dict[str, Any] | None = None
+    source: str | None = Field(None, exclude=True)  # the file it came from, for messages
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        if self.train.folds is not None:
+            bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]
+            if bad:
+                raise ValueError(f"train.folds {bad} outside 0..{self.folds.n_splits - 1}")
+        return self
+
+    # ---- paths every stage agrees on -------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.paths.data) / self.competition.name
+
+    @property
+    def comp_dir(self) -> Path:
+        return Path(self.paths.runs) / self.competition.name
+
+    @property
+    def run_dir(self) -> Path:
+        return self.comp_dir / self.name
+
+    @property
+    def folds_path(self) -> Path:
+        return self.comp_dir / "folds.csv"
+
+    def fold_ids(self) -> list[int]:
+        return self.train.folds if self.train.folds is not None else list(range(self.folds.n_splits))
+
+    def resolved(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"source"})
+
+    def training_hash(self) -> str:
+        """Hash of what changes trained weights; progress bars and the kill hook excluded."""
+        d = self.resolved()
+        d["train"] = {k: v for k, v in d["train"].items() if k not in {"progress", "stop_after_epoch", "folds", "seeds"}}
+        for k in ("infer", "paths", "ensemble", "pseudo", "tune", "name"):
+            d.pop(k, None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ---- loading -------------------------------------------------------------------------------
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read one YAML mapping (safe loader only), following `extends:` (a path or a list)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    parents = raw.pop("extends", None) or []
+    merged: dict[str, Any] = {}
+    for parent in [parents] if isinstance(parents, str) else parents:
+        merged = _deep_merge(merged, read_yaml(path.parent / parent))
+    return _deep_merge(merged, raw)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`train.lr=3e-4` -> (["train", "lr"], 0.0003); the value is parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} is not of the form key=value (e.g. train.epochs=3)")
+    key, value = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(value) if value != "" else None
+
+
+def apply_overrides(d: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    d = json.loads(json.dumps(d))  # deep copy of plain data
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = d
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {text!r}: {k} is not a section")
+        node[keys[-1]] = value
+    return d
+
+
+def _valid_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(prefix + name)
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys += _valid_keys(ann, prefix + name + ".")
+    return keys
+
+
+def _explain(err: ValidationError, source: str) -> ConfigError:
+    lines = []
+    valid = _valid_keys(Config)
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(loc, valid, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"unknown key {loc!r}{hint}")
+        else:
+            lines.append(f"{loc or '<root>'}: {e['msg']} (got {e.get('input')!r})")
+    return ConfigError(f"{source}: invalid config:\n  " + "\n  ".join(lines))
+
+
+def from_dict(d: dict[str, Any], source: str = "<dict>") -> Config:
+    try:
+        cfg = Config.model_validate(d)
+    except ValidationError as e:
+        raise _explain(e, source) from None
+    cfg.source = source
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config, apply `key=value` overrides, validate. Errors name file and key."""
+    d = read_yaml(Path(path))
+    d.setdefault("name", Path(path).stem)  # an experiment is named after its file by default
+    d = apply_overrides(d, overrides or [])
+    return from_dict(d, source=str(path))
+
+
+def save_resolved(cfg: Config, path: Path) -> None:
+    from podium.artifacts import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(cfg.resolved(), sort_keys=False))

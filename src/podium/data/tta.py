@@ -1,0 +1,62 @@
+"""Test-time augmentation views: a registry of label-preserving transforms of a normalised
+(B, C, H, W) batch on the device. Which views are valid is a property of the competition
+(flips suit leaves, not digits), so the config lists them by name:
+
+    identity, hflip, vflip, transpose, rot90, rot180, rot270,
+    scale<f>   zoom by factor f about the centre (scale1.1 zooms in, scale0.9 out),
+    shift<dx>_<dy>  translate by whole pixels (shift2_-1), borders filled with zeros
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+View = Callable[[torch.Tensor], torch.Tensor]
+
+_FIXED: dict[str, View] = {
+    "identity": lambda x: x,
+    "hflip": lambda x: x.flip(-1),
+    "vflip": lambda x: x.flip(-2),
+    "transpose": lambda x: x.transpose(-1, -2),
+    "rot90": lambda x: torch.rot90(x, 1, (-2, -1)),
+    "rot180": lambda x: torch.rot90(x, 2, (-2, -1)),
+    "rot270": lambda x: torch.rot90(x, 3, (-2, -1)),
+}
+
+
+def _scale(factor: float) -> View:
+    def view(x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        theta = torch.tensor([[1 / factor, 0, 0], [0, 1 / factor, 0]], dtype=x.dtype, device=x.device)
+        grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), [x.shape[0], x.shape[1], h, w], align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    return view
+
+
+def _shift(dx: int, dy: int) -> View:
+    def view(x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(x)
+        h, w = x.shape[-2:]
+        ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+        xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+        out[..., yd, xd] = x[..., ys, xs]
+        return out
+
+    return view
+
+
+def get_view(name: str) -> View:
+    if name in _FIXED:
+        return _FIXED[name]
+    if m := re.fullmatch(r"scale(\d+(?:\.\d+)?)", name):
+        return _scale(float(m.group(1)))
+    if m := re.fullmatch(r"shift(-?\d+)_(-?\d+)", name):
+        return _shift(int(m.group(1)), int(m.group(2)))
+    raise ValueError(
+        f"unknown TTA view {name!r}; known: {sorted(_FIXED)}, scale<f> (scale1.1), shift<dx>_<dy> (shift2_0)"
+    )

@@ -1,0 +1,1 @@
+"""The one training core: used by train, pseudo (student) and tune."""

@@ -1,0 +1,240 @@
+"""The training loop: one fold x seed unit, from a fresh start or resumed from `last.pt`.
+
+The loop owns precision, channels_last, optional torch.compile, gradient accumulation and
+clipping, EMA, mixup/cutmix, the frozen-backbone warmup, early stopping, best/last
+checkpoints, per-epoch history and seeding. Its one hook, `on_epoch_end(epoch, metrics)`,
+lets a caller (tune) report and prune without the engine knowing Optuna.
+
+Synchronisation: the per-step loss is accumulated on the device and read once per epoch;
+no `.item()` inside the step loop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from timm.utils import ModelEmaV3
+from tqdm.auto import tqdm
+
+from podium.artifacts import write_csv, write_json
+from podium.config import Config
+from podium.data.augment import build_train_transform
+from podium.data.dataset import EpochSampler, ImageDataset, train_loader
+from podium.data.device import Normalizer
+from podium.engine.checkpoint import load_checkpoint, save_checkpoint
+from podium.engine.losses import build_loss
+from podium.engine.mixing import build_mixup
+from podium.engine.optim import build_optimizer, build_scheduler
+from podium.engine.precision import resolve_device, resolve_precision
+from podium.engine.seeding import derive_seed, seed_everything
+from podium.metrics import get_metric
+from podium.models import create_model, set_backbone_trainable
+from podium.predict import predict_logits, softmax
+
+EpochHook = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class TrainRows:
+    """What one unit trains on: uint8 images, soft targets (N, C), loss weights (N,)."""
+
+    images: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray | None = None
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.targets.argmax(1)
+
+
+@dataclass
+class ValidRows:
+    images: np.ndarray
+    labels: np.ndarray
+
+
+class Interrupted(RuntimeError):
+    """Raised by the `train.stop_after_epoch` test hook, as if the process had been killed."""
+
+
+def unit_done(unit_dir: Path) -> bool:
+    """A unit is finished when its result.json exists (written after best.pt, atomically)."""
+    return (unit_dir / "result.json").exists()
+
+
+def fit(
+    cfg: Config,
+    train: TrainRows,
+    valid: ValidRows,
+    unit_dir: Path,
+    seed: int,
+    on_epoch_end: EpochHook | None = None,
+) -> dict[str, Any]:
+    """Train one unit into `unit_dir` (best.pt, last.pt, history.csv, result.json)."""
+    tc = cfg.train
+    num_classes = train.targets.shape[1]
+    metric = get_metric(cfg.competition.metric)
+    device = resolve_device(tc.device)
+    precision = resolve_precision(device, tc.precision)
+    unit_dir.mkdir(parents=True, exist_ok=True)
+
+    # --- model, in a fixed order: seed -> create -> device -> EMA -> compile --------------------
+    seed_everything(seed)
+    model = create_model(cfg.model, num_classes).to(device)
+    if tc.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
+    forward = torch.compile(model) if tc.compile else model
+
+    # --- data -----------------------------------------------------------------------------------
+    dataset = ImageDataset(
+        train.images,
+        train.targets,
+        train.weights,
+        build_train_transform(cfg.data.train_augs, cfg.data.image_size),
+        cfg.data.image_size,
+    )
+    sampler = EpochSampler(len(dataset), derive_seed(seed, 1), train.labels, tc.sampler)
+    batch_size = min(tc.batch_size, len(sampler))
+    loader = train_loader(
+        dataset,
+        sampler,
+        batch_size - batch_size % 2,  # mixup pairs need an even batch
+        cfg.data.num_workers,
+        pin_memory=device.type == "cuda",
+        drop_last=True,
+    )
+    normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
+    eval_normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last, cfg.data.image_size)
+
+    # --- optimisation -------------------------------------------------------------------------
+    criterion = build_loss(tc, train.labels, num_classes).to(device)
+    mixup = build_mixup(tc, num_classes)
+    optimizer = build_optimizer(model, tc)
+    updates_per_epoch = max(1, math.ceil(len(loader) / tc.grad_accum))
+    scheduler = build_scheduler(optimizer, tc, updates_per_epoch)
+    scaler = precision.grad_scaler()
+
+    # --- resume ---------------------------------------------------------------------------------
+    start_epoch, num_updates, best_score, best_epoch, bad_epochs = 0, 0, None, -1, 0
+    history: list[dict[str, float]] = []
+    last_path = unit_dir / "last.pt"
+    if last_path.exists():
+        state = load_checkpoint(last_path, device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        if ema is not None:
+            ema.module.load_state_dict(state["ema"])  # its warmup reads num_updates
+        start_epoch, num_updates = state["epoch"] + 1, state["num_updates"]
+        best_score, best_epoch, bad_epochs = state["best_score"], state["best_epoch"], state["bad_epochs"]
+        history = state["history"]
+        print(f"  resuming {unit_dir} at epoch {start_epoch + 1}/{tc.epochs}")
+
+    started = time.time()
+    for epoch in range(start_epoch, tc.epochs):
+        if _should_stop(bad_epochs, tc.early_stopping_patience):
+            break
+        t0 = time.time()
+        seed_everything(derive_seed(seed, epoch, 2))
+        sampler.set_epoch(epoch)
+        set_backbone_trainable(model, epoch >= tc.freeze_backbone_epochs)
+        model.train()
+        loss_sum = torch.zeros((), device=device)
+        n_batches = 0
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{tc.epochs}", leave=False, disable=not tc.progress)
+        optimizer.zero_grad(set_to_none=True)
+        for step, (images, targets, weights) in enumerate(bar):
+            x = normalize(images)
+            targets = targets.to(device, non_blocking=True)
+            weights = weights.to(device, non_blocking=True)
+            if mixup is not None:
+                x, targets = mixup(x, targets)
+            with precision.autocast():
+                logits = forward(x)
+            loss = criterion(logits, targets, weights)
+            scaler.scale(loss / tc.grad_accum).backward()
+            loss_sum += loss.detach()
+            n_batches += 1
+            if (step + 1) % tc.grad_accum == 0 or step + 1 == len(loader):
+                if tc.clip_grad:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                num_updates += 1
+                if ema is not None:
+                    ema.update(model, step=num_updates)
+                scheduler.step_update(num_updates=num_updates)
+
+        # --- validate the weights that would be kept (EMA when on) -----------------------------
+        eval_model = ema.module if ema is not None else model
+        logits = predict_logits(eval_model, valid.images, eval_normalize, precision, ["identity"], cfg.infer.batch_size)[0]
+        proba = softmax(logits)
+        score = metric(valid.labels, proba)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": float(loss_sum.item() / max(1, n_batches)),
+            "valid_loss": get_metric("log_loss")(valid.labels, proba),
+            f"valid_{metric.name}": score,
+            "lr": max(g["lr"] for g in optimizer.param_groups),
+            "seconds": round(time.time() - t0, 2),
+        }
+        history.append(row)
+        scheduler.step(epoch + 1, score)
+        if metric.better(score, best_score):
+            best_score, best_epoch, bad_epochs = score, epoch + 1, 0
+            save_checkpoint(unit_dir / "best.pt", {"model": eval_model.state_dict(), "epoch": epoch + 1, "score": score})
+        else:
+            bad_epochs += 1
+        save_checkpoint(
+            last_path,
+            {
+                "model": model.state_dict(),
+                "ema": ema.module.state_dict() if ema is not None else None,
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(),
+                "epoch": epoch,
+                "num_updates": num_updates,
+                "best_score": best_score,
+                "best_epoch": best_epoch,
+                "bad_epochs": bad_epochs,
+                "history": history,
+            },
+        )
+        write_csv(unit_dir / "history.csv", pd.DataFrame(history))
+        if tc.progress:
+            print(
+                f"  epoch {epoch + 1:>3}/{tc.epochs}  loss {row['train_loss']:.4f}  "
+                f"valid {metric.name} {score:.4f}  log_loss {row['valid_loss']:.4f}  {row['seconds']:.1f}s"
+            )
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+        if tc.stop_after_epoch is not None and epoch + 1 >= tc.stop_after_epoch and epoch + 1 < tc.epochs:
+            raise Interrupted(f"stopped after epoch {epoch + 1} (train.stop_after_epoch)")
+
+    result = {
+        "best_score": best_score,
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "metric": metric.name,
+        "final_score": history[-1][f"valid_{metric.name}"] if history else None,
+        "train_seconds": round(time.time() - started, 2),
+    }
+    write_json(unit_dir / "result.json", result)
+    return result
+
+
+def _should_stop(bad_epochs: int, patience: int | None) -> bool:
+    return patience is not None and bad_epochs >= patience

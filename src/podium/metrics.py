@@ -1,0 +1,75 @@
+"""Competition metrics: a registry of name -> (function, greater_is_better, needs_proba).
+
+Every function takes integer targets `y` (N,) and class probabilities `proba` (N, C) and
+returns a float, so the engine, oof, ensemble and tune all score the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fn: Callable[[np.ndarray, np.ndarray], float]
+    greater_is_better: bool
+    needs_proba: bool
+
+    def __call__(self, y: np.ndarray, proba: np.ndarray) -> float:
+        return float(self.fn(np.asarray(y), np.asarray(proba, dtype=np.float64)))
+
+    def better(self, a: float, b: float | None) -> bool:
+        """Is score `a` an improvement over `b` (None = no score yet)?"""
+        if b is None or not np.isfinite(b):
+            return True
+        return a > b if self.greater_is_better else a < b
+
+    @property
+    def worst(self) -> float:
+        return -np.inf if self.greater_is_better else np.inf
+
+
+def _labels(proba: np.ndarray) -> np.ndarray:
+    return proba.argmax(axis=1)
+
+
+def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    p = np.clip(proba, 1e-15, 1.0)
+    p = p / p.sum(axis=1, keepdims=True)
+    return float(-np.mean(np.log(p[np.arange(len(y)), y])))
+
+
+def _auc(y: np.ndarray, proba: np.ndarray) -> float:
+    if proba.shape[1] == 2:
+        return skm.roc_auc_score(y, proba[:, 1])
+    return skm.roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric("accuracy", lambda y, p: skm.accuracy_score(y, _labels(p)), True, False),
+        Metric("balanced_accuracy", lambda y, p: skm.balanced_accuracy_score(y, _labels(p)), True, False),
+        Metric("f1_macro", lambda y, p: skm.f1_score(y, _labels(p), average="macro"), True, False),
+        Metric("mcc", lambda y, p: skm.matthews_corrcoef(y, _labels(p)), True, False),
+        Metric(
+            "qwk",
+            lambda y, p: skm.cohen_kappa_score(y, _labels(p), weights="quadratic"),
+            True,
+            False,
+        ),
+        Metric("log_loss", _log_loss, False, True),
+        Metric("auc", _auc, True, True),
+    ]
+}
+
+
+def get_metric(name: str) -> Metric:
+    if name not in METRICS:
+        raise KeyError(f"unknown metric {name!r}; known: {sorted(METRICS)}")
+    return METRICS[name]

@@ -1,0 +1,57 @@
+"""Model factory: timm models by name, with the head sized for the competition and weights
+only from local files. `pretrained: true` without `weights:` reads timm's cache offline;
+a miss is an error that says where to put the file, never a download.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import timm
+import torch
+
+from podium.config import ConfigError, ModelConfig
+
+
+def create_model(cfg: ModelConfig, num_classes: int) -> torch.nn.Module:
+    """Build `cfg.name` with `num_classes` outputs (binary tasks use 2, like multiclass)."""
+    if cfg.name not in timm.list_models() and not timm.is_model(cfg.name):
+        import difflib
+
+        close = difflib.get_close_matches(cfg.name, timm.list_models(), n=3)
+        raise ConfigError(f"model.name: unknown timm model {cfg.name!r}; close: {close}")
+    kwargs = dict(num_classes=num_classes, drop_rate=cfg.drop_rate, drop_path_rate=cfg.drop_path_rate, **cfg.kwargs)
+    if cfg.weights:
+        path = Path(cfg.weights)
+        if not path.is_file():
+            raise ConfigError(f"model.weights: file not found: {path}")
+        # timm loads the file, drops a mismatched classifier and adapts input channels
+        return timm.create_model(cfg.name, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **kwargs)
+    if cfg.pretrained:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # no network at run time
+        try:
+            return timm.create_model(cfg.name, pretrained=True, **kwargs)
+        except Exception as e:
+            raise ConfigError(
+                f"model.pretrained: weights for {cfg.name!r} are not in the local cache and podium "
+                f"does not download at run time ({type(e).__name__}). Download them once on a machine "
+                "with network (timm.create_model(name, pretrained=True)) into HF_HOME, or set "
+                "model.weights to a local file."
+            ) from None
+    return timm.create_model(cfg.name, pretrained=False, **kwargs)
+
+
+def head_parameters(model: torch.nn.Module) -> set[int]:
+    """ids of the classifier's parameters: the 'head' of discriminative LRs and freezing."""
+    head = model.get_classifier() if hasattr(model, "get_classifier") else None
+    if not isinstance(head, torch.nn.Module):
+        return set()
+    return {id(p) for p in head.parameters()}
+
+
+def set_backbone_trainable(model: torch.nn.Module, trainable: bool) -> None:
+    head = head_parameters(model)
+    for p in model.parameters():
+        if id(p) not in head:
+            p.requires_grad_(trainable)

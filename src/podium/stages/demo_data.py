@@ -1,0 +1,66 @@
+"""`podium demo-data`: the embedded demo competition, built from scikit-learn's bundled
+handwritten digits (real data, no network) in Kaggle's layout:
+
+    data/digits/train.csv             id,label            (1,437 rows)
+    data/digits/train/<id>.png        32x32 RGB, upscaled from 8x8
+    data/digits/test/<id>.png         (360 images)
+    data/digits/sample_submission.csv id,label            (label = a placeholder)
+    data/digits/solution.csv          id,label,Usage      (hidden labels; Public/Private halves)
+
+Stratified 80/20 split with a fixed seed; writing is idempotent (a complete folder is left
+alone) and atomic (built in a temp folder, then renamed).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+SIZE = 32
+SEED = 2026
+FILES = ("train.csv", "sample_submission.csv", "solution.csv")
+
+
+def digit_to_rgb(pixels: np.ndarray, size: int = SIZE) -> np.ndarray:
+    """8x8 intensities 0..16 -> (size, size, 3) uint8, bicubic upscale (ink is bright)."""
+    img = (pixels.reshape(8, 8) * (255.0 / 16.0)).astype(np.float32)
+    big = cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC)
+    return np.repeat(np.clip(big, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def write_demo(root: Path) -> Path:
+    out = Path(root) / "digits"
+    if all((out / f).is_file() for f in FILES):
+        print(f"demo data already present: {out}")
+        return out
+    digits = load_digits()
+    ids = np.array([f"img_{i:04d}" for i in range(len(digits.target))])
+    labels = digits.target.astype(str)
+    tr, te = train_test_split(np.arange(len(ids)), test_size=0.2, stratify=labels, random_state=SEED)
+    tr, te = np.sort(tr), np.sort(te)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".digits.", dir=out.parent))
+    try:
+        for split, rows in (("train", tr), ("test", te)):
+            (tmp / split).mkdir()
+            for i in rows:
+                cv2.imwrite(str(tmp / split / f"{ids[i]}.png"), digit_to_rgb(digits.data[i]))
+        pd.DataFrame({"id": ids[tr], "label": labels[tr]}).to_csv(tmp / "train.csv", index=False)
+        pd.DataFrame({"id": ids[te], "label": "0"}).to_csv(tmp / "sample_submission.csv", index=False)
+        usage = np.where(np.random.default_rng(SEED).random(len(te)) < 0.5, "Public", "Private")
+        pd.DataFrame({"id": ids[te], "label": labels[te], "Usage": usage}).to_csv(tmp / "solution.csv", index=False)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    print(f"wrote demo competition to {out}: {len(tr)} train, {len(te)} test images")
+    return out
