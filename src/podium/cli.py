@@ -36,7 +36,9 @@ def member_configs(config: str, exp: str | None = None) -> list[Path]:
     if exp is not None:
         paths = [p for p in paths if p.stem == exp]
         if not paths:
-            raise ConfigError(f"{config}: no member named {exp!r}; members: {[Path(str(m)).stem for m in members]}")
+            raise ConfigError(
+                f"{config}: no member named {exp!r}; members: {[Path(str(m)).stem for m in members]}"
+            )
     return paths
 
 
@@ -103,7 +105,9 @@ def cmd_score(args: argparse.Namespace) -> None:
     from podium.config import load_config
     from podium.stages import score
 
-    score.run(load_config(args.config, args.overrides), Path(args.submission))
+    score.run(
+        load_config(args.config, args.overrides), Path(args.submission) if args.submission else None
+    )
 
 
 def cmd_ensemble(args: argparse.Namespace) -> None:
@@ -128,20 +132,39 @@ def cmd_tune(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="podium", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="podium", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="stage", required=True, metavar="STAGE")
 
     def stage(name: str, fn: Callable, help: str, config: bool = True) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, description=help)
         if config:
-            sp.add_argument("-c", "--config", required=True, help="YAML config (experiment, ensemble, pseudo, tune)")
-            sp.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.epochs=3")
+            sp.add_argument(
+                "-c",
+                "--config",
+                required=True,
+                help="YAML config (experiment, ensemble, pseudo, tune)",
+            )
+            sp.add_argument(
+                "overrides",
+                nargs="*",
+                metavar="key=value",
+                help="dotted overrides, e.g. train.epochs=3",
+            )
         sp.set_defaults(fn=fn)
         return sp
 
-    sp = stage("demo-data", cmd_demo_data, "write the embedded digits competition under DATA/digits", config=False)
+    sp = stage(
+        "demo-data",
+        cmd_demo_data,
+        "write the embedded digits competition under DATA/digits",
+        config=False,
+    )
     sp.add_argument("--data", default="data", help="data folder (default: data)")
-    stage("folds", cmd_folds, "assign folds: runs/<comp>/folds.csv").add_argument("--force", action="store_true")
+    stage("folds", cmd_folds, "assign folds: runs/<comp>/folds.csv").add_argument(
+        "--force", action="store_true"
+    )
     sp = stage("train", cmd_train, "train every fold x seed (or one unit)")
     sp.add_argument("--fold", type=int)
     sp.add_argument("--seed", type=int)
@@ -155,9 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--exp", help="with an ensemble config: only this member")
     stage("submit", cmd_submit, "write a validated submission CSV")
     sp = stage("score", cmd_score, "score a submission against the competition's solution.csv")
-    sp.add_argument("submission")
-    stage("ensemble", cmd_ensemble, "stack members' OOF with XGBoost, blend, pick by CV").add_argument("--force", action="store_true")
-    stage("pseudo", cmd_pseudo, "pseudo-label with a teacher and train the student").add_argument("--force", action="store_true")
+    sp.add_argument("--submission", help="a CSV (default: the newest submission of this config)")
+    stage(
+        "ensemble", cmd_ensemble, "stack members' OOF with XGBoost, blend, pick by CV"
+    ).add_argument("--force", action="store_true")
+    stage("pseudo", cmd_pseudo, "pseudo-label with a teacher and train the student").add_argument(
+        "--force", action="store_true"
+    )
     stage("tune", cmd_tune, "an Optuna study over config keys")
     return p
 
@@ -170,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"podium {args.stage}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"podium {args.stage}: interrupted; re-run the same command to resume", file=sys.stderr)
+        print(
+            f"podium {args.stage}: interrupted; re-run the same command to resume", file=sys.stderr
+        )
         return 130
     return 0
 

@@ -132,7 +132,11 @@ class Competition:
         paths = [self.root / template.format(id=i) for i in ids]
         for row, p in enumerate(paths):
             if not p.is_file():
-                table = self.cfg.train_csv if split == "train" else (self.cfg.test_csv or self.cfg.sample_submission)
+                table = (
+                    self.cfg.train_csv
+                    if split == "train"
+                    else (self.cfg.test_csv or self.cfg.sample_submission)
+                )
                 raise DataError(
                     f"image not found: {p} (id {ids[row]!r}, line {row + 2} of {self.root / table})"
                 )

@@ -185,6 +185,9 @@ class Config(Section):
 
     @property
     def run_dir(self) -> Path:
+        """runs/<comp>/<exp>/, or runs/<comp>/ensemble/<name>/ for an ensemble config."""
+        if self.ensemble is not None:
+            return self.comp_dir / "ensemble" / self.name
         return self.comp_dir / self.name
 
     @property
@@ -192,7 +195,9 @@ class Config(Section):
         return self.comp_dir / "folds.csv"
 
     def fold_ids(self) -> list[int]:
-        return self.train.folds if self.train.folds is not None else list(range(self.folds.n_splits))
+        return (
+            self.train.folds if self.train.folds is not None else list(range(self.folds.n_splits))
+        )
 
     def resolved(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"source"})
@@ -200,8 +205,12 @@ class Config(Section):
     def training_hash(self) -> str:
         """Hash of what changes trained weights; progress bars and the kill hook excluded."""
         d = self.resolved()
-        d["train"] = {k: v for k, v in d["train"].items() if k not in {"progress", "stop_after_epoch", "folds", "seeds"}}
-        for k in ("infer", "paths", "ensemble", "pseudo", "tune", "name"):
+        d["train"] = {
+            k: v
+            for k, v in d["train"].items()
+            if k not in {"progress", "stop_after_epoch", "folds", "seeds"}
+        }
+        for k in ("infer", "paths", "ensemble", "tune", "name"):  # pseudo rows change training
             d.pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -212,7 +221,9 @@ class Config(Section):
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = (
+            _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        )
     return out
 
 

@@ -16,7 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import ArtifactError, check_folds_hash, file_hash, read_json, require, write_json
+from podium.artifacts import (
+    ArtifactError,
+    check_folds_hash,
+    file_hash,
+    read_json,
+    require,
+    write_json,
+)
 from podium.competition import Competition
 from podium.config import Config, save_resolved
 from podium.data.cache import load_images
@@ -74,7 +81,11 @@ class Experiment:
         save_resolved(self.cfg, self.run_dir / "config.yaml")
         write_json(
             meta,
-            {"folds_hash": self.folds_hash, "config_hash": self.cfg.training_hash(), "classes": self.comp.classes},
+            {
+                "folds_hash": self.folds_hash,
+                "config_hash": self.cfg.training_hash(),
+                "classes": self.comp.classes,
+            },
         )
 
     # ---- images ---------------------------------------------------------------------------
@@ -84,7 +95,9 @@ class Experiment:
 
     def _images(self, split: str) -> np.ndarray:
         cache_dir = self.cfg.comp_dir / "cache" if self.cfg.data.cache == "memmap" else None
-        return load_images(self.comp.image_paths(split), self.cache_size, cache_dir, split, self.cfg.train.progress)
+        return load_images(
+            self.comp.image_paths(split), self.cache_size, cache_dir, split, self.cfg.train.progress
+        )
 
     @cached_property
     def train_images(self) -> np.ndarray:

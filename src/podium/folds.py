@@ -33,14 +33,18 @@ def assign_folds(comp: Competition, cfg: FoldsConfig) -> pd.DataFrame:
     if needs_groups:
         n_groups = len(np.unique(groups))
         if n_groups < cfg.n_splits:
-            raise DataError(f"{path}: {n_groups} groups in {comp.cfg.group_column!r}, fewer than {cfg.n_splits} folds")
+            raise DataError(
+                f"{path}: {n_groups} groups in {comp.cfg.group_column!r}, fewer than {cfg.n_splits} folds"
+            )
 
     splitter = {
         "kfold": lambda: KFold(cfg.n_splits, shuffle=True, random_state=cfg.seed),
         "stratified": lambda: StratifiedKFold(cfg.n_splits, shuffle=True, random_state=cfg.seed),
         # GroupKFold shuffles only from sklearn 1.6 on; its split is deterministic anyway
         "group": lambda: GroupKFold(cfg.n_splits),
-        "stratified_group": lambda: StratifiedGroupKFold(cfg.n_splits, shuffle=True, random_state=cfg.seed),
+        "stratified_group": lambda: StratifiedGroupKFold(
+            cfg.n_splits, shuffle=True, random_state=cfg.seed
+        ),
     }[cfg.method]()
     fold = np.full(len(train), -1, dtype=np.int64)
     for k, (_, valid) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):

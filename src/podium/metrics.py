@@ -54,7 +54,12 @@ METRICS: dict[str, Metric] = {
     m.name: m
     for m in [
         Metric("accuracy", lambda y, p: skm.accuracy_score(y, _labels(p)), True, False),
-        Metric("balanced_accuracy", lambda y, p: skm.balanced_accuracy_score(y, _labels(p)), True, False),
+        Metric(
+            "balanced_accuracy",
+            lambda y, p: skm.balanced_accuracy_score(y, _labels(p)),
+            True,
+            False,
+        ),
         Metric("f1_macro", lambda y, p: skm.f1_score(y, _labels(p), average="macro"), True, False),
         Metric("mcc", lambda y, p: skm.matthews_corrcoef(y, _labels(p)), True, False),
         Metric(

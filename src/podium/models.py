@@ -21,13 +21,20 @@ def create_model(cfg: ModelConfig, num_classes: int) -> torch.nn.Module:
 
         close = difflib.get_close_matches(cfg.name, timm.list_models(), n=3)
         raise ConfigError(f"model.name: unknown timm model {cfg.name!r}; close: {close}")
-    kwargs = dict(num_classes=num_classes, drop_rate=cfg.drop_rate, drop_path_rate=cfg.drop_path_rate, **cfg.kwargs)
+    kwargs = dict(
+        num_classes=num_classes,
+        drop_rate=cfg.drop_rate,
+        drop_path_rate=cfg.drop_path_rate,
+        **cfg.kwargs,
+    )
     if cfg.weights:
         path = Path(cfg.weights)
         if not path.is_file():
             raise ConfigError(f"model.weights: file not found: {path}")
         # timm loads the file, drops a mismatched classifier and adapts input channels
-        return timm.create_model(cfg.name, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **kwargs)
+        return timm.create_model(
+            cfg.name, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **kwargs
+        )
     if cfg.pretrained:
         os.environ["HF_HUB_OFFLINE"] = "1"  # no network at run time
         try:

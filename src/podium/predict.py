@@ -33,7 +33,9 @@ def predict_logits(
     out: list[list[np.ndarray]] = [[] for _ in fns]
     pin = normalizer.device.type == "cuda"
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
+        batch = torch.from_numpy(
+            np.array(images[start : start + batch_size])
+        )  # memmaps are read-only
         if pin:
             batch = batch.pin_memory()
         x = normalizer(batch)

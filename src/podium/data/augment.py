@@ -14,7 +14,9 @@ import albumentations as A  # noqa: E402
 from podium.config import AugmentConfig, ConfigError  # noqa: E402
 
 
-def build_train_transform(augs: list[AugmentConfig], image_size: tuple[int, int]) -> A.Compose | None:
+def build_train_transform(
+    augs: list[AugmentConfig], image_size: tuple[int, int]
+) -> A.Compose | None:
     """Compose the configured transforms (the dataset resizes any output that is not
     `image_size`, so pipelines without a crop stay valid)."""
     steps = []
@@ -26,7 +28,9 @@ def build_train_transform(augs: list[AugmentConfig], image_size: tuple[int, int]
 
             close = difflib.get_close_matches(aug.name, [n for n in dir(A) if n[0].isupper()], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"data.train_augs[{i}]: unknown albumentations transform {aug.name!r}{hint}")
+            raise ConfigError(
+                f"data.train_augs[{i}]: unknown albumentations transform {aug.name!r}{hint}"
+            )
         try:
             steps.append(cls(**params))
         except Exception as e:  # pydantic errors of albumentations' own schema

@@ -37,7 +37,15 @@ def _decode_into(out: np.ndarray, paths: list[Path], size: tuple[int, int], prog
 
     # cv2 releases the GIL while decoding: threads scale without pickling arrays
     with ThreadPoolExecutor(max_workers=max(1, min(16, os.cpu_count() or 1))) as pool:
-        list(tqdm(pool.map(work, range(len(paths))), total=len(paths), desc="decode", disable=not progress, leave=False))
+        list(
+            tqdm(
+                pool.map(work, range(len(paths))),
+                total=len(paths),
+                desc="decode",
+                disable=not progress,
+                leave=False,
+            )
+        )
 
 
 def cache_key(paths: list[Path], size: tuple[int, int]) -> str:
@@ -68,7 +76,9 @@ def load_images(
     file = Path(cache_dir) / f"{name}-{h}x{w}-{cache_key(paths, size)}.npy"
     if not file.exists():
         with atomic_path(file) as tmp:
-            mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), h, w, 3))
+            mm = np.lib.format.open_memmap(
+                tmp, mode="w+", dtype=np.uint8, shape=(len(paths), h, w, 3)
+            )
             _decode_into(mm, paths, size, progress)
             mm.flush()
             del mm

@@ -67,7 +67,9 @@ class EpochSampler(Sampler):
     (seed, epoch), so resume is exact. `balance` = 'none' | 'upsample' | 'downsample'
     (the class-balanced sampler catalyst used to provide)."""
 
-    def __init__(self, n: int, seed: int, labels: np.ndarray | None = None, balance: str = "none") -> None:
+    def __init__(
+        self, n: int, seed: int, labels: np.ndarray | None = None, balance: str = "none"
+    ) -> None:
         self.n, self.seed, self.labels, self.balance, self.epoch = n, seed, labels, balance, 0
         if balance != "none" and labels is None:
             raise ValueError("a balanced sampler needs labels")

@@ -31,6 +31,8 @@ class Normalizer:
             batch = torch.from_numpy(np.ascontiguousarray(batch))
         x = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
         if self.size is not None and tuple(x.shape[-2:]) != self.size:
-            x = F.interpolate(x, size=self.size, mode="bilinear", antialias=True, align_corners=False)
+            x = F.interpolate(
+                x, size=self.size, mode="bilinear", antialias=True, align_corners=False
+            )
         x = (x - self.mean) * self.inv_std
         return x.contiguous(memory_format=self.memory_format)

@@ -31,8 +31,12 @@ _FIXED: dict[str, View] = {
 def _scale(factor: float) -> View:
     def view(x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        theta = torch.tensor([[1 / factor, 0, 0], [0, 1 / factor, 0]], dtype=x.dtype, device=x.device)
-        grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), [x.shape[0], x.shape[1], h, w], align_corners=False)
+        theta = torch.tensor(
+            [[1 / factor, 0, 0], [0, 1 / factor, 0]], dtype=x.dtype, device=x.device
+        )
+        grid = F.affine_grid(
+            theta.expand(x.shape[0], 2, 3), [x.shape[0], x.shape[1], h, w], align_corners=False
+        )
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     return view

@@ -19,13 +19,20 @@ from podium.config import TrainConfig
 
 
 class SoftTargetLoss(torch.nn.Module):
-    def __init__(self, gamma: float = 0.0, label_smoothing: float = 0.0, class_weights: torch.Tensor | None = None):
+    def __init__(
+        self,
+        gamma: float = 0.0,
+        label_smoothing: float = 0.0,
+        class_weights: torch.Tensor | None = None,
+    ):
         super().__init__()
         self.gamma = gamma
         self.label_smoothing = label_smoothing
         self.register_buffer("class_weights", class_weights if class_weights is not None else None)
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
         logp = F.log_softmax(logits.float(), dim=1)
         t = target.float()
         if self.label_smoothing:
@@ -34,12 +41,18 @@ class SoftTargetLoss(torch.nn.Module):
         if self.gamma:
             per_class = per_class * (1 - logp.exp()).pow(self.gamma)
         loss = per_class.sum(1)
-        cw = (target.float() * self.class_weights).sum(1) if self.class_weights is not None else torch.ones_like(loss)
+        cw = (
+            (target.float() * self.class_weights).sum(1)
+            if self.class_weights is not None
+            else torch.ones_like(loss)
+        )
         w = cw if weight is None else cw * weight
         return (w * loss).sum() / cw.sum().clamp_min(1e-12)
 
 
-def class_weights_for(cfg: TrainConfig, labels: np.ndarray, num_classes: int) -> torch.Tensor | None:
+def class_weights_for(
+    cfg: TrainConfig, labels: np.ndarray, num_classes: int
+) -> torch.Tensor | None:
     """'balanced' = n / (C * count_c), sklearn's definition; a list is taken as given."""
     if cfg.class_weights == "none":
         return None

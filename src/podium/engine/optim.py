@@ -25,14 +25,22 @@ def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
     out = []
     for (is_head, no_decay), params in groups.items():
         lr = cfg.lr if is_head or not head else cfg.lr * cfg.backbone_lr_mult
-        out.append({"params": params, "lr": lr, "weight_decay": 0.0 if no_decay else cfg.weight_decay})
+        out.append(
+            {"params": params, "lr": lr, "weight_decay": 0.0 if no_decay else cfg.weight_decay}
+        )
     return out
 
 
 def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     kwargs = {"momentum": cfg.momentum} if cfg.optimizer in ("sgd", "momentum", "nesterov") else {}
     try:
-        return create_optimizer_v2(param_groups(model, cfg), opt=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay, **kwargs)
+        return create_optimizer_v2(
+            param_groups(model, cfg),
+            opt=cfg.optimizer,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            **kwargs,
+        )
     except (ValueError, AssertionError) as e:
         raise ValueError(f"train.optimizer={cfg.optimizer!r}: {e}") from None
 

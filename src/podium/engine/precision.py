@@ -41,4 +41,6 @@ def resolve_precision(device: torch.device, name: str) -> Precision:
         return Precision(device, torch.float32)
     if name == "auto":
         name = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return Precision(device, {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name])
+    return Precision(
+        device, {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name]
+    )

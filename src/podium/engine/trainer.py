@@ -113,7 +113,9 @@ def fit(
         drop_last=True,
     )
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
-    eval_normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last, cfg.data.image_size)
+    eval_normalize = Normalizer(
+        cfg.data.mean, cfg.data.std, device, tc.channels_last, cfg.data.image_size
+    )
 
     # --- optimisation -------------------------------------------------------------------------
     criterion = build_loss(tc, train.labels, num_classes).to(device)
@@ -136,7 +138,11 @@ def fit(
         if ema is not None:
             ema.module.load_state_dict(state["ema"])  # its warmup reads num_updates
         start_epoch, num_updates = state["epoch"] + 1, state["num_updates"]
-        best_score, best_epoch, bad_epochs = state["best_score"], state["best_epoch"], state["bad_epochs"]
+        best_score, best_epoch, bad_epochs = (
+            state["best_score"],
+            state["best_epoch"],
+            state["bad_epochs"],
+        )
         history = state["history"]
         print(f"  resuming {unit_dir} at epoch {start_epoch + 1}/{tc.epochs}")
 
@@ -151,7 +157,9 @@ def fit(
         model.train()
         loss_sum = torch.zeros((), device=device)
         n_batches = 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{tc.epochs}", leave=False, disable=not tc.progress)
+        bar = tqdm(
+            loader, desc=f"epoch {epoch + 1}/{tc.epochs}", leave=False, disable=not tc.progress
+        )
         optimizer.zero_grad(set_to_none=True)
         for step, (images, targets, weights) in enumerate(bar):
             x = normalize(images)
@@ -179,7 +187,9 @@ def fit(
 
         # --- validate the weights that would be kept (EMA when on) -----------------------------
         eval_model = ema.module if ema is not None else model
-        logits = predict_logits(eval_model, valid.images, eval_normalize, precision, ["identity"], cfg.infer.batch_size)[0]
+        logits = predict_logits(
+            eval_model, valid.images, eval_normalize, precision, ["identity"], cfg.infer.batch_size
+        )[0]
         proba = softmax(logits)
         score = metric(valid.labels, proba)
         row = {
@@ -194,7 +204,10 @@ def fit(
         scheduler.step(epoch + 1, score)
         if metric.better(score, best_score):
             best_score, best_epoch, bad_epochs = score, epoch + 1, 0
-            save_checkpoint(unit_dir / "best.pt", {"model": eval_model.state_dict(), "epoch": epoch + 1, "score": score})
+            save_checkpoint(
+                unit_dir / "best.pt",
+                {"model": eval_model.state_dict(), "epoch": epoch + 1, "score": score},
+            )
         else:
             bad_epochs += 1
         save_checkpoint(
@@ -221,7 +234,11 @@ def fit(
             )
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
-        if tc.stop_after_epoch is not None and epoch + 1 >= tc.stop_after_epoch and epoch + 1 < tc.epochs:
+        if (
+            tc.stop_after_epoch is not None
+            and epoch + 1 >= tc.stop_after_epoch
+            and epoch + 1 < tc.epochs
+        ):
             raise Interrupted(f"stopped after epoch {epoch + 1} (train.stop_after_epoch)")
 
     result = {

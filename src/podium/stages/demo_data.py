@@ -43,7 +43,9 @@ def write_demo(root: Path) -> Path:
     digits = load_digits()
     ids = np.array([f"img_{i:04d}" for i in range(len(digits.target))])
     labels = digits.target.astype(str)
-    tr, te = train_test_split(np.arange(len(ids)), test_size=0.2, stratify=labels, random_state=SEED)
+    tr, te = train_test_split(
+        np.arange(len(ids)), test_size=0.2, stratify=labels, random_state=SEED
+    )
     tr, te = np.sort(tr), np.sort(te)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".digits.", dir=out.parent))
@@ -53,9 +55,13 @@ def write_demo(root: Path) -> Path:
             for i in rows:
                 cv2.imwrite(str(tmp / split / f"{ids[i]}.png"), digit_to_rgb(digits.data[i]))
         pd.DataFrame({"id": ids[tr], "label": labels[tr]}).to_csv(tmp / "train.csv", index=False)
-        pd.DataFrame({"id": ids[te], "label": "0"}).to_csv(tmp / "sample_submission.csv", index=False)
+        pd.DataFrame({"id": ids[te], "label": "0"}).to_csv(
+            tmp / "sample_submission.csv", index=False
+        )
         usage = np.where(np.random.default_rng(SEED).random(len(te)) < 0.5, "Public", "Private")
-        pd.DataFrame({"id": ids[te], "label": labels[te], "Usage": usage}).to_csv(tmp / "solution.csv", index=False)
+        pd.DataFrame({"id": ids[te], "label": labels[te], "Usage": usage}).to_csv(
+            tmp / "solution.csv", index=False
+        )
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)

@@ -29,4 +29,6 @@ def run(cfg: Config, force: bool = False) -> None:
     write_csv(path, folds)
     write_json(meta_path, {"settings": settings, "hash": file_hash(path)})
     sizes = np.bincount(folds["fold"], minlength=cfg.folds.n_splits).tolist()
-    print(f"folds: wrote {path} ({cfg.folds.method}, {cfg.folds.n_splits} folds, sizes {sizes}, hash {file_hash(path)})")
+    print(
+        f"folds: wrote {path} ({cfg.folds.method}, {cfg.folds.n_splits} folds, sizes {sizes}, hash {file_hash(path)})"
+    )

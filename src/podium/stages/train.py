@@ -54,9 +54,13 @@ def run(
                 np.concatenate([train.targets, extra.targets]),
                 np.concatenate([np.ones(len(train.images), np.float32), extra.weights]),
             )
-        print(f"train {exp.cfg.name} fold {f} seed {s}: {len(train.images)} train / {len(valid.images)} valid rows")
+        print(
+            f"train {exp.cfg.name} fold {f} seed {s}: {len(train.images)} train / {len(valid.images)} valid rows"
+        )
         t0 = time.time()
         results[(f, s)] = fit(exp.cfg, train, valid, unit, s, on_epoch_end)
         r = results[(f, s)]
-        print(f"  best {r['metric']} {r['best_score']:.4f} at epoch {r['best_epoch']} ({time.time() - t0:.1f}s)")
+        print(
+            f"  best {r['metric']} {r['best_score']:.4f} at epoch {r['best_epoch']} ({time.time() - t0:.1f}s)"
+        )
     return results

@@ -1,0 +1,88 @@
+# podium: `make folds train infer ensemble` on the demo competition by default;
+# any competition with CONFIG=configs/<comp>/<file>.yaml (EXP=<member> narrows an ensemble).
+# Each target asks podium, which skips finished work, so re-running is cheap.
+
+CONFIG ?= configs/digits/ensemble.yaml
+EXP ?=
+ARGS ?=
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PODIUM := $(BIN)/podium
+export NO_ALBUMENTATIONS_UPDATE := 1
+
+EXP_FLAG := $(if $(EXP),--exp $(EXP),)
+# the demo competition is written on demand; a real competition's files are the user's
+DEMO_DATA := $(if $(findstring configs/digits/,$(CONFIG)),data/digits/train.csv,)
+IS_ENSEMBLE := $(shell grep -qs '^ensemble:' $(CONFIG) && echo yes)
+
+.PHONY: setup demo-data folds train oof infer ensemble submit score pseudo tune demo test lint format bench-quality bench-throughput clean-runs
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+data/digits/train.csv: | setup
+	$(PODIUM) demo-data
+
+demo-data: data/digits/train.csv
+
+folds: setup $(DEMO_DATA)
+	$(PODIUM) folds -c $(CONFIG) $(ARGS)
+
+train: folds
+	$(PODIUM) train -c $(CONFIG) $(EXP_FLAG) $(ARGS)
+
+oof: train
+	$(PODIUM) oof -c $(CONFIG) $(EXP_FLAG) $(ARGS)
+
+infer: train
+	$(PODIUM) infer -c $(CONFIG) $(EXP_FLAG) $(ARGS)
+
+# the ensemble ends by writing the validated submission and printing its path and CV
+ensemble: oof infer
+	$(PODIUM) ensemble -c $(CONFIG) $(ARGS)
+
+ifeq ($(IS_ENSEMBLE),yes)
+submit: ensemble
+else
+submit: oof infer
+	$(PODIUM) submit -c $(CONFIG) $(ARGS)
+endif
+
+score: submit
+	$(PODIUM) score -c $(CONFIG) $(ARGS)
+
+pseudo: setup $(DEMO_DATA)
+	$(PODIUM) pseudo -c $(or $(PSEUDO),configs/digits/pseudo.yaml) $(ARGS)
+
+tune: setup $(DEMO_DATA)
+	$(PODIUM) tune -c $(or $(TUNE),configs/digits/tune.yaml) $(ARGS)
+
+# the main job on the demo: folds -> members -> oof/infer -> stack -> submission -> local LB
+demo: CONFIG := configs/digits/ensemble.yaml
+demo: score
+
+test: setup
+	$(BIN)/pytest -q --durations=15
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench-quality: setup
+	$(BIN)/python benchmarks/quality.py
+
+bench-throughput: setup
+	$(BIN)/python benchmarks/throughput.py
+
+clean-runs:
+	rm -rf runs

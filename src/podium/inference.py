@@ -1,0 +1,70 @@
+"""Loading trained units for prediction: the model rebuilt from the run's config and the
+weights oof/infer use (`train.checkpoint`: best or last), on the resolved device."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from podium.artifacts import ArtifactError
+from podium.data.device import Normalizer
+from podium.engine.checkpoint import inference_state
+from podium.engine.precision import Precision, resolve_device, resolve_precision
+from podium.engine.trainer import unit_done
+from podium.experiment import Experiment
+from podium.models import create_model
+from podium.predict import predict_logits
+
+
+def require_trained(exp: Experiment, folds: list[int]) -> None:
+    missing = [
+        (f, s) for f in folds for s in exp.cfg.train.seeds if not unit_done(exp.unit_dir(f, s))
+    ]
+    if missing:
+        raise ArtifactError(
+            f"{exp.run_dir}: units (fold, seed) {missing} are not trained; run "
+            f"`podium train -c {exp.cfg.source}` first"
+        )
+
+
+class UnitPredictor:
+    """Predicts with each unit's weights in turn, reusing one model and one device path."""
+
+    def __init__(self, exp: Experiment) -> None:
+        cfg = exp.cfg
+        self.exp = exp
+        self.device = resolve_device(cfg.train.device)
+        self.precision: Precision = resolve_precision(self.device, cfg.train.precision)
+        # architecture only: the unit's state dict replaces any pretrained weights
+        arch = cfg.model.model_copy(update={"pretrained": False, "weights": None})
+        self.model = create_model(arch, exp.comp.num_classes).to(self.device).eval()
+        if cfg.train.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.normalize = Normalizer(
+            cfg.data.mean, cfg.data.std, self.device, cfg.train.channels_last, cfg.data.image_size
+        )
+
+    def logits(
+        self,
+        fold: int,
+        seed: int,
+        images: np.ndarray,
+        views: list[str],
+        checkpoint: str | None = None,
+    ) -> np.ndarray:
+        """(V, N, C) logits of unit (fold, seed) on `images`, one slice per TTA view."""
+        state = inference_state(
+            self.exp.unit_dir(fold, seed), checkpoint or self.exp.cfg.train.checkpoint
+        )
+        self.model.load_state_dict(state)
+        return predict_logits(
+            self.model, images, self.normalize, self.precision, views, self.exp.cfg.infer.batch_size
+        )
+
+    def per_seed(
+        self, fold: int, images: np.ndarray, views: list[str], checkpoint: str | None = None
+    ) -> Iterator[np.ndarray]:
+        for seed in self.exp.cfg.train.seeds:
+            yield self.logits(fold, seed, images, views, checkpoint)
