@@ -12,16 +12,16 @@ import time
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import proba_columns, write_parquet
+from podium.artifacts import proba_columns, write_json, write_parquet
 from podium.experiment import Experiment
 from podium.inference import UnitPredictor, require_trained
 from podium.predict import combine
-from podium.stages.oof import is_fresh
+from podium.stages.oof import is_fresh, prediction_settings
 
 
 def run(exp: Experiment, force: bool = False) -> None:
     cfg = exp.cfg
-    if not force and is_fresh(exp, ["test.parquet", "test_by_fold.parquet"]):
+    if not force and is_fresh(exp, ["test.parquet", "test_by_fold.parquet"], "infer.json"):
         print(f"infer {cfg.name}: up to date ({exp.run_dir / 'test.parquet'})")
         return
     folds = list(range(cfg.folds.n_splits)) if cfg.train.folds is None else cfg.train.folds
@@ -43,6 +43,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     write_parquet(exp.run_dir / "test_by_fold.parquet", pd.concat(per_fold, ignore_index=True))
     write_parquet(exp.run_dir / "test.parquet", test)
     n_models = len(folds) * len(cfg.train.seeds)
+    write_json(exp.run_dir / "infer.json", {"settings": prediction_settings(exp), "folds": folds, "models": n_models, "seconds": round(time.time() - t0, 2)})
     print(
         f"infer {cfg.name}: {len(test)} test rows x {n_models} models x {len(cfg.infer.tta)} views "
         f"({cfg.infer.merge} mean) in {time.time() - t0:.1f}s -> {exp.run_dir / 'test.parquet'}"

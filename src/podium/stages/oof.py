@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import proba_columns, write_json, write_parquet
+from podium.artifacts import proba_columns, read_json, write_json, write_parquet
 from podium.experiment import Experiment
 from podium.inference import UnitPredictor, require_trained
 from podium.metrics import get_metric
@@ -24,10 +24,20 @@ from podium.predict import combine
 _LOG_LOSS = get_metric("log_loss")
 
 
-def is_fresh(exp: Experiment, outputs: list[str]) -> bool:
-    """Outputs exist and are newer than every unit's result.json."""
+def prediction_settings(exp: Experiment) -> dict:
+    """What a prediction file depends on besides the weights: a change means recompute."""
+    cfg = exp.cfg
+    return {"tta": cfg.infer.tta, "merge": cfg.infer.merge, "checkpoint": cfg.train.checkpoint, "seeds": cfg.train.seeds}
+
+
+def is_fresh(exp: Experiment, outputs: list[str], settings_file: str) -> bool:
+    """Outputs exist, were made with today's prediction settings, and are newer than every
+    unit's result.json."""
     paths = [exp.run_dir / o for o in outputs]
     if not all(p.exists() for p in paths):
+        return False
+    recorded = read_json(exp.run_dir / settings_file).get("settings") if (exp.run_dir / settings_file).exists() else None
+    if recorded != prediction_settings(exp):
         return False
     oldest = min(p.stat().st_mtime for p in paths)
     results = list(exp.run_dir.glob("fold*/seed*/result.json"))
@@ -55,7 +65,7 @@ def score_block(y: np.ndarray, proba: np.ndarray, fold: np.ndarray, metric_name:
 
 def run(exp: Experiment, force: bool = False) -> None:
     cfg = exp.cfg
-    if not force and is_fresh(exp, ["oof.parquet", "scores.json"]):
+    if not force and is_fresh(exp, ["oof.parquet", "scores.json"], "scores.json"):
         print(f"oof {cfg.name}: up to date ({exp.run_dir / 'oof.parquet'})")
         return
     all_folds = list(range(cfg.folds.n_splits))
@@ -90,9 +100,7 @@ def run(exp: Experiment, force: bool = False) -> None:
         "greater_is_better": get_metric(metric).greater_is_better,
         "cv": final[metric],
         "log_loss": final["log_loss"],
-        "checkpoint": cfg.train.checkpoint,
-        "tta": views,
-        "merge": merge,
+        "settings": prediction_settings(exp),
         "final": final,
         "views": {
             view: score_block(y, merged(cfg.train.checkpoint, [i]), fold_of_row, metric)
