@@ -16,7 +16,7 @@ EXP_FLAG := $(if $(EXP),--exp $(EXP),)
 DEMO_DATA := $(if $(findstring configs/digits/,$(CONFIG)),data/digits/train.csv,)
 IS_ENSEMBLE := $(shell grep -qs '^ensemble:' $(CONFIG) && echo yes)
 
-.PHONY: setup demo-data folds train oof infer ensemble submit score pseudo tune demo test lint format bench-quality bench-throughput clean-runs
+.PHONY: setup demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput clean-runs
 
 setup: $(VENV)/.installed
 
@@ -56,6 +56,9 @@ endif
 
 score: submit
 	$(PODIUM) score -c $(CONFIG) $(ARGS)
+
+lr-find: folds
+	$(PODIUM) lr-find -c $(CONFIG) $(EXP_FLAG) $(ARGS)
 
 pseudo: setup $(DEMO_DATA)
 	$(PODIUM) pseudo -c $(or $(PSEUDO),configs/digits/pseudo.yaml) $(ARGS)

@@ -94,6 +94,15 @@ def cmd_infer(args: argparse.Namespace) -> None:
     _for_each_member(args, lambda cfg, exp: infer.run(exp, force=args.force))
 
 
+def cmd_lr_find(args: argparse.Namespace) -> None:
+    from podium.config import load_config
+    from podium.experiment import Experiment
+    from podium.stages import lr_find
+
+    cfg = load_config(member_configs(args.config, args.exp)[0], args.overrides)
+    lr_find.run(Experiment(cfg), steps=args.steps)
+
+
 def cmd_submit(args: argparse.Namespace) -> None:
     from podium.config import load_config
     from podium.stages import submit
@@ -176,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     for sp in (sub.choices["train"], sub.choices["oof"], sub.choices["infer"]):
         sp.add_argument("--force", action="store_true", help="redo finished work")
         sp.add_argument("--exp", help="with an ensemble config: only this member")
+    sp = stage("lr-find", cmd_lr_find, "learning-rate range test on fold 0: suggests train.lr")
+    sp.add_argument("--steps", type=int, default=100)
+    sp.add_argument("--exp", help="with an ensemble config: this member")
     stage("submit", cmd_submit, "write a validated submission CSV")
     sp = stage("score", cmd_score, "score a submission against the competition's solution.csv")
     sp.add_argument("--submission", help="a CSV (default: the newest submission of this config)")

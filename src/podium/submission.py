@@ -39,6 +39,8 @@ def build_submission(comp: Competition, test: pd.DataFrame) -> pd.DataFrame:
                 f"submission_format=label needs one target column in sample_submission, found {columns}"
             )
         sub[columns[0]] = comp.decode(proba.argmax(1))
+    elif binary_target(comp):
+        sub[columns[0]] = proba[:, 1]  # Kaggle's binary format: the positive class's probability
     else:
         unknown = [c for c in columns if c not in comp.classes]
         if unknown:
@@ -47,6 +49,13 @@ def build_submission(comp: Competition, test: pd.DataFrame) -> pd.DataFrame:
         for c in columns:
             sub[c] = proba[:, index[c]]
     return sub
+
+
+def binary_target(comp: Competition) -> bool:
+    """A binary competition whose submission has one column for the positive class
+    (`competition.classes[1]`)."""
+    columns = target_columns(comp)
+    return comp.cfg.task == "binary" and len(columns) == 1 and columns[0] not in comp.classes
 
 
 def validate_submission(comp: Competition, sub: pd.DataFrame, source: str) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 from podium.competition import Competition, DataError
 from podium.config import Config
 from podium.metrics import get_metric
-from podium.submission import read_submission, target_columns, validate_submission
+from podium.submission import binary_target, read_submission, target_columns, validate_submission
 
 
 def latest_submission(cfg: Config) -> Path:
@@ -50,8 +50,12 @@ def run(cfg: Config, submission: Path | None = None) -> dict[str, float]:
     else:
         cols = target_columns(comp)
         proba = np.zeros((len(sub), comp.num_classes))
-        for c in cols:
-            proba[:, comp.classes.index(c)] = sub[c].astype(float)
+        if binary_target(comp):
+            proba[:, 1] = sub[cols[0]].astype(float)
+            proba[:, 0] = 1 - proba[:, 1]
+        else:
+            for c in cols:
+                proba[:, comp.classes.index(c)] = sub[c].astype(float)
     parts = {"all": np.ones(len(sub), bool)}
     if "Usage" in truth.columns:
         for usage in ("Public", "Private"):

@@ -1,0 +1,100 @@
+"""Learning-rate range test (fastai's `lr_find`, Smith 2015): train for a few hundred steps
+while the learning rate grows exponentially from `start_lr` to `end_lr`, record the smoothed
+loss, and suggest the rate where the loss falls fastest. It uses the engine's own model,
+data path, loss and optimizer, so the suggestion holds for `podium train` as configured.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from podium.config import Config
+from podium.data.augment import build_train_transform
+from podium.data.dataset import EpochSampler, ImageDataset, train_loader
+from podium.data.device import Normalizer
+from podium.engine.losses import build_loss
+from podium.engine.optim import build_optimizer
+from podium.engine.precision import resolve_device, resolve_precision
+from podium.engine.seeding import seed_everything
+from podium.engine.trainer import TrainRows
+from podium.models import create_model
+
+
+@dataclass
+class LRFindResult:
+    lrs: np.ndarray
+    losses: np.ndarray  # exponentially smoothed, bias-corrected
+    suggestion: float  # steepest descent of the smoothed loss
+
+
+def lr_find(
+    cfg: Config,
+    rows: TrainRows,
+    start_lr: float = 1e-6,
+    end_lr: float = 1.0,
+    steps: int = 100,
+    smoothing: float = 0.9,
+    diverge: float = 4.0,
+) -> LRFindResult:
+    """Sweep the LR; stop early once the loss exceeds `diverge` x its best value."""
+    tc = cfg.train
+    device = resolve_device(tc.device)
+    precision = resolve_precision(device, tc.precision)
+    seed_everything(tc.seeds[0])
+    model = create_model(cfg.model, rows.targets.shape[1]).to(device)
+    if tc.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model.train()
+    dataset = ImageDataset(rows.images, rows.targets, rows.weights, build_train_transform(cfg.data.train_augs, cfg.data.image_size), cfg.data.image_size)
+    sampler = EpochSampler(len(dataset), tc.seeds[0], rows.labels, tc.sampler)
+    batch = min(tc.batch_size, len(dataset))
+    loader = train_loader(dataset, sampler, batch - batch % 2, cfg.data.num_workers, device.type == "cuda", drop_last=True)
+    normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
+    criterion = build_loss(tc, rows.labels, rows.targets.shape[1]).to(device)
+    optimizer = build_optimizer(model, tc)
+    base = [g["lr"] for g in optimizer.param_groups]  # keeps discriminative ratios
+    top = max(base)
+    scaler = precision.grad_scaler()
+    factor = (end_lr / start_lr) ** (1 / max(1, steps - 1))
+    lrs, losses, avg, best = [], [], 0.0, math.inf
+    step, epoch = 0, 0
+    while step < steps:
+        sampler.set_epoch(epoch)
+        for images, targets, weights in loader:
+            lr = start_lr * factor**step
+            for g, b in zip(optimizer.param_groups, base, strict=True):
+                g["lr"] = lr * b / top
+            with precision.autocast():
+                logits = model(normalize(images))
+            loss = criterion(logits, targets.to(device), weights.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            value = float(loss.item())  # one sync per step is fine for a short sweep
+            avg = smoothing * avg + (1 - smoothing) * value
+            smoothed = avg / (1 - smoothing ** (step + 1))
+            lrs.append(lr)
+            losses.append(smoothed)
+            best = min(best, smoothed)
+            step += 1
+            if step >= steps or not math.isfinite(smoothed) or smoothed > diverge * best:
+                step = steps
+                break
+        epoch += 1
+    lrs_a, losses_a = np.array(lrs), np.array(losses)
+    return LRFindResult(lrs_a, losses_a, suggest(lrs_a, losses_a))
+
+
+def suggest(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """The LR of the steepest descent of loss against log(lr), ignoring the noisy ends."""
+    if len(lrs) < 5:
+        return float(lrs[int(np.argmin(losses))])
+    cut = max(1, len(lrs) // 10)
+    slopes = np.gradient(losses, np.log(lrs))
+    inner = slice(cut, len(lrs) - cut)
+    return float(lrs[inner][int(np.argmin(slopes[inner]))])
