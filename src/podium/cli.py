@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.fn(args)
     except _user_errors() as e:
-        print(f"podium {args.stage}: error: {e}", file=sys.stderr)
+        message = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        print(f"podium {args.stage}: error: {message}", file=sys.stderr)  # one line
         return 2
     except KeyboardInterrupt:
         print(

@@ -45,6 +45,7 @@ class Experiment:
 
     @cached_property
     def folds_hash(self) -> str:
+        _ = self.folds  # exists (else: how to make it) and matches train.csv
         return file_hash(self.cfg.folds_path)
 
     @property

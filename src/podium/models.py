@@ -37,6 +37,11 @@ def create_model(cfg: ModelConfig, num_classes: int) -> torch.nn.Module:
         )
     if cfg.pretrained:
         os.environ["HF_HUB_OFFLINE"] = "1"  # no network at run time
+        # huggingface_hub reads the variable once, at import (timm imports it first): set
+        # its flag too, or a cache miss retries the network for ~45 s before failing
+        import huggingface_hub.constants
+
+        huggingface_hub.constants.HF_HUB_OFFLINE = True
         try:
             return timm.create_model(cfg.name, pretrained=True, **kwargs)
         except Exception as e:

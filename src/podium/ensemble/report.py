@@ -1,0 +1,114 @@
+"""The ensemble's comparison: every candidate (each member alone, the plain mean, the
+weighted blend, the XGBoost stack) scored on the same folds, as a printed/markdown table and
+a PNG plot with fold-to-fold spread, so a stack's gain can be read next to its noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from podium.artifacts import save_with
+
+
+@dataclass
+class Candidate:
+    name: str
+    kind: str  # member, mean, blend, stack
+    oof: np.ndarray
+    test: np.ndarray
+    scores: dict  # podium.stages.oof.score_block: metric, log_loss, fold_mean, fold_std, folds
+    note: str = ""
+    extra: dict = field(default_factory=dict)  # what scores.json keeps (weights, iterations)
+
+    def log_loss_std(self) -> float:
+        return float(np.std([f["log_loss"] for f in self.scores["folds"].values()]))
+
+
+def rank_key(c: Candidate, metric: str, greater_is_better: bool) -> tuple[float, float]:
+    """Sort key, best first: the competition metric, then the log-loss as the tie-break."""
+    m = c.scores[metric]
+    return (-m if greater_is_better else m, c.scores["log_loss"])
+
+
+def markdown_table(candidates: list[Candidate], metric: str, chosen: str) -> str:
+    head = (
+        f"| candidate | kind | CV {metric} | fold mean ± std | log-loss | log-loss fold std | note |\n"
+        "|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for c in candidates:
+        s = c.scores
+        name = f"**{c.name}** (chosen)" if c.name == chosen else c.name
+        rows.append(
+            f"| {name} | {c.kind} | {s[metric]:.4f} | {s['fold_mean']:.4f} ± {s['fold_std']:.4f} "
+            f"| {s['log_loss']:.4f} | {c.log_loss_std():.4f} | {c.note} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def text_table(candidates: list[Candidate], metric: str, chosen: str) -> str:
+    width = max(len(c.name) for c in candidates) + 2
+    lines = [f"  {'candidate':<{width}} {'kind':<7} {metric:>9} {'± fold std':>11} {'log_loss':>9} {'± fold std':>11}"]
+    for c in candidates:
+        s = c.scores
+        mark = "  <- chosen" if c.name == chosen else ""
+        lines.append(
+            f"  {c.name:<{width}} {c.kind:<7} {s[metric]:>9.4f} {s['fold_std']:>11.4f} "
+            f"{s['log_loss']:>9.4f} {c.log_loss_std():>11.4f}{mark}"
+        )
+    return "\n".join(lines)
+
+
+def save_plot(path: Path, candidates: list[Candidate], metric: str, chosen: str) -> None:
+    """Two panels, one bar per candidate: the metric and the log-loss, each with the
+    fold-to-fold standard deviation as an error bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [c.name for c in candidates]
+    colors = ["tab:orange" if c.name == chosen else "tab:blue" for c in candidates]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * len(candidates) + 1.8), sharey=True)
+    panels = [
+        (metric, [c.scores[metric] for c in candidates], [c.scores["fold_std"] for c in candidates]),
+        ("log-loss", [c.scores["log_loss"] for c in candidates], [c.log_loss_std() for c in candidates]),
+    ]
+    for ax, (title, values, errors) in zip(axes, panels, strict=True):
+        ax.barh(names, values, xerr=errors, color=colors, capsize=3)
+        low = min(v - e for v, e in zip(values, errors, strict=True))
+        high = max(v + e for v, e in zip(values, errors, strict=True))
+        pad = 0.1 * (high - low) or 0.01
+        ax.set_xlim(max(0.0, low - pad), high + pad)
+        ax.set_title(f"CV {title} (bar: ± fold std)")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].invert_yaxis()
+    fig.tight_layout()
+    save_with(path, lambda p: fig.savefig(p, dpi=110))
+    plt.close(fig)
+
+
+def write_report(
+    out_dir: Path,
+    title: str,
+    candidates: list[Candidate],
+    metric: str,
+    chosen: str,
+    notes: list[str],
+) -> str:
+    """Write report.md and report.png; return the markdown."""
+    from podium.artifacts import atomic_write_text
+
+    save_plot(out_dir / "report.png", candidates, metric, chosen)
+    text = (
+        f"# {title}\n\n"
+        + markdown_table(candidates, metric, chosen)
+        + "\n"
+        + "".join(f"- {n}\n" for n in notes)
+        + "\n![candidates](report.png)\n"
+    )
+    atomic_write_text(out_dir / "report.md", text)
+    return text

@@ -1,0 +1,136 @@
+"""The `ensemble:` section of a config, validated once at the boundary (unknown keys name the
+closest valid one), so the ensemble stage trusts it.
+
+    ensemble:
+      members:                    # experiment configs, relative to this file
+        - resnet10t.yaml
+        - {config: pixels_svc.yaml}
+      features:
+        logits: false             # add log p beside each member's probabilities
+        row_stats: true           # entropy and max probability per member, member agreement
+        metadata: []              # numeric columns of train.csv / the test table
+      meta:                       # the XGBoost meta-model (sklearn API)
+        seeds: [0, 1, 2]          # test = mean over folds x seeds
+        inner_valid_fraction: 0.2 # early stopping on this share of the training folds' rows
+        early_stopping_rounds: 50
+        params: {max_depth: 3, learning_rate: 0.05}   # any XGBClassifier argument
+      select: best                # best (by CV) or one candidate's name: mean, blend, stack, <member>
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from podium.config import Config, ConfigError
+
+# XGBoost defaults for a small meta-model on a few dozen probability columns: shallow trees
+# and a slow learning rate, stopped early on the inner split.
+DEFAULT_META_PARAMS: dict[str, Any] = {
+    "n_estimators": 2000,
+    "learning_rate": 0.05,
+    "max_depth": 3,
+    "min_child_weight": 1.0,
+    "subsample": 0.8,
+    "colsample_bytree": 0.6,
+    "reg_lambda": 1.0,
+    "tree_method": "hist",
+}
+# set by the stage itself, per fold and seed; a params entry would silently fight it
+RESERVED_META_PARAMS = {"random_state", "seed", "early_stopping_rounds", "eval_metric", "objective"}
+
+
+def check_meta_params(params: dict[str, Any]) -> None:
+    taken = sorted(RESERVED_META_PARAMS & set(params))
+    if taken:
+        raise ValueError(
+            f"{taken} are set by the stage (seeds come from meta.seeds, early stopping "
+            "from meta.early_stopping_rounds); remove them from meta.params"
+        )
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberRef(_Strict):
+    config: str
+
+
+class FeaturesConfig(_Strict):
+    logits: bool = False
+    row_stats: bool = True
+    metadata: list[str] = Field(default_factory=list)
+
+
+class MetaConfig(_Strict):
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    inner_valid_fraction: float = Field(0.2, gt=0, lt=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+    # after early stopping, refit on all the training folds' rows with that many trees
+    refit: bool = False
+    # the number of threads XGBoost uses; null = all cores
+    n_jobs: int | None = Field(None, ge=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("params")
+    @classmethod
+    def _not_reserved(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_meta_params(v)
+        return v
+
+    def xgb_params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """DEFAULT_META_PARAMS, then `params`, then `overrides` (a tune trial's)."""
+        merged = {**DEFAULT_META_PARAMS, **self.params, **(overrides or {})}
+        if self.n_jobs is not None:
+            merged.setdefault("n_jobs", self.n_jobs)
+        return merged
+
+
+class EnsembleConfig(_Strict):
+    members: list[str | MemberRef] = Field(min_length=1)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    meta: MetaConfig = Field(default_factory=MetaConfig)
+    select: str = "best"
+
+    def member_paths(self, source: str | None) -> list[Path]:
+        """Member config files, relative to the ensemble's own file (as `podium train` reads them)."""
+        base = Path(source).parent if source else Path(".")
+        return [base / (m if isinstance(m, str) else m.config) for m in self.members]
+
+
+_KNOWN = sorted(
+    {
+        f
+        for m in (EnsembleConfig, FeaturesConfig, MetaConfig, MemberRef)
+        for f in m.model_fields
+    }
+)
+
+
+def parse_ensemble(cfg: Config) -> EnsembleConfig:
+    """The validated `ensemble:` section of `cfg`; ConfigError names the file and the key."""
+    if cfg.ensemble is None:
+        raise ConfigError(f"{cfg.source}: no `ensemble:` section (see configs/digits/ensemble.yaml)")
+    try:
+        return EnsembleConfig.model_validate(cfg.ensemble)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            where = "ensemble" + "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}"
+                for p in e["loc"]
+                if p not in ("str", "MemberRef")  # pydantic's union tags, not user keys
+            )
+            if e["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(str(e["loc"][-1]), _KNOWN, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                lines.append(f"unknown key {where}{hint}")
+            else:
+                lines.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
+        raise ConfigError(
+            f"{cfg.source}: invalid ensemble section:\n  " + "\n  ".join(lines)
+        ) from None

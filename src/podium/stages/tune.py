@@ -1,0 +1,97 @@
+"""`podium tune -c configs/<comp>/tune.yaml`: an Optuna study over config keys.
+
+The tune file is an experiment (it `extends:` one) plus a `tune:` section: the search
+space, the study's name and storage, and how long this run may go on (`n_trials`,
+`timeout`). Each trial trains that experiment with its suggested values on the study's
+folds and is pruned when its epochs fall behind (median pruner by default); `mode: meta`
+tunes the ensemble's XGBoost meta-model against its meta CV instead.
+
+A study lives in its storage (SQLite `runs/<comp>/optuna.db` by default), so running the
+command again adds trials to it, and several `podium tune` processes on one storage work on
+one study. Each run ends by writing `runs/<comp>/tune/<study>/{trials.csv, summary.json,
+best.yaml}`; `optuna-dashboard <storage>` opens the study live.
+"""
+
+from __future__ import annotations
+
+import time
+
+import optuna
+import torch
+
+from podium.config import Config
+from podium.metrics import get_metric
+from podium.stages import folds as folds_stage
+from podium.tuning.objective import MetaObjective, TrainObjective, trial_base
+from podium.tuning.report import trials_table, write_outputs
+from podium.tuning.schema import parse_tune
+from podium.tuning.space import check_space, describe
+from podium.tuning.study import open_study, storage_url
+
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+def run(cfg: Config) -> optuna.Study:
+    tune = parse_tune(cfg)
+    name = tune.study or cfg.name
+    metric = get_metric(cfg.competition.metric)
+    direction = "maximize" if metric.greater_is_better else "minimize"
+
+    # --- the objective, checked before any trial runs ------------------------------------------
+    if tune.mode == "train":
+        folds_stage.run(cfg)  # every trial trains on the competition's shared folds
+        check_space(trial_base(cfg), tune.space, str(cfg.source))
+        objective = TrainObjective(cfg, tune, name)
+    else:
+        objective = MetaObjective(cfg, tune)
+
+    # --- the study: created, or resumed by name ----------------------------------------------
+    study = open_study(cfg, tune, name, direction)
+    for params in tune.enqueue:
+        study.enqueue_trial(params, skip_if_exists=True)
+    url = storage_url(cfg, tune)
+    already = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
+    print(
+        f"tune {name}: {direction} {metric.name} ({tune.mode} mode), {already} trials so far "
+        f"in {url}\n{describe(tune.space)}"
+    )
+
+    callbacks = []
+    if tune.max_trials is not None:
+        callbacks.append(optuna.study.MaxTrialsCallback(tune.max_trials, states=FINISHED))
+    started = time.time()
+    if tune.max_trials is not None and already >= tune.max_trials:
+        print(f"tune {name}: the study has its {tune.max_trials} trials (tune.max_trials)")
+    else:
+        study.optimize(
+            objective,
+            n_trials=tune.n_trials,
+            timeout=tune.timeout,
+            callbacks=callbacks,
+            # a batch size too big for the GPU fails that trial, not the study
+            catch=(torch.cuda.OutOfMemoryError,),
+            gc_after_trial=True,
+        )
+
+    # --- what the study leaves behind -----------------------------------------------------------
+    out_dir = cfg.comp_dir / "tune" / name
+    summary = write_outputs(study, out_dir, tune.mode, header=f"study {name!r} in {url}")
+    _print_summary(study, summary, out_dir, url, time.time() - started)
+    return study
+
+
+def _print_summary(study, summary: dict, out_dir, url: str, seconds: float) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", 200, "display.width", 160):
+        print(trials_table(study).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    counted = ", ".join(f"{n} {state}" for state, n in summary["trials"].items())
+    print(f"tune {summary['study']}: {counted} ({seconds:.0f}s this run)")
+    if "best_trial" in summary:
+        print(
+            f"  best trial {summary['best_trial']}: {summary['best_value']:.6g} "
+            f"with {summary['best_params']}\n  overlay: {out_dir / 'best.yaml'}"
+        )
+    else:
+        print("  no trial has completed yet: no best.yaml")
+    print(f"  table: {out_dir / 'trials.csv'}\n  dashboard: optuna-dashboard {url}")

@@ -1,0 +1,115 @@
+"""What one trial does and scores.
+
+`TrainObjective` trains the base experiment with the trial's parameters through the shared
+train stage, on the chosen folds (`train.folds`, default fold 0) x seeds, each trial in its
+own run folder `runs/<comp>/tune/<study>/trialNNNN/`. Every epoch's validation score is
+reported to Optuna at a step that keeps growing across folds (unit * epochs + epoch), so
+fold 1's epoch 1 is never compared with fold 0's (optuna #4373); with the Wilcoxon pruner a
+trial reports once per fold instead. The value is the competition metric of the checkpoint
+that oof would use (`train.checkpoint`: best or last epoch), averaged over the units.
+
+`MetaObjective` scores XGBoost meta-model parameters with the ensemble's meta CV.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from podium.artifacts import read_json
+from podium.config import Config
+from podium.experiment import Experiment
+from podium.metrics import get_metric
+from podium.stages import train as train_stage
+from podium.tuning.schema import TuneConfig, WilcoxonPrunerConfig
+from podium.tuning.space import suggest, with_params
+
+RUN_ATTR = "run_name"  # user attr; a retried trial inherits it and resumes in the same folder
+
+
+def trial_base(cfg: Config) -> dict[str, Any]:
+    """The config every trial starts from: the tune file less its tune section, on the
+    study's folds (fold 0 unless `train.folds` names others)."""
+    d = cfg.resolved()
+    d["tune"] = None
+    d["train"]["folds"] = cfg.train.folds if cfg.train.folds is not None else [0]
+    return d
+
+
+@dataclass
+class TrainObjective:
+    cfg: Config
+    tune: TuneConfig
+    study_name: str
+
+    def __post_init__(self) -> None:
+        self.base = trial_base(self.cfg)
+        self.metric = get_metric(self.cfg.competition.metric)
+        self.per_fold = isinstance(self.tune.pruner, WilcoxonPrunerConfig)
+
+    def trial_config(self, trial: optuna.Trial, params: dict[str, Any]) -> Config:
+        run_name = trial.user_attrs.get(RUN_ATTR)
+        if run_name is None:
+            run_name = f"tune/{self.study_name}/trial{trial.number:04d}"
+            trial.set_user_attr(RUN_ATTR, run_name)
+            stale = self.cfg.comp_dir / run_name
+            if stale.exists():  # left by a deleted study of the same name: not this trial's
+                shutil.rmtree(stale)
+        base = dict(self.base, name=run_name)
+        return with_params(base, params, source=f"{self.cfg.source} (trial {trial.number})")
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = suggest(trial, self.tune.space)
+        exp = Experiment(self.trial_config(trial, params))
+        epochs = exp.cfg.train.epochs
+        scores: list[float] = []
+        try:
+            for i, (fold, seed) in enumerate(exp.units()):
+                hook = None if self.per_fold else self._reporter(trial, step0=i * epochs)
+                train_stage.run(exp, fold=fold, seed=seed, on_epoch_end=hook)
+                scores.append(self._unit_score(exp.unit_dir(fold, seed)))
+                if self.per_fold:
+                    self._report(trial, scores[-1], step=i, where=f"fold {fold}")
+        finally:
+            trial.set_user_attr("unit_scores", scores)
+            if not self.tune.keep_checkpoints:
+                for pt in exp.run_dir.glob("fold*/seed*/*.pt"):
+                    pt.unlink()
+        return float(np.mean(scores))
+
+    def _unit_score(self, unit_dir: Path) -> float:
+        result = read_json(unit_dir / "result.json")
+        return result["best_score" if self.cfg.train.checkpoint == "best" else "final_score"]
+
+    def _reporter(self, trial: optuna.Trial, step0: int):
+        key = f"valid_{self.metric.name}"
+
+        def on_epoch_end(epoch: int, row: dict[str, float]) -> None:
+            self._report(trial, row[key], step=step0 + epoch, where=f"epoch {epoch + 1}")
+
+        return on_epoch_end
+
+    def _report(self, trial: optuna.Trial, value: float, step: int, where: str) -> None:
+        trial.report(value, step=step)
+        trial.set_user_attr("steps_run", step + 1)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"{self.metric.name} {value:.4f} at {where}")
+
+
+@dataclass
+class MetaObjective:
+    """The ensemble's meta CV (same folds as its members) for one set of XGBoost params."""
+
+    cfg: Config
+    tune: TuneConfig
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from podium.stages.ensemble import meta_cv_score
+
+        params = suggest(trial, self.tune.space)
+        return float(meta_cv_score(self.cfg, params))

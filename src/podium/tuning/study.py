@@ -1,0 +1,142 @@
+"""Opening a study: the storage (SQLite by default, any RDB URL, or a journal file), the
+seeded sampler and the pruner named in the `tune:` section, and the checks that keep one
+study's trials comparable (same direction, same base config).
+
+Why several storages: Optuna advises against sharing one SQLite file between processes
+(it locks the whole file); a journal file is the safe choice for several workers on one
+host, and PostgreSQL/MySQL for workers on several machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend
+
+from podium.config import Config, ConfigError
+from podium.engine.seeding import derive_seed
+from podium.tuning.schema import (
+    HalvingPrunerConfig,
+    HyperbandPrunerConfig,
+    MedianPrunerConfig,
+    RandomSamplerConfig,
+    TPESamplerConfig,
+    TuneConfig,
+    WilcoxonPrunerConfig,
+)
+
+FINGERPRINT_ATTR = "podium_base_config"
+
+
+def storage_url(cfg: Config, tune: TuneConfig) -> str:
+    """The storage as the user would pass it to optuna-dashboard."""
+    return tune.storage or f"sqlite:///{cfg.comp_dir / 'optuna.db'}"
+
+
+def build_storage(url: str, heartbeat: int | None) -> optuna.storages.BaseStorage:
+    """An RDB URL (has "://") or a journal file path. RDB storages get a heartbeat so that a
+    killed worker's trial is failed and re-queued (once) instead of staying RUNNING."""
+    if "://" not in url:
+        Path(url).parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(url))
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        # wait for another worker's write lock instead of failing at once
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        retry = {}
+        if heartbeat is not None:
+            retry = dict(
+                heartbeat_interval=heartbeat,
+                grace_period=3 * heartbeat,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                    max_retry=1, inherit_intermediate_values=True
+                ),
+            )
+        return RDBStorage(url, engine_kwargs=engine_kwargs, **retry)
+
+
+def build_sampler(tune: TuneConfig, offset: int) -> optuna.samplers.BaseSampler:
+    """The seed is derived from `tune.sampler.seed` and `offset` (the trials already in the
+    study), so a resumed run does not replay the first run's start-up draws. Workers started
+    at the same moment see the same offset: give each its own `tune.sampler.seed` (or null)."""
+    sc = tune.sampler
+    seed = None if sc.seed is None else derive_seed(sc.seed, offset)
+    if isinstance(sc, RandomSamplerConfig):
+        return optuna.samplers.RandomSampler(seed=seed)
+    assert isinstance(sc, TPESamplerConfig)
+    group = sc.group if sc.group is not None else (tune.has_conditions and sc.multivariate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=sc.n_startup_trials,
+            multivariate=sc.multivariate,
+            group=group,
+            constant_liar=sc.constant_liar,
+        )
+
+
+_PRUNERS: dict[type, type[optuna.pruners.BasePruner]] = {
+    MedianPrunerConfig: optuna.pruners.MedianPruner,
+    HalvingPrunerConfig: optuna.pruners.SuccessiveHalvingPruner,
+    HyperbandPrunerConfig: optuna.pruners.HyperbandPruner,
+    WilcoxonPrunerConfig: optuna.pruners.WilcoxonPruner,
+}
+
+
+def build_pruner(tune: TuneConfig) -> optuna.pruners.BasePruner:
+    pc = tune.pruner
+    cls = _PRUNERS.get(type(pc))
+    if cls is None:  # name: none
+        return optuna.pruners.NopPruner()
+    return cls(**pc.model_dump(exclude={"name"}))
+
+
+def base_fingerprint(cfg: Config) -> str:
+    """What must not change between the runs (and workers) of one study: the config every
+    trial starts from, less the tune section, paths, name and progress display."""
+    d = cfg.resolved()
+    for k in ("tune", "paths", "name"):
+        d.pop(k, None)
+    d["train"].pop("progress", None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def open_study(cfg: Config, tune: TuneConfig, name: str, direction: str) -> optuna.Study:
+    """Create the study, or resume it by name, with this run's sampler and pruner."""
+    url = storage_url(cfg, tune)
+    storage = build_storage(url, tune.heartbeat)
+    study = optuna.create_study(
+        storage=storage, study_name=name, direction=direction, load_if_exists=True
+    )
+    if study.direction.name.lower() != direction:
+        raise ConfigError(
+            f"{cfg.source}: study {name!r} in {url} was created to {study.direction.name.lower()}, "
+            f"but metric {cfg.competition.metric!r} needs {direction}; use another tune.study"
+        )
+    fingerprint = base_fingerprint(cfg)
+    recorded = study.user_attrs.get(FINGERPRINT_ATTR)
+    if recorded is None:
+        study.set_user_attr(FINGERPRINT_ATTR, fingerprint)
+    elif recorded != fingerprint:
+        raise ConfigError(
+            f"{cfg.source}: study {name!r} in {url} holds trials of another base config "
+            f"({recorded}, now {fingerprint}): its scores would not compare; "
+            "use another tune.study name, or restore the settings it was made with"
+        )
+    return optuna.load_study(
+        study_name=name,
+        storage=storage,
+        sampler=build_sampler(tune, offset=len(study.trials)),
+        pruner=build_pruner(tune),
+    )

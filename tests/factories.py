@@ -1,0 +1,53 @@
+"""Tiny competitions written on the fly, for tests that need a broken or unusual one
+(a missing image, an unknown label, duplicate ids, groups) rather than the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from podium.config import from_dict
+
+
+def write_competition(
+    root: Path,
+    labels: list[str],
+    ids: list[str] | None = None,
+    groups: list[str] | None = None,
+    n_test: int = 4,
+    size: int = 8,
+) -> Path:
+    """`root/toy/` in Kaggle layout: train.csv, train/<id>.png, test/<id>.png and a
+    sample submission; each image is a flat grey level so tests can tell them apart."""
+    comp = Path(root) / "toy"
+    ids = ids or [f"r{i:03d}" for i in range(len(labels))]
+    table = {"id": ids, "label": labels}
+    if groups is not None:
+        table["group"] = groups
+    for split, names in (("train", ids), ("test", [f"t{i:03d}" for i in range(n_test)])):
+        (comp / split).mkdir(parents=True, exist_ok=True)
+        for k, name in enumerate(names):
+            cv2.imwrite(str(comp / split / f"{name}.png"), np.full((size, size, 3), k % 256, np.uint8))
+    pd.DataFrame(table).to_csv(comp / "train.csv", index=False)
+    test_ids = [f"t{i:03d}" for i in range(n_test)]
+    pd.DataFrame({"id": test_ids, "label": labels[0]}).to_csv(
+        comp / "sample_submission.csv", index=False
+    )
+    return comp
+
+
+def toy_config(root: Path, **competition):
+    """A Config for the toy competition under `root` (data and runs inside it)."""
+    return from_dict(
+        {
+            "name": "toy",
+            "competition": {"name": "toy", "solution": None, **competition},
+            "data": {"image_size": 8, "num_workers": 0},
+            "folds": {"n_splits": 2},
+            "train": {"progress": False},
+            "paths": {"data": str(root), "runs": str(Path(root) / "runs")},
+        }
+    )

@@ -1,0 +1,71 @@
+"""The metric registry: every metric scores integer targets against probabilities, knows
+its direction, and matches scikit-learn (or a hand computation)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from podium.metrics import METRICS, get_metric
+
+Y = np.array([0, 1, 2, 2, 1, 0])
+P = np.array(
+    [
+        [0.7, 0.2, 0.1],
+        [0.1, 0.6, 0.3],
+        [0.2, 0.2, 0.6],
+        [0.5, 0.1, 0.4],  # wrong
+        [0.3, 0.4, 0.3],
+        [0.4, 0.5, 0.1],  # wrong
+    ]
+)
+
+
+def test_accuracy_and_friends_match_sklearn():
+    pred = P.argmax(1)
+    assert get_metric("accuracy")(Y, P) == pytest.approx(4 / 6)
+    assert get_metric("balanced_accuracy")(Y, P) == pytest.approx(
+        skm.balanced_accuracy_score(Y, pred)
+    )
+    assert get_metric("f1_macro")(Y, P) == pytest.approx(skm.f1_score(Y, pred, average="macro"))
+    assert get_metric("mcc")(Y, P) == pytest.approx(skm.matthews_corrcoef(Y, pred))
+    assert get_metric("qwk")(Y, P) == pytest.approx(
+        skm.cohen_kappa_score(Y, pred, weights="quadratic")
+    )
+
+
+def test_log_loss_by_hand():
+    expected = -np.mean(np.log([0.7, 0.6, 0.6, 0.4, 0.4, 0.4]))
+    assert get_metric("log_loss")(Y, P) == pytest.approx(expected)
+    assert get_metric("log_loss")(Y, P) == pytest.approx(skm.log_loss(Y, P))
+    # a zero probability on the truth is clipped, not infinite
+    assert np.isfinite(get_metric("log_loss")(np.array([0]), np.array([[0.0, 1.0]])))
+
+
+def test_auc_binary_and_multiclass():
+    yb = np.array([0, 1, 1, 0])
+    pb = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]])
+    assert get_metric("auc")(yb, pb) == pytest.approx(skm.roc_auc_score(yb, pb[:, 1]))
+    assert get_metric("auc")(Y, P) == pytest.approx(skm.roc_auc_score(Y, P, multi_class="ovr"))
+
+
+def test_directions():
+    acc, ll = get_metric("accuracy"), get_metric("log_loss")
+    assert acc.greater_is_better and not ll.greater_is_better
+    assert ll.needs_proba and not acc.needs_proba
+    assert acc.better(0.9, 0.8) and not acc.better(0.8, 0.8) and acc.better(0.1, None)
+    assert ll.better(0.1, 0.2) and not ll.better(0.3, 0.2)
+    assert acc.worst == -np.inf and ll.worst == np.inf
+
+
+def test_every_metric_scores_a_perfect_prediction_best():
+    onehot = np.eye(3)[Y]
+    for metric in METRICS.values():
+        perfect, imperfect = metric(Y, onehot), metric(Y, P)
+        assert metric.better(perfect, imperfect) or perfect == imperfect, metric.name
+
+
+def test_unknown_metric_lists_the_known():
+    with pytest.raises(KeyError, match="accuracy"):
+        get_metric("acc")
