@@ -30,7 +30,9 @@ def write_competition(
     for split, names in (("train", ids), ("test", [f"t{i:03d}" for i in range(n_test)])):
         (comp / split).mkdir(parents=True, exist_ok=True)
         for k, name in enumerate(names):
-            cv2.imwrite(str(comp / split / f"{name}.png"), np.full((size, size, 3), k % 256, np.uint8))
+            cv2.imwrite(
+                str(comp / split / f"{name}.png"), np.full((size, size, 3), k % 256, np.uint8)
+            )
     pd.DataFrame(table).to_csv(comp / "train.csv", index=False)
     test_ids = [f"t{i:03d}" for i in range(n_test)]
     pd.DataFrame({"id": test_ids, "label": labels[0]}).to_csv(

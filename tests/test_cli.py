@@ -86,3 +86,18 @@ def test_argparse_errors_are_usage_errors(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["train"])  # no -c
     assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.name=resnet_18", "unknown timm model 'resnet_18'"),
+        ("train.optimizer=adamm", "train.optimizer='adamm'"),
+        ("data.train_augs=[{name: Blurr}]", "unknown albumentations transform 'Blurr'"),
+    ],
+)
+def test_bad_training_settings_exit_2(config_file, capsys, override, message):
+    assert main(["folds", "-c", str(config_file)]) == 0
+    capsys.readouterr()
+    assert main(["train", "-c", str(config_file), override]) == 2
+    assert message in one_error_line(capsys, "train")

@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from factories import toy_config, write_competition
 
+from factories import toy_config, write_competition
 from podium.competition import Competition, DataError
 
 
 def toy(tmp_path, labels, **kwargs) -> Competition:
-    write_competition(tmp_path, labels, **{k: v for k, v in kwargs.items() if k in ("ids", "groups")})
+    write_competition(
+        tmp_path, labels, **{k: v for k, v in kwargs.items() if k in ("ids", "groups")}
+    )
     cfg = toy_config(tmp_path, **{k: v for k, v in kwargs.items() if k not in ("ids", "groups")})
     return Competition.from_config(cfg)
 

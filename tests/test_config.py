@@ -94,7 +94,9 @@ def test_unknown_key_names_it_and_the_closest_valid_key(base_and_child, override
 
 def test_unknown_key_in_a_file_is_an_error_too(tmp_path):
     path = write(tmp_path / "x.yaml", {"competition": {"name": "c"}, "train": {"epoch": 3}})
-    with pytest.raises(ConfigError, match=r"(?s)x\.yaml.*unknown key 'train\.epoch'.*'train\.epochs'"):
+    with pytest.raises(
+        ConfigError, match=r"(?s)x\.yaml.*unknown key 'train\.epoch'.*'train\.epochs'"
+    ):
         load_config(path)
 
 
@@ -154,7 +156,9 @@ def test_training_hash_ignores_what_does_not_change_weights(base_and_child):
     )
     assert same.training_hash() == cfg.training_hash()
     assert load_config(base_and_child, ["train.lr=0.5"]).training_hash() != cfg.training_hash()
-    assert load_config(base_and_child, ["model.name=resnet18"]).training_hash() != cfg.training_hash()
+    assert (
+        load_config(base_and_child, ["model.name=resnet18"]).training_hash() != cfg.training_hash()
+    )
 
 
 def test_run_paths(base_and_child):

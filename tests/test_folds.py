@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from factories import toy_config, write_competition
 
+from factories import toy_config, write_competition
 from podium.artifacts import file_hash, read_json
 from podium.competition import Competition, DataError
 from podium.config import FoldsConfig

@@ -17,12 +17,16 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    ).execute()
     return nb
 
 
 def images_shown(nb: nbformat.NotebookNode) -> int:
-    return sum("image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
+    return sum(
+        "image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", [])
+    )
 
 
 def text_of(nb: nbformat.NotebookNode) -> str:
@@ -46,9 +50,12 @@ def test_eda_runs_on_the_demo_competition(tiny_config, demo_data_root, tmp_path,
     from podium.stages import folds
 
     folds.run(tiny_config())  # so the folds section has a table to show
-    monkeypatch.setenv("PODIUM_CONFIG", str(NOTEBOOKS.parent / "configs" / "digits" / "resnet10t.yaml"))
     monkeypatch.setenv(
-        "PODIUM_OVERRIDES", f"paths.data={demo_data_root} paths.runs={tmp_path / 'runs'} folds.n_splits=2"
+        "PODIUM_CONFIG", str(NOTEBOOKS.parent / "configs" / "digits" / "resnet10t.yaml")
+    )
+    monkeypatch.setenv(
+        "PODIUM_OVERRIDES",
+        f"paths.data={demo_data_root} paths.runs={tmp_path / 'runs'} folds.n_splits=2",
     )
     monkeypatch.setenv("PODIUM_SAMPLE", "60")
     nb = execute("eda.ipynb", tmp_path)

@@ -141,6 +141,17 @@ class InferConfig(Section):
     merge: Literal["prob", "logit", "geometric"] = "prob"
     batch_size: int = Field(256, ge=1)
 
+    @field_validator("tta")
+    @classmethod
+    def _known_views(cls, views: list[str]) -> list[str]:
+        from podium.data.tta import get_view
+
+        if not views:
+            raise ValueError("infer.tta needs at least one view (identity)")
+        for v in views:
+            get_view(v)  # raises with the list of known views
+        return views
+
 
 class PathsConfig(Section):
     data: str = "data"

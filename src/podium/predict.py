@@ -1,20 +1,50 @@
 """Batched inference with TTA on the training data path (uint8 cache -> device -> normalise),
 shared by validation in the engine, oof, infer and pseudo. Runs without autograd, under
-autocast on GPUs, channels_last, in large batches.
+autocast on GPUs, channels_last, in large batches, with the host's reading and copying
+overlapped with the device's compute on GPUs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
 import torch
 
 from podium.data.device import Normalizer
+from podium.data.prefetch import DevicePrefetcher
 from podium.data.tta import get_view
 from podium.engine.precision import Precision
 
 Merge = Literal["prob", "logit", "geometric"]
+
+
+def _host_batches(images: np.ndarray, batch_size: int, pin: bool) -> Iterator[torch.Tensor]:
+    """uint8 batches in table order. For a GPU they are copied straight from the cache (a
+    memmap: read-only, maybe not yet in RAM) into pinned memory by a reader thread one batch
+    ahead, so disk reads and host copies overlap the device's work (numpy and torch release
+    the GIL while copying)."""
+    starts = range(0, len(images), batch_size)
+    if not pin:
+        for start in starts:
+            yield torch.from_numpy(np.array(images[start : start + batch_size]))
+        return
+
+    def read(start: int) -> torch.Tensor:
+        part = images[start : start + batch_size]
+        batch = torch.empty(part.shape, dtype=torch.uint8, pin_memory=True)
+        np.copyto(batch.numpy(), part)
+        return batch
+
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(read, starts[0]) if len(starts) else None
+        for i in range(len(starts)):
+            batch = pending.result()
+            if i + 1 < len(starts):
+                pending = reader.submit(read, starts[i + 1])
+            yield batch
 
 
 @torch.inference_mode()
@@ -26,24 +56,36 @@ def predict_logits(
     views: list[str] = ("identity",),
     batch_size: int = 256,
 ) -> np.ndarray:
-    """Logits of every view: float32 array (V, N, C)."""
+    """Logits of every view: float32 array (V, N, C).
+
+    Nothing in the loop waits for the device: logits go to (pinned) host memory with
+    non-blocking copies and are read once at the end, so on a GPU the next batch's reading,
+    copy and normalisation (`DevicePrefetcher`) overlap the current batch's forward passes.
+    """
     fns = [get_view(v) for v in views]
     was_training = model.training
     model.eval()
-    out: list[list[np.ndarray]] = [[] for _ in fns]
-    pin = normalizer.device.type == "cuda"
-    for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(
-            np.array(images[start : start + batch_size])
-        )  # memmaps are read-only
-        if pin:
-            batch = batch.pin_memory()
-        x = normalizer(batch)
+    device = normalizer.device
+    cuda = device.type == "cuda"
+    batches = DevicePrefetcher(_host_batches(images, batch_size, pin=cuda), normalizer, device)
+    out: torch.Tensor | None = None  # (V, N, C), allocated once the class count is known
+    start = 0
+    for x in batches:
+        end = start + len(x)
         with precision.autocast():
             for v, fn in enumerate(fns):
-                out[v].append(model(fn(x)).float().cpu().numpy())
+                logits = model(fn(x)).float()
+                if out is None:
+                    shape = (len(fns), len(images), logits.shape[1])
+                    out = torch.empty(shape, dtype=torch.float32, pin_memory=cuda)
+                out[v, start:end].copy_(logits, non_blocking=cuda)
+        start = end
+    if cuda:
+        torch.cuda.current_stream(device).synchronize()  # the copies into `out` have landed
     model.train(was_training)
-    return np.stack([np.concatenate(o) for o in out])
+    if out is None:  # no images
+        return np.zeros((len(fns), 0, 0), dtype=np.float32)
+    return out.numpy()
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -20,7 +20,8 @@ def test_no_augmentations_means_no_pipeline():
 
 def test_pipeline_is_built_and_reproducible_from_a_seed():
     t = build_train_transform(
-        augs({"name": "Affine", "rotate": [-30, 30], "p": 1.0}, {"name": "HorizontalFlip"}), (16, 16)
+        augs({"name": "Affine", "rotate": [-30, 30], "p": 1.0}, {"name": "HorizontalFlip"}),
+        (16, 16),
     )
     img = np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)
     outs = []
@@ -34,7 +35,8 @@ def test_pipeline_is_built_and_reproducible_from_a_seed():
 
 def test_unknown_transform_suggests_the_closest_name():
     with pytest.raises(
-        ConfigError, match=r"data\.train_augs\[1\]: unknown .* 'HorizontalFlp'; did you mean 'HorizontalFlip'"
+        ConfigError,
+        match=r"data\.train_augs\[1\]: unknown .* 'HorizontalFlp'; did you mean 'HorizontalFlip'",
     ):
         build_train_transform(augs({"name": "Affine"}, {"name": "HorizontalFlp"}), (16, 16))
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
 
-from podium.config import TrainConfig
+from podium.config import ConfigError, TrainConfig
 from podium.engine.losses import SoftTargetLoss, build_loss, class_weights_for
 
 LOGITS = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-0.5, 1.5, 0.0], [1.0, 1.0, 3.0]])
@@ -61,11 +61,13 @@ def test_balanced_class_weights_are_sklearns():
 
 
 def test_class_weights_of_the_wrong_length_name_the_key():
-    with pytest.raises(ValueError, match=r"train\.class_weights has 2 values for 3 classes"):
+    with pytest.raises(ConfigError, match=r"train\.class_weights has 2 values for 3 classes"):
         class_weights_for(TrainConfig(class_weights=[1, 2]), np.array([0, 1, 2]), 3)
 
 
 def test_build_loss_reads_the_config():
-    loss = build_loss(TrainConfig(loss="focal", focal_gamma=1.5, label_smoothing=0.1), np.array([0, 1]), 2)
+    loss = build_loss(
+        TrainConfig(loss="focal", focal_gamma=1.5, label_smoothing=0.1), np.array([0, 1]), 2
+    )
     assert (loss.gamma, loss.label_smoothing, loss.class_weights) == (1.5, 0.1, None)
     assert build_loss(TrainConfig(), np.array([0, 1]), 2).gamma == 0.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from podium.config import ModelConfig, TrainConfig
+from podium.config import ConfigError, ModelConfig, TrainConfig
 from podium.engine.optim import build_optimizer, build_scheduler, param_groups
 from podium.models import create_model, head_parameters
 
@@ -39,7 +39,7 @@ def test_optimizers_by_name(model, name, cls):
 
 
 def test_unknown_optimizer_names_the_key(model):
-    with pytest.raises(ValueError, match=r"train\.optimizer='adamm'"):
+    with pytest.raises(ConfigError, match=r"train\.optimizer='adamm'"):
         build_optimizer(model, TrainConfig(optimizer="adamm"))
 
 

@@ -65,7 +65,11 @@ def small_demo(demo_data_root, tmp_path) -> Path:
 
 def experiment(tiny_config, root: Path, name: str, *extra: str) -> Experiment:
     cfg = tiny_config(
-        *SETTINGS, f"paths.data={root}", f"paths.runs={root.parent / name}", "competition.solution=null", *extra
+        *SETTINGS,
+        f"paths.data={root}",
+        f"paths.runs={root.parent / name}",
+        "competition.solution=null",
+        *extra,
     )
     folds_stage.run(cfg)
     return Experiment(cfg)
@@ -91,4 +95,6 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_config, smal
     last = load_checkpoint(unit / "last.pt")
     assert last["ema"] is not None and last["epoch"] == 2 and len(last["history"]) == 3
     history = pd.read_csv(unit / "history.csv").drop(columns="seconds")
-    pd.testing.assert_frame_equal(history, pd.read_csv(done / "history.csv").drop(columns="seconds"))
+    pd.testing.assert_frame_equal(
+        history, pd.read_csv(done / "history.csv").drop(columns="seconds")
+    )

@@ -37,21 +37,31 @@ def data() -> tuple[TrainRows, ValidRows]:
 @pytest.fixture
 def config(tiny_config):
     def build(*overrides: str):
-        return tiny_config("data.train_augs=[]", "train.batch_size=16", "train.warmup_epochs=0", *overrides)
+        return tiny_config(
+            "data.train_augs=[]", "train.batch_size=16", "train.warmup_epochs=0", *overrides
+        )
 
     return build
 
 
 def test_a_unit_writes_checkpoints_history_and_result(config, data, tmp_path):
     seen = []
-    result = fit(config("train.epochs=2"), *data, tmp_path / "unit", seed=0, on_epoch_end=lambda e, m: seen.append((e, m)))
+    result = fit(
+        config("train.epochs=2"),
+        *data,
+        tmp_path / "unit",
+        seed=0,
+        on_epoch_end=lambda e, m: seen.append((e, m)),
+    )
     unit = tmp_path / "unit"
     assert unit_done(unit)
     assert {p.name for p in unit.iterdir()} == {"best.pt", "last.pt", "history.csv", "result.json"}
     history = pd.read_csv(unit / "history.csv")
     assert list(history["epoch"]) == [1, 2]
     assert {"train_loss", "valid_loss", "valid_accuracy", "lr", "seconds"} <= set(history.columns)
-    assert [e for e, _ in seen] == [0, 1] and seen[1][1]["valid_accuracy"] == history["valid_accuracy"][1]
+    assert [e for e, _ in seen] == [0, 1] and seen[1][1]["valid_accuracy"] == history[
+        "valid_accuracy"
+    ][1]
     assert read_json(unit / "result.json") == result
     assert result["epochs_run"] == 2 and result["best_score"] == history["valid_accuracy"].max()
     assert result["best_score"] > 0.9  # it learned the task
@@ -62,7 +72,12 @@ def test_a_unit_writes_checkpoints_history_and_result(config, data, tmp_path):
 
 def test_early_stopping_stops_after_patience_epochs_without_gain(config, data, tmp_path):
     # a learning rate too small to change any prediction: epoch 1 is the best there will be
-    cfg = config("train.epochs=5", "train.lr=1e-12", "train.early_stopping_patience=1", "train.scheduler=none")
+    cfg = config(
+        "train.epochs=5",
+        "train.lr=1e-12",
+        "train.early_stopping_patience=1",
+        "train.scheduler=none",
+    )
     result = fit(cfg, *data, tmp_path, seed=0)
     assert result["epochs_run"] == 2 and result["best_epoch"] == 1
 

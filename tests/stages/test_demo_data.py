@@ -16,7 +16,9 @@ def read(root, name):
 
 def test_kaggle_layout(demo_data_root):
     comp = demo_data_root / "digits"
-    train, sample, solution = (read(demo_data_root, f) for f in ("train.csv", "sample_submission.csv", "solution.csv"))
+    train, sample, solution = (
+        read(demo_data_root, f) for f in ("train.csv", "sample_submission.csv", "solution.csv")
+    )
     assert list(train.columns) == ["id", "label"] and len(train) == 1437
     assert list(sample.columns) == ["id", "label"] and len(sample) == 360
     assert list(solution["id"]) == list(sample["id"])
@@ -31,7 +33,9 @@ def test_kaggle_layout(demo_data_root):
 
 def test_split_is_stratified(demo_data_root):
     train, solution = read(demo_data_root, "train.csv"), read(demo_data_root, "solution.csv")
-    share = solution["label"].value_counts() / (train["label"].value_counts() + solution["label"].value_counts())
+    share = solution["label"].value_counts() / (
+        train["label"].value_counts() + solution["label"].value_counts()
+    )
     assert share.between(0.17, 0.23).all()  # every digit ~20% in the test split
 
 

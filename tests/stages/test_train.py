@@ -28,7 +28,12 @@ def test_end_to_end_folds_then_train(tiny_config, capsys):
     assert set(results) == {(0, 0), (1, 0)}
     for fold in (0, 1):
         unit = exp.unit_dir(fold, 0)
-        assert {p.name for p in unit.iterdir()} == {"best.pt", "last.pt", "history.csv", "result.json"}
+        assert {p.name for p in unit.iterdir()} == {
+            "best.pt",
+            "last.pt",
+            "history.csv",
+            "result.json",
+        }
         history = pd.read_csv(unit / "history.csv")
         assert list(history["epoch"]) == [1] and history["valid_accuracy"][0] > 0.3
         assert load_checkpoint(unit / "best.pt")["epoch"] == 1
@@ -55,7 +60,9 @@ def test_end_to_end_folds_then_train(tiny_config, capsys):
 
 def test_changed_folds_are_refused(trained_copy):
     cfg = trained_copy.cfg
-    folds_stage.run(cfg.model_copy(update={"folds": cfg.folds.model_copy(update={"seed": 7})}), force=True)
+    folds_stage.run(
+        cfg.model_copy(update={"folds": cfg.folds.model_copy(update={"seed": 7})}), force=True
+    )
     with pytest.raises(ArtifactError, match="folds hash"):
         train_stage.run(Experiment(cfg))
 
@@ -94,7 +101,9 @@ def test_extra_rows_go_to_training_only(trained_copy, monkeypatch):
     monkeypatch.setattr(train_stage, "fit", record)
     exp = trained_copy
     extra = TrainRows(
-        np.zeros((3, 32, 32, 3), np.uint8), np.full((3, 10), 0.1, np.float32), np.full(3, 0.5, np.float32)
+        np.zeros((3, 32, 32, 3), np.uint8),
+        np.full((3, 10), 0.1, np.float32),
+        np.full(3, 0.5, np.float32),
     )
     train_stage.run(exp, force=True, fold=0, seed=0, extra_rows=lambda fold: extra)
     train, valid = seen["fold0"]

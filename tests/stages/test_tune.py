@@ -64,7 +64,11 @@ def test_a_hopeless_trial_is_pruned_after_its_first_epoch(tiny_config):
 
 
 def test_running_again_adds_trials_to_the_same_study(tiny_config):
-    section = {"space": {"train.lr": {**LR, "high": 0.01}}, "n_trials": 1, "pruner": {"name": "none"}}
+    section = {
+        "space": {"train.lr": {**LR, "high": 0.01}},
+        "n_trials": 1,
+        "pruner": {"name": "none"},
+    }
     cfg = tune_config(tiny_config, section)
     tune.run(cfg)
     tune.run(cfg)
@@ -126,7 +130,12 @@ def test_the_best_overlay_round_trips_into_podium_train(tiny_config, tmp_path):
         "space": {
             "train.lr": {**LR, "high": 0.01},
             "mix": ["none", "cutmix"],
-            "train.cutmix_alpha": {"type": "float", "low": 0.5, "high": 1.0, "when": {"mix": "cutmix"}},
+            "train.cutmix_alpha": {
+                "type": "float",
+                "low": 0.5,
+                "high": 1.0,
+                "when": {"mix": "cutmix"},
+            },
         },
         "n_trials": 1,
         "enqueue": [{"train.lr": 0.004, "mix": "cutmix", "train.cutmix_alpha": 0.75}],
@@ -167,12 +176,17 @@ def test_meta_mode_tunes_the_meta_model_against_its_cv(tiny_config, monkeypatch)
         "sampler": {"name": "tpe", "n_startup_trials": 4},
     }
     cfg = tune_config(tiny_config, section)
+    cfg.ensemble = {"members": ["a.yaml", "b.yaml"]}  # members are not read: the CV is a stand-in
     study = tune.run(cfg)
     assert len(seen) == 12 and all(set(p) == {"max_depth", "learning_rate"} for p in seen)
     assert study.best_params["max_depth"] == 3
     overlay = yaml.safe_load((cfg.comp_dir / "tune" / "s" / "best.yaml").read_text())
     assert overlay["ensemble"]["meta"]["params"]["max_depth"] == 3
     assert not (cfg.comp_dir / "tune" / "s" / "trial0000").exists()  # nothing was trained
+    # arguments the ensemble sets itself are refused before a study is made
+    cfg.tune = {**section, "study": "r", "space": {"random_state": [0, 1]}}
+    with pytest.raises(ConfigError, match="random_state"):
+        tune.run(cfg)
 
 
 def test_the_cli_reports_a_bad_space_in_one_line(tmp_path, tiny_config, capsys):

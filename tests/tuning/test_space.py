@@ -23,7 +23,12 @@ SPACE = {
     "mix": {"type": "categorical", "choices": ["none", "mixup", "cutmix"]},
     "train.mixup_alpha": {"type": "float", "low": 0.1, "high": 0.4, "when": {"mix": "mixup"}},
     "train.cutmix_alpha": {"type": "float", "low": 0.5, "high": 1.0, "when": {"mix": "cutmix"}},
-    "train.mixup_prob": {"type": "float", "low": 0.5, "high": 1.0, "when": {"mix": ["mixup", "cutmix"]}},
+    "train.mixup_prob": {
+        "type": "float",
+        "low": 0.5,
+        "high": 1.0,
+        "when": {"mix": ["mixup", "cutmix"]},
+    },
 }
 
 
@@ -89,11 +94,19 @@ def test_chosen_values_become_a_nested_overlay_and_a_valid_config():
             "unknown key tune.space['train.lr'].logg; did you mean 'log'?",
         ),
         (
-            {"space": {"train.cutmix_alpha": {**SPACE["train.cutmix_alpha"]}, **{"mix": SPACE["mix"]}}},
+            {
+                "space": {
+                    "train.cutmix_alpha": {**SPACE["train.cutmix_alpha"]},
+                    **{"mix": SPACE["mix"]},
+                }
+            },
             "names 'mix', which is declared after it",
         ),
         ({"space": {"lr": SPACE["train.lr"]}}, "neither config keys"),
-        ({"space": SPACE, "pruner": {"name": "median", "min_resource": 2}}, "tune.pruner.min_resource"),
+        (
+            {"space": SPACE, "pruner": {"name": "median", "min_resource": 2}},
+            "tune.pruner.min_resource",
+        ),
         ({"space": SPACE, "pruner": {"name": "asha"}}, "tune.pruner"),
         ({"space": SPACE, "enqueue": [{"train.lrr": 0.1}]}, "enqueue[0] names ['train.lrr']"),
         ({"space": SPACE, "study": "a/b"}, "tune.study"),
@@ -110,7 +123,10 @@ def test_a_wrong_tune_section_names_file_and_key(tune, message):
     "space, message",
     [
         ({"train.lrr": SPACE["train.lr"]}, "unknown key 'train.lrr'; did you mean 'train.lr'?"),
-        ({"train.lr": {"type": "float", "low": 0.0, "high": 0.1}}, "train.lr: Input should be greater than 0"),
+        (
+            {"train.lr": {"type": "float", "low": 0.0, "high": 0.1}},
+            "train.lr: Input should be greater than 0",
+        ),
         ({"train.scheduler": ["cosine", "linear"]}, "tune.space['train.scheduler'] = 'linear'"),
     ],
 )

@@ -4,7 +4,7 @@
 
     identity, hflip, vflip, transpose, rot90, rot180, rot270,
     scale<f>   zoom by factor f about the centre (scale1.1 zooms in, scale0.9 out),
-    shift<dx>_<dy>  translate by whole pixels (shift2_-1), borders filled with zeros
+    shift<dx>_<dy>  translate by whole pixels (shift2_-1); borders repeat the edge pixels
 """
 
 from __future__ import annotations
@@ -37,19 +37,20 @@ def _scale(factor: float) -> View:
         grid = F.affine_grid(
             theta.expand(x.shape[0], 2, 3), [x.shape[0], x.shape[1], h, w], align_corners=False
         )
-        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
     return view
 
 
 def _shift(dx: int, dy: int) -> View:
     def view(x: torch.Tensor) -> torch.Tensor:
-        out = torch.zeros_like(x)
         h, w = x.shape[-2:]
-        ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
-        xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
-        out[..., yd, xd] = x[..., ys, xs]
-        return out
+        # pad by repeating the border, then crop: a zero fill would draw a band of the mean
+        # colour (0 after normalisation), which models never saw in training
+        pad = (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0))
+        padded = F.pad(x, pad, mode="replicate")
+        top, left = max(-dy, 0), max(-dx, 0)
+        return padded[..., top : top + h, left : left + w]
 
     return view
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from podium.config import TrainConfig
+from podium.config import ConfigError, TrainConfig
 
 
 class SoftTargetLoss(torch.nn.Module):
@@ -62,7 +62,7 @@ def class_weights_for(
     else:
         w = np.asarray(cfg.class_weights, dtype=np.float64)
         if len(w) != num_classes:
-            raise ValueError(f"train.class_weights has {len(w)} values for {num_classes} classes")
+            raise ConfigError(f"train.class_weights has {len(w)} values for {num_classes} classes")
     return torch.tensor(w, dtype=torch.float32)
 
 

@@ -11,7 +11,7 @@ import torch
 from timm.optim import create_optimizer_v2
 from timm.scheduler import create_scheduler_v2
 
-from podium.config import TrainConfig
+from podium.config import ConfigError, TrainConfig
 from podium.models import head_parameters
 
 
@@ -42,7 +42,7 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
             **kwargs,
         )
     except (ValueError, AssertionError) as e:
-        raise ValueError(f"train.optimizer={cfg.optimizer!r}: {e}") from None
+        raise ConfigError(f"train.optimizer={cfg.optimizer!r}: {e}") from None
 
 
 class OneCycle:

@@ -6,7 +6,9 @@ checkpoints, per-epoch history and seeding. Its one hook, `on_epoch_end(epoch, m
 lets a caller (tune) report and prune without the engine knowing Optuna.
 
 Synchronisation: the per-step loss is accumulated on the device and read once per epoch;
-no `.item()` inside the step loop.
+no `.item()` inside the step loop. On a GPU the next batch is copied and normalised on a side
+stream while the current one computes (`DevicePrefetcher`); on the CPU batches are prepared
+in turn, as before.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from podium.config import Config
 from podium.data.augment import build_train_transform
 from podium.data.dataset import EpochSampler, ImageDataset, train_loader
 from podium.data.device import Normalizer
+from podium.data.prefetch import DevicePrefetcher
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
 from podium.engine.losses import build_loss
 from podium.engine.mixing import build_mixup
@@ -113,6 +116,19 @@ def fit(
         drop_last=True,
     )
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
+
+    def to_device(batch):
+        images, targets, weights = batch
+        return (
+            normalize(images),
+            targets.to(device, non_blocking=True),
+            weights.to(device, non_blocking=True),
+        )
+
+    batches = DevicePrefetcher(loader, to_device, device)
+    steps_per_epoch = len(loader)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest kernels
     eval_normalize = Normalizer(
         cfg.data.mean, cfg.data.std, device, tc.channels_last, cfg.data.image_size
     )
@@ -158,13 +174,11 @@ def fit(
         loss_sum = torch.zeros((), device=device)
         n_batches = 0
         bar = tqdm(
-            loader, desc=f"epoch {epoch + 1}/{tc.epochs}", leave=False, disable=not tc.progress
+            batches, desc=f"epoch {epoch + 1}/{tc.epochs}", leave=False, disable=not tc.progress
         )
         optimizer.zero_grad(set_to_none=True)
-        for step, (images, targets, weights) in enumerate(bar):
-            x = normalize(images)
-            targets = targets.to(device, non_blocking=True)
-            weights = weights.to(device, non_blocking=True)
+        loop_started = time.perf_counter()
+        for step, (x, targets, weights) in enumerate(bar):
             if mixup is not None:
                 x, targets = mixup(x, targets)
             with precision.autocast():
@@ -173,7 +187,7 @@ def fit(
             scaler.scale(loss / tc.grad_accum).backward()
             loss_sum += loss.detach()
             n_batches += 1
-            if (step + 1) % tc.grad_accum == 0 or step + 1 == len(loader):
+            if (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch:
                 if tc.clip_grad:
                     scaler.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
@@ -184,6 +198,9 @@ def fit(
                 if ema is not None:
                     ema.update(model, step=num_updates)
                 scheduler.step_update(num_updates=num_updates)
+        train_loss = float(loss_sum.item() / max(1, n_batches))  # the epoch's one sync
+        loop_seconds = time.perf_counter() - loop_started
+        images_seen = n_batches * loader.batch_size
 
         # --- validate the weights that would be kept (EMA when on) -----------------------------
         eval_model = ema.module if ema is not None else model
@@ -194,7 +211,7 @@ def fit(
         score = metric(valid.labels, proba)
         row = {
             "epoch": epoch + 1,
-            "train_loss": float(loss_sum.item() / max(1, n_batches)),
+            "train_loss": train_loss,
             "valid_loss": get_metric("log_loss")(valid.labels, proba),
             f"valid_{metric.name}": score,
             "lr": max(g["lr"] for g in optimizer.param_groups),
@@ -231,9 +248,13 @@ def fit(
             print(
                 f"  epoch {epoch + 1:>3}/{tc.epochs}  loss {row['train_loss']:.4f}  "
                 f"valid {metric.name} {score:.4f}  log_loss {row['valid_loss']:.4f}  {row['seconds']:.1f}s"
+                f"  ({images_seen / loop_seconds:,.0f} img/s)"
             )
         if on_epoch_end is not None:
-            on_epoch_end(epoch, row)
+            # plus the step loop's own timing (loader included; validation and checkpoints
+            # not), which varies run to run and so stays out of the history
+            timing = {"train_loop_seconds": loop_seconds, "train_images": images_seen}
+            on_epoch_end(epoch, {**row, **timing})
         if (
             tc.stop_after_epoch is not None
             and epoch + 1 >= tc.stop_after_epoch

@@ -41,8 +41,11 @@ def _member_blocks(probas: list[np.ndarray], members: list[Member], cfg: Feature
         if cfg.row_stats:
             blocks += [entropy(p)[:, None], p.max(axis=1, keepdims=True)]
             names += [f"{m.name}:entropy", f"{m.name}:max_p"]
+    mean = np.mean(probas, axis=0)
+    if cfg.mean_proba and len(probas) > 1:
+        blocks.append(mean)
+        names += [f"mean:p_{c}" for c in classes]
     if cfg.row_stats and len(probas) > 1:
-        mean = np.mean(probas, axis=0)
         vote = mean.argmax(axis=1)
         agree = np.mean([p.argmax(axis=1) == vote for p in probas], axis=0)
         blocks += [agree[:, None], entropy(mean)[:, None]]

@@ -62,6 +62,8 @@ class MemberRef(_Strict):
 
 class FeaturesConfig(_Strict):
     logits: bool = False
+    # the members' mean probability per class: the blend itself, one column a tree can split on
+    mean_proba: bool = False
     row_stats: bool = True
     metadata: list[str] = Field(default_factory=list)
 

@@ -81,4 +81,6 @@ def parse_pseudo(cfg: Config) -> PseudoConfig:
                 msg = e["msg"].removeprefix("Value error, ")
                 got = f" (got {e.get('input')!r})" if e["loc"] else ""
                 lines.append(f"{where}: {msg}{got}")
-        raise ConfigError(f"{cfg.source}: invalid pseudo section:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError(
+            f"{cfg.source}: invalid pseudo section:\n  " + "\n  ".join(lines)
+        ) from None

@@ -19,7 +19,7 @@ import time
 import optuna
 import torch
 
-from podium.config import Config
+from podium.config import Config, ConfigError
 from podium.metrics import get_metric
 from podium.stages import folds as folds_stage
 from podium.tuning.objective import MetaObjective, TrainObjective, trial_base
@@ -43,6 +43,7 @@ def run(cfg: Config) -> optuna.Study:
         check_space(trial_base(cfg), tune.space, str(cfg.source))
         objective = TrainObjective(cfg, tune, name)
     else:
+        check_meta_space(cfg, tune)
         objective = MetaObjective(cfg, tune)
 
     # --- the study: created, or resumed by name ----------------------------------------------
@@ -78,6 +79,18 @@ def run(cfg: Config) -> optuna.Study:
     summary = write_outputs(study, out_dir, tune.mode, header=f"study {name!r} in {url}")
     _print_summary(study, summary, out_dir, url, time.time() - started)
     return study
+
+
+def check_meta_space(cfg: Config, tune) -> None:
+    """Meta mode needs an ensemble config, and its space must leave alone the XGBoost
+    arguments the ensemble sets itself (seeds, early stopping, objective)."""
+    from podium.ensemble.schema import check_meta_params, parse_ensemble
+
+    parse_ensemble(cfg)
+    try:
+        check_meta_params(dict.fromkeys(tune.space))
+    except ValueError as e:
+        raise ConfigError(f"{cfg.source}: tune.space (mode: meta): {e}") from None
 
 
 def _print_summary(study, summary: dict, out_dir, url: str, seconds: float) -> None:

@@ -2,7 +2,7 @@
 (`trials.csv`), a summary (`summary.json`) and the best parameters as an overlay
 (`best.yaml`) that an experiment `extends:`, e.g.
 
-    extends: [regnetx.yaml, ../../runs/digits/tune/tune/best.yaml]
+    extends: [regnetx.yaml, ../../runs/digits/tune/digits-regnetx/best.yaml]
 """
 
 from __future__ import annotations

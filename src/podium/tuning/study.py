@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
@@ -62,7 +64,16 @@ def build_storage(url: str, heartbeat: int | None) -> optuna.storages.BaseStorag
                     max_retry=1, inherit_intermediate_values=True
                 ),
             )
-        return RDBStorage(url, engine_kwargs=engine_kwargs, **retry)
+        attempts = 5
+        for attempt in range(1, attempts + 1):
+            try:
+                return RDBStorage(url, engine_kwargs=engine_kwargs, **retry)
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+                # two workers creating the same fresh database race on its tables and its
+                # version row; the loser finds them made on the next try
+                if attempt == attempts:
+                    raise
+                time.sleep(0.2 * attempt)
 
 
 def build_sampler(tune: TuneConfig, offset: int) -> optuna.samplers.BaseSampler:

@@ -1,0 +1,148 @@
+"""The pseudo-labelling report, `pseudo_report.md` / `.json` in the student's run folder.
+
+Per round (a student's report carries its teacher's earlier rounds): how many rows were
+chosen per class and fold, their accuracy against `solution.csv` when it exists, and the CV
+of teacher and student on the same folds, with each one's local leaderboard score.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from podium.artifacts import atomic_write_text, proba_columns, read_json, write_json
+from podium.competition import Competition
+from podium.metrics import get_metric
+
+REPORT_JSON, REPORT_MD = "pseudo_report.json", "pseudo_report.md"
+
+
+def rows_per_class(frame: pd.DataFrame, classes: list[str]) -> dict[str, dict[str, int]]:
+    """{fold: {class: count}}; fold '-1' means every fold."""
+    out = {}
+    for fold, part in frame.groupby("fold"):
+        counts = part["label"].value_counts()
+        out[str(fold)] = {c: int(counts.get(c, 0)) for c in classes}
+    return out
+
+
+def pseudo_label_accuracy(frame: pd.DataFrame, comp: Competition) -> dict | None:
+    """Accuracy of the test pseudo-labels against the hidden labels, per fold and overall."""
+    solution = comp.solution
+    test = frame[frame["source"] == "test"]
+    if solution is None or test.empty:
+        return None
+    truth = solution.set_index(comp.cfg.id_column)[comp.cfg.target_column].astype(str)
+    correct = test["label"].to_numpy() == truth.loc[test["id"]].to_numpy()
+    by_fold = {
+        str(k): float(correct[(test["fold"] == k).to_numpy()].mean()) for k in test["fold"].unique()
+    }
+    return {"by_fold": by_fold, "overall": float(correct.mean()), "rows": int(len(test))}
+
+
+def leaderboard_score(comp: Competition, ids: np.ndarray, proba: np.ndarray) -> float | None:
+    """The competition metric of test probabilities on `solution.csv` (None without it)."""
+    solution = comp.solution
+    if solution is None:
+        return None
+    truth = solution.set_index(comp.cfg.id_column).loc[ids, comp.cfg.target_column]
+    return float(get_metric(comp.cfg.metric)(comp.encode(truth), proba))
+
+
+def test_proba(run_dir: Path, comp: Competition) -> np.ndarray:
+    df = pd.read_parquet(run_dir / "test.parquet").set_index("id").loc[comp.test_ids]
+    return df[proba_columns(comp.classes)].to_numpy(np.float64)
+
+
+def fold_scores(scores: dict) -> dict[str, float] | None:
+    final = scores.get("final") or {}
+    folds = final.get("folds")
+    if not folds:
+        return None
+    return {k: float(v[scores["metric"]]) for k, v in folds.items()}
+
+
+def previous_rounds(teacher_run_dir: Path) -> list[dict]:
+    path = teacher_run_dir / REPORT_JSON
+    return read_json(path)["rounds"] if path.exists() else []
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def render(rounds: list[dict], current: dict, classes: list[str]) -> str:
+    metric = current["cv"]["metric"]
+    lines = [
+        f"# Pseudo-labelling: {current['student']} (round {current['round']})",
+        "",
+        f"Teacher: {current['teacher']['kind']} **{current['teacher']['name']}** "
+        f"({current['teacher']['run_dir']}), {current['teacher']['mode']}.",
+        "",
+    ]
+    if current["leaks"]:
+        lines += [
+            "> **Leak warning:** every student fold trained on labels from all the teacher's "
+            "folds, so fold k's validation labels shaped fold k's pseudo-labels: the student's "
+            "CV below is optimistic. Use `pseudo.all_folds: false` for honest figures.",
+            "",
+        ]
+    lines += [
+        "## Rounds",
+        "",
+        f"| round | teacher | student | mode | pseudo rows (per fold) | pseudo-label acc | "
+        f"teacher CV {metric} | student CV {metric} | teacher LB | student LB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rounds:
+        totals = [sum(c.values()) for c in r["rows"].values()]
+        acc = r["pseudo_accuracy"]["overall"] if r["pseudo_accuracy"] else None
+        lines.append(
+            f"| {r['round']} | {r['teacher']['name']} | {r['student']} | {r['teacher']['mode']} | "
+            f"{min(totals)}-{max(totals)} | {_fmt(acc)} | {_fmt(r['cv']['teacher'])} | "
+            f"{_fmt(r['cv']['student'])} | {_fmt(r['leaderboard']['teacher'])} | "
+            f"{_fmt(r['leaderboard']['student'])} |"
+        )
+    acc = current["pseudo_accuracy"]
+    lines += [
+        "",
+        f"## Round {current['round']}: rows chosen per class",
+        "",
+        "| fold | " + " | ".join(classes) + " | total | accuracy |",
+        "|---" * (len(classes) + 3) + "|",
+    ]
+    for fold, counts in current["rows"].items():
+        fold_acc = acc["by_fold"].get(fold) if acc else None
+        name = "all" if fold == "-1" else fold
+        lines.append(
+            f"| {name} | "
+            + " | ".join(str(counts[c]) for c in classes)
+            + f" | {sum(counts.values())} | {_fmt(fold_acc)} |"
+        )
+    teacher_folds, student_folds = current["cv"]["teacher_folds"], current["cv"]["student_folds"]
+    if student_folds:
+        lines += [
+            "",
+            f"## CV per fold ({metric}, same folds)",
+            "",
+            "| fold | teacher | student |",
+            "|---|---|---|",
+        ]
+        for k, s in student_folds.items():
+            lines.append(f"| {k} | {_fmt((teacher_folds or {}).get(k))} | {_fmt(s)} |")
+    lines += [
+        "",
+        "Selection: " + ", ".join(f"{k}={v}" for k, v in current["selection"].items()) + ".",
+        "Accuracy of pseudo-labels is measured on test rows against solution.csv (unseen by any "
+        "stage but this report); LB = the competition metric of each one's test.parquet there.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(run_dir: Path, rounds: list[dict], current: dict, classes: list[str]) -> None:
+    all_rounds = [*rounds, current]
+    write_json(run_dir / REPORT_JSON, {"rounds": all_rounds})
+    atomic_write_text(run_dir / REPORT_MD, render(all_rounds, current, classes))

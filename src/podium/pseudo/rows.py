@@ -1,0 +1,117 @@
+"""`pseudo.parquet`, written from the teacher's predictions and read back as the extra
+training rows of one student fold.
+
+    id          test id, or an extra image's path inside its folder (without suffix)
+    source      'test' or 'extra'
+    fold        the student fold that may train on it; -1 = every fold (all-folds teacher)
+    label       the teacher's argmax label
+    confidence  the teacher's top probability
+    p_<label>   the training target: one-hot (hard) or the teacher's probabilities (soft)
+    weight      the row's loss weight
+
+Selection runs per student fold over the whole pool (test + extra), so caps and top
+fractions count both sources together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from podium.artifacts import ArtifactError, proba_columns
+from podium.competition import Competition
+from podium.engine.trainer import TrainRows
+from podium.experiment import Experiment
+from podium.pseudo.pool import load_extra_images
+from podium.pseudo.schema import PseudoConfig
+from podium.pseudo.select import pseudo_targets, pseudo_weights, select_rows
+
+SOURCES = ("test", "extra")
+
+
+@dataclass
+class Pool:
+    """Unlabelled rows and the teacher's probabilities for them, keyed by student fold."""
+
+    ids: np.ndarray
+    source: np.ndarray
+    by_fold: dict[int, np.ndarray]  # fold (-1 = all) -> (N, C) probabilities
+
+
+def pseudo_frame(pool: Pool, section: PseudoConfig, comp: Competition) -> pd.DataFrame:
+    columns = proba_columns(comp.classes)
+    frames = []
+    for fold, proba in pool.by_fold.items():
+        rows = select_rows(proba, section)
+        p = proba[rows]
+        frame = pd.DataFrame(
+            {
+                "id": pool.ids[rows],
+                "source": pool.source[rows],
+                "fold": np.full(len(rows), fold, np.int64),
+                "label": comp.decode(p.argmax(1)),
+                "confidence": p.max(1),
+            }
+        )
+        frame[columns] = pseudo_targets(p, section.soft)
+        frame["weight"] = pseudo_weights(p, section)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    out["id"] = out["id"].astype(str)
+    out["label"] = out["label"].astype(str)
+    return out
+
+
+class PseudoRows:
+    """`for_fold(k)`: the pseudo rows student fold k trains on, as TrainRows (or None)."""
+
+    def __init__(
+        self,
+        exp: Experiment,
+        frame: pd.DataFrame,
+        path: Path,
+        extra_files: list[Path],
+        extra_ids: np.ndarray,
+    ) -> None:
+        self.exp, self.frame, self.path = exp, frame, path
+        self.extra_files, self.extra_ids = extra_files, extra_ids
+        self._extra_images: np.ndarray | None = None
+
+    def _positions(self, ids: np.ndarray, known: np.ndarray, source: str) -> np.ndarray:
+        index = pd.Index(known)
+        pos = index.get_indexer(ids)
+        if (pos < 0).any():
+            bad = ids[pos < 0][0]
+            raise ArtifactError(
+                f"{self.path}: {source} id {bad!r} is not in the current {source} pool; the data "
+                "changed since the pseudo-labels were made: re-run with --force"
+            )
+        return pos
+
+    def images_of(self, rows: pd.DataFrame) -> np.ndarray:
+        out = np.empty((len(rows), *self.exp.cache_size, 3), np.uint8)
+        is_test = (rows["source"] == "test").to_numpy()
+        ids = rows["id"].to_numpy()
+        if is_test.any():
+            pos = self._positions(ids[is_test], self.exp.comp.test_ids, "test")
+            out[is_test] = self.exp.test_images[pos]
+        if (~is_test).any():
+            if self._extra_images is None:
+                self._extra_images = load_extra_images(self.exp, self.extra_files)
+            pos = self._positions(ids[~is_test], self.extra_ids, "extra")
+            out[~is_test] = self._extra_images[pos]
+        return out
+
+    def for_fold(self, fold: int) -> TrainRows | None:
+        rows = self.frame[self.frame["fold"].isin([fold, -1])]
+        if rows.empty:
+            return None
+        columns = proba_columns(self.exp.comp.classes)
+        return TrainRows(
+            self.images_of(rows),
+            rows[columns].to_numpy(np.float32),
+            rows["weight"].to_numpy(np.float32),
+        )

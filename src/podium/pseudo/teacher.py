@@ -1,0 +1,291 @@
+"""The teacher: an experiment (CNN or tabular) or an ensemble, and its predictions over the
+unlabelled pool, keyed by the student fold that may use them.
+
+Leak-free (the default): the student's fold k is validated on train rows of fold k, so its
+pseudo-labels must come from models that never saw fold k's labels, i.e. the teacher's fold-k
+models alone (`test_by_fold.parquet`). A student trained this way is itself leak-free per
+fold, so it can teach the next round (Noisy Student) under the same rule.
+
+Ensembles: the stack's (or weighted blend's) fold-k meta-model is fitted on the members' OOF
+rows of the *other* folds, and those rows were predicted by member models trained on fold k.
+Fold k's labels thus reach the meta-model, and no per-fold ensemble prediction is clean. The
+one combination with no fitted parameters is the equal-weight mean, so the leak-free teacher
+of an ensemble is the mean of its members' fold-k predictions (each member checked to be
+leak-free itself); the ensemble's chosen candidate (`test.parquet`) is used only with
+`all_folds: true`, which leaks and says so.
+
+All-folds (`all_folds: true`): every student fold uses the teacher's `test.parquet` (every
+fold's models). Fold k's validation labels then shape the targets the student trains on, so
+the student's CV is optimistic; a `PseudoLeakWarning` is issued and the run is marked leaky,
+and a leaky student cannot be a leak-free teacher later.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from podium.artifacts import ArtifactError, proba_columns, read_json, read_predictions, require
+from podium.config import Config, ConfigError, load_config
+from podium.experiment import Experiment
+from podium.predict import combine
+from podium.pseudo.pool import load_extra_images
+
+ALL_FOLDS = -1  # the `fold` of a pseudo row any student fold may use
+
+
+class PseudoLeakWarning(UserWarning):
+    """Pseudo-labels that fold k's validation labels influenced: the student's CV is optimistic."""
+
+
+def warn_leak(student: str, teacher: str) -> None:
+    warnings.warn(
+        f"pseudo.all_folds: every fold of {student!r} trains on {teacher!r}'s all-folds "
+        "predictions, which fold k's validation labels influenced: its CV will be optimistic "
+        "(pseudo.all_folds: false gives leak-free per-fold labels)",
+        PseudoLeakWarning,
+        stacklevel=2,
+    )
+
+
+def load_with_paths(path: Path, like: Config) -> Config:
+    """A config read where `like` looks for data and runs (its `paths` overrides)."""
+    p = like.paths
+    return load_config(
+        path, [f"paths.runs={p.runs}", f"paths.data={p.data}", f"paths.submissions={p.submissions}"]
+    )
+
+
+def _aligned(df: pd.DataFrame, ids: np.ndarray, path: Path, columns: list[str]) -> np.ndarray:
+    have = set(df["id"])
+    missing = [i for i in ids if i not in have]
+    if missing:
+        raise ArtifactError(
+            f"{path}: lacks {len(missing)} test ids (e.g. {missing[:3]}); re-run its infer on "
+            "the competition's current data"
+        )
+    return df.set_index("id").loc[ids, columns].to_numpy(np.float64)
+
+
+@dataclass
+class Source:
+    """One experiment whose prediction files feed the teacher (the teacher, or a member)."""
+
+    cfg: Config
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @property
+    def run_dir(self) -> Path:
+        return self.cfg.run_dir
+
+    @property
+    def is_cnn(self) -> bool:
+        return self.cfg.tabular is None
+
+    def ensure_predictions(self) -> None:
+        """oof/infer of a trained CNN experiment (no-ops when fresh); a tabular one writes
+        them when trained, so they must exist."""
+        if self.is_cnn:
+            from podium.stages import infer, oof
+
+            exp = Experiment(self.cfg)
+            oof.run(exp)
+            infer.run(exp)
+        for file in ("run.json", "scores.json", "test.parquet", "test_by_fold.parquet"):
+            require(
+                self.run_dir / file,
+                f"teacher {self.name!r} predictions",
+                f"podium train -c {self.cfg.source}",
+            )
+
+    def check_folds(self, folds_hash: str) -> None:
+        recorded = read_json(self.run_dir / "run.json").get("folds_hash")
+        if recorded != folds_hash:
+            raise ArtifactError(
+                f"teacher {self.name!r} ({self.run_dir}) was trained on folds hash {recorded}, "
+                f"the student's folds.csv hashes to {folds_hash}: fold k would not mean the same "
+                "rows; retrain the teacher on the current folds"
+            )
+
+    @property
+    def pseudo_record(self) -> dict | None:
+        """The teacher's own pseudo.json when it was a student (rounds, leakiness)."""
+        path = self.run_dir / "pseudo.json"
+        return read_json(path) if path.exists() else None
+
+    def check_leak_free(self) -> None:
+        record = self.pseudo_record
+        if record is not None and not record.get("leak_free", True):
+            raise ConfigError(
+                f"teacher {self.name!r} was itself trained on all-folds pseudo-labels, so its "
+                "fold-k models saw fold k's labels and no leak-free labels can come from it; "
+                "retrain it with pseudo.all_folds: false, or set all_folds: true here"
+            )
+
+    def test_by_fold(
+        self, folds: list[int], ids: np.ndarray, classes: list[str]
+    ) -> dict[int, np.ndarray]:
+        path = self.run_dir / "test_by_fold.parquet"
+        df = read_predictions(path, classes, f"teacher {self.name!r} per-fold test predictions")
+        have = set(df["fold"].unique().tolist())
+        lacking = [k for k in folds if k not in have]
+        if lacking:
+            raise ArtifactError(
+                f"{path}: no predictions of the teacher's fold(s) {lacking}; train and infer "
+                f"every fold of {self.cfg.source}"
+            )
+        cols = proba_columns(classes)
+        return {k: _aligned(df[df["fold"] == k], ids, path, cols) for k in folds}
+
+    def test_all_folds(self, ids: np.ndarray, classes: list[str]) -> np.ndarray:
+        path = self.run_dir / "test.parquet"
+        df = read_predictions(path, classes, f"teacher {self.name!r} test predictions")
+        return _aligned(df, ids, path, proba_columns(classes))
+
+
+@dataclass
+class Teacher:
+    """The teacher named by `pseudo.teacher`: one experiment, or an ensemble of `members`."""
+
+    cfg: Config
+    members: list[Source] = field(default_factory=list)  # an ensemble's; empty otherwise
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @property
+    def kind(self) -> str:
+        return "ensemble" if self.cfg.ensemble is not None else "experiment"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.cfg.run_dir
+
+    @property
+    def sources(self) -> list[Source]:
+        """The experiments whose per-fold files feed leak-free labels."""
+        return self.members or [Source(self.cfg)]
+
+    @property
+    def round(self) -> int:
+        """0 for a teacher trained on labels only; a student of round r teaches round r + 1."""
+        return max((s.pseudo_record or {}).get("round", 0) for s in self.sources)
+
+    def ensure_predictions(self) -> None:
+        for s in self.sources:
+            s.ensure_predictions()
+        if self.kind == "ensemble":
+            for file in ("run.json", "scores.json", "test.parquet"):
+                require(
+                    self.run_dir / file,
+                    f"ensemble teacher {self.name!r} output",
+                    f"podium ensemble -c {self.cfg.source}",
+                )
+
+    def check_leak_free(self) -> None:
+        """Every source of per-fold labels must itself be leak-free per fold."""
+        for s in self.sources:
+            s.check_leak_free()
+
+    def check_folds(self, folds_hash: str) -> None:
+        """Teacher (and members) on the student's folds: fold k means the same rows."""
+        for s in [Source(self.cfg), *self.members] if self.members else self.sources:
+            s.check_folds(folds_hash)
+
+    def prediction_files(self, all_folds: bool) -> list[Path]:
+        """The files the pseudo-labels are made from (their hashes fingerprint pseudo.parquet)."""
+        if all_folds:
+            return [self.run_dir / "test.parquet"]
+        return [s.run_dir / "test_by_fold.parquet" for s in self.sources]
+
+    # ---- predictions over the pool, keyed by student fold ---------------------------------
+    def test_predictions(
+        self, folds: list[int], all_folds: bool, ids: np.ndarray, classes: list[str]
+    ) -> dict[int, np.ndarray]:
+        if all_folds:
+            return {ALL_FOLDS: self.all_folds_test(ids, classes)}
+        per_source = [s.test_by_fold(folds, ids, classes) for s in self.sources]
+        return {k: np.mean([p[k] for p in per_source], axis=0) for k in folds}
+
+    def all_folds_test(self, ids: np.ndarray, classes: list[str]) -> np.ndarray:
+        """The teacher's own test.parquet: the experiment's fold mean, the ensemble's choice."""
+        return Source(self.cfg).test_all_folds(ids, classes)
+
+    def submitted_test(self, all_folds: bool, ids: np.ndarray, classes: list[str]) -> np.ndarray:
+        """The test prediction of the teacher as it labels (for its leaderboard score): in
+        leak-free mode an ensemble teaches through its members' mean."""
+        if self.members and not all_folds:
+            return np.mean([m.test_all_folds(ids, classes) for m in self.members], axis=0)
+        return self.all_folds_test(ids, classes)
+
+    def extra_predictions(
+        self, folds: list[int], all_folds: bool, files: list[Path]
+    ) -> dict[int, np.ndarray]:
+        """The teacher's predictions of extra images, run through its own units (CNN only)."""
+        if self.kind == "ensemble" or self.cfg.tabular is not None:
+            raise ConfigError(
+                f"pseudo.extra_images needs a CNN experiment as teacher: {self.kind} "
+                f"{self.name!r} cannot predict new images (its meta-model or pixel model "
+                "needs features only its own stages build)"
+            )
+        from podium.inference import UnitPredictor, require_trained
+
+        exp = Experiment(self.cfg)
+        teacher_folds = list(range(self.cfg.folds.n_splits))
+        require_trained(exp, teacher_folds)
+        images = load_extra_images(exp, files)
+        predictor = UnitPredictor(exp)
+        views, merge = self.cfg.infer.tta, self.cfg.infer.merge
+        logits = {
+            k: np.concatenate(list(predictor.per_seed(k, images, views))) for k in teacher_folds
+        }
+        if all_folds:
+            return {ALL_FOLDS: combine(np.concatenate(list(logits.values())), merge)}
+        return {k: combine(logits[k], merge) for k in folds}
+
+    def scores(self, all_folds: bool) -> dict:
+        """scores.json of the teacher as it labels: in leak-free mode an ensemble teaches
+        through its members' mean, so its `mean` candidate's CV is the honest figure."""
+        scores = read_json(self.run_dir / "scores.json")
+        if self.kind == "ensemble" and not all_folds:
+            mean = scores["candidates"]["mean"]
+            return {
+                **scores,
+                "cv": mean[scores["metric"]],
+                "log_loss": mean["log_loss"],
+                "chosen": "mean",
+                "final": None,  # the chosen candidate's per-fold figures are not the mean's
+            }
+        return scores
+
+
+def open_teacher(student: Config, path: Path) -> Teacher:
+    """Load the teacher's config where the student looks for runs, and check it can teach."""
+    cfg = load_with_paths(path, student)
+    if cfg.competition.name != student.competition.name:
+        raise ConfigError(
+            f"{student.source}: teacher {path} is for competition {cfg.competition.name!r}, "
+            f"the student for {student.competition.name!r}"
+        )
+    if cfg.run_dir == student.run_dir:
+        raise ConfigError(
+            f"{student.source}: the student {student.name!r} and its teacher {path} share the run "
+            f"folder {cfg.run_dir}; give the student its own `name:`"
+        )
+    members: list[Source] = []
+    if cfg.ensemble is not None:
+        from podium.ensemble.schema import parse_ensemble
+
+        members = [
+            Source(load_with_paths(p, student))
+            for p in parse_ensemble(cfg).member_paths(cfg.source)
+        ]
+    return Teacher(cfg, members)

@@ -1,0 +1,243 @@
+"""`podium pseudo -c configs/<comp>/pseudo.yaml`: one round of pseudo-labelling.
+
+The story of a round:
+1. open the teacher named by `pseudo.teacher` (an experiment or an ensemble) and make sure
+   its predictions exist (oof/infer of a trained CNN teacher are no-ops when fresh);
+2. build `runs/<comp>/<student>/pseudo.parquet`: per student fold k, the teacher's fold-k
+   predictions over the unlabelled pool (test images, optional extra folder), selected by
+   threshold / top fraction / caps, with hard or soft targets and loss weights
+   (`podium.pseudo.teacher` explains why fold k's labels must come from fold-k models);
+3. train the student, an ordinary experiment, through the shared core: fold k's pseudo rows
+   join its training rows only, never its validation rows;
+4. the student's oof and test predictions (`podium oof` / `podium infer`), so ensemble and
+   submit treat it like any experiment, and it can teach the next round (Noisy Student);
+5. `pseudo_report.md` / `.json`: rows per class, their accuracy on solution.csv, teacher vs
+   student CV on the same folds and their local leaderboard scores, for every round so far.
+
+`podium train -c pseudo.yaml` runs steps 1-3 (`train_student`). Re-running skips finished
+work; pseudo.parquet is rebuilt when the teacher's predictions or the section change, and a
+student already trained on stale pseudo-labels is refused (--force starts it over).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import numpy as np
+import pandas as pd
+
+from podium.artifacts import ArtifactError, file_hash, read_json, write_json, write_parquet
+from podium.config import Config
+from podium.data.cache import cache_key
+from podium.engine.trainer import unit_done
+from podium.experiment import Experiment
+from podium.pseudo.pool import extra_ids, extra_image_files
+from podium.pseudo.report import (
+    fold_scores,
+    leaderboard_score,
+    previous_rounds,
+    pseudo_label_accuracy,
+    rows_per_class,
+    test_proba,
+    write_report,
+)
+from podium.pseudo.rows import Pool, PseudoRows, pseudo_frame
+from podium.pseudo.schema import PseudoConfig, parse_pseudo
+from podium.pseudo.teacher import Teacher, open_teacher, warn_leak
+from podium.stages import infer, oof, train
+
+PSEUDO_PARQUET, PSEUDO_JSON = "pseudo.parquet", "pseudo.json"
+
+
+def run(cfg: Config, force: bool = False) -> None:
+    """One full round: pseudo-labels, student training, its oof/test predictions, the report."""
+    t0 = time.time()
+    exp = Experiment(cfg)
+    train_student(exp, force=force)
+    oof.run(exp, force=force)
+    infer.run(exp, force=force)
+    section = parse_pseudo(cfg)
+    teacher = open_teacher(cfg, section.teacher_path(cfg.source))
+    current = round_summary(exp, section, teacher)
+    write_report(exp.run_dir, previous_rounds(teacher.run_dir), current, exp.comp.classes)
+    m, cv, lb = current["cv"]["metric"], current["cv"], current["leaderboard"]
+    print(
+        f"pseudo {cfg.name} (round {current['round']}, teacher {teacher.name}): CV {m} "
+        f"teacher {_fmt(cv['teacher'])} -> student {_fmt(cv['student'])}; "
+        f"LB teacher {_fmt(lb['teacher'])} -> student {_fmt(lb['student'])} "
+        f"({time.time() - t0:.0f}s)\n  report: {exp.run_dir / 'pseudo_report.md'}"
+    )
+
+
+def train_student(
+    exp: Experiment, force: bool = False, fold: int | None = None, seed: int | None = None
+) -> dict:
+    """Train the student's units on their labelled rows plus fold-matched pseudo rows."""
+    section = parse_pseudo(exp.cfg)
+    # before anything touches the run folder: a student named like its teacher is refused
+    teacher = open_teacher(exp.cfg, section.teacher_path(exp.cfg.source))
+    whole_run = force and fold is None and seed is None
+    exp.prepare(force=whole_run)  # starting over also drops the old pseudo.parquet
+    rows = ensure_pseudo(exp, section, teacher)
+    return train.run(
+        exp, force=force and not whole_run, fold=fold, seed=seed, extra_rows=rows.for_fold
+    )
+
+
+# ---- pseudo.parquet --------------------------------------------------------------------------
+
+
+def ensure_pseudo(exp: Experiment, section: PseudoConfig, teacher: Teacher) -> PseudoRows:
+    """pseudo.parquet, built when missing or when its inputs changed before any unit used it."""
+    cfg = exp.cfg
+    if not section.all_folds:
+        teacher.check_leak_free()
+    teacher.ensure_predictions()
+    teacher.check_folds(exp.folds_hash)
+    if section.all_folds:
+        warn_leak(cfg.name, teacher.name)
+    folder = section.extra_dir(cfg.data_dir)
+    files = extra_image_files(folder, cfg.source) if folder is not None else []
+    ids = extra_ids(folder, files) if folder is not None else np.array([], dtype=object)
+    fingerprint = pseudo_fingerprint(exp, section, teacher, files)
+    path, record = exp.run_dir / PSEUDO_PARQUET, exp.run_dir / PSEUDO_JSON
+    if path.exists() and record.exists() and read_json(record)["fingerprint"] == fingerprint:
+        frame = pd.read_parquet(path)
+    else:
+        if record.exists() and student_started(exp):
+            raise ArtifactError(
+                f"{path} was made from other teacher predictions or pseudo settings than now, "
+                f"and student units were trained on it; re-run with --force to rebuild the "
+                "pseudo-labels and retrain the student"
+            )
+        frame = build_pseudo(exp, section, teacher, files, ids, fingerprint)
+    return PseudoRows(exp, frame, path, files, ids)
+
+
+def student_started(exp: Experiment) -> bool:
+    """Some unit trained (or began training, and would resume) on the current pseudo rows."""
+    return any(
+        unit_done(exp.unit_dir(f, s)) or (exp.unit_dir(f, s) / "last.pt").exists()
+        for f in range(exp.cfg.folds.n_splits)
+        for s in exp.cfg.train.seeds
+    )
+
+
+def pseudo_fingerprint(
+    exp: Experiment, section: PseudoConfig, teacher: Teacher, files: list
+) -> str:
+    parts = {
+        "section": section.model_dump(mode="json"),
+        "teacher": str(teacher.run_dir),
+        "teacher_files": [file_hash(p) for p in teacher.prediction_files(section.all_folds)],
+        "extra": cache_key(files, (0, 0)) if files else None,
+        "folds": exp.folds_hash,
+        "classes": exp.comp.classes,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build_pseudo(
+    exp: Experiment,
+    section: PseudoConfig,
+    teacher: Teacher,
+    files: list,
+    ids: np.ndarray,
+    fingerprint: str,
+) -> pd.DataFrame:
+    t0 = time.time()
+    comp = exp.comp
+    folds = list(range(exp.cfg.folds.n_splits))
+    parts: list[tuple[str, np.ndarray, dict[int, np.ndarray]]] = []
+    if section.use_test:
+        test_ids = comp.test_ids.astype(object)
+        parts.append(
+            (
+                "test",
+                test_ids,
+                teacher.test_predictions(folds, section.all_folds, test_ids, comp.classes),
+            )
+        )
+    if files:
+        parts.append(("extra", ids, teacher.extra_predictions(folds, section.all_folds, files)))
+    pool = Pool(
+        ids=np.concatenate([p[1] for p in parts]),
+        source=np.concatenate([np.full(len(p[1]), p[0], dtype=object) for p in parts]),
+        by_fold={k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]},
+    )
+    frame = pseudo_frame(pool, section, comp)
+    counts = rows_per_class(frame, comp.classes)
+    write_parquet(exp.run_dir / PSEUDO_PARQUET, frame)
+    write_json(  # last: its fingerprint marks pseudo.parquet complete
+        exp.run_dir / PSEUDO_JSON,
+        {
+            "fingerprint": fingerprint,
+            "round": teacher.round + 1,
+            "leak_free": not section.all_folds,
+            "teacher": {
+                "name": teacher.name,
+                "kind": teacher.kind,
+                "run_dir": str(teacher.run_dir),
+            },
+            "pool": {"test": int(section.use_test) * len(comp.test_ids), "extra": len(files)},
+            "rows": counts,
+            "seconds": round(time.time() - t0, 2),
+        },
+    )
+    totals = ", ".join(f"fold {k}: {sum(c.values())}" for k, c in counts.items())
+    print(
+        f"pseudo {exp.cfg.name}: {len(pool.ids)} unlabelled rows labelled by {teacher.kind} "
+        f"{teacher.name} ({'all folds, leaks' if section.all_folds else 'leak-free per fold'}); "
+        f"kept {totals} -> {exp.run_dir / PSEUDO_PARQUET}"
+    )
+    return frame
+
+
+# ---- the round's figures ---------------------------------------------------------------------
+
+
+def round_summary(exp: Experiment, section: PseudoConfig, teacher: Teacher) -> dict:
+    comp, run_dir = exp.comp, exp.run_dir
+    record = read_json(run_dir / PSEUDO_JSON)
+    frame = pd.read_parquet(run_dir / PSEUDO_PARQUET)
+    teacher_scores = teacher.scores(section.all_folds)
+    student_scores = read_json(run_dir / "scores.json")
+    ids = comp.test_ids
+    return {
+        "round": record["round"],
+        "student": exp.cfg.name,
+        "student_run_dir": str(run_dir),
+        "teacher": {
+            **record["teacher"],
+            "mode": "all folds (leaks)" if section.all_folds else "leak-free per fold",
+            "labels_from": (
+                "members' equal mean"
+                if teacher.members and not section.all_folds
+                else ("chosen candidate" if teacher.members else "its own units")
+            ),
+        },
+        "leaks": section.all_folds,
+        "selection": section.model_dump(mode="json"),
+        "pool": record["pool"],
+        "rows": record["rows"],
+        "pseudo_accuracy": pseudo_label_accuracy(frame, comp),
+        "cv": {
+            "metric": student_scores["metric"],
+            "teacher": teacher_scores["cv"],
+            "student": student_scores["cv"],
+            "teacher_folds": fold_scores(teacher_scores),
+            "student_folds": fold_scores(student_scores),
+        },
+        "leaderboard": {
+            "teacher": leaderboard_score(
+                comp, ids, teacher.submitted_test(section.all_folds, ids, comp.classes)
+            ),
+            "student": leaderboard_score(comp, ids, test_proba(run_dir, comp)),
+        },
+    }
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"

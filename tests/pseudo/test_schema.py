@@ -1,0 +1,29 @@
+"""The `pseudo:` section: errors name the key, and the section is part of the training hash."""
+
+from __future__ import annotations
+
+import pytest
+
+from podium.config import ConfigError, from_dict
+from podium.pseudo.schema import parse_pseudo
+
+
+def test_section_errors_name_the_key(tiny_config):
+    cfg = tiny_config("pseudo.teacher=t.yaml", "pseudo.treshold=0.9")
+    with pytest.raises(ConfigError, match=r"pseudo.treshold.*did you mean 'pseudo.threshold'"):
+        parse_pseudo(cfg)
+    cfg = tiny_config("pseudo.teacher=t.yaml", "pseudo.threshold=1.5")
+    with pytest.raises(ConfigError, match=r"pseudo.threshold: .*less than or equal to 1"):
+        parse_pseudo(cfg)
+    cfg = tiny_config("pseudo.teacher=t.yaml", "pseudo.use_test=false")
+    with pytest.raises(ConfigError, match="nothing to label"):
+        parse_pseudo(cfg)
+    with pytest.raises(ConfigError, match="no `pseudo:` section"):
+        parse_pseudo(tiny_config())
+
+
+def test_pseudo_section_is_part_of_the_training_hash():
+    base = {"name": "s", "competition": {"name": "digits"}, "pseudo": {"teacher": "t.yaml"}}
+    a = from_dict(base)
+    b = from_dict({**base, "pseudo": {"teacher": "t.yaml", "threshold": 0.5}})
+    assert a.training_hash() != b.training_hash()
