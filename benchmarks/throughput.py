@@ -16,7 +16,12 @@ For each model it measures, in this order:
 The competition (train.csv, train/*.jpg, test/*.jpg, sample_submission.csv) is generated
 once under `--cache-dir` and reused. Timed regions are bracketed by `torch.cuda.synchronize()`
 on CUDA. Peak memory is `torch.cuda.max_memory_allocated` on CUDA and the main process's
-peak RSS (VmHWM, reset per phase) on the CPU.
+peak RSS (VmHWM, reset per phase) on the CPU. On a CPU shared with other jobs, wall-clock
+rates swing with their load; with `--workers 0` the CPU seconds of this process are also
+reported, a steadier measure of the work each phase did.
+
+An epoch has `--steps` steps (CPU default 30); on CUDA it is sized from the limit to last
+about `--epoch-seconds` (10), so that the start of an epoch is a small part of it.
 
     python benchmarks/throughput.py                      # CPU: resnet18@64, small and quick
     python benchmarks/throughput.py --device cuda        # resnet50@224, efficientnet_b0@224,
@@ -61,12 +66,11 @@ from podium.experiment import Experiment  # noqa: E402
 from podium.models import create_model  # noqa: E402
 from podium.predict import predict_logits  # noqa: E402
 
-# name@size:batch; the issue's anchors were measured with these on one H100
+# name@size:batch; the issue's anchors were measured with these on one H100 (device limit
+# 3,965 / 4,541 / 45,169 img/s in bf16, channels_last, AdamW)
 CUDA_MODELS = ["resnet50@224:256", "efficientnet_b0@224:256", "resnet18@64:512"]
-# steps per measured epoch on CUDA: about 10 s at the anchors' limit (3,965 / 4,541 / 45,169
-# img/s), long enough that an epoch's first-batch latency is a few percent, not the result
-CUDA_STEPS = {"resnet50": 150, "efficientnet_b0": 175, "resnet18": 880}
 CPU_MODELS = ["resnet18@64:64"]
+CPU_STEPS = 30
 
 
 # ---- the competition -----------------------------------------------------------------------
@@ -84,7 +88,7 @@ def synthetic_image(rng: np.random.Generator, px: int) -> np.ndarray:
 
 def write_competition(root: Path, n_train: int, n_test: int, px: int, classes: int) -> Path:
     """Kaggle's layout under `root/<name>/`, written once (atomically: a temp folder renamed)."""
-    name = f"synth-{n_train}x{px}px-{classes}c"
+    name = f"synth-{n_train}+{n_test}x{px}px-{classes}c"
     out = root / name
     if (out / "sample_submission.csv").is_file():
         return out
@@ -225,24 +229,32 @@ class PeakMemory:
 
 @dataclass
 class Phase:
+    """What one phase processed, in wall seconds and in CPU seconds of this process: on a
+    shared CPU the latter is the steadier measure of work (with no loader workers)."""
+
     images: int
     seconds: float
     peak_gib: float
+    cpu_seconds: float
     extra: dict = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
         return self.images / self.seconds
 
+    @property
+    def cpu_rate(self) -> float:
+        return self.images / self.cpu_seconds
+
 
 def timed(device: torch.device, memory: PeakMemory, run: Callable[[], int]) -> Phase:
     """Run `run` (which returns the images it processed) between two device syncs."""
     memory.reset()
     synchronize(device)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     images = run()
     synchronize(device)
-    return Phase(images, time.perf_counter() - t0, memory.gib())
+    return Phase(images, time.perf_counter() - t0, memory.gib(), time.process_time() - c0)
 
 
 def build_model(cfg: Config, num_classes: int, device: torch.device) -> torch.nn.Module:
@@ -269,12 +281,15 @@ def train_limit(
     num_classes: int,
     device: torch.device,
     precision: Precision,
-    steps: int,
+    steps: int | None,
+    epoch_seconds: float | None,
     warmup: int,
     memory: PeakMemory,
-) -> Phase:
+) -> tuple[Phase, int]:
     """The step podium's loop takes (forward under autocast, soft-target loss, backward,
-    optimizer and scaler step) on a batch that is already on the device."""
+    optimizer and scaler step) on a batch that is already on the device, timed over `steps`
+    steps; without `steps`, over as many as last about `epoch_seconds` (measured on a short
+    probe), the epoch length the other phases then use too."""
     tc = cfg.train
     torch.manual_seed(0)
     model = build_model(cfg, num_classes, device).train()
@@ -295,15 +310,16 @@ def train_limit(
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
 
-    for _ in range(warmup):
-        step()
-
-    def run() -> int:
-        for _ in range(steps):
+    def run(n: int) -> int:
+        for _ in range(n):
             step()
-        return steps * tc.batch_size
+        return n * tc.batch_size
 
-    return timed(device, memory, run)
+    run(warmup)
+    if not steps:
+        probe = timed(device, memory, lambda: run(max(5, warmup)))
+        steps = max(10, round(epoch_seconds * probe.rate / tc.batch_size))
+    return timed(device, memory, lambda: run(steps)), steps
 
 
 def loader_alone(cfg: Config, rows: TrainRows, device: torch.device, memory: PeakMemory) -> Phase:
@@ -338,16 +354,18 @@ def podium_fit(
     cfg: Config, rows: TrainRows, valid: ValidRows, device: torch.device, memory: PeakMemory
 ) -> Phase:
     """`fit` itself, warm-up epoch excluded: the step loop's img/s (loader and prefetch
-    included) from the trainer's own timing, and each epoch's wall time from the hook."""
+    included) from the trainer's own timing, and each epoch's wall and CPU time from the
+    hook (those include the small validation and the checkpoints)."""
     unit = cfg.run_dir / "bench-unit"
     shutil.rmtree(unit, ignore_errors=True)  # fit resumes from a last.pt: start fresh
     epochs: list[dict] = []
-    marks = [time.perf_counter()]
+    marks = [(time.perf_counter(), time.process_time())]
 
     def on_epoch_end(epoch: int, row: dict) -> None:
         synchronize(device)
-        marks.append(time.perf_counter())
-        epochs.append({**row, "wall_seconds": marks[-1] - marks[-2]})
+        marks.append((time.perf_counter(), time.process_time()))
+        (w0, c0), (w1, c1) = marks[-2:]
+        epochs.append({**row, "wall_seconds": w1 - w0, "cpu_seconds": c1 - c0})
         if epoch == 0:
             memory.reset()  # the measured epochs' peak, not the warm-up's
 
@@ -359,6 +377,7 @@ def podium_fit(
         sum(e["train_images"] for e in measured),
         sum(e["train_loop_seconds"] for e in measured),
         memory.gib(),
+        sum(e["cpu_seconds"] for e in measured),
         {
             "epoch_wall_seconds": float(np.mean([e["wall_seconds"] for e in measured])),
             "epoch_loop_seconds": float(np.mean([e["train_loop_seconds"] for e in measured])),
@@ -447,7 +466,16 @@ def bench_model(
     decode_seconds = time.perf_counter() - t0
     labels = exp.comp.targets
     num_classes = exp.comp.num_classes
-    steps = args.steps or (CUDA_STEPS.get(spec.name, 150) if device.type == "cuda" else 30)
+    limit, steps = train_limit(
+        cfg,
+        num_classes,
+        device,
+        precision,
+        args.steps,
+        args.epoch_seconds,
+        args.warmup_steps,
+        memory,
+    )
     n_valid = min(args.valid_images, len(images) // 4)
     n_train = len(images) - n_valid
     length = steps * spec.batch
@@ -468,7 +496,6 @@ def bench_model(
         "steps": steps,
         "decode_seconds": decode_seconds,
     }
-    limit = train_limit(cfg, num_classes, device, precision, steps, args.warmup_steps, memory)
     print(f"  limit    {limit.rate:>9,.0f} img/s  peak {limit.peak_gib:.2f} GiB", flush=True)
     loader = loader_alone(cfg, rows, device, memory)
     print(f"  loader   {loader.rate:>9,.0f} img/s  (no model)", flush=True)
@@ -480,12 +507,21 @@ def bench_model(
         f"{podium.extra['epoch_wall_seconds']:.2f}s wall",
         flush=True,
     )
+    if device.type == "cpu" and cfg.data.num_workers == 0:
+        # one process does everything: CPU seconds count its work whatever else shares the cores
+        print(
+            f"  per CPU-second of this process: limit {limit.cpu_rate:,.1f}, podium epoch "
+            f"{podium.cpu_rate:,.1f} img/s = {podium.cpu_rate / limit.cpu_rate:.0%} "
+            "(validation and checkpoints included)",
+            flush=True,
+        )
     torch.manual_seed(0)
     model = build_model(cfg, num_classes, device)
     n_infer = min(args.infer_images, len(images))
     infer_steps = max(1, n_infer // cfg.infer.batch_size)
     ilimit = inference_limit(model, cfg, num_classes, device, precision, infer_steps, memory)
-    ipodium = inference_podium(model, cfg, images[:n_infer], device, precision, memory)
+    # oof/infer read the decode cache itself (a memmap), not an in-memory copy
+    ipodium = inference_podium(model, cfg, exp.train_images[:n_infer], device, precision, memory)
     views = len(cfg.infer.tta)
     print(
         f"  infer    {ipodium.rate:>9,.0f} img/s per view ({views} views: {','.join(cfg.infer.tta)})  "
@@ -502,6 +538,7 @@ def bench_model(
     ):
         result[key] = {**asdict(phase), "images_per_second": phase.rate}
     result["ratio"] = podium.rate / limit.rate
+    result["cpu_ratio"] = podium.cpu_rate / limit.cpu_rate
     result["infer_ratio"] = ipodium.rate / ilimit.rate
     return result
 
@@ -531,7 +568,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--steps",
         type=int,
-        help="steps per measured epoch (default: CUDA ~10 s at the limit; CPU 30)",
+        help=f"steps per measured epoch; 0: sized by --epoch-seconds (default: CUDA 0; CPU {CPU_STEPS})",
+    )
+    p.add_argument(
+        "--epoch-seconds",
+        type=float,
+        help="without --steps: size an epoch to last this long at the limit (default on CUDA: "
+        "10), so that an epoch's start (first batch from the workers) is a few percent of it",
     )
     p.add_argument("--epochs", type=int, default=1, help="measured epochs, after one warm-up epoch")
     p.add_argument("--warmup-steps", type=int, default=10, help="untimed steps before the limit's")
@@ -566,8 +609,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     device = resolve_device(args.device)
     cuda = device.type == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True  # as `fit` sets it: the limit gets it too
     args.images = args.images or (20_000 if cuda else 2_000)
     args.image_px = args.image_px or (256 if cuda else 64)
+    if args.steps is None and args.epoch_seconds is None:
+        args.epoch_seconds, args.steps = (10.0, None) if cuda else (None, CPU_STEPS)
     args.workers = (
         args.workers
         if args.workers is not None

@@ -82,16 +82,30 @@ def cmd_train(args: argparse.Namespace) -> None:
     _for_each_member(args, one)
 
 
+def _tabular_predicted(cfg, exp) -> bool:
+    """A tabular member predicts its OOF and test rows when it trains: make sure they exist."""
+    if cfg.tabular is None:
+        return False
+    from podium.stages import tabular
+
+    tabular.run(exp, force=False)
+    return True
+
+
 def cmd_oof(args: argparse.Namespace) -> None:
     from podium.stages import oof
 
-    _for_each_member(args, lambda cfg, exp: oof.run(exp, force=args.force))
+    _for_each_member(
+        args, lambda cfg, exp: _tabular_predicted(cfg, exp) or oof.run(exp, force=args.force)
+    )
 
 
 def cmd_infer(args: argparse.Namespace) -> None:
     from podium.stages import infer
 
-    _for_each_member(args, lambda cfg, exp: infer.run(exp, force=args.force))
+    _for_each_member(
+        args, lambda cfg, exp: _tabular_predicted(cfg, exp) or infer.run(exp, force=args.force)
+    )
 
 
 def cmd_lr_find(args: argparse.Namespace) -> None:

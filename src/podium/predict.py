@@ -85,7 +85,8 @@ def predict_logits(
     model.train(was_training)
     if out is None:  # no images
         return np.zeros((len(fns), 0, 0), dtype=np.float32)
-    return out.numpy()
+    # a copy hands the pinned block back to torch's cache for the next call
+    return out.numpy().copy() if cuda else out.numpy()
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:

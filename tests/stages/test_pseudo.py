@@ -243,6 +243,7 @@ def test_a_full_round_with_extra_images_then_a_noisy_student_round(
         "pseudo.teacher=teacher.yaml",
         "pseudo.threshold=null",
         f"pseudo.extra_images={extra}",
+        "infer.tta=[identity]",
     )
     round1 = load_config(write_config(tmp_path / "student.yaml", round1))
     pseudo.run(round1)
@@ -265,6 +266,7 @@ def test_a_full_round_with_extra_images_then_a_noisy_student_round(
         "pseudo.teacher=student.yaml",
         "pseudo.threshold=null",
         "model.drop_rate=0.3",
+        "infer.tta=[identity]",
     )
     round2 = load_config(write_config(tmp_path / "student2.yaml", round2))
     pseudo.run(round2)

@@ -79,6 +79,9 @@ def test_running_again_adds_trials_to_the_same_study(tiny_config):
     runs = {t.user_attrs["run_name"] for t in study.trials}
     assert runs == {"tune/s/trial0000", "tune/s/trial0001"}
     assert all((cfg.comp_dir / r / "fold0/seed0/result.json").exists() for r in runs)
+    # tune.max_trials caps the whole study, whichever run (or worker) gets there
+    tune.run(tune_config(tiny_config, {**section, "max_trials": 2}))
+    assert len(load(cfg).trials) == 2
     # a changed base config would make the trials incomparable: refused, naming the study
     with pytest.raises(ConfigError, match="study 's'.*another base config"):
         tune.run(tune_config(tiny_config, section, "train.epochs=2"))

@@ -11,6 +11,7 @@ closest valid one), so the ensemble stage trusts it.
         metadata: []              # numeric columns of train.csv / the test table
       meta:                       # the XGBoost meta-model (sklearn API)
         seeds: [0, 1, 2]          # test = mean over folds x seeds
+        prior: logit_blend        # trees boost from this blend (or blend, mean, none)
         inner_valid_fraction: 0.2 # early stopping on this share of the training folds' rows
         early_stopping_rounds: 50
         params: {max_depth: 3, learning_rate: 0.05}   # any XGBClassifier argument
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -74,6 +75,9 @@ class MetaConfig(_Strict):
     early_stopping_rounds: int = Field(50, ge=1)
     # after early stopping, refit on all the training folds' rows with that many trees
     refit: bool = False
+    # boost from a blend's log-scores (base_margin): none, mean, blend or logit_blend (weights
+    # fitted on the training folds, as those candidates' are)
+    prior: Literal["none", "mean", "blend", "logit_blend"] = "logit_blend"
     # the number of threads XGBoost uses; null = all cores
     n_jobs: int | None = Field(None, ge=1)
     params: dict[str, Any] = Field(default_factory=dict)

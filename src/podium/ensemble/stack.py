@@ -6,7 +6,12 @@ chooses a tree, so the meta-OOF is as honest as the members' OOF. Each fold is f
 per seed (the seed moves the inner split and XGBoost's row/column sampling); a fold's OOF is
 the mean over seeds and the test prediction the mean over folds x seeds.
 
-Models are written in XGBoost's own format (`fold{k}_seed{s}.ubj`), never pickled.
+With `meta.prior` the trees start from a blend's log-probabilities (XGBoost's `base_margin`)
+and learn corrections to it, instead of rebuilding from nothing a mapping the blend already
+gets right; fold k's prior weights are fitted on the other folds, like everything else.
+
+Models are written in XGBoost's own format (`fold{k}_seed{s}.ubj`), never pickled; a model
+predicts with its fold's prior (`prior_margin`), whose weights scores.json keeps.
 """
 
 from __future__ import annotations
@@ -19,15 +24,38 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
-from podium.artifacts import save_with
+from podium.artifacts import save_with, write_json
+from podium.ensemble.blend import fit_logit_weights, fit_weights, weighted
 from podium.ensemble.schema import MetaConfig
+
+_EPS = 1e-7
 
 
 @dataclass
 class StackResult:
     oof: np.ndarray  # (N_train, C): fold k predicted by the models fitted without it
     test: np.ndarray  # (N_test, C): mean over folds x seeds
-    best_iterations: dict[str, int] = field(default_factory=dict)  # "fold{k}_seed{s}" -> trees
+    trees: dict[str, int] = field(default_factory=dict)  # "fold{k}_seed{s}" -> trees used
+    prior_weights: dict[str, list[float]] = field(default_factory=dict)  # "fold{k}" -> weights
+
+
+def prior_margin(probas: list[np.ndarray], weights: np.ndarray, prior: str) -> np.ndarray:
+    """XGBoost's base_margin for the prior blend: (N, C) log-scores, or the logit (N,) of the
+    positive class in a binary task. `logit_blend` weights the members' log-probabilities,
+    `mean` and `blend` average their probabilities."""
+    if prior == "logit_blend":
+        scores = np.tensordot(weights, np.log(np.clip(np.stack(probas), _EPS, 1.0)), axes=1)
+    else:
+        scores = np.log(np.clip(weighted(probas, weights), _EPS, 1.0))
+    return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+
+
+def prior_weights(prior: str, probas: list[np.ndarray], y: np.ndarray) -> np.ndarray | None:
+    if prior == "none":
+        return None
+    if prior == "mean":
+        return np.full(len(probas), 1.0 / len(probas))
+    return (fit_logit_weights if prior == "logit_blend" else fit_weights)(probas, y)
 
 
 def inner_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,26 +67,41 @@ def inner_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
 
 
 def fit_meta_model(
-    x: np.ndarray, y: np.ndarray, num_classes: int, meta: MetaConfig, params: dict[str, Any], seed: int
+    x: np.ndarray,
+    y: np.ndarray,
+    num_classes: int,
+    meta: MetaConfig,
+    params: dict[str, Any],
+    seed: int,
+    margin: np.ndarray | None = None,
 ) -> XGBClassifier:
+    """Early stopping on an inner split of (x, y); with `meta.refit`, refit on all of it with
+    the number of trees that split chose."""
     fit_rows, stop_rows = inner_split(y, meta.inner_valid_fraction, seed)
+    eval_metric = "mlogloss" if num_classes > 2 else "logloss"
+
+    def part(rows: np.ndarray) -> np.ndarray | None:
+        return None if margin is None else margin[rows]
+
     model = XGBClassifier(
         **params,
-        eval_metric="mlogloss" if num_classes > 2 else "logloss",
+        eval_metric=eval_metric,
         early_stopping_rounds=meta.early_stopping_rounds,
         random_state=seed,
     )
-    model.fit(x[fit_rows], y[fit_rows], eval_set=[(x[stop_rows], y[stop_rows])], verbose=False)
+    model.fit(
+        x[fit_rows],
+        y[fit_rows],
+        base_margin=part(fit_rows),
+        eval_set=[(x[stop_rows], y[stop_rows])],
+        base_margin_eval_set=None if margin is None else [margin[stop_rows]],
+        verbose=False,
+    )
     if not meta.refit:
         return model
-    # the inner split chose the number of trees; refit on every row of the training folds
     trees = int(model.best_iteration) + 1
-    full = XGBClassifier(
-        **{**params, "n_estimators": trees},
-        eval_metric="mlogloss" if num_classes > 2 else "logloss",
-        random_state=seed,
-    )
-    return full.fit(x, y, verbose=False)
+    full = XGBClassifier(**{**params, "n_estimators": trees}, eval_metric=eval_metric, random_state=seed)
+    return full.fit(x, y, base_margin=margin, verbose=False)
 
 
 def load_meta_model(path: Path) -> XGBClassifier:
@@ -71,25 +114,52 @@ def load_meta_model(path: Path) -> XGBClassifier:
 def stack_cv(
     x_train: np.ndarray,
     x_test: np.ndarray,
+    oof: list[np.ndarray],
+    test: list[np.ndarray],
     y: np.ndarray,
     fold: np.ndarray,
-    num_classes: int,
     meta: MetaConfig,
     params: dict[str, Any],
     save_dir: Path | None = None,
 ) -> StackResult:
-    oof = np.zeros((len(y), num_classes))
-    test = np.zeros((len(x_test), num_classes))
+    """`x_*` are the level-2 features, `oof`/`test` the members' probabilities (for the prior)."""
+    num_classes = oof[0].shape[1]
     folds = np.unique(fold)
-    result = StackResult(oof, test)
+    result = StackResult(np.zeros((len(y), num_classes)), np.zeros((len(x_test), num_classes)))
     for k in folds:
         fit_rows, rows = fold != k, fold == k
+        weights = prior_weights(meta.prior, [p[fit_rows] for p in oof], y[fit_rows])
+        margin = margin_test = None
+        if weights is not None:
+            result.prior_weights[f"fold{int(k)}"] = weights.tolist()
+            margin = prior_margin(oof, weights, meta.prior)
+            margin_test = prior_margin(test, weights, meta.prior)
         for seed in meta.seeds:
-            model = fit_meta_model(x_train[fit_rows], y[fit_rows], num_classes, meta, params, seed)
-            oof[rows] += model.predict_proba(x_train[rows]) / len(meta.seeds)
-            test += model.predict_proba(x_test) / (len(folds) * len(meta.seeds))
+            model = fit_meta_model(
+                x_train[fit_rows],
+                y[fit_rows],
+                num_classes,
+                meta,
+                params,
+                seed,
+                None if margin is None else margin[fit_rows],
+            )
+            result.oof[rows] += model.predict_proba(
+                x_train[rows], base_margin=None if margin is None else margin[rows]
+            ) / len(meta.seeds)
+            if len(x_test):
+                result.test += model.predict_proba(x_test, base_margin=margin_test) / (
+                    len(folds) * len(meta.seeds)
+                )
             unit = f"fold{int(k)}_seed{seed}"
-            result.best_iterations[unit] = model.get_booster().num_boosted_rounds() if meta.refit else int(model.best_iteration) + 1
+            result.trees[unit] = (
+                model.get_booster().num_boosted_rounds() if meta.refit else int(model.best_iteration) + 1
+            )
             if save_dir is not None:
                 save_with(save_dir / f"{unit}.ubj", model.save_model)
+    if save_dir is not None:  # what a reloaded model needs to predict as it did here
+        write_json(
+            save_dir / "prior.json",
+            {"prior": meta.prior, "members_weights_by_fold": result.prior_weights},
+        )
     return result

@@ -38,7 +38,12 @@ from podium.artifacts import (
 )
 from podium.competition import Competition
 from podium.config import Config, ConfigError, save_resolved
-from podium.ensemble.blend import mean_blend, weighted_blend_cv
+from podium.ensemble.blend import (
+    blend_cv,
+    fit_logit_weights,
+    logit_weighted,
+    mean_blend,
+)
 from podium.ensemble.features import build_level2
 from podium.ensemble.members import Member, load_members
 from podium.ensemble.report import Candidate, rank_key, text_table, write_report
@@ -49,7 +54,7 @@ from podium.metrics import get_metric
 from podium.stages import submit
 from podium.stages.oof import score_block
 
-BUILT_IN = ("mean", "blend", "stack")
+BUILT_IN = ("mean", "blend", "logit_blend", "stack")
 
 
 @dataclass
@@ -93,9 +98,10 @@ def meta_cv_score(cfg: Config, params: dict[str, Any]) -> float:
     result = stack_cv(
         level2.train,
         level2.test[:0],
+        [m.oof for m in inputs.members],
+        [m.test[:0] for m in inputs.members],
         inputs.y,
         inputs.fold,
-        inputs.comp.num_classes,
         section.meta,
         section.meta.xgb_params(params),
     )
@@ -136,16 +142,21 @@ def build_candidates(
     cands = [candidate(m.name, "member", m.oof, m.test) for m in members]
     oofs, tests = [m.oof for m in members], [m.test for m in members]
     cands.append(candidate("mean", "mean", mean_blend(oofs), mean_blend(tests), note="equal weights"))
-    blend_oof, blend_test, weights = weighted_blend_cv(oofs, tests, y, fold)
-    mean_w = weights.mean(axis=0)
+
+    def weights_note(weights: np.ndarray) -> str:
+        return "weights " + ", ".join(
+            f"{m.name} {w:.2f}" for m, w in zip(members, weights.mean(axis=0), strict=True)
+        )
+
+    def by_fold(weights: np.ndarray) -> dict:
+        return {"weights_by_fold": {m.name: weights[:, i].tolist() for i, m in enumerate(members)}}
+
+    oof, test, w = blend_cv(oofs, tests, y, fold)
+    cands.append(candidate("blend", "blend", oof, test, note=weights_note(w), extra=by_fold(w)))
+    oof, test, w = blend_cv(oofs, tests, y, fold, fit_logit_weights, logit_weighted)
     cands.append(
         candidate(
-            "blend",
-            "blend",
-            blend_oof,
-            blend_test,
-            note="weights " + ", ".join(f"{m.name} {w:.2f}" for m, w in zip(members, mean_w, strict=True)),
-            extra={"weights_by_fold": {m.name: weights[:, i].tolist() for i, m in enumerate(members)}},
+            "logit_blend", "blend", oof, test, note="log-prob " + weights_note(w), extra=by_fold(w)
         )
     )
     level2 = build_level2(members, comp, section.features)
@@ -156,14 +167,16 @@ def build_candidates(
     stacked = stack_cv(
         level2.train,
         level2.test,
+        oofs,
+        tests,
         y,
         fold,
-        comp.num_classes,
         section.meta,
         section.meta.xgb_params(),
         save_dir=meta_dir,
     )
-    trees = list(stacked.best_iterations.values())
+    trees = list(stacked.trees.values())
+    prior = "" if section.meta.prior == "none" else f", boosted from the {section.meta.prior}"
     cands.append(
         candidate(
             "stack",
@@ -171,8 +184,13 @@ def build_candidates(
             stacked.oof,
             stacked.test,
             note=f"XGBoost on {len(level2.names)} features, {len(section.meta.seeds)} seeds, "
-            f"{min(trees)}-{max(trees)} trees",
-            extra={"features": level2.names, "trees": stacked.best_iterations},
+            f"{min(trees)}-{max(trees)} trees{prior}",
+            extra={
+                "features": level2.names,
+                "trees": stacked.trees,
+                "prior": section.meta.prior,
+                "prior_weights_by_fold": stacked.prior_weights,
+            },
         )
     )
     return cands

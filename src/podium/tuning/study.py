@@ -110,7 +110,9 @@ def build_pruner(tune: TuneConfig) -> optuna.pruners.BasePruner:
     cls = _PRUNERS.get(type(pc))
     if cls is None:  # name: none
         return optuna.pruners.NopPruner()
-    return cls(**pc.model_dump(exclude={"name"}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)  # WilcoxonPruner
+        return cls(**pc.model_dump(exclude={"name"}))
 
 
 def base_fingerprint(cfg: Config) -> str:
