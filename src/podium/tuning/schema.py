@@ -157,7 +157,8 @@ class HyperbandPrunerConfig(_Strict):
 
 class WilcoxonPrunerConfig(_Strict):
     """Prunes across folds: each fold's score is one paired sample against the best trial.
-    With it, a trial reports once per fold (not per epoch)."""
+    With it, a trial reports once per fold (not per epoch); a signed-rank test needs about
+    five folds or more (`train.folds`) before any p-value can fall under the threshold."""
 
     name: Literal["wilcoxon"]
     p_threshold: float = Field(0.1, gt=0, lt=1)

@@ -1,0 +1,48 @@
+"""Blend weights: fitted on the rows they are given, honest across folds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from podium.ensemble.blend import blend_cv, fit_logit_weights, fit_weights, logit_weighted
+from podium.metrics import get_metric
+
+LOG_LOSS = get_metric("log_loss")
+
+
+def member(y: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    logits = rng.normal(size=(len(y), 4))
+    logits[np.arange(len(y)), y] += strength
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_blend_weights_favour_the_better_member_and_stay_on_the_simplex():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 2000)
+    good, noise = member(y, 3.0, rng), member(rng.integers(0, 4, 2000), 3.0, rng)
+    w = fit_weights([good, noise], y)
+    assert w.min() >= 0 and np.isclose(w.sum(), 1) and w[0] > 0.9
+
+
+def test_logit_blend_sharpens_an_under_confident_member():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 4, 2000)
+    soft = member(y, 3.0, rng) ** 0.3  # right most of the time, but timid
+    soft /= soft.sum(axis=1, keepdims=True)
+    w = fit_logit_weights([soft], y)
+    assert w[0] > 1.5  # a temperature below one
+    assert LOG_LOSS(y, logit_weighted([soft], w)) < LOG_LOSS(y, soft) - 0.1
+
+
+def test_fold_k_is_blended_with_weights_fitted_without_it():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 4, 600)
+    fold = np.repeat([0, 1, 2], 200)
+    # member a is right only on fold 0, member b everywhere else: the weights fitted without
+    # fold 0 prefer b, so fold 0 is blended badly; a leak would have fitted a for it
+    a = np.where((fold == 0)[:, None], member(y, 4.0, rng), member(rng.integers(0, 4, 600), 4.0, rng))
+    b = np.where((fold == 0)[:, None], member(rng.integers(0, 4, 600), 4.0, rng), member(y, 4.0, rng))
+    oof, _, weights = blend_cv([a, b], [a[:5], b[:5]], y, fold)
+    assert weights[0, 1] > 0.9
+    assert (oof[fold == 0].argmax(1) == y[fold == 0]).mean() < 0.5
