@@ -41,8 +41,12 @@ def test_fold_k_is_blended_with_weights_fitted_without_it():
     fold = np.repeat([0, 1, 2], 200)
     # member a is right only on fold 0, member b everywhere else: the weights fitted without
     # fold 0 prefer b, so fold 0 is blended badly; a leak would have fitted a for it
-    a = np.where((fold == 0)[:, None], member(y, 4.0, rng), member(rng.integers(0, 4, 600), 4.0, rng))
-    b = np.where((fold == 0)[:, None], member(rng.integers(0, 4, 600), 4.0, rng), member(y, 4.0, rng))
+    a = np.where(
+        (fold == 0)[:, None], member(y, 4.0, rng), member(rng.integers(0, 4, 600), 4.0, rng)
+    )
+    b = np.where(
+        (fold == 0)[:, None], member(rng.integers(0, 4, 600), 4.0, rng), member(y, 4.0, rng)
+    )
     oof, _, weights = blend_cv([a, b], [a[:5], b[:5]], y, fold)
     assert weights[0, 1] > 0.9
     assert (oof[fold == 0].argmax(1) == y[fold == 0]).mean() < 0.5

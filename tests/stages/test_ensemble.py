@@ -186,5 +186,7 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(project, capsy
 
 def test_unknown_key_in_the_section_is_named(project):
     cfg = project.config(["x"], meta={"seed": [0]})
-    with pytest.raises(ConfigError, match=r"unknown key ensemble\.meta\.seed.*did you mean 'seeds'"):
+    with pytest.raises(
+        ConfigError, match=r"unknown key ensemble\.meta\.seed.*did you mean 'seeds'"
+    ):
         parse_ensemble(cfg)

@@ -30,7 +30,9 @@ def entropy(p: np.ndarray) -> np.ndarray:
     return -(p * np.log(np.clip(p, _EPS, 1.0))).sum(axis=1)
 
 
-def _member_blocks(probas: list[np.ndarray], members: list[Member], cfg: FeaturesConfig, classes: list[str]):
+def _member_blocks(
+    probas: list[np.ndarray], members: list[Member], cfg: FeaturesConfig, classes: list[str]
+):
     blocks, names = [], []
     for m, p in zip(members, probas, strict=True):
         blocks.append(p)
@@ -69,7 +71,9 @@ def _metadata(table: pd.DataFrame, columns: list[str], where: str) -> np.ndarray
             raise DataError(
                 f"{where}: line {i + 2}, metadata column {c!r} = {table[c].iloc[i]!r} is not numeric"
             )
-        out[:, j] = values.to_numpy(np.float64)  # empty cells stay NaN: XGBoost treats them as missing
+        out[:, j] = values.to_numpy(
+            np.float64
+        )  # empty cells stay NaN: XGBoost treats them as missing
     return out
 
 
@@ -78,7 +82,9 @@ def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) 
     test, _ = _member_blocks([m.test for m in members], members, cfg, comp.classes)
     if cfg.metadata:
         test_file = comp.cfg.test_csv or comp.cfg.sample_submission
-        train = np.hstack([train, _metadata(comp.train, cfg.metadata, str(comp.root / comp.cfg.train_csv))])
+        train = np.hstack(
+            [train, _metadata(comp.train, cfg.metadata, str(comp.root / comp.cfg.train_csv))]
+        )
         test_table = comp.test if comp.cfg.test_csv else comp.sample_submission
         test = np.hstack([test, _metadata(test_table, cfg.metadata, str(comp.root / test_file))])
         names += [f"meta:{c}" for c in cfg.metadata]

@@ -34,7 +34,11 @@ def member_config(ensemble_cfg: Config, path: Path) -> Config:
     paths = ensemble_cfg.paths
     cfg = load_config(
         path,
-        [f"paths.runs={paths.runs}", f"paths.data={paths.data}", f"paths.submissions={paths.submissions}"],
+        [
+            f"paths.runs={paths.runs}",
+            f"paths.data={paths.data}",
+            f"paths.submissions={paths.submissions}",
+        ],
     )
     if cfg.competition.name != ensemble_cfg.competition.name:
         raise ConfigError(

@@ -51,7 +51,9 @@ def markdown_table(candidates: list[Candidate], metric: str, chosen: str) -> str
 
 def text_table(candidates: list[Candidate], metric: str, chosen: str) -> str:
     width = max(len(c.name) for c in candidates) + 2
-    lines = [f"  {'candidate':<{width}} {'kind':<7} {metric:>9} {'± fold std':>11} {'log_loss':>9} {'± fold std':>11}"]
+    lines = [
+        f"  {'candidate':<{width}} {'kind':<7} {metric:>9} {'± fold std':>11} {'log_loss':>9} {'± fold std':>11}"
+    ]
     for c in candidates:
         s = c.scores
         mark = "  <- chosen" if c.name == chosen else ""
@@ -74,8 +76,16 @@ def save_plot(path: Path, candidates: list[Candidate], metric: str, chosen: str)
     colors = ["tab:orange" if c.name == chosen else "tab:blue" for c in candidates]
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * len(candidates) + 1.8), sharey=True)
     panels = [
-        (metric, [c.scores[metric] for c in candidates], [c.scores["fold_std"] for c in candidates]),
-        ("log-loss", [c.scores["log_loss"] for c in candidates], [c.log_loss_std() for c in candidates]),
+        (
+            metric,
+            [c.scores[metric] for c in candidates],
+            [c.scores["fold_std"] for c in candidates],
+        ),
+        (
+            "log-loss",
+            [c.scores["log_loss"] for c in candidates],
+            [c.log_loss_std() for c in candidates],
+        ),
     ]
     for ax, (title, values, errors) in zip(axes, panels, strict=True):
         ax.barh(names, values, xerr=errors, color=colors, capsize=3)

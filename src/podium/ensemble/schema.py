@@ -109,18 +109,16 @@ class EnsembleConfig(_Strict):
 
 
 _KNOWN = sorted(
-    {
-        f
-        for m in (EnsembleConfig, FeaturesConfig, MetaConfig, MemberRef)
-        for f in m.model_fields
-    }
+    {f for m in (EnsembleConfig, FeaturesConfig, MetaConfig, MemberRef) for f in m.model_fields}
 )
 
 
 def parse_ensemble(cfg: Config) -> EnsembleConfig:
     """The validated `ensemble:` section of `cfg`; ConfigError names the file and the key."""
     if cfg.ensemble is None:
-        raise ConfigError(f"{cfg.source}: no `ensemble:` section (see configs/digits/ensemble.yaml)")
+        raise ConfigError(
+            f"{cfg.source}: no `ensemble:` section (see configs/digits/ensemble.yaml)"
+        )
     try:
         return EnsembleConfig.model_validate(cfg.ensemble)
     except ValidationError as err:

@@ -100,7 +100,9 @@ def fit_meta_model(
     if not meta.refit:
         return model
     trees = int(model.best_iteration) + 1
-    full = XGBClassifier(**{**params, "n_estimators": trees}, eval_metric=eval_metric, random_state=seed)
+    full = XGBClassifier(
+        **{**params, "n_estimators": trees}, eval_metric=eval_metric, random_state=seed
+    )
     return full.fit(x, y, base_margin=margin, verbose=False)
 
 
@@ -153,7 +155,9 @@ def stack_cv(
                 )
             unit = f"fold{int(k)}_seed{seed}"
             result.trees[unit] = (
-                model.get_booster().num_boosted_rounds() if meta.refit else int(model.best_iteration) + 1
+                model.get_booster().num_boosted_rounds()
+                if meta.refit
+                else int(model.best_iteration) + 1
             )
             if save_dir is not None:
                 save_with(save_dir / f"{unit}.ubj", model.save_model)

@@ -76,7 +76,9 @@ def load_inputs(cfg: Config, section: EnsembleConfig) -> Inputs:
     members = load_members(cfg, section.member_paths(cfg.source), comp, folds, folds_hash)
     clash = [m.name for m in members if m.name in BUILT_IN]
     if clash:
-        raise ConfigError(f"{cfg.source}: member names {clash} clash with the candidates {BUILT_IN}")
+        raise ConfigError(
+            f"{cfg.source}: member names {clash} clash with the candidates {BUILT_IN}"
+        )
     return Inputs(comp, members, comp.targets, folds["fold"].to_numpy(), folds_hash)
 
 
@@ -141,7 +143,9 @@ def build_candidates(
 
     cands = [candidate(m.name, "member", m.oof, m.test) for m in members]
     oofs, tests = [m.oof for m in members], [m.test for m in members]
-    cands.append(candidate("mean", "mean", mean_blend(oofs), mean_blend(tests), note="equal weights"))
+    cands.append(
+        candidate("mean", "mean", mean_blend(oofs), mean_blend(tests), note="equal weights")
+    )
 
     def weights_note(weights: np.ndarray) -> str:
         return "weights " + ", ".join(
@@ -209,12 +213,21 @@ def choose(cands: list[Candidate], select: str, metric: str, source: str | None)
 
 
 def write_outputs(
-    cfg: Config, inputs: Inputs, cands: list[Candidate], chosen: Candidate, fingerprint: str, seconds: float
+    cfg: Config,
+    inputs: Inputs,
+    cands: list[Candidate],
+    chosen: Candidate,
+    fingerprint: str,
+    seconds: float,
 ) -> None:
     out, comp, metric = cfg.run_dir, inputs.comp, cfg.competition.metric
     columns = proba_columns(comp.classes)
     oof = pd.DataFrame(
-        {"id": comp.train_ids, "fold": inputs.fold, "target": comp.train[comp.cfg.target_column].to_numpy()}
+        {
+            "id": comp.train_ids,
+            "fold": inputs.fold,
+            "target": comp.train[comp.cfg.target_column].to_numpy(),
+        }
     )
     oof[columns] = chosen.oof
     test = pd.DataFrame({"id": comp.test_ids})
@@ -303,8 +316,10 @@ def run(cfg: Config, force: bool = False) -> Path:
         cands = build_candidates(section, inputs, metric, out)
         chosen = choose(cands, section.select, metric, cfg.source)
         write_outputs(cfg, inputs, cands, chosen, fingerprint, time.time() - t0)
-        print(f"ensemble {cfg.name}: {len(inputs.members)} members, same {len(np.unique(inputs.fold))} folds "
-              f"({time.time() - t0:.1f}s)")
+        print(
+            f"ensemble {cfg.name}: {len(inputs.members)} members, same {len(np.unique(inputs.fold))} folds "
+            f"({time.time() - t0:.1f}s)"
+        )
         print(text_table(cands, metric, chosen.name))
         print(f"  report: {out / 'report.md'}")
     path = _submission(cfg)

@@ -87,19 +87,27 @@ def parse_tabular(cfg: Config) -> TabularConfig:
         for e in err.errors():
             where = "tabular." + ".".join(str(p) for p in e["loc"])
             if e["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(str(e["loc"][-1]), list(TabularConfig.model_fields), n=1)
+                close = difflib.get_close_matches(
+                    str(e["loc"][-1]), list(TabularConfig.model_fields), n=1
+                )
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 lines.append(f"unknown key {where}{hint}")
             else:
                 lines.append(f"{where}: {e['msg']} (got {e.get('input')!r})")
-        raise ConfigError(f"{cfg.source}: invalid tabular section:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError(
+            f"{cfg.source}: invalid tabular section:\n  " + "\n  ".join(lines)
+        ) from None
     if section.model == "svc" and section.params.get("probability") is False:
-        raise ConfigError(f"{cfg.source}: tabular.params.probability must stay true for svc (the ensemble needs probabilities)")
+        raise ConfigError(
+            f"{cfg.source}: tabular.params.probability must stay true for svc (the ensemble needs probabilities)"
+        )
     cls, _, _ = MODELS[section.model]
     # XGBoost passes unknown keyword arguments on to its booster; sklearn's estimators refuse them
     unknown = sorted(set(section.params) - set(cls().get_params()))
     if unknown and cls is not XGBClassifier:
-        raise ConfigError(f"{cfg.source}: tabular.params {unknown} are not arguments of {cls.__name__}")
+        raise ConfigError(
+            f"{cfg.source}: tabular.params {unknown} are not arguments of {cls.__name__}"
+        )
     return section
 
 
@@ -191,7 +199,11 @@ def run(exp: Experiment, force: bool = False) -> None:
     test = pd.DataFrame({"id": comp.test_ids})
     test[columns] = np.mean([f[columns].to_numpy() for f in by_fold], axis=0)
     frame = pd.DataFrame(
-        {"id": comp.train_ids, "fold": exp.fold_of_row, "target": comp.train[comp.cfg.target_column].to_numpy()}
+        {
+            "id": comp.train_ids,
+            "fold": exp.fold_of_row,
+            "target": comp.train[comp.cfg.target_column].to_numpy(),
+        }
     )
     frame[columns] = oof
     metric = cfg.competition.metric
@@ -213,4 +225,3 @@ def run(exp: Experiment, force: bool = False) -> None:
         f"tabular {cfg.name}: {section.model} on {x.shape[1]} pixels, {len(folds)} folds: "
         f"CV {metric} {scores['cv']:.4f}  log_loss {scores['log_loss']:.4f}  ({scores['seconds']}s)"
     )
-
