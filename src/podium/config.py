@@ -214,12 +214,13 @@ class Config(Section):
         return self.model_dump(mode="json", exclude={"source"})
 
     def training_hash(self) -> str:
-        """Hash of what changes trained weights; progress bars and the kill hook excluded."""
+        """Hash of what changes trained weights (not progress bars, the kill hook, which units
+        run, or which checkpoint predictions use)."""
         d = self.resolved()
         d["train"] = {
             k: v
             for k, v in d["train"].items()
-            if k not in {"progress", "stop_after_epoch", "folds", "seeds"}
+            if k not in {"progress", "stop_after_epoch", "folds", "seeds", "checkpoint"}
         }
         for k in ("infer", "paths", "ensemble", "tune", "name"):  # pseudo rows change training
             d.pop(k, None)

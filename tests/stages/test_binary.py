@@ -26,7 +26,9 @@ def parity_root(demo_data_root, tmp_path):
     train.assign(label=parity(train["label"])).to_csv(comp / "train.csv", index=False)
     solution = pd.read_csv(demo_data_root / "digits" / "solution.csv", dtype=str)
     solution.assign(label=parity(solution["label"])).to_csv(comp / "solution.csv", index=False)
-    pd.DataFrame({"id": solution["id"], "target": 0.5}).to_csv(comp / "sample_submission.csv", index=False)
+    pd.DataFrame({"id": solution["id"], "target": 0.5}).to_csv(
+        comp / "sample_submission.csv", index=False
+    )
     return root
 
 
@@ -53,4 +55,3 @@ def test_binary_competition_submits_positive_class_probabilities(tiny_config, pa
     assert sub["target"].between(0, 1).all()
     result = score.run(cfg, path)
     assert result["all"] > 0.6  # two epochs of a tiny model already separate odd from even
-

@@ -66,7 +66,9 @@ def test_identity_tta_equals_plain_prediction(trained):
         plain = model.eval()(normalize(images)).numpy()
     np.testing.assert_allclose(tta, plain, atol=1e-4)
     # and through the shared helper, too
-    again = predict_logits(model, images, normalize, resolve_precision(torch.device("cpu"), "fp32"), ["identity"], 7)
+    again = predict_logits(
+        model, images, normalize, resolve_precision(torch.device("cpu"), "fp32"), ["identity"], 7
+    )
     np.testing.assert_allclose(again[0], plain, atol=1e-4)
 
 

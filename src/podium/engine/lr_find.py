@@ -49,10 +49,23 @@ def lr_find(
     if tc.channels_last:
         model = model.to(memory_format=torch.channels_last)
     model.train()
-    dataset = ImageDataset(rows.images, rows.targets, rows.weights, build_train_transform(cfg.data.train_augs, cfg.data.image_size), cfg.data.image_size)
+    dataset = ImageDataset(
+        rows.images,
+        rows.targets,
+        rows.weights,
+        build_train_transform(cfg.data.train_augs, cfg.data.image_size),
+        cfg.data.image_size,
+    )
     sampler = EpochSampler(len(dataset), tc.seeds[0], rows.labels, tc.sampler)
     batch = min(tc.batch_size, len(dataset))
-    loader = train_loader(dataset, sampler, batch - batch % 2, cfg.data.num_workers, device.type == "cuda", drop_last=True)
+    loader = train_loader(
+        dataset,
+        sampler,
+        batch - batch % 2,
+        cfg.data.num_workers,
+        device.type == "cuda",
+        drop_last=True,
+    )
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
     criterion = build_loss(tc, rows.labels, rows.targets.shape[1]).to(device)
     optimizer = build_optimizer(model, tc)

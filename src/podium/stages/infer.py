@@ -43,7 +43,15 @@ def run(exp: Experiment, force: bool = False) -> None:
     write_parquet(exp.run_dir / "test_by_fold.parquet", pd.concat(per_fold, ignore_index=True))
     write_parquet(exp.run_dir / "test.parquet", test)
     n_models = len(folds) * len(cfg.train.seeds)
-    write_json(exp.run_dir / "infer.json", {"settings": prediction_settings(exp), "folds": folds, "models": n_models, "seconds": round(time.time() - t0, 2)})
+    write_json(
+        exp.run_dir / "infer.json",
+        {
+            "settings": prediction_settings(exp),
+            "folds": folds,
+            "models": n_models,
+            "seconds": round(time.time() - t0, 2),
+        },
+    )
     print(
         f"infer {cfg.name}: {len(test)} test rows x {n_models} models x {len(cfg.infer.tta)} views "
         f"({cfg.infer.merge} mean) in {time.time() - t0:.1f}s -> {exp.run_dir / 'test.parquet'}"

@@ -22,10 +22,24 @@ def run(exp: Experiment, steps: int = 100) -> LRFindResult:
     write_csv(out / "lr_find.csv", pd.DataFrame({"lr": result.lrs, "loss": result.losses}))
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(result.lrs, result.losses)
-    ax.axvline(result.suggestion, color="red", linestyle="--", label=f"suggested lr {result.suggestion:.2e}")
-    ax.set(xscale="log", xlabel="learning rate", ylabel="smoothed loss", title=f"lr-find {exp.cfg.name}")
+    ax.axvline(
+        result.suggestion,
+        color="red",
+        linestyle="--",
+        label=f"suggested lr {result.suggestion:.2e}",
+    )
+    ax.set(
+        xscale="log",
+        xlabel="learning rate",
+        ylabel="smoothed loss",
+        title=f"lr-find {exp.cfg.name}",
+    )
     ax.legend()
-    save_with(out / "lr_find.png", lambda p: fig.savefig(p, dpi=100, bbox_inches="tight", format="png"))
+    save_with(
+        out / "lr_find.png", lambda p: fig.savefig(p, dpi=100, bbox_inches="tight", format="png")
+    )
     plt.close(fig)
-    print(f"lr-find {exp.cfg.name}: suggested train.lr={result.suggestion:.2e} ({len(result.lrs)} steps) -> {out / 'lr_find.png'}")
+    print(
+        f"lr-find {exp.cfg.name}: suggested train.lr={result.suggestion:.2e} ({len(result.lrs)} steps) -> {out / 'lr_find.png'}"
+    )
     return result

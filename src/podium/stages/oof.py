@@ -27,7 +27,12 @@ _LOG_LOSS = get_metric("log_loss")
 def prediction_settings(exp: Experiment) -> dict:
     """What a prediction file depends on besides the weights: a change means recompute."""
     cfg = exp.cfg
-    return {"tta": cfg.infer.tta, "merge": cfg.infer.merge, "checkpoint": cfg.train.checkpoint, "seeds": cfg.train.seeds}
+    return {
+        "tta": cfg.infer.tta,
+        "merge": cfg.infer.merge,
+        "checkpoint": cfg.train.checkpoint,
+        "seeds": cfg.train.seeds,
+    }
 
 
 def is_fresh(exp: Experiment, outputs: list[str], settings_file: str) -> bool:
@@ -36,7 +41,11 @@ def is_fresh(exp: Experiment, outputs: list[str], settings_file: str) -> bool:
     paths = [exp.run_dir / o for o in outputs]
     if not all(p.exists() for p in paths):
         return False
-    recorded = read_json(exp.run_dir / settings_file).get("settings") if (exp.run_dir / settings_file).exists() else None
+    recorded = (
+        read_json(exp.run_dir / settings_file).get("settings")
+        if (exp.run_dir / settings_file).exists()
+        else None
+    )
     if recorded != prediction_settings(exp):
         return False
     oldest = min(p.stat().st_mtime for p in paths)
