@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -300,6 +301,44 @@ def _explain(err: ValidationError, source: str) -> ConfigError:
         else:
             lines.append(f"{loc or '<root>'}: {e['msg']} (got {e.get('input')!r})")
     return ConfigError(f"{source}: invalid config:\n  " + "\n  ".join(lines))
+
+
+def parse_section(
+    cfg: Config,
+    name: str,
+    model: type[BaseModel],
+    *,
+    known: list[str] | None = None,
+    where: Callable[[tuple], str] | None = None,
+    suggest: Callable[[str], str] = repr,
+    data: Any = None,
+) -> Any:
+    """Validate a stage's own section (`ensemble:`, `pseudo:`, `tune:`, `tabular:`) with its
+    pydantic model; errors name the file and the key, unknown keys the closest valid one.
+
+    `known` lists the names to suggest from (default: the model's fields), `where` renders a
+    pydantic location (default: dotted under `name`), `suggest` renders a suggestion."""
+    section = getattr(cfg, name) if data is None else data
+    if section is None:
+        raise ConfigError(f"{cfg.source}: no `{name}:` section (see configs/digits/{name}.yaml)")
+    try:
+        return model.model_validate(section)
+    except ValidationError as err:
+        render = where or (lambda loc: ".".join([name, *(str(p) for p in loc)]))
+        names = known if known is not None else list(model.model_fields)
+        lines = []
+        for e in err.errors():
+            at = render(tuple(e["loc"]))
+            if e["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(str(e["loc"][-1]), names, n=1)
+                hint = f"; did you mean {suggest(close[0])}?" if close else ""
+                lines.append(f"unknown key {at}{hint}")
+            else:
+                got = f" (got {e.get('input')!r})" if e["loc"] else ""
+                lines.append(f"{at}: {e['msg'].removeprefix('Value error, ')}{got}")
+        raise ConfigError(
+            f"{cfg.source}: invalid {name} section:\n  " + "\n  ".join(lines)
+        ) from None
 
 
 def from_dict(d: dict[str, Any], source: str = "<dict>") -> Config:

@@ -10,18 +10,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from podium.config import Config
-from podium.data.augment import build_train_transform
-from podium.data.dataset import EpochSampler, ImageDataset, train_loader
 from podium.data.device import Normalizer
 from podium.engine.losses import build_loss
 from podium.engine.optim import build_optimizer
 from podium.engine.precision import resolve_device, resolve_precision
-from podium.engine.seeding import seed_everything
-from podium.engine.trainer import TrainRows
-from podium.models import create_model
+from podium.engine.trainer import TrainRows, build_model, build_train_loader
 
 
 @dataclass
@@ -44,28 +39,9 @@ def lr_find(
     tc = cfg.train
     device = resolve_device(tc.device)
     precision = resolve_precision(device, tc.precision)
-    seed_everything(tc.seeds[0])
-    model = create_model(cfg.model, rows.targets.shape[1]).to(device)
-    if tc.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = build_model(cfg, rows.targets.shape[1], device, tc.seeds[0])
     model.train()
-    dataset = ImageDataset(
-        rows.images,
-        rows.targets,
-        rows.weights,
-        build_train_transform(cfg.data.train_augs, cfg.data.image_size),
-        cfg.data.image_size,
-    )
-    sampler = EpochSampler(len(dataset), tc.seeds[0], rows.labels, tc.sampler)
-    batch = min(tc.batch_size, len(dataset))
-    loader = train_loader(
-        dataset,
-        sampler,
-        batch - batch % 2,
-        cfg.data.num_workers,
-        device.type == "cuda",
-        drop_last=True,
-    )
+    loader, sampler = build_train_loader(cfg, rows, tc.seeds[0], device)
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
     criterion = build_loss(tc, rows.labels, rows.targets.shape[1]).to(device)
     optimizer = build_optimizer(model, tc)

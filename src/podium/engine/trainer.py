@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 from timm.utils import ModelEmaV3
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from podium.artifacts import write_csv, write_json
@@ -73,6 +74,40 @@ def unit_done(unit_dir: Path) -> bool:
     return (unit_dir / "result.json").exists()
 
 
+def build_model(cfg: Config, num_classes: int, device: torch.device, seed: int) -> torch.nn.Module:
+    """Seed, create, move to the device, channels_last: in this order, so that a unit's
+    initial weights depend on its seed alone."""
+    seed_everything(seed)
+    model = create_model(cfg.model, num_classes).to(device)
+    if cfg.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def build_train_loader(
+    cfg: Config, rows: TrainRows, sampler_seed: int, device: torch.device
+) -> tuple[DataLoader, EpochSampler]:
+    """The augmenting loader over `rows`, with its (seed, epoch)-deterministic sampler."""
+    dataset = ImageDataset(
+        rows.images,
+        rows.targets,
+        rows.weights,
+        build_train_transform(cfg.data.train_augs, cfg.data.image_size),
+        cfg.data.image_size,
+    )
+    sampler = EpochSampler(len(dataset), sampler_seed, rows.labels, cfg.train.sampler)
+    batch_size = min(cfg.train.batch_size, len(sampler))
+    loader = train_loader(
+        dataset,
+        sampler,
+        batch_size - batch_size % 2,  # mixup pairs need an even batch
+        cfg.data.num_workers,
+        pin_memory=device.type == "cuda",
+        drop_last=True,
+    )
+    return loader, sampler
+
+
 def fit(
     cfg: Config,
     train: TrainRows,
@@ -90,31 +125,12 @@ def fit(
     unit_dir.mkdir(parents=True, exist_ok=True)
 
     # --- model, in a fixed order: seed -> create -> device -> EMA -> compile --------------------
-    seed_everything(seed)
-    model = create_model(cfg.model, num_classes).to(device)
-    if tc.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = build_model(cfg, num_classes, device, seed)
     ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
     forward = torch.compile(model) if tc.compile else model
 
     # --- data -----------------------------------------------------------------------------------
-    dataset = ImageDataset(
-        train.images,
-        train.targets,
-        train.weights,
-        build_train_transform(cfg.data.train_augs, cfg.data.image_size),
-        cfg.data.image_size,
-    )
-    sampler = EpochSampler(len(dataset), derive_seed(seed, 1), train.labels, tc.sampler)
-    batch_size = min(tc.batch_size, len(sampler))
-    loader = train_loader(
-        dataset,
-        sampler,
-        batch_size - batch_size % 2,  # mixup pairs need an even batch
-        cfg.data.num_workers,
-        pin_memory=device.type == "cuda",
-        drop_last=True,
-    )
+    loader, sampler = build_train_loader(cfg, train, derive_seed(seed, 1), device)
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
 
     def to_device(batch):

@@ -20,13 +20,12 @@ closest valid one), so the ensemble stage trusts it.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from podium.config import Config, ConfigError
+from podium.config import Config, parse_section
 
 # XGBoost defaults for a small meta-model on a few dozen probability columns: shallow trees
 # and a slow learning rate, stopped early on the inner split.
@@ -113,28 +112,14 @@ _KNOWN = sorted(
 )
 
 
+def _where(loc: tuple) -> str:
+    return "ensemble" + "".join(
+        f"[{p}]" if isinstance(p, int) else f".{p}"
+        for p in loc
+        if p not in ("str", "MemberRef")  # pydantic's union tags, not user keys
+    )
+
+
 def parse_ensemble(cfg: Config) -> EnsembleConfig:
     """The validated `ensemble:` section of `cfg`; ConfigError names the file and the key."""
-    if cfg.ensemble is None:
-        raise ConfigError(
-            f"{cfg.source}: no `ensemble:` section (see configs/digits/ensemble.yaml)"
-        )
-    try:
-        return EnsembleConfig.model_validate(cfg.ensemble)
-    except ValidationError as err:
-        lines = []
-        for e in err.errors():
-            where = "ensemble" + "".join(
-                f"[{p}]" if isinstance(p, int) else f".{p}"
-                for p in e["loc"]
-                if p not in ("str", "MemberRef")  # pydantic's union tags, not user keys
-            )
-            if e["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(str(e["loc"][-1]), _KNOWN, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                lines.append(f"unknown key {where}{hint}")
-            else:
-                lines.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
-        raise ConfigError(
-            f"{cfg.source}: invalid ensemble section:\n  " + "\n  ".join(lines)
-        ) from None
+    return parse_section(cfg, "ensemble", EnsembleConfig, known=_KNOWN, where=_where)

@@ -20,12 +20,11 @@ trains on, so a run made under other settings is refused (see `Experiment.prepar
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from podium.config import Config, ConfigError
+from podium.config import Config, parse_section
 
 
 class PseudoConfig(BaseModel):
@@ -63,24 +62,4 @@ class PseudoConfig(BaseModel):
 
 def parse_pseudo(cfg: Config) -> PseudoConfig:
     """The validated `pseudo:` section of `cfg`; ConfigError names the file and the key."""
-    if cfg.pseudo is None:
-        raise ConfigError(f"{cfg.source}: no `pseudo:` section (see configs/digits/pseudo.yaml)")
-    try:
-        return PseudoConfig.model_validate(cfg.pseudo)
-    except ValidationError as err:
-        lines = []
-        for e in err.errors():
-            where = ".".join(["pseudo", *(str(p) for p in e["loc"])])
-            if e["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(
-                    str(e["loc"][-1]), list(PseudoConfig.model_fields), n=1
-                )
-                hint = f"; did you mean 'pseudo.{close[0]}'?" if close else ""
-                lines.append(f"unknown key {where!r}{hint}")
-            else:
-                msg = e["msg"].removeprefix("Value error, ")
-                got = f" (got {e.get('input')!r})" if e["loc"] else ""
-                lines.append(f"{where}: {msg}{got}")
-        raise ConfigError(
-            f"{cfg.source}: invalid pseudo section:\n  " + "\n  ".join(lines)
-        ) from None
+    return parse_section(cfg, "pseudo", PseudoConfig, suggest=lambda k: f"'pseudo.{k}'")

@@ -18,7 +18,6 @@ not refitted (`fold{k}/valid.parquet`, `fold{k}/test.parquet`), so a killed run 
 
 from __future__ import annotations
 
-import difflib
 import time
 import warnings
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -37,7 +36,7 @@ from sklearn.svm import SVC
 from xgboost import XGBClassifier
 
 from podium.artifacts import proba_columns, save_with, write_json, write_parquet
-from podium.config import Config, ConfigError
+from podium.config import Config, ConfigError, parse_section
 from podium.experiment import Experiment
 from podium.metrics import get_metric
 
@@ -80,23 +79,7 @@ class TabularConfig(BaseModel):
 
 def parse_tabular(cfg: Config) -> TabularConfig:
     """The validated `tabular:` section; ConfigError names the file and the key."""
-    try:
-        section = TabularConfig.model_validate(cfg.tabular or {})
-    except ValidationError as err:
-        lines = []
-        for e in err.errors():
-            where = "tabular." + ".".join(str(p) for p in e["loc"])
-            if e["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(
-                    str(e["loc"][-1]), list(TabularConfig.model_fields), n=1
-                )
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                lines.append(f"unknown key {where}{hint}")
-            else:
-                lines.append(f"{where}: {e['msg']} (got {e.get('input')!r})")
-        raise ConfigError(
-            f"{cfg.source}: invalid tabular section:\n  " + "\n  ".join(lines)
-        ) from None
+    section = parse_section(cfg, "tabular", TabularConfig, data=cfg.tabular or {})
     if section.model == "svc" and section.params.get("probability") is False:
         raise ConfigError(
             f"{cfg.source}: tabular.params.probability must stay true for svc (the ensemble needs probabilities)"

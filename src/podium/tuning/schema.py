@@ -21,7 +21,6 @@ In meta mode every name is an XGBoost parameter passed to the meta-model.
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -30,12 +29,11 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from podium.config import Config, ConfigError
+from podium.config import Config, parse_section
 
 Choice = bool | int | float | str | None  # what Optuna stores for a categorical
 
@@ -296,19 +294,4 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 def parse_tune(cfg: Config) -> TuneConfig:
     """The validated `tune:` section of `cfg`; ConfigError names the file and the key."""
-    if cfg.tune is None:
-        raise ConfigError(f"{cfg.source}: no `tune:` section (see configs/digits/tune.yaml)")
-    try:
-        return TuneConfig.model_validate(cfg.tune)
-    except ValidationError as err:
-        lines = []
-        for e in err.errors():
-            where = _where(tuple(e["loc"]))
-            if e["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(str(e["loc"][-1]), _KNOWN_FIELDS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                lines.append(f"unknown key {where}{hint}")
-            else:
-                msg = e["msg"].removeprefix("Value error, ")
-                lines.append(f"{where}: {msg}")
-        raise ConfigError(f"{cfg.source}: invalid tune section:\n  " + "\n  ".join(lines)) from None
+    return parse_section(cfg, "tune", TuneConfig, known=_KNOWN_FIELDS, where=_where)
