@@ -42,6 +42,15 @@ def test_augmentation_depends_only_on_the_sample_seed():
     assert torch.equal(dataset()[2][0], torch.from_numpy(ds.images[2]))  # no transform: as stored
 
 
+def test_read_only_cache_rows_are_served_without_a_torch_warning(tmp_path, recwarn):
+    images = np.lib.format.open_memmap(tmp_path / "c.npy", "w+", np.uint8, (4, 6, 6, 3))
+    images[:] = 7
+    read_only = np.load(tmp_path / "c.npy", mmap_mode="r")  # how the cache is opened
+    image = ImageDataset(read_only, np.eye(4, dtype=np.float32))[1][0]
+    assert image.sum().item() == 7 * 6 * 6 * 3
+    assert not [w for w in recwarn if "not writable" in str(w.message)]
+
+
 def test_upsampling_draws_every_class_to_the_largest():
     idx = balanced_indices(LABELS, "upsample", np.random.default_rng(0))
     assert np.bincount(LABELS[idx]).tolist() == [10, 10, 10]

@@ -48,7 +48,10 @@ class ImageDataset(Dataset):
         if self.image_size is not None and img.shape[:2] != tuple(self.image_size):
             h, w = self.image_size
             img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
-        return torch.from_numpy(np.ascontiguousarray(img)), self.targets[index], self.weights[index]
+        img = np.ascontiguousarray(img)
+        if not img.flags.writeable:  # an untransformed memmap row: torch warns on read-only memory
+            img = img.copy()
+        return torch.from_numpy(img), self.targets[index], self.weights[index]
 
 
 def balanced_indices(labels: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarray:
