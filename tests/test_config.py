@@ -68,10 +68,29 @@ def test_overrides_are_parsed_as_yaml_and_win_over_files(base_and_child):
     assert parse_override("train.clip_grad=") == (["train", "clip_grad"], None)
 
 
-def test_demo_configs_load():
-    for name in ("resnet10t", "regnetx"):
-        cfg = load_config(ROOT / "configs" / "digits" / f"{name}.yaml")
-        assert cfg.competition.name == "digits" and cfg.model.name
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "configs" / "digits").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_every_shipped_config_loads_and_its_stage_section_validates(path):
+    from podium.ensemble.schema import parse_ensemble
+    from podium.pseudo.schema import parse_pseudo
+    from podium.stages.tabular import parse_tabular
+    from podium.tuning.schema import parse_tune
+
+    cfg = load_config(path)
+    assert cfg.competition.name == "digits" and cfg.model.name
+    parsers = {
+        "ensemble": parse_ensemble,
+        "pseudo": parse_pseudo,
+        "tune": parse_tune,
+        "tabular": parse_tabular,
+    }
+    for section, parse in parsers.items():
+        if getattr(cfg, section) is not None:
+            parse(cfg)
+    if cfg.ensemble is not None:  # members are files next to it, each a loadable experiment
+        for member in parse_ensemble(cfg).member_paths(cfg.source):
+            assert load_config(member).ensemble is None
 
 
 @pytest.mark.parametrize(
