@@ -30,6 +30,7 @@ from sklearn.svm import SVC
 from podium.artifacts import read_json, require
 from podium.competition import Competition
 from podium.config import load_config
+from podium.ensemble.significance import PairedComparison
 from podium.folds import read_folds
 from podium.metrics import get_metric
 
@@ -147,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
             checks.append(f"log-loss {chosen_ll:.4f} {'<' if chosen_ll < ll else '>='} {ll:.4f}")
             ok &= chosen_ll < ll
         print(f"  vs {what:<40} {'; '.join(checks)}")
+    if "vs_best_member" in scores:  # is the margin more than a few lucky rows?
+        vs = scores["vs_best_member"]
+        print("  paired: " + PairedComparison.from_json(vs).summary(scores["chosen"], vs["member"]))
     print(
         f"quality: chosen {scores['chosen']} {'BEATS' if ok else 'does NOT beat'} every reference "
         f"on accuracy and log-loss (references computed in {seconds:.1f}s)"

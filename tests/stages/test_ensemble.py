@@ -160,6 +160,9 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(project, capsy
     assert scores["chosen"] == "stack"
     # two independent noisy members: stacking them beats either alone
     assert scores["cv"] > max(scores["candidates"][m]["accuracy"] for m in ("alpha", "beta"))
+    vs = scores["vs_best_member"]  # the gain over the best member, paired on the same rows
+    assert vs["member"] in ("alpha", "beta") and vs["fixed"] > vs["broken"]
+    assert vs["gains"]["accuracy"]["observed"] > 0 and "Paired, on the same rows" in report
     oof = pd.read_parquet(out / "oof.parquet")
     assert list(oof["id"]) == list(project.comp.train_ids)
     assert np.allclose(oof[proba_columns(project.comp.classes)].sum(axis=1), 1, atol=1e-5)

@@ -48,6 +48,7 @@ from podium.ensemble.features import build_level2
 from podium.ensemble.members import Member, load_members
 from podium.ensemble.report import Candidate, rank_key, text_table, write_report
 from podium.ensemble.schema import EnsembleConfig, check_meta_params, parse_ensemble
+from podium.ensemble.significance import PairedComparison, compare
 from podium.ensemble.stack import stack_cv
 from podium.folds import read_folds
 from podium.metrics import get_metric
@@ -238,9 +239,17 @@ def write_outputs(
         (c for c in cands if c.kind == "member"),
         key=lambda c: rank_key(c, metric, get_metric(metric).greater_is_better),
     )
+    vs_best = None
+    if chosen.kind != "member":
+        vs_best = compare(inputs.y, chosen.oof, best_member.oof, metric)
     notes = [
         f"Chosen: **{chosen.name}** by CV {metric} (log-loss breaks ties); best single member: "
         f"{best_member.name} ({best_member.scores[metric]:.4f}, log-loss {best_member.scores['log_loss']:.4f}).",
+        *(
+            [f"Paired, on the same rows: {vs_best.summary(chosen.name, best_member.name)}."]
+            if vs_best
+            else []
+        ),
         "Every candidate is scored on the members' folds; blend weights and meta-models for fold k "
         "were fitted on the other folds only (meta early stopping on an inner split of those rows).",
         "Choosing among candidates on the same OOF rows is itself a small optimistic bias: weigh a "
@@ -270,6 +279,8 @@ def write_outputs(
         },
         "seconds": round(seconds, 2),
     }
+    if vs_best is not None:
+        scores["vs_best_member"] = {"member": best_member.name, **vs_best.to_json()}
     write_json(out / "scores.json", scores)
     save_resolved(cfg, out / "config.yaml")
     write_json(  # last: its inputs_hash marks the run complete
@@ -324,6 +335,9 @@ def run(cfg: Config, force: bool = False) -> Path:
         print(f"  report: {out / 'report.md'}")
     path = _submission(cfg)
     scores = read_json(out / "scores.json")
+    if "vs_best_member" in scores:
+        vs = scores["vs_best_member"]
+        print("  " + PairedComparison.from_json(vs).summary(scores["chosen"], vs["member"]))
     print(
         f"ensemble {cfg.name}: chose {scores['chosen']}, CV {metric} {scores['cv']:.4f}, "
         f"log_loss {scores['log_loss']:.4f} -> {path}"
