@@ -180,6 +180,15 @@ def test_training_hash_ignores_what_does_not_change_weights(base_and_child):
     )
 
 
+def test_a_tabular_member_hash_covers_only_what_it_reads():
+    svc = ROOT / "configs" / "digits" / "pixels_svc.yaml"
+    cfg = load_config(svc)
+    cnn_settings = ["train.epochs=3", "train.lr=0.5", "model.name=resnet18", "data.image_size=64"]
+    assert load_config(svc, cnn_settings).training_hash() == cfg.training_hash()
+    for changed in ("tabular.params.C=1", "train.seeds=[0,1]", "folds.seed=1"):
+        assert load_config(svc, [changed]).training_hash() != cfg.training_hash(), changed
+
+
 def test_run_paths(base_and_child):
     cfg = load_config(base_and_child, ["paths.runs=/r", "paths.data=/d"])
     assert cfg.data_dir == Path("/d/comp")

@@ -218,6 +218,14 @@ class Config(Section):
         """Hash of what changes trained weights (not progress bars, the kill hook, which units
         run, or which checkpoint predictions use)."""
         d = self.resolved()
+        if self.tabular is not None:
+            # a tabular member reads only the decoded pixels and its own section, all seeds in
+            # one run: CNN settings (an ensemble's `train.epochs=3`) must not invalidate it
+            d = {k: d[k] for k in ("competition", "folds", "tabular")} | {
+                "seeds": self.train.seeds,
+                "cache": self.data.cache,
+            }
+            return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
         d["train"] = {
             k: v
             for k, v in d["train"].items()
