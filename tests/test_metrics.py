@@ -43,6 +43,13 @@ def test_log_loss_by_hand():
     assert np.isfinite(get_metric("log_loss")(np.array([0]), np.array([[0.0, 1.0]])))
 
 
+def test_per_row_terms_average_to_the_metric_where_declared():
+    declared = [m for m in METRICS.values() if m.per_row is not None]
+    assert {m.name for m in declared} == {"accuracy", "log_loss"}
+    for m in declared:
+        assert np.mean(m.per_row(Y, P)) == pytest.approx(m(Y, P))
+
+
 def test_auc_binary_and_multiclass():
     yb = np.array([0, 1, 1, 0])
     pb = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]])

@@ -19,6 +19,9 @@ class Metric:
     fn: Callable[[np.ndarray, np.ndarray], float]
     greater_is_better: bool
     needs_proba: bool
+    # the per-row terms whose mean is the metric, where it is one (accuracy, log-loss): lets a
+    # bootstrap resample a vector instead of rescoring the whole array each time
+    per_row: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def __call__(self, y: np.ndarray, proba: np.ndarray) -> float:
         return float(self.fn(np.asarray(y), np.asarray(proba, dtype=np.float64)))
@@ -38,10 +41,18 @@ def _labels(proba: np.ndarray) -> np.ndarray:
     return proba.argmax(axis=1)
 
 
-def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+def _correct(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    return (_labels(proba) == y).astype(np.float64)
+
+
+def _row_log_loss(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     p = np.clip(proba, 1e-15, 1.0)
     p = p / p.sum(axis=1, keepdims=True)
-    return float(-np.mean(np.log(p[np.arange(len(y)), y])))
+    return -np.log(p[np.arange(len(y)), y])
+
+
+def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    return float(np.mean(_row_log_loss(y, proba)))
 
 
 def _auc(y: np.ndarray, proba: np.ndarray) -> float:
@@ -53,7 +64,7 @@ def _auc(y: np.ndarray, proba: np.ndarray) -> float:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in [
-        Metric("accuracy", lambda y, p: skm.accuracy_score(y, _labels(p)), True, False),
+        Metric("accuracy", lambda y, p: skm.accuracy_score(y, _labels(p)), True, False, _correct),
         Metric(
             "balanced_accuracy",
             lambda y, p: skm.balanced_accuracy_score(y, _labels(p)),
@@ -68,7 +79,7 @@ METRICS: dict[str, Metric] = {
             True,
             False,
         ),
-        Metric("log_loss", _log_loss, False, True),
+        Metric("log_loss", _log_loss, False, True, _row_log_loss),
         Metric("auc", _auc, True, True),
     ]
 }

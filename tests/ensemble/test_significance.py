@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from podium.ensemble.significance import PairedComparison, compare
+from podium.ensemble.significance import PairedComparison, _bootstrap, compare
+from podium.metrics import get_metric
 
 
 def one_hot_ish(labels: np.ndarray, classes: int = 3, confidence: float = 0.8) -> np.ndarray:
@@ -69,3 +71,15 @@ def test_the_comparison_round_trips_through_scores_json():
     y = np.arange(90) % 3
     result = compare(y, one_hot_ish(y, confidence=0.9), one_hot_ish(y), "accuracy", n_boot=100)
     assert PairedComparison.from_json(json.loads(json.dumps(result.to_json()))) == result
+
+
+def test_the_per_row_fast_path_matches_rescoring_every_resample():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 150)
+    a, b = rng.dirichlet(np.ones(3), 150), rng.dirichlet(np.ones(3), 150)
+    for name in ("accuracy", "log_loss"):
+        fast = get_metric(name)
+        slow = dataclasses.replace(fast, per_row=None)
+        np.testing.assert_allclose(
+            _bootstrap(fast, y, a, b, 50, seed=0), _bootstrap(slow, y, a, b, 50, seed=0)
+        )
