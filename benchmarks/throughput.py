@@ -61,9 +61,8 @@ from podium.data.device import Normalizer  # noqa: E402
 from podium.engine.losses import build_loss  # noqa: E402
 from podium.engine.optim import build_optimizer  # noqa: E402
 from podium.engine.precision import Precision, resolve_device, resolve_precision  # noqa: E402
-from podium.engine.trainer import TrainRows, ValidRows, fit  # noqa: E402
+from podium.engine.trainer import TrainRows, ValidRows, build_model, fit  # noqa: E402
 from podium.experiment import Experiment  # noqa: E402
-from podium.models import create_model  # noqa: E402
 from podium.predict import predict_logits  # noqa: E402
 
 # name@size:batch; the issue's anchors were measured with these on one H100 (device limit
@@ -257,13 +256,6 @@ def timed(device: torch.device, memory: PeakMemory, run: Callable[[], int]) -> P
     return Phase(images, time.perf_counter() - t0, memory.gib(), time.process_time() - c0)
 
 
-def build_model(cfg: Config, num_classes: int, device: torch.device) -> torch.nn.Module:
-    model = create_model(cfg.model, num_classes).to(device)
-    if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model
-
-
 def synthetic_batch(
     cfg: Config, batch: int, num_classes: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -292,7 +284,7 @@ def train_limit(
     probe), the epoch length the other phases then use too."""
     tc = cfg.train
     torch.manual_seed(0)
-    model = build_model(cfg, num_classes, device).train()
+    model = build_model(cfg, num_classes, device, seed=0).train()
     forward = torch.compile(model) if tc.compile else model
     labels = np.arange(tc.batch_size) % num_classes
     criterion = build_loss(tc, labels, num_classes).to(device)
@@ -516,7 +508,7 @@ def bench_model(
             flush=True,
         )
     torch.manual_seed(0)
-    model = build_model(cfg, num_classes, device)
+    model = build_model(cfg, num_classes, device, seed=0)
     n_infer = min(args.infer_images, len(images))
     infer_steps = max(1, n_infer // cfg.infer.batch_size)
     ilimit = inference_limit(model, cfg, num_classes, device, precision, infer_steps, memory)
