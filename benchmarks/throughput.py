@@ -283,7 +283,6 @@ def train_limit(
     steps; without `steps`, over as many as last about `epoch_seconds` (measured on a short
     probe), the epoch length the other phases then use too."""
     tc = cfg.train
-    torch.manual_seed(0)
     model = build_model(cfg, num_classes, device, seed=0).train()
     forward = torch.compile(model) if tc.compile else model
     labels = np.arange(tc.batch_size) % num_classes
@@ -507,7 +506,6 @@ def bench_model(
             "(validation and checkpoints included)",
             flush=True,
         )
-    torch.manual_seed(0)
     model = build_model(cfg, num_classes, device, seed=0)
     n_infer = min(args.infer_images, len(images))
     infer_steps = max(1, n_infer // cfg.infer.batch_size)

@@ -225,14 +225,14 @@ class Config(Section):
                 "seeds": self.train.seeds,
                 "cache": self.data.cache,
             }
-            return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-        d["train"] = {
-            k: v
-            for k, v in d["train"].items()
-            if k not in {"progress", "stop_after_epoch", "folds", "seeds", "checkpoint"}
-        }
-        for k in ("infer", "paths", "ensemble", "tune", "name"):  # pseudo rows change training
-            d.pop(k, None)
+        else:
+            d["train"] = {
+                k: v
+                for k, v in d["train"].items()
+                if k not in {"progress", "stop_after_epoch", "folds", "seeds", "checkpoint"}
+            }
+            for k in ("infer", "paths", "ensemble", "tune", "name"):  # pseudo rows change training
+                d.pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
