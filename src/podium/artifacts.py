@@ -5,20 +5,25 @@ back with checks (the fold hash, the ids) so artifacts made on different folds n
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import socket
 import tempfile
+import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from podium.errors import ArtifactError
 
-class ArtifactError(RuntimeError):
-    """An artifact is missing, or was made under different folds or ids."""
+
+__all__ = ["ArtifactError"]
 
 
 @contextmanager
@@ -70,7 +75,12 @@ def save_with(path: Path | str, writer: Callable[[Path], None]) -> None:
 
 
 def file_hash(path: Path | str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    """A short hash of one file's content (folds.csv, a prediction file), read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
 
 
 def require(path: Path, what: str, how: str) -> Path:
@@ -79,30 +89,48 @@ def require(path: Path, what: str, how: str) -> Path:
     return path
 
 
-# ---- prediction files (one schema for experiments and ensembles) ---------------------------
-
-PROBA_PREFIX = "p_"
+# ---- locks ---------------------------------------------------------------------------------
 
 
-def proba_columns(classes: list[str]) -> list[str]:
-    return [f"{PROBA_PREFIX}{c}" for c in classes]
+@contextmanager
+def exclusive(path: Path | str, what: str) -> Iterator[None]:
+    """Hold an advisory lock on `path` (a `.lock` file) while a block writes `what`.
 
-
-def read_predictions(path: Path, classes: list[str], what: str) -> pd.DataFrame:
-    df = pd.read_parquet(path)
-    missing = [c for c in proba_columns(classes) if c not in df.columns]
-    if missing:
-        raise ArtifactError(f"{path}: {what} lacks columns {missing}")
-    return df
-
-
-def check_folds_hash(run_dir: Path, folds_hash: str) -> None:
-    """Refuse to add to a run that was made on a different folds.csv."""
-    meta = run_dir / "run.json"
-    if meta.exists():
-        recorded = read_json(meta).get("folds_hash")
-        if recorded and recorded != folds_hash:
+    A second process asking for the same lock is refused at once with an ArtifactError that
+    names the holder (pid, host, since when), so two `podium train` of one experiment never
+    train the same unit twice nor interleave their records. The lock dies with its process
+    (flock), so a killed run never leaves a stale one behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
             raise ArtifactError(
-                f"{run_dir} was made with folds hash {recorded}, but folds.csv now hashes to "
-                f"{folds_hash}; use a new experiment name or --force to start over"
-            )
+                f"{what} is being written by {holder} (lock {path}); wait for it to finish, "
+                "or run another fold/seed (--fold/--seed) in parallel"
+            ) from None
+        os.ftruncate(fd, 0)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def is_locked(path: Path | str) -> bool:
+    """Is `path`'s lock held by a live process right now?"""
+    path = Path(path)
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -1,6 +1,7 @@
 """The competition's data contract, checked once at the boundary: the train and test tables,
-their image files, the classes and the submission's shape. Labels are mapped to class indices
-here and only here, and mapped back here when a submission is written.
+their image files and the solution. What the targets mean (classes, values) is the task's
+business (`podium.tasks`): the competition builds its task from the train table and hands the
+targets over as the task's arrays.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from podium.config import CompetitionConfig, Config
+from podium.errors import DataError
+from podium.fingerprint import files_fingerprint, values_fingerprint
+from podium.tasks import Task, build_task
 
-
-class DataError(ValueError):
-    """The competition's files break the contract; the message names file, row and column."""
+__all__ = ["Competition", "DataError"]
 
 
 def read_table(path: Path, what: str) -> pd.DataFrame:
@@ -59,14 +61,12 @@ class Competition:
         cols = [c.id_column, c.target_column] + ([c.group_column] if c.group_column else [])
         require_columns(df, cols, path)
         require_unique_ids(df[c.id_column], path)
-        unknown = ~df[c.target_column].isin(self.classes)
-        if unknown.any():
-            i = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise DataError(
-                f"{path}: line {i + 2} (id {df[c.id_column].iloc[i]!r}) has label "
-                f"{df[c.target_column].iloc[i]!r}, which is not one of the classes {self.classes}"
-            )
         return df.reset_index(drop=True)
+
+    @cached_property
+    def task(self) -> Task:
+        """The task, its schema (classes, ...) read from the train table."""
+        return build_task(self.cfg, self.train, self.root / self.cfg.train_csv)
 
     @cached_property
     def sample_submission(self) -> pd.DataFrame:
@@ -86,24 +86,6 @@ class Competition:
         require_unique_ids(df[self.cfg.id_column], path)
         return df
 
-    @cached_property
-    def classes(self) -> list[str]:
-        if self.cfg.classes is not None:
-            return [str(c) for c in self.cfg.classes]
-        path = self.root / self.cfg.train_csv
-        df = read_table(path, "train table")
-        require_columns(df, [self.cfg.target_column], path)
-        labels = df[self.cfg.target_column].unique().tolist()
-        # numeric labels sort numerically ('10' after '9'), others lexically
-        try:
-            return sorted(labels, key=float)
-        except ValueError:
-            return sorted(labels)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
     @property
     def train_ids(self) -> np.ndarray:
         return self.train[self.cfg.id_column].to_numpy()
@@ -112,17 +94,24 @@ class Competition:
     def test_ids(self) -> np.ndarray:
         return self.test[self.cfg.id_column].to_numpy()
 
-    # ---- labels <-> indices (the one place) -------------------------------------------------
-    def encode(self, labels: pd.Series | np.ndarray) -> np.ndarray:
-        index = {c: i for i, c in enumerate(self.classes)}
-        return np.array([index[str(x)] for x in labels], dtype=np.int64)
-
-    def decode(self, indices: np.ndarray) -> np.ndarray:
-        return np.asarray(self.classes, dtype=object)[np.asarray(indices)]
-
-    @property
+    @cached_property
     def targets(self) -> np.ndarray:
-        return self.encode(self.train[self.cfg.target_column])
+        """The train table's targets as the task's array (class indices, values...)."""
+        return self.task.encode(self.train, self.root / self.cfg.train_csv)
+
+    # ---- what a fingerprint covers ------------------------------------------------------------
+    @cached_property
+    def labels_fingerprint(self) -> str:
+        """The train ids, their targets (as written) and groups: changes when a label is fixed."""
+        train, c = self.train, self.cfg
+        columns = [train[c.id_column], *self.task.target_frame(train).T.to_numpy()]
+        if c.group_column:
+            columns.append(train[c.group_column])
+        return values_fingerprint(*columns)
+
+    def images_fingerprint(self, split: str) -> str:
+        """The split's image files by path, size and modification time."""
+        return files_fingerprint(self.image_paths(split))
 
     # ---- images --------------------------------------------------------------------------
     def image_paths(self, split: str) -> list[Path]:

@@ -2,13 +2,12 @@
 the decoded image caches. Stages open one of these instead of re-deriving paths.
 
     runs/<comp>/<exp>/config.yaml         the resolved config
-    runs/<comp>/<exp>/run.json            folds hash, config hash, classes
-    runs/<comp>/<exp>/fold{k}/seed{s}/    best.pt, last.pt, history.csv, result.json
+    runs/<comp>/<exp>/run.json            kind, folds hash, task columns
+    runs/<comp>/<exp>/fold{k}/seed{s}/    best.pt, last.pt, history.csv, result.json (its stamp)
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,18 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import (
-    ArtifactError,
-    check_folds_hash,
-    file_hash,
-    read_json,
-    require,
-    write_json,
-)
+from podium.artifacts import file_hash, require
 from podium.competition import Competition
-from podium.config import Config, save_resolved
+from podium.config import Config
 from podium.data.cache import load_images
 from podium.folds import read_folds
+from podium.tasks import Task
 
 
 @dataclass
@@ -37,6 +30,10 @@ class Experiment:
     @cached_property
     def comp(self) -> Competition:
         return Competition.from_config(self.cfg)
+
+    @property
+    def task(self) -> Task:
+        return self.comp.task
 
     @cached_property
     def folds(self) -> pd.DataFrame:
@@ -63,31 +60,6 @@ class Experiment:
         folds = [fold] if fold is not None else self.cfg.fold_ids()
         seeds = [seed] if seed is not None else self.cfg.train.seeds
         return [(f, s) for f in folds for s in seeds]
-
-    def prepare(self, force: bool = False) -> None:
-        """Create (or check) the run folder. A run refuses to mix artifacts made under a
-        different training config or different folds; `force` starts it over."""
-        if force and self.run_dir.exists():
-            shutil.rmtree(self.run_dir)
-        check_folds_hash(self.run_dir, self.folds_hash)
-        meta = self.run_dir / "run.json"
-        if meta.exists():
-            recorded = read_json(meta)
-            if recorded["config_hash"] != self.cfg.training_hash():
-                raise ArtifactError(
-                    f"{self.run_dir} holds units trained under another config (see its config.yaml); "
-                    "use a new experiment name, or --force to start over"
-                )
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        save_resolved(self.cfg, self.run_dir / "config.yaml")
-        write_json(
-            meta,
-            {
-                "folds_hash": self.folds_hash,
-                "config_hash": self.cfg.training_hash(),
-                "classes": self.comp.classes,
-            },
-        )
 
     # ---- images ---------------------------------------------------------------------------
     @property

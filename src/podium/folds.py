@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
-from podium.competition import Competition, DataError
+from podium.competition import Competition
+from podium.errors import DataError
 from podium.config import FoldsConfig
 
 
@@ -17,17 +18,17 @@ def assign_folds(comp: Competition, cfg: FoldsConfig) -> pd.DataFrame:
     """Return a frame `id, fold` in train.csv order."""
     train = comp.train
     path = comp.root / comp.cfg.train_csv
-    y = comp.targets
+    y = comp.task.stratify_key(comp.targets)
     needs_groups = cfg.method in ("group", "stratified_group")
     if needs_groups and not comp.cfg.group_column:
         raise DataError(f"folds.method={cfg.method!r} needs competition.group_column")
     groups = train[comp.cfg.group_column].to_numpy() if needs_groups else None
     if cfg.method in ("stratified", "stratified_group"):
-        counts = pd.Series(comp.decode(y)).value_counts()
+        counts = pd.Series(y).value_counts()
         small = counts[counts < cfg.n_splits]
         if len(small):
             raise DataError(
-                f"{path}: class {small.index[0]!r} has {small.iloc[0]} rows, fewer than "
+                f"{path}: {comp.task.describe_stratum(small.index[0])} has {small.iloc[0]} rows, fewer than "
                 f"folds.n_splits={cfg.n_splits}; lower n_splits or use folds.method=kfold"
             )
     if needs_groups:

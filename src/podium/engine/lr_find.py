@@ -13,10 +13,10 @@ import numpy as np
 
 from podium.config import Config
 from podium.data.device import Normalizer
-from podium.engine.losses import build_loss
 from podium.engine.optim import build_optimizer
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.trainer import TrainRows, build_model, build_train_loader
+from podium.tasks import Task
 
 
 @dataclass
@@ -28,6 +28,7 @@ class LRFindResult:
 
 def lr_find(
     cfg: Config,
+    task: Task,
     rows: TrainRows,
     start_lr: float = 1e-6,
     end_lr: float = 1.0,
@@ -39,11 +40,11 @@ def lr_find(
     tc = cfg.train
     device = resolve_device(tc.device)
     precision = resolve_precision(device, tc.precision)
-    model = build_model(cfg, rows.targets.shape[1], device, tc.seeds[0])
+    model = build_model(cfg, task.num_outputs, device, tc.seeds[0])
     model.train()
-    loader, sampler = build_train_loader(cfg, rows, tc.seeds[0], device)
+    loader, sampler = build_train_loader(cfg, task, rows, tc.seeds[0], device)
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
-    criterion = build_loss(tc, rows.labels, rows.targets.shape[1]).to(device)
+    criterion = task.build_loss(tc, rows.targets).to(device)
     optimizer = build_optimizer(model, tc)
     base = [g["lr"] for g in optimizer.param_groups]  # keeps discriminative ratios
     top = max(base)

@@ -13,6 +13,7 @@ in turn, as before.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -34,35 +35,36 @@ from podium.data.dataset import EpochSampler, ImageDataset, train_loader
 from podium.data.device import Normalizer
 from podium.data.prefetch import DevicePrefetcher
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
-from podium.engine.losses import build_loss
 from podium.engine.mixing import build_mixup
 from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
+from podium.engine.predict import predict_logits
 from podium.engine.seeding import derive_seed, seed_everything
-from podium.metrics import get_metric
+from podium.fingerprint import Stamp
 from podium.models import create_model, set_backbone_trainable
-from podium.predict import predict_logits, softmax
+from podium.tasks import Task
+
+_log = logging.getLogger(__name__)
 
 EpochHook = Callable[[int, dict[str, float]], None]
 
 
 @dataclass
 class TrainRows:
-    """What one unit trains on: uint8 images, soft targets (N, C), loss weights (N,)."""
+    """What one unit trains on: uint8 images, the task's training targets (N, outputs) and
+    loss weights (N,)."""
 
     images: np.ndarray
     targets: np.ndarray
     weights: np.ndarray | None = None
 
-    @property
-    def labels(self) -> np.ndarray:
-        return self.targets.argmax(1)
-
 
 @dataclass
 class ValidRows:
+    """The validation fold: uint8 images and the task's encoded targets `y`."""
+
     images: np.ndarray
-    labels: np.ndarray
+    y: np.ndarray
 
 
 class Interrupted(RuntimeError):
@@ -74,18 +76,18 @@ def unit_done(unit_dir: Path) -> bool:
     return (unit_dir / "result.json").exists()
 
 
-def build_model(cfg: Config, num_classes: int, device: torch.device, seed: int) -> torch.nn.Module:
+def build_model(cfg: Config, num_outputs: int, device: torch.device, seed: int) -> torch.nn.Module:
     """Seed, create, move to the device, channels_last: in this order, so that a unit's
     initial weights depend on its seed alone."""
     seed_everything(seed)
-    model = create_model(cfg.model, num_classes).to(device)
+    model = create_model(cfg.model, num_outputs).to(device)
     if cfg.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
 
 
 def build_train_loader(
-    cfg: Config, rows: TrainRows, sampler_seed: int, device: torch.device
+    cfg: Config, task: Task, rows: TrainRows, sampler_seed: int, device: torch.device
 ) -> tuple[DataLoader, EpochSampler]:
     """The augmenting loader over `rows`, with its (seed, epoch)-deterministic sampler."""
     dataset = ImageDataset(
@@ -95,7 +97,8 @@ def build_train_loader(
         build_train_transform(cfg.data.train_augs, cfg.data.image_size),
         cfg.data.image_size,
     )
-    sampler = EpochSampler(len(dataset), sampler_seed, rows.labels, cfg.train.sampler)
+    labels = task.sampler_labels(rows.targets) if cfg.train.sampler != "none" else None
+    sampler = EpochSampler(len(dataset), sampler_seed, labels, cfg.train.sampler)
     batch_size = min(cfg.train.batch_size, len(sampler))
     loader = train_loader(
         dataset,
@@ -110,27 +113,30 @@ def build_train_loader(
 
 def fit(
     cfg: Config,
+    task: Task,
     train: TrainRows,
     valid: ValidRows,
     unit_dir: Path,
     seed: int,
     on_epoch_end: EpochHook | None = None,
+    stamp: Stamp | None = None,
 ) -> dict[str, Any]:
-    """Train one unit into `unit_dir` (best.pt, last.pt, history.csv, result.json)."""
+    """Train one unit into `unit_dir` (best.pt, last.pt, history.csv, result.json). With a
+    `stamp`, result.json also records the fingerprint of what the unit was trained from."""
     tc = cfg.train
-    num_classes = train.targets.shape[1]
-    metric = get_metric(cfg.competition.metric)
+    num_outputs = task.num_outputs
+    metric = task.metric()
     device = resolve_device(tc.device)
     precision = resolve_precision(device, tc.precision)
     unit_dir.mkdir(parents=True, exist_ok=True)
 
     # --- model, in a fixed order: seed -> create -> device -> EMA -> compile --------------------
-    model = build_model(cfg, num_classes, device, seed)
+    model = build_model(cfg, num_outputs, device, seed)
     ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
     forward = torch.compile(model) if tc.compile else model
 
     # --- data -----------------------------------------------------------------------------------
-    loader, sampler = build_train_loader(cfg, train, derive_seed(seed, 1), device)
+    loader, sampler = build_train_loader(cfg, task, train, derive_seed(seed, 1), device)
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
 
     def to_device(batch):
@@ -150,8 +156,8 @@ def fit(
     )
 
     # --- optimisation -------------------------------------------------------------------------
-    criterion = build_loss(tc, train.labels, num_classes).to(device)
-    mixup = build_mixup(tc, num_classes)
+    criterion = task.build_loss(tc, train.targets).to(device)
+    mixup = build_mixup(tc, num_outputs)
     optimizer = build_optimizer(model, tc)
     updates_per_epoch = max(1, math.ceil(len(loader) / tc.grad_accum))
     scheduler = build_scheduler(optimizer, tc, updates_per_epoch)
@@ -176,7 +182,7 @@ def fit(
             state["bad_epochs"],
         )
         history = state["history"]
-        print(f"  resuming {unit_dir} at epoch {start_epoch + 1}/{tc.epochs}")
+        _log.info("  resuming %s at epoch %d/%d", unit_dir, start_epoch + 1, tc.epochs)
 
     started = time.time()
     for epoch in range(start_epoch, tc.epochs):
@@ -223,12 +229,12 @@ def fit(
         logits = predict_logits(
             eval_model, valid.images, eval_normalize, precision, ["identity"], cfg.infer.batch_size
         )[0]
-        proba = softmax(logits)
-        score = metric(valid.labels, proba)
+        pred = task.activate(logits)
+        score = metric(valid.y, pred)
         row = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
-            "valid_loss": get_metric("log_loss")(valid.labels, proba),
+            "valid_loss": task.validation_loss(valid.y, pred),
             f"valid_{metric.name}": score,
             "lr": max(g["lr"] for g in optimizer.param_groups),
             "seconds": round(time.time() - t0, 2),
@@ -261,7 +267,7 @@ def fit(
         )
         write_csv(unit_dir / "history.csv", pd.DataFrame(history))
         if tc.progress:
-            print(
+            _log.info(
                 f"  epoch {epoch + 1:>3}/{tc.epochs}  loss {row['train_loss']:.4f}  "
                 f"valid {metric.name} {score:.4f}  log_loss {row['valid_loss']:.4f}  {row['seconds']:.1f}s"
                 f"  ({images_seen / loop_seconds:,.0f} img/s)"
@@ -286,7 +292,10 @@ def fit(
         "final_score": history[-1][f"valid_{metric.name}"] if history else None,
         "train_seconds": round(time.time() - started, 2),
     }
-    write_json(unit_dir / "result.json", result)
+    if stamp is not None:
+        stamp.write(**result)
+    else:
+        write_json(unit_dir / "result.json", result)
     return result
 
 

@@ -1,6 +1,7 @@
-"""Level-2 features for the meta-model: each member's class probabilities (optionally their
-logs), numeric metadata columns of train.csv / the test table, and row statistics that tell
-the meta-model how sure the members are and whether they agree.
+"""Level-2 features for the meta-model: what the task makes of the members' predictions
+(for classification: each member's probabilities, optionally their logs, and row statistics
+that tell how sure the members are and whether they agree), and numeric metadata columns of
+train.csv / the test table.
 
 Train and test rows are built by the same function, so their columns always line up.
 """
@@ -12,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from podium.competition import Competition, DataError
+from podium.competition import Competition
+from podium.errors import DataError
 from podium.ensemble.members import Member
 from podium.ensemble.schema import FeaturesConfig
-
-_EPS = 1e-7
 
 
 @dataclass
@@ -24,35 +24,6 @@ class Level2:
     train: np.ndarray  # (N_train, F)
     test: np.ndarray  # (N_test, F)
     names: list[str]
-
-
-def entropy(p: np.ndarray) -> np.ndarray:
-    return -(p * np.log(np.clip(p, _EPS, 1.0))).sum(axis=1)
-
-
-def _member_blocks(
-    probas: list[np.ndarray], members: list[Member], cfg: FeaturesConfig, classes: list[str]
-):
-    blocks, names = [], []
-    for m, p in zip(members, probas, strict=True):
-        blocks.append(p)
-        names += [f"{m.name}:p_{c}" for c in classes]
-        if cfg.logits:
-            blocks.append(np.log(np.clip(p, _EPS, 1.0)))
-            names += [f"{m.name}:logp_{c}" for c in classes]
-        if cfg.row_stats:
-            blocks += [entropy(p)[:, None], p.max(axis=1, keepdims=True)]
-            names += [f"{m.name}:entropy", f"{m.name}:max_p"]
-    mean = np.mean(probas, axis=0)
-    if cfg.mean_proba and len(probas) > 1:
-        blocks.append(mean)
-        names += [f"mean:p_{c}" for c in classes]
-    if cfg.row_stats and len(probas) > 1:
-        vote = mean.argmax(axis=1)
-        agree = np.mean([p.argmax(axis=1) == vote for p in probas], axis=0)
-        blocks += [agree[:, None], entropy(mean)[:, None]]
-        names += ["agreement", "mean:entropy"]
-    return np.concatenate(blocks, axis=1), names
 
 
 def _metadata(table: pd.DataFrame, columns: list[str], where: str) -> np.ndarray:
@@ -78,8 +49,10 @@ def _metadata(table: pd.DataFrame, columns: list[str], where: str) -> np.ndarray
 
 
 def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) -> Level2:
-    train, names = _member_blocks([m.oof for m in members], members, cfg, comp.classes)
-    test, _ = _member_blocks([m.test for m in members], members, cfg, comp.classes)
+    task, names = comp.task, [m.name for m in members]
+    opts = (cfg.logits, cfg.row_stats, cfg.mean_proba)
+    train, feature_names = task.level2_features([m.oof for m in members], names, *opts)
+    test, _ = task.level2_features([m.test for m in members], names, *opts)
     if cfg.metadata:
         test_file = comp.cfg.test_csv or comp.cfg.sample_submission
         train = np.hstack(
@@ -87,5 +60,5 @@ def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) 
         )
         test_table = comp.test if comp.cfg.test_csv else comp.sample_submission
         test = np.hstack([test, _metadata(test_table, cfg.metadata, str(comp.root / test_file))])
-        names += [f"meta:{c}" for c in cfg.metadata]
-    return Level2(train.astype(np.float32), test.astype(np.float32), names)
+        feature_names += [f"meta:{c}" for c in cfg.metadata]
+    return Level2(train.astype(np.float32), test.astype(np.float32), feature_names)

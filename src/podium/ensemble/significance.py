@@ -18,7 +18,8 @@ import numpy as np
 from scipy.stats import binomtest
 from sklearn.exceptions import UndefinedMetricWarning
 
-from podium.metrics import Metric, get_metric
+from podium.metrics import Metric
+from podium.tasks import Task
 
 RESCORED_ROWS_BUDGET = 5_000_000  # rows rescored per metric when the metric is not a row mean
 
@@ -98,6 +99,7 @@ def _bootstrap(
 
 
 def compare(
+    task: Task,
     y: np.ndarray,
     challenger: np.ndarray,
     reference: np.ndarray,
@@ -105,15 +107,17 @@ def compare(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> PairedComparison:
-    """Paired comparison of two (N, C) probability arrays on the same rows `y`."""
-    right_a = challenger.argmax(axis=1) == y
-    right_b = reference.argmax(axis=1) == y
-    fixed, broken = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
-    p = binomtest(min(fixed, broken), fixed + broken, 0.5).pvalue if fixed + broken else 1.0
+    """Paired comparison of two prediction arrays on the same rows `y`."""
+    right_a, right_b = task.correct(y, challenger), task.correct(y, reference)
+    fixed = broken = 0
+    p = 1.0
+    if right_a is not None and right_b is not None:
+        fixed, broken = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+        p = binomtest(min(fixed, broken), fixed + broken, 0.5).pvalue if fixed + broken else 1.0
 
     gains = {}
     for name in dict.fromkeys([metric, "log_loss"]):
-        m = get_metric(name)
+        m = task.metric(name)
         observed = _signed(m, m(y, challenger), m(y, reference))
         boot = _bootstrap(m, y, challenger, reference, n_boot, seed)
         low, high = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)

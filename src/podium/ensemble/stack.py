@@ -25,10 +25,8 @@ from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
 from podium.artifacts import save_with, write_json
-from podium.ensemble.blend import fit_logit_weights, fit_weights, weighted
 from podium.ensemble.schema import MetaConfig
-
-_EPS = 1e-7
+from podium.tasks import Task
 
 
 @dataclass
@@ -39,55 +37,47 @@ class StackResult:
     prior_weights: dict[str, list[float]] = field(default_factory=dict)  # "fold{k}" -> weights
 
 
-def prior_margin(probas: list[np.ndarray], weights: np.ndarray, prior: str) -> np.ndarray:
-    """XGBoost's base_margin for the prior blend: (N, C) log-scores, or the logit (N,) of the
-    positive class in a binary task. `logit_blend` weights the members' log-probabilities,
-    `mean` and `blend` average their probabilities."""
-    if prior == "logit_blend":
-        scores = np.tensordot(weights, np.log(np.clip(np.stack(probas), _EPS, 1.0)), axes=1)
-    else:
-        scores = np.log(np.clip(weighted(probas, weights), _EPS, 1.0))
-    return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
-
-
-def prior_weights(prior: str, probas: list[np.ndarray], y: np.ndarray) -> np.ndarray | None:
+def prior_weights(
+    task: Task, prior: str, preds: list[np.ndarray], y: np.ndarray
+) -> np.ndarray | None:
+    """The prior blend's weights, fitted on (preds, y): equal for `mean`, else the task's
+    blend of that name."""
     if prior == "none":
         return None
     if prior == "mean":
-        return np.full(len(probas), 1.0 / len(probas))
-    return (fit_logit_weights if prior == "logit_blend" else fit_weights)(probas, y)
+        return np.full(len(preds), 1.0 / len(preds))
+    return task.blends()[prior].fit(preds, y)
 
 
-def inner_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows to fit on and rows to stop on, stratified when every class has two rows."""
+def inner_split(
+    task: Task, y: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to fit on and rows to stop on, stratified when every stratum has two rows."""
     rows = np.arange(len(y))
-    counts = np.bincount(y)
-    stratify = y if counts[counts > 0].min() >= 2 else None
+    key = task.stratify_key(y)
+    _, counts = np.unique(key, return_counts=True)
+    stratify = key if counts.min() >= 2 else None
     return train_test_split(rows, test_size=fraction, stratify=stratify, random_state=seed)
 
 
 def fit_meta_model(
+    task: Task,
     x: np.ndarray,
     y: np.ndarray,
-    num_classes: int,
     meta: MetaConfig,
     params: dict[str, Any],
     seed: int,
     margin: np.ndarray | None = None,
-) -> XGBClassifier:
+) -> Any:
     """Early stopping on an inner split of (x, y); with `meta.refit`, refit on all of it with
     the number of trees that split chose."""
-    fit_rows, stop_rows = inner_split(y, meta.inner_valid_fraction, seed)
-    eval_metric = "mlogloss" if num_classes > 2 else "logloss"
+    fit_rows, stop_rows = inner_split(task, y, meta.inner_valid_fraction, seed)
 
     def part(rows: np.ndarray) -> np.ndarray | None:
         return None if margin is None else margin[rows]
 
-    model = XGBClassifier(
-        **params,
-        eval_metric=eval_metric,
-        early_stopping_rounds=meta.early_stopping_rounds,
-        random_state=seed,
+    model = task.meta_estimator(
+        {**params, "early_stopping_rounds": meta.early_stopping_rounds, "random_state": seed}
     )
     model.fit(
         x[fit_rows],
@@ -100,9 +90,7 @@ def fit_meta_model(
     if not meta.refit:
         return model
     trees = int(model.best_iteration) + 1
-    full = XGBClassifier(
-        **{**params, "n_estimators": trees}, eval_metric=eval_metric, random_state=seed
-    )
+    full = task.meta_estimator({**params, "n_estimators": trees, "random_state": seed})
     return full.fit(x, y, base_margin=margin, verbose=False)
 
 
@@ -114,6 +102,7 @@ def load_meta_model(path: Path) -> XGBClassifier:
 
 
 def stack_cv(
+    task: Task,
     x_train: np.ndarray,
     x_test: np.ndarray,
     oof: list[np.ndarray],
@@ -124,33 +113,33 @@ def stack_cv(
     params: dict[str, Any],
     save_dir: Path | None = None,
 ) -> StackResult:
-    """`x_*` are the level-2 features, `oof`/`test` the members' probabilities (for the prior)."""
+    """`x_*` are the level-2 features, `oof`/`test` the members' predictions (for the prior)."""
     num_classes = oof[0].shape[1]
     folds = np.unique(fold)
     result = StackResult(np.zeros((len(y), num_classes)), np.zeros((len(x_test), num_classes)))
     for k in folds:
         fit_rows, rows = fold != k, fold == k
-        weights = prior_weights(meta.prior, [p[fit_rows] for p in oof], y[fit_rows])
+        weights = prior_weights(task, meta.prior, [p[fit_rows] for p in oof], y[fit_rows])
         margin = margin_test = None
         if weights is not None:
             result.prior_weights[f"fold{int(k)}"] = weights.tolist()
-            margin = prior_margin(oof, weights, meta.prior)
-            margin_test = prior_margin(test, weights, meta.prior)
+            margin = task.prior_margin(oof, weights, meta.prior)
+            margin_test = task.prior_margin(test, weights, meta.prior)
         for seed in meta.seeds:
             model = fit_meta_model(
+                task,
                 x_train[fit_rows],
                 y[fit_rows],
-                num_classes,
                 meta,
                 params,
                 seed,
                 None if margin is None else margin[fit_rows],
             )
-            result.oof[rows] += model.predict_proba(
-                x_train[rows], base_margin=None if margin is None else margin[rows]
+            result.oof[rows] += task.meta_predict(
+                model, x_train[rows], None if margin is None else margin[rows]
             ) / len(meta.seeds)
             if len(x_test):
-                result.test += model.predict_proba(x_test, base_margin=margin_test) / (
+                result.test += task.meta_predict(model, x_test, margin_test) / (
                     len(folds) * len(meta.seeds)
                 )
             unit = f"fold{int(k)}_seed{seed}"

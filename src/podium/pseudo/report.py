@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import atomic_write_text, proba_columns, read_json, write_json
+from podium.artifacts import atomic_write_text, read_json, write_json
 from podium.competition import Competition
-from podium.metrics import get_metric
+from podium.predictions import TEST, read_test
 
 REPORT_JSON, REPORT_MD = "pseudo_report.json", "pseudo_report.md"
 
 
 def rows_per_class(frame: pd.DataFrame, classes: list[str]) -> dict[str, dict[str, int]]:
-    """{fold: {class: count}}; fold '-1' means every fold."""
+    """{fold: {label: count}}; fold '-1' means every fold."""
     out = {}
     for fold, part in frame.groupby("fold"):
         counts = part["label"].value_counts()
@@ -42,18 +42,18 @@ def pseudo_label_accuracy(frame: pd.DataFrame, comp: Competition) -> dict | None
     return {"by_fold": by_fold, "overall": float(correct.mean()), "rows": int(len(test))}
 
 
-def leaderboard_score(comp: Competition, ids: np.ndarray, proba: np.ndarray) -> float | None:
-    """The competition metric of test probabilities on `solution.csv` (None without it)."""
+def leaderboard_score(comp: Competition, ids: np.ndarray, pred: np.ndarray) -> float | None:
+    """The competition metric of test predictions on `solution.csv` (None without it)."""
     solution = comp.solution
     if solution is None:
         return None
-    truth = solution.set_index(comp.cfg.id_column).loc[ids, comp.cfg.target_column]
-    return float(get_metric(comp.cfg.metric)(comp.encode(truth), proba))
+    truth = solution.set_index(comp.cfg.id_column).loc[ids].reset_index()
+    y = comp.task.encode(truth, comp.root / (comp.cfg.solution or "solution.csv"))
+    return float(comp.task.metric()(y, pred))
 
 
-def test_proba(run_dir: Path, comp: Competition) -> np.ndarray:
-    df = pd.read_parquet(run_dir / "test.parquet").set_index("id").loc[comp.test_ids]
-    return df[proba_columns(comp.classes)].to_numpy(np.float64)
+def test_predictions(run_dir: Path, comp: Competition) -> np.ndarray:
+    return read_test(run_dir / TEST, comp.task, comp.test_ids)
 
 
 def fold_scores(scores: dict) -> dict[str, float] | None:

@@ -4,9 +4,10 @@ training rows of one student fold.
     id          test id, or an extra image's path inside its folder (without suffix)
     source      'test' or 'extra'
     fold        the student fold that may train on it; -1 = every fold (all-folds teacher)
-    label       the teacher's argmax label
-    confidence  the teacher's top probability
-    p_<label>   the training target: one-hot (hard) or the teacher's probabilities (soft)
+    label       the label the teacher gives it (for classification, its top class)
+    confidence  the teacher's confidence (for classification, its top probability)
+    <columns>   the training target in the task's prediction columns: the task's hard or
+                soft pseudo-target (one-hot or the teacher's probabilities)
     weight      the row's loss weight
 
 Selection runs per student fold over the whole pool (test + extra), so caps and top
@@ -21,43 +22,43 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import ArtifactError, proba_columns
 from podium.competition import Competition
 from podium.engine.trainer import TrainRows
+from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.pseudo.pool import load_extra_images
 from podium.pseudo.schema import PseudoConfig
-from podium.pseudo.select import pseudo_targets, pseudo_weights, select_rows
+from podium.pseudo.select import pseudo_weights, select_rows
 
 SOURCES = ("test", "extra")
 
 
 @dataclass
 class Pool:
-    """Unlabelled rows and the teacher's probabilities for them, keyed by student fold."""
+    """Unlabelled rows and the teacher's predictions for them, keyed by student fold."""
 
     ids: np.ndarray
     source: np.ndarray
-    by_fold: dict[int, np.ndarray]  # fold (-1 = all) -> (N, C) probabilities
+    by_fold: dict[int, np.ndarray]  # fold (-1 = all) -> (N, K) predictions
 
 
 def pseudo_frame(pool: Pool, section: PseudoConfig, comp: Competition) -> pd.DataFrame:
-    columns = proba_columns(comp.classes)
+    task = comp.task
     frames = []
-    for fold, proba in pool.by_fold.items():
-        rows = select_rows(proba, section)
-        p = proba[rows]
+    for fold, pred in pool.by_fold.items():
+        cands = task.pseudo_candidates(pred)
+        rows = select_rows(cands, section)
         frame = pd.DataFrame(
             {
                 "id": pool.ids[rows],
                 "source": pool.source[rows],
                 "fold": np.full(len(rows), fold, np.int64),
-                "label": comp.decode(p.argmax(1)),
-                "confidence": p.max(1),
+                "label": cands.label[rows],
+                "confidence": cands.confidence[rows],
             }
         )
-        frame[columns] = pseudo_targets(p, section.soft)
-        frame["weight"] = pseudo_weights(p, section)
+        frame[task.columns] = task.pseudo_targets(pred[rows], section.soft)
+        frame["weight"] = pseudo_weights(cands.confidence[rows], section)
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     out["id"] = out["id"].astype(str)
@@ -109,9 +110,8 @@ class PseudoRows:
         rows = self.frame[self.frame["fold"].isin([fold, -1])]
         if rows.empty:
             return None
-        columns = proba_columns(self.exp.comp.classes)
         return TrainRows(
             self.images_of(rows),
-            rows[columns].to_numpy(np.float32),
+            rows[self.exp.task.columns].to_numpy(np.float32),
             rows["weight"].to_numpy(np.float32),
         )

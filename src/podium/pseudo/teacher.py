@@ -29,11 +29,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import ArtifactError, proba_columns, read_json, read_predictions, require
-from podium.config import Config, ConfigError, load_config
+from podium.artifacts import read_json, require
+from podium.config import Config, ConfigError, load_related
+from podium.errors import ArtifactError
 from podium.experiment import Experiment
-from podium.predict import combine
+from podium.predictions import TEST, TEST_BY_FOLD, read_test, read_test_by_fold
+from podium.ensemble.schema import parse_ensemble
 from podium.pseudo.pool import load_extra_images
+from podium.tasks import Task
+from podium.units.predict import UnitPredictor, trained_fingerprints
 
 ALL_FOLDS = -1  # the `fold` of a pseudo row any student fold may use
 
@@ -52,25 +56,6 @@ def warn_leak(student: str, teacher: str) -> None:
     )
 
 
-def load_with_paths(path: Path, like: Config) -> Config:
-    """A config read where `like` looks for data and runs (its `paths` overrides)."""
-    p = like.paths
-    return load_config(
-        path, [f"paths.runs={p.runs}", f"paths.data={p.data}", f"paths.submissions={p.submissions}"]
-    )
-
-
-def _aligned(df: pd.DataFrame, ids: np.ndarray, path: Path, columns: list[str]) -> np.ndarray:
-    have = set(df["id"])
-    missing = [i for i in ids if i not in have]
-    if missing:
-        raise ArtifactError(
-            f"{path}: lacks {len(missing)} test ids (e.g. {missing[:3]}); re-run its infer on "
-            "the competition's current data"
-        )
-    return df.set_index("id").loc[ids, columns].to_numpy(np.float64)
-
-
 @dataclass
 class Source:
     """One experiment whose prediction files feed the teacher (the teacher, or a member)."""
@@ -87,23 +72,22 @@ class Source:
 
     @property
     def is_cnn(self) -> bool:
-        return self.cfg.tabular is None
+        return self.cfg.kind in ("cnn", "pseudo")
 
-    def ensure_predictions(self) -> None:
-        """oof/infer of a trained CNN experiment (no-ops when fresh); a tabular one writes
-        them when trained, so they must exist."""
-        if self.is_cnn:
-            from podium.stages import infer, oof
-
-            exp = Experiment(self.cfg)
-            oof.run(exp)
-            infer.run(exp)
-        for file in ("run.json", "scores.json", "test.parquet", "test_by_fold.parquet"):
+    def require_predictions(self) -> None:
+        """The prediction files a teacher reads (the pipeline makes them before this stage)."""
+        for file in ("run.json", "scores.json", TEST, TEST_BY_FOLD):
             require(
                 self.run_dir / file,
                 f"teacher {self.name!r} predictions",
-                f"podium train -c {self.cfg.source}",
+                f"podium infer -c {self.cfg.source}",
             )
+
+    def picks_epochs_on_labels(self) -> bool:
+        """Does a fold-k model's choice of weights read fold k's labels (best checkpoint or
+        early stopping)? Then its fold-k predictions carry a little of fold k's labels."""
+        t = self.cfg.train
+        return self.is_cnn and (t.checkpoint == "best" or t.early_stopping_patience is not None)
 
     def check_folds(self, folds_hash: str) -> None:
         recorded = read_json(self.run_dir / "run.json").get("folds_hash")
@@ -129,25 +113,12 @@ class Source:
                 "retrain it with pseudo.all_folds: false, or set all_folds: true here"
             )
 
-    def test_by_fold(
-        self, folds: list[int], ids: np.ndarray, classes: list[str]
-    ) -> dict[int, np.ndarray]:
-        path = self.run_dir / "test_by_fold.parquet"
-        df = read_predictions(path, classes, f"teacher {self.name!r} per-fold test predictions")
-        have = set(df["fold"].unique().tolist())
-        lacking = [k for k in folds if k not in have]
-        if lacking:
-            raise ArtifactError(
-                f"{path}: no predictions of the teacher's fold(s) {lacking}; train and infer "
-                f"every fold of {self.cfg.source}"
-            )
-        cols = proba_columns(classes)
-        return {k: _aligned(df[df["fold"] == k], ids, path, cols) for k in folds}
+    def test_by_fold(self, folds: list[int], ids: np.ndarray, task: Task) -> dict[int, np.ndarray]:
+        what = f"teacher {self.name!r} per-fold test predictions (train and infer every fold)"
+        return read_test_by_fold(self.run_dir / TEST_BY_FOLD, task, ids, folds, what)
 
-    def test_all_folds(self, ids: np.ndarray, classes: list[str]) -> np.ndarray:
-        path = self.run_dir / "test.parquet"
-        df = read_predictions(path, classes, f"teacher {self.name!r} test predictions")
-        return _aligned(df, ids, path, proba_columns(classes))
+    def test_all_folds(self, ids: np.ndarray, task: Task) -> np.ndarray:
+        return read_test(self.run_dir / TEST, task, ids, f"teacher {self.name!r} test predictions")
 
 
 @dataclass
@@ -163,7 +134,7 @@ class Teacher:
 
     @property
     def kind(self) -> str:
-        return "ensemble" if self.cfg.ensemble is not None else "experiment"
+        return "ensemble" if self.cfg.kind == "ensemble" else "experiment"
 
     @property
     def run_dir(self) -> Path:
@@ -179,9 +150,9 @@ class Teacher:
         """0 for a teacher trained on labels only; a student of round r teaches round r + 1."""
         return max((s.pseudo_record or {}).get("round", 0) for s in self.sources)
 
-    def ensure_predictions(self) -> None:
+    def require_predictions(self) -> None:
         for s in self.sources:
-            s.ensure_predictions()
+            s.require_predictions()
         if self.kind == "ensemble":
             for file in ("run.json", "scores.json", "test.parquet"):
                 require(
@@ -194,6 +165,28 @@ class Teacher:
         """Every source of per-fold labels must itself be leak-free per fold."""
         for s in self.sources:
             s.check_leak_free()
+
+    def checkpoint_note(self) -> str:
+        """Which weights the teacher's fold-k models predict with, for the report."""
+        picked = [s.name for s in self.sources if s.picks_epochs_on_labels()]
+        if not picked:
+            return "fixed schedule (train.checkpoint: last, no early stopping): leak-free"
+        return (
+            f"{', '.join(picked)} chose fold k's epoch on fold k's labels (train.checkpoint: "
+            "best or early stopping): the student's CV is slightly optimistic"
+        )
+
+    def warn_epoch_choice(self, student: str) -> None:
+        picked = [s.name for s in self.sources if s.picks_epochs_on_labels()]
+        if picked:
+            warnings.warn(
+                f"pseudo teacher {picked} of {student!r} chose each fold-k model's epoch on fold "
+                "k's labels (train.checkpoint: best or early stopping), so fold k's pseudo-labels "
+                "carry a little of fold k's labels and the student's CV is slightly optimistic; "
+                "train the teacher with train.checkpoint: last for a leak-free student",
+                PseudoLeakWarning,
+                stacklevel=2,
+            )
 
     def check_folds(self, folds_hash: str) -> None:
         """Teacher (and members) on the student's folds: fold k means the same rows."""
@@ -208,48 +201,47 @@ class Teacher:
 
     # ---- predictions over the pool, keyed by student fold ---------------------------------
     def test_predictions(
-        self, folds: list[int], all_folds: bool, ids: np.ndarray, classes: list[str]
+        self, folds: list[int], all_folds: bool, ids: np.ndarray, task: Task
     ) -> dict[int, np.ndarray]:
         if all_folds:
-            return {ALL_FOLDS: self.all_folds_test(ids, classes)}
-        per_source = [s.test_by_fold(folds, ids, classes) for s in self.sources]
+            return {ALL_FOLDS: self.all_folds_test(ids, task)}
+        per_source = [s.test_by_fold(folds, ids, task) for s in self.sources]
         return {k: np.mean([p[k] for p in per_source], axis=0) for k in folds}
 
-    def all_folds_test(self, ids: np.ndarray, classes: list[str]) -> np.ndarray:
+    def all_folds_test(self, ids: np.ndarray, task: Task) -> np.ndarray:
         """The teacher's own test.parquet: the experiment's fold mean, the ensemble's choice."""
-        return Source(self.cfg).test_all_folds(ids, classes)
+        return Source(self.cfg).test_all_folds(ids, task)
 
-    def submitted_test(self, all_folds: bool, ids: np.ndarray, classes: list[str]) -> np.ndarray:
+    def submitted_test(self, all_folds: bool, ids: np.ndarray, task: Task) -> np.ndarray:
         """The test prediction of the teacher as it labels (for its leaderboard score): in
         leak-free mode an ensemble teaches through its members' mean."""
         if self.members and not all_folds:
-            return np.mean([m.test_all_folds(ids, classes) for m in self.members], axis=0)
-        return self.all_folds_test(ids, classes)
+            return np.mean([m.test_all_folds(ids, task) for m in self.members], axis=0)
+        return self.all_folds_test(ids, task)
 
     def extra_predictions(
         self, folds: list[int], all_folds: bool, files: list[Path]
     ) -> dict[int, np.ndarray]:
         """The teacher's predictions of extra images, run through its own units (CNN only)."""
-        if self.kind == "ensemble" or self.cfg.tabular is not None:
+        if self.cfg.kind in ("ensemble", "tabular"):
             raise ConfigError(
                 f"pseudo.extra_images needs a CNN experiment as teacher: {self.kind} "
                 f"{self.name!r} cannot predict new images (its meta-model or pixel model "
                 "needs features only its own stages build)"
             )
-        from podium.inference import UnitPredictor, require_trained
-
         exp = Experiment(self.cfg)
         teacher_folds = list(range(self.cfg.folds.n_splits))
-        require_trained(exp, teacher_folds)
+        trained_fingerprints(exp, teacher_folds)  # every unit trained, from today's inputs
         images = load_extra_images(exp, files)
         predictor = UnitPredictor(exp)
         views, merge = self.cfg.infer.tta, self.cfg.infer.merge
         logits = {
             k: np.concatenate(list(predictor.per_seed(k, images, views))) for k in teacher_folds
         }
+        task = exp.task
         if all_folds:
-            return {ALL_FOLDS: combine(np.concatenate(list(logits.values())), merge)}
-        return {k: combine(logits[k], merge) for k in folds}
+            return {ALL_FOLDS: task.merge(np.concatenate(list(logits.values())), merge)}
+        return {k: task.merge(logits[k], merge) for k in folds}
 
     def scores(self, all_folds: bool) -> dict:
         """scores.json of the teacher as it labels: in leak-free mode an ensemble teaches
@@ -269,7 +261,7 @@ class Teacher:
 
 def open_teacher(student: Config, path: Path) -> Teacher:
     """Load the teacher's config where the student looks for runs, and check it can teach."""
-    cfg = load_with_paths(path, student)
+    cfg = load_related(path, student)
     if cfg.competition.name != student.competition.name:
         raise ConfigError(
             f"{student.source}: teacher {path} is for competition {cfg.competition.name!r}, "
@@ -281,11 +273,9 @@ def open_teacher(student: Config, path: Path) -> Teacher:
             f"folder {cfg.run_dir}; give the student its own `name:`"
         )
     members: list[Source] = []
-    if cfg.ensemble is not None:
-        from podium.ensemble.schema import parse_ensemble
-
+    if cfg.kind == "ensemble":
         members = [
-            Source(load_with_paths(p, student))
+            Source(load_related(p, student))
             for p in parse_ensemble(cfg).member_paths(cfg.source)
         ]
     return Teacher(cfg, members)

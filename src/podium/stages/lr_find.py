@@ -12,12 +12,12 @@ import pandas as pd  # noqa: E402
 from podium.artifacts import save_with, write_csv  # noqa: E402
 from podium.engine.lr_find import LRFindResult, lr_find  # noqa: E402
 from podium.experiment import Experiment  # noqa: E402
-from podium.stages.train import fold_rows  # noqa: E402
+from podium.units.train import fold_rows  # noqa: E402
 
 
 def run(exp: Experiment, steps: int = 100) -> LRFindResult:
     rows, _ = fold_rows(exp, exp.cfg.fold_ids()[0])
-    result = lr_find(exp.cfg, rows, steps=steps)
+    result = lr_find(exp.cfg, exp.task, rows, steps=steps)
     out = exp.run_dir
     write_csv(out / "lr_find.csv", pd.DataFrame({"lr": result.lrs, "loss": result.losses}))
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -1,8 +1,8 @@
 """`podium pseudo -c configs/<comp>/pseudo.yaml`: one round of pseudo-labelling.
 
-The story of a round:
-1. open the teacher named by `pseudo.teacher` (an experiment or an ensemble) and make sure
-   its predictions exist (oof/infer of a trained CNN teacher are no-ops when fresh);
+The story of a round (the pipeline runs the steps in this order):
+1. the teacher named by `pseudo.teacher` (an experiment or an ensemble) has its predictions
+   made by the pipeline (its train / oof / infer, or its ensemble), then is opened here;
 2. build `runs/<comp>/<student>/pseudo.parquet`: per student fold k, the teacher's fold-k
    predictions over the unlabelled pool (test images, optional extra folder), selected by
    threshold / top fraction / caps, with hard or soft targets and loss weights
@@ -14,25 +14,24 @@ The story of a round:
 5. `pseudo_report.md` / `.json`: rows per class, their accuracy on solution.csv, teacher vs
    student CV on the same folds and their local leaderboard scores, for every round so far.
 
-`podium train -c pseudo.yaml` runs steps 1-3 (`train_student`). Re-running skips finished
-work; pseudo.parquet is rebuilt when the teacher's predictions or the section change, and a
-student already trained on stale pseudo-labels is refused (--force starts it over).
+`podium train -c pseudo.yaml` runs steps 1-3 (`train_student`), `report` step 5. Re-running
+skips finished work; pseudo.parquet is rebuilt when the teacher's predictions or the section
+change, and a student already trained on stale pseudo-labels is refused (--force retrains).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import logging
 import time
 
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import ArtifactError, file_hash, read_json, write_json, write_parquet
+from podium.artifacts import file_hash, read_json, write_json, write_parquet
 from podium.config import Config
-from podium.data.cache import cache_key
-from podium.engine.trainer import unit_done
+from podium.errors import ArtifactError
 from podium.experiment import Experiment
+from podium.fingerprint import config_part, files_fingerprint, fingerprint
 from podium.pseudo.pool import extra_ids, extra_image_files
 from podium.pseudo.report import (
     fold_scores,
@@ -40,28 +39,27 @@ from podium.pseudo.report import (
     previous_rounds,
     pseudo_label_accuracy,
     rows_per_class,
-    test_proba,
+    test_predictions,
     write_report,
 )
 from podium.pseudo.rows import Pool, PseudoRows, pseudo_frame
 from podium.pseudo.schema import PseudoConfig, parse_pseudo
 from podium.pseudo.teacher import Teacher, open_teacher, warn_leak
-from podium.stages import infer, oof, train
+from podium.units.train import unit_started, train_units
+
+_log = logging.getLogger(__name__)
 
 PSEUDO_PARQUET, PSEUDO_JSON = "pseudo.parquet", "pseudo.json"
 
 
-def run(cfg: Config, force: bool = False) -> None:
-    """One full round: pseudo-labels, student training, its oof/test predictions, the report."""
-    t0 = time.time()
+def report(cfg: Config, started: float | None = None) -> None:
+    """The round's report, once the student's oof and test predictions exist."""
+    t0 = started or time.time()
     exp = Experiment(cfg)
-    train_student(exp, force=force)
-    oof.run(exp, force=force)
-    infer.run(exp, force=force)
     section = parse_pseudo(cfg)
     teacher = open_teacher(cfg, section.teacher_path(cfg.source))
     current = round_summary(exp, section, teacher)
-    write_report(exp.run_dir, previous_rounds(teacher.run_dir), current, exp.comp.classes)
+    write_report(exp.run_dir, previous_rounds(teacher.run_dir), current, exp.task.label_names)
     m, cv, lb = current["cv"]["metric"], current["cv"], current["leaderboard"]
     print(
         f"pseudo {cfg.name} (round {current['round']}, teacher {teacher.name}): CV {m} "
@@ -78,65 +76,72 @@ def train_student(
     section = parse_pseudo(exp.cfg)
     # before anything touches the run folder: a student named like its teacher is refused
     teacher = open_teacher(exp.cfg, section.teacher_path(exp.cfg.source))
-    whole_run = force and fold is None and seed is None
-    exp.prepare(force=whole_run)  # starting over also drops the old pseudo.parquet
-    rows = ensure_pseudo(exp, section, teacher)
-    return train.run(
-        exp, force=force and not whole_run, fold=fold, seed=seed, extra_rows=rows.for_fold
+    rows = ensure_pseudo(exp, section, teacher, force=force and fold is None and seed is None)
+    record = read_json(exp.run_dir / PSEUDO_JSON)
+    return train_units(
+        exp,
+        force=force,
+        fold=fold,
+        seed=seed,
+        extra_rows=rows.for_fold,
+        extra_fingerprint=record["fingerprint"],
     )
 
 
 # ---- pseudo.parquet --------------------------------------------------------------------------
 
 
-def ensure_pseudo(exp: Experiment, section: PseudoConfig, teacher: Teacher) -> PseudoRows:
-    """pseudo.parquet, built when missing or when its inputs changed before any unit used it."""
+def ensure_pseudo(
+    exp: Experiment, section: PseudoConfig, teacher: Teacher, force: bool = False
+) -> PseudoRows:
+    """pseudo.parquet, built when missing or when its inputs changed before any unit used it
+    (`force`: rebuilt, for a student retrained from scratch)."""
     cfg = exp.cfg
     if not section.all_folds:
         teacher.check_leak_free()
-    teacher.ensure_predictions()
+        teacher.warn_epoch_choice(cfg.name)
+    teacher.require_predictions()
     teacher.check_folds(exp.folds_hash)
     if section.all_folds:
         warn_leak(cfg.name, teacher.name)
     folder = section.extra_dir(cfg.data_dir)
     files = extra_image_files(folder, cfg.source) if folder is not None else []
     ids = extra_ids(folder, files) if folder is not None else np.array([], dtype=object)
-    fingerprint = pseudo_fingerprint(exp, section, teacher, files)
+    fp = pseudo_fingerprint(exp, section, teacher, files)
     path, record = exp.run_dir / PSEUDO_PARQUET, exp.run_dir / PSEUDO_JSON
-    if path.exists() and record.exists() and read_json(record)["fingerprint"] == fingerprint:
+    if not force and path.exists() and record.exists() and read_json(record)["fingerprint"] == fp:
         frame = pd.read_parquet(path)
     else:
-        if record.exists() and student_started(exp):
+        if not force and record.exists() and student_started(exp):
             raise ArtifactError(
                 f"{path} was made from other teacher predictions or pseudo settings than now, "
                 f"and student units were trained on it; re-run with --force to rebuild the "
                 "pseudo-labels and retrain the student"
             )
-        frame = build_pseudo(exp, section, teacher, files, ids, fingerprint)
+        frame = build_pseudo(exp, section, teacher, files, ids, fp)
     return PseudoRows(exp, frame, path, files, ids)
 
 
 def student_started(exp: Experiment) -> bool:
     """Some unit trained (or began training, and would resume) on the current pseudo rows."""
     return any(
-        unit_done(exp.unit_dir(f, s)) or (exp.unit_dir(f, s) / "last.pt").exists()
-        for f in range(exp.cfg.folds.n_splits)
-        for s in exp.cfg.train.seeds
+        unit_started(exp, f, s) for f in range(exp.cfg.folds.n_splits) for s in exp.cfg.train.seeds
     )
 
 
 def pseudo_fingerprint(
     exp: Experiment, section: PseudoConfig, teacher: Teacher, files: list
 ) -> str:
-    parts = {
-        "section": section.model_dump(mode="json"),
-        "teacher": str(teacher.run_dir),
-        "teacher_files": [file_hash(p) for p in teacher.prediction_files(section.all_folds)],
-        "extra": cache_key(files, (0, 0)) if files else None,
-        "folds": exp.folds_hash,
-        "classes": exp.comp.classes,
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+    return fingerprint(
+        {
+            "section": config_part(section),
+            "teacher": str(teacher.run_dir),
+            "teacher_files": [file_hash(p) for p in teacher.prediction_files(section.all_folds)],
+            "extra": files_fingerprint(files) if files else None,
+            "folds": exp.folds_hash,
+            "columns": exp.task.columns,
+        }
+    )
 
 
 def build_pseudo(
@@ -157,7 +162,7 @@ def build_pseudo(
             (
                 "test",
                 test_ids,
-                teacher.test_predictions(folds, section.all_folds, test_ids, comp.classes),
+                teacher.test_predictions(folds, section.all_folds, test_ids, comp.task),
             )
         )
     if files:
@@ -168,7 +173,7 @@ def build_pseudo(
         by_fold={k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]},
     )
     frame = pseudo_frame(pool, section, comp)
-    counts = rows_per_class(frame, comp.classes)
+    counts = rows_per_class(frame, comp.task.label_names)
     write_parquet(exp.run_dir / PSEUDO_PARQUET, frame)
     write_json(  # last: its fingerprint marks pseudo.parquet complete
         exp.run_dir / PSEUDO_JSON,
@@ -187,7 +192,7 @@ def build_pseudo(
         },
     )
     totals = ", ".join(f"fold {k}: {sum(c.values())}" for k, c in counts.items())
-    print(
+    _log.info(
         f"pseudo {exp.cfg.name}: {len(pool.ids)} unlabelled rows labelled by {teacher.kind} "
         f"{teacher.name} ({'all folds, leaks' if section.all_folds else 'leak-free per fold'}); "
         f"kept {totals} -> {exp.run_dir / PSEUDO_PARQUET}"
@@ -212,6 +217,7 @@ def round_summary(exp: Experiment, section: PseudoConfig, teacher: Teacher) -> d
         "teacher": {
             **record["teacher"],
             "mode": "all folds (leaks)" if section.all_folds else "leak-free per fold",
+            "checkpoint": teacher.checkpoint_note(),
             "labels_from": (
                 "members' equal mean"
                 if teacher.members and not section.all_folds
@@ -232,9 +238,9 @@ def round_summary(exp: Experiment, section: PseudoConfig, teacher: Teacher) -> d
         },
         "leaderboard": {
             "teacher": leaderboard_score(
-                comp, ids, teacher.submitted_test(section.all_folds, ids, comp.classes)
+                comp, ids, teacher.submitted_test(section.all_folds, ids, comp.task)
             ),
-            "student": leaderboard_score(comp, ids, test_proba(run_dir, comp)),
+            "student": leaderboard_score(comp, ids, test_predictions(run_dir, comp)),
         },
     }
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from podium.competition import Competition, DataError
+from podium.competition import Competition
 from podium.config import Config
-from podium.metrics import get_metric
-from podium.submission import binary_target, read_submission, target_columns, validate_submission
+from podium.errors import DataError
+from podium.submission import read_submission, target_columns, validate_submission
 
 
 def latest_submission(cfg: Config) -> Path:
@@ -37,30 +37,19 @@ def run(cfg: Config, submission: Path | None = None) -> dict[str, float]:
         )
     sub = read_submission(submission)
     validate_submission(comp, sub, str(submission))
-    metric = get_metric(comp.cfg.metric)
+    task = comp.task
+    metric = task.metric()
     id_col = comp.cfg.id_column
     truth = solution.set_index(id_col).loc[sub[id_col]]
-    y = comp.encode(truth[comp.cfg.target_column])
-    if comp.cfg.submission_format == "label":
-        if metric.needs_proba:
-            raise DataError(
-                f"metric {metric.name} needs probabilities, but the submission holds labels"
-            )
-        proba = np.eye(comp.num_classes)[comp.encode(sub[target_columns(comp)[0]])]
-    else:
-        cols = target_columns(comp)
-        proba = np.zeros((len(sub), comp.num_classes))
-        if binary_target(comp):
-            proba[:, 1] = sub[cols[0]].astype(float)
-            proba[:, 0] = 1 - proba[:, 1]
-        else:
-            for c in cols:
-                proba[:, comp.classes.index(c)] = sub[c].astype(float)
+    y = task.encode(truth.reset_index(), comp.root / (comp.cfg.solution or "solution.csv"))
+    if comp.cfg.submission_format == "label" and metric.needs_proba:
+        raise DataError(f"metric {metric.name} needs probabilities, but the submission holds labels")
+    pred = task.submission_predictions(sub, target_columns(comp))
     parts = {"all": np.ones(len(sub), bool)}
     if "Usage" in truth.columns:
         for usage in ("Public", "Private"):
             parts[usage.lower()] = (truth["Usage"] == usage).to_numpy()
-    result = {name: metric(y[m], proba[m]) for name, m in parts.items() if m.any()}
+    result = {name: metric(y[m], pred[m]) for name, m in parts.items() if m.any()}
     shown = "  ".join(f"{k} {v:.4f}" for k, v in result.items())
     print(f"score {Path(submission).name}: {metric.name}  {shown}")
     return result

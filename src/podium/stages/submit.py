@@ -1,31 +1,72 @@
 """`podium submit`: the validated submission CSV of an experiment or an ensemble, named
-`submissions/<comp>-<name>-cv<score>-<UTC time>.csv` so the file says where it came from."""
+`submissions/<comp>-<name>-cv<score>-<UTC time>.csv` so the file says where it came from.
+
+`submission.json` in the run folder stamps the newest submission with what it was made from
+(the test predictions and sample_submission.csv): re-running keeps it while they match.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pandas as pd
-
-from podium.artifacts import read_json, require, write_csv
+from podium.artifacts import file_hash, read_json, require, write_csv
 from podium.competition import Competition
 from podium.config import Config
+from podium.errors import ArtifactError
+from podium.fingerprint import Stamp
+from podium.predictions import TEST
 from podium.submission import build_submission, read_submission, validate_submission
 
+_log = logging.getLogger(__name__)
 
-def run(cfg: Config) -> Path:
-    comp = Competition.from_config(cfg)
-    test_path = require(
-        cfg.run_dir / "test.parquet", "test predictions", f"podium infer -c {cfg.source}"
+
+def stamp(cfg: Config, comp: Competition) -> Stamp:
+    run_dir = cfg.run_dir
+    test = require(run_dir / TEST, "test predictions", f"podium infer -c {cfg.source}")
+    scores = run_dir / "scores.json"
+    return Stamp(
+        run_dir / "submission.json",
+        {
+            "test": file_hash(test),
+            "scores": file_hash(scores) if scores.exists() else "",
+            "sample": file_hash(comp.root / comp.cfg.sample_submission),
+        },
     )
-    scores_path = cfg.run_dir / "scores.json"
-    cv = read_json(scores_path)["cv"] if scores_path.exists() else float("nan")
-    sub = build_submission(comp, pd.read_parquet(test_path))
+
+
+def cv_of(cfg: Config) -> float:
+    """The run's CV, refusing test predictions made by other folds than the CV covers."""
+    scores_path, infer_path = cfg.run_dir / "scores.json", cfg.run_dir / "infer.json"
+    if not scores_path.exists():
+        return float("nan")
+    if infer_path.exists():
+        predicted = read_json(infer_path).get("folds")
+        every = list(range(cfg.folds.n_splits))
+        if predicted is not None and predicted != every:
+            raise ArtifactError(
+                f"{cfg.run_dir / TEST} was predicted by folds {predicted}, but the CV in "
+                f"{scores_path} covers folds {every}; run `podium infer -c {cfg.source}` "
+                "without train.folds before submitting"
+            )
+    return float(read_json(scores_path)["cv"])
+
+
+def run(cfg: Config, force: bool = False) -> Path:
+    comp = Competition.from_config(cfg)
+    record = stamp(cfg, comp)
+    recorded = record.recorded()
+    if not force and recorded and record.fresh([Path(recorded["path"])]):
+        _log.info("submission: %s (up to date)", recorded["path"])
+        return Path(recorded["path"])
+    cv = cv_of(cfg)
+    sub = build_submission(comp, cfg.run_dir)
     validate_submission(comp, sub, "submission")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(cfg.paths.submissions) / f"{comp.cfg.name}-{cfg.name}-cv{cv:.4f}-{stamp}.csv"
+    stamp_text = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(cfg.paths.submissions) / f"{comp.cfg.name}-{cfg.name}-cv{cv:.4f}-{stamp_text}.csv"
     write_csv(path, sub)
     validate_submission(comp, read_submission(path), str(path))  # what was written, read back
+    record.write(path=str(path), cv=cv)
     print(f"submission: {path}  (CV {cv:.4f}, {len(sub)} rows)")
     return path

@@ -20,8 +20,8 @@ import optuna
 import torch
 
 from podium.config import Config, ConfigError
-from podium.metrics import get_metric
-from podium.stages import folds as folds_stage
+from podium.experiment import Experiment
+from podium.ensemble.schema import check_meta_params, parse_ensemble
 from podium.tuning.objective import MetaObjective, TrainObjective, trial_base
 from podium.tuning.report import trials_table, write_outputs
 from podium.tuning.schema import parse_tune
@@ -34,12 +34,11 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 def run(cfg: Config) -> optuna.Study:
     tune = parse_tune(cfg)
     name = tune.study or cfg.name
-    metric = get_metric(cfg.competition.metric)
+    metric = Experiment(cfg).task.metric()
     direction = "maximize" if metric.greater_is_better else "minimize"
 
     # --- the objective, checked before any trial runs ------------------------------------------
     if tune.mode == "train":
-        folds_stage.run(cfg)  # every trial trains on the competition's shared folds
         check_space(trial_base(cfg), tune.space, str(cfg.source))
         objective = TrainObjective(cfg, tune, name)
     else:
@@ -85,8 +84,6 @@ def run(cfg: Config) -> optuna.Study:
 def check_meta_space(cfg: Config, tune) -> None:
     """Meta mode needs an ensemble config, and its space must leave alone the XGBoost
     arguments the ensemble sets itself (seeds, early stopping, objective)."""
-    from podium.ensemble.schema import check_meta_params, parse_ensemble
-
     parse_ensemble(cfg)
     try:
         check_meta_params(dict.fromkeys(tune.space))

@@ -1,7 +1,7 @@
 """What one trial does and scores.
 
 `TrainObjective` trains the base experiment with the trial's parameters through the shared
-train stage, on the chosen folds (`train.folds`, default fold 0) x seeds, each trial in its
+training core (`podium.units.train`), on the chosen folds (`train.folds`, default fold 0) x seeds, each trial in its
 own run folder `runs/<comp>/tune/<study>/trialNNNN/`. Every epoch's validation score is
 reported to Optuna at a step that keeps growing across folds (unit * epochs + epoch), so
 fold 1's epoch 1 is never compared with fold 0's (optuna #4373); with the Wilcoxon pruner a
@@ -24,10 +24,10 @@ import optuna
 from podium.artifacts import read_json
 from podium.config import Config
 from podium.experiment import Experiment
-from podium.metrics import get_metric
-from podium.stages import train as train_stage
 from podium.tuning.schema import TuneConfig, WilcoxonPrunerConfig
 from podium.tuning.space import suggest, with_params
+from podium.units.train import train_units
+from podium.ensemble.meta_cv import meta_cv_score
 
 RUN_ATTR = "run_name"  # user attr; a retried trial inherits it and resumes in the same folder
 
@@ -49,7 +49,7 @@ class TrainObjective:
 
     def __post_init__(self) -> None:
         self.base = trial_base(self.cfg)
-        self.metric = get_metric(self.cfg.competition.metric)
+        self.metric = Experiment(self.cfg).task.metric()
         self.per_fold = isinstance(self.tune.pruner, WilcoxonPrunerConfig)
 
     def trial_config(self, trial: optuna.Trial, params: dict[str, Any]) -> Config:
@@ -71,7 +71,7 @@ class TrainObjective:
         try:
             for i, (fold, seed) in enumerate(exp.units()):
                 hook = None if self.per_fold else self._reporter(trial, step0=i * epochs)
-                train_stage.run(exp, fold=fold, seed=seed, on_epoch_end=hook)
+                train_units(exp, fold=fold, seed=seed, on_epoch_end=hook)
                 scores.append(self._unit_score(exp.unit_dir(fold, seed)))
                 if self.per_fold:
                     self._report(trial, scores[-1], step=i, where=f"fold {fold}")
@@ -109,7 +109,5 @@ class MetaObjective:
     tune: TuneConfig
 
     def __call__(self, trial: optuna.Trial) -> float:
-        from podium.stages.ensemble import meta_cv_score
-
         params = suggest(trial, self.tune.space)
         return float(meta_cv_score(self.cfg, params))

@@ -10,7 +10,7 @@ from typing import Any
 
 import optuna
 
-from podium.config import Config, ConfigError, _deep_merge, from_dict
+from podium.config import Config, ConfigError, deep_merge, from_dict
 from podium.tuning.schema import CategoricalParam, FloatParam, IntParam, Param
 
 
@@ -49,7 +49,7 @@ def nest(params: dict[str, Any]) -> dict[str, Any]:
 
 def with_params(base: dict[str, Any], params: dict[str, Any], source: str) -> Config:
     """`base` (a resolved config dict) with the parameters merged in as an overlay would be."""
-    merged = _deep_merge(json.loads(json.dumps(base)), nest(params))
+    merged = deep_merge(json.loads(json.dumps(base)), nest(params))
     return from_dict(merged, source=source)
 
 

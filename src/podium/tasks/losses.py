@@ -15,7 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from podium.config import ConfigError, TrainConfig
+from podium.config import TrainConfig
+from podium.errors import ConfigError
 
 
 class SoftTargetLoss(torch.nn.Module):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
-
 import numpy as np
 import torch
 
@@ -17,8 +15,6 @@ from podium.data.device import Normalizer
 from podium.data.prefetch import DevicePrefetcher
 from podium.data.tta import get_view
 from podium.engine.precision import Precision
-
-Merge = Literal["prob", "logit", "geometric"]
 
 
 def _host_batches(images: np.ndarray, batch_size: int, pin: bool) -> Iterator[torch.Tensor]:
@@ -87,25 +83,3 @@ def predict_logits(
         return np.zeros((len(fns), 0, 0), dtype=np.float32)
     # a copy hands the pinned block back to torch's cache for the next call
     return out.numpy().copy() if cuda else out.numpy()
-
-
-def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    z = logits - logits.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def combine(logits: np.ndarray, how: Merge = "prob") -> np.ndarray:
-    """Merge predictions along axis 0 (views, or folds x seeds) into probabilities (N, C).
-
-    prob: mean of softmaxes (robust to one over-confident member); logit: softmax of mean
-    logits; geometric: normalised geometric mean of probabilities (= logit mean up to the
-    per-member log-sum-exp, which it removes)."""
-    if how == "prob":
-        return softmax(logits).mean(axis=0)
-    if how == "logit":
-        return softmax(logits.mean(axis=0))
-    if how == "geometric":
-        logp = np.log(np.clip(softmax(logits), 1e-12, None))
-        return softmax(logp.mean(axis=0))
-    raise ValueError(f"unknown merge {how!r}")

@@ -1,5 +1,6 @@
-"""Loading trained units for prediction: the model rebuilt from the run's config and the
-weights oof/infer use (`train.checkpoint`: best or last), on the resolved device."""
+"""Predicting with trained units: the model rebuilt from the run's config and the weights
+oof/infer use (`train.checkpoint`: best or last), on the resolved device; the logits of
+every TTA view, which the task merges."""
 
 from __future__ import annotations
 
@@ -8,25 +9,56 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from podium.artifacts import ArtifactError
+from podium.artifacts import read_json
 from podium.data.device import Normalizer
 from podium.engine.checkpoint import inference_state
 from podium.engine.precision import Precision, resolve_device, resolve_precision
-from podium.engine.trainer import unit_done
+from podium.engine.predict import predict_logits
+from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.models import create_model
-from podium.predict import predict_logits
+from podium.units.train import unit_stamp
 
 
-def require_trained(exp: Experiment, folds: list[int]) -> None:
-    missing = [
-        (f, s) for f in folds for s in exp.cfg.train.seeds if not unit_done(exp.unit_dir(f, s))
-    ]
+def prediction_settings(exp: Experiment) -> dict:
+    """What a prediction file depends on besides the weights: a change means recompute."""
+    cfg = exp.cfg
+    return {
+        "tta": cfg.infer.tta,
+        "merge": cfg.infer.merge,
+        "checkpoint": cfg.train.checkpoint,
+        "seeds": cfg.train.seeds,
+    }
+
+
+def trained_fingerprints(exp: Experiment, folds: list[int]) -> dict[str, str]:
+    """{"fold{k}/seed{s}": fingerprint} of the units predictions read: they fingerprint the
+    prediction files. A unit not trained, or trained from other inputs than its stamp now
+    says, is refused with the command that makes it."""
+    out, missing = {}, []
+    for f in folds:
+        for s in exp.cfg.train.seeds:
+            path = exp.unit_dir(f, s) / "result.json"
+            if not path.exists():
+                missing.append((f, s))
+                continue
+            record = read_json(path)
+            today = unit_stamp(exp, f, s).parts
+            changed = [
+                k for k, v in today.items() if k != "extra" and record.get("parts", {}).get(k) != v
+            ]
+            if changed:
+                raise ArtifactError(
+                    f"{path.parent}: trained from other inputs than today's ({', '.join(changed)} "
+                    f"changed); retrain it: podium train -c {exp.cfg.source} --force"
+                )
+            out[f"fold{f}/seed{s}"] = record["fingerprint"]
     if missing:
         raise ArtifactError(
             f"{exp.run_dir}: units (fold, seed) {missing} are not trained; run "
             f"`podium train -c {exp.cfg.source}` first"
         )
+    return out
 
 
 class UnitPredictor:
@@ -39,7 +71,7 @@ class UnitPredictor:
         self.precision: Precision = resolve_precision(self.device, cfg.train.precision)
         # architecture only: the unit's state dict replaces any pretrained weights
         arch = cfg.model.model_copy(update={"pretrained": False, "weights": None})
-        self.model = create_model(arch, exp.comp.num_classes).to(self.device).eval()
+        self.model = create_model(arch, exp.task.num_outputs).to(self.device).eval()
         if cfg.train.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.normalize = Normalizer(

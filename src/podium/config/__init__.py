@@ -1,0 +1,55 @@
+"""The typed configuration (`schema`) and how it is read (`loading`): one import surface."""
+
+from podium.config.loading import (
+    apply_overrides,
+    deep_merge,
+    from_dict,
+    load_config,
+    load_related,
+    parse_override,
+    parse_section,
+    read_yaml,
+    save_resolved,
+)
+from podium.config.schema import (
+    TTA_VIEWS_DOC,
+    AugmentConfig,
+    CompetitionConfig,
+    Config,
+    DataConfig,
+    FoldsConfig,
+    InferConfig,
+    Kind,
+    ModelConfig,
+    PathsConfig,
+    Section,
+    TrainConfig,
+    check_view_name,
+)
+from podium.errors import ConfigError
+
+__all__ = [
+    "TTA_VIEWS_DOC",
+    "AugmentConfig",
+    "CompetitionConfig",
+    "Config",
+    "ConfigError",
+    "DataConfig",
+    "FoldsConfig",
+    "InferConfig",
+    "Kind",
+    "ModelConfig",
+    "PathsConfig",
+    "Section",
+    "TrainConfig",
+    "apply_overrides",
+    "check_view_name",
+    "deep_merge",
+    "from_dict",
+    "load_config",
+    "load_related",
+    "parse_override",
+    "parse_section",
+    "read_yaml",
+    "save_resolved",
+]

@@ -1,0 +1,160 @@
+"""Reading configs: YAML files composed with `extends:` (a path or a list, relative to the
+file), dotted `key=value` overrides parsed as YAML, validation with errors that name the file
+and the key (an unknown key names the closest valid one), stage sections validated by their
+own models (`parse_section`), and the resolved form every run saves beside its artifacts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from podium.artifacts import atomic_write_text
+from podium.config.schema import Config
+from podium.errors import ConfigError
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = (
+            deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        )
+    return out
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read one YAML mapping (safe loader only), following `extends:` (a path or a list)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    parents = raw.pop("extends", None) or []
+    merged: dict[str, Any] = {}
+    for parent in [parents] if isinstance(parents, str) else parents:
+        merged = deep_merge(merged, read_yaml(path.parent / parent))
+    return deep_merge(merged, raw)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`train.lr=3e-4` -> (["train", "lr"], 0.0003); the value is parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} is not of the form key=value (e.g. train.epochs=3)")
+    key, value = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(value) if value != "" else None
+
+
+def apply_overrides(d: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    d = json.loads(json.dumps(d))  # deep copy of plain data
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = d
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {text!r}: {k} is not a section")
+        node[keys[-1]] = value
+    return d
+
+
+def _valid_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(prefix + name)
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys += _valid_keys(ann, prefix + name + ".")
+    return keys
+
+
+def _explain(err: ValidationError, source: str) -> ConfigError:
+    lines = []
+    valid = _valid_keys(Config)
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(loc, valid, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"unknown key {loc!r}{hint}")
+        else:
+            lines.append(f"{loc or '<root>'}: {e['msg']} (got {e.get('input')!r})")
+    return ConfigError(f"{source}: invalid config:\n  " + "\n  ".join(lines))
+
+
+def parse_section(
+    cfg: Config,
+    name: str,
+    model: type[BaseModel],
+    *,
+    known: list[str] | None = None,
+    where: Callable[[tuple], str] | None = None,
+    suggest: Callable[[str], str] = repr,
+    data: Any = None,
+) -> Any:
+    """Validate a stage's own section (`ensemble:`, `pseudo:`, `tune:`, `tabular:`) with its
+    pydantic model; errors name the file and the key, unknown keys the closest valid one.
+
+    `known` lists the names to suggest from (default: the model's fields), `where` renders a
+    pydantic location (default: dotted under `name`), `suggest` renders a suggestion."""
+    section = getattr(cfg, name) if data is None else data
+    if section is None:
+        raise ConfigError(f"{cfg.source}: no `{name}:` section (see configs/digits/{name}.yaml)")
+    try:
+        return model.model_validate(section)
+    except ValidationError as err:
+        render = where or (lambda loc: ".".join([name, *(str(p) for p in loc)]))
+        names = known if known is not None else list(model.model_fields)
+        lines = []
+        for e in err.errors():
+            at = render(tuple(e["loc"]))
+            if e["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(str(e["loc"][-1]), names, n=1)
+                hint = f"; did you mean {suggest(close[0])}?" if close else ""
+                lines.append(f"unknown key {at}{hint}")
+            else:
+                got = f" (got {e.get('input')!r})" if e["loc"] else ""
+                lines.append(f"{at}: {e['msg'].removeprefix('Value error, ')}{got}")
+        raise ConfigError(
+            f"{cfg.source}: invalid {name} section:\n  " + "\n  ".join(lines)
+        ) from None
+
+
+def from_dict(d: dict[str, Any], source: str = "<dict>") -> Config:
+    try:
+        cfg = Config.model_validate(d)
+    except ValidationError as e:
+        raise _explain(e, source) from None
+    cfg.source = source
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config, apply `key=value` overrides, validate. Errors name file and key."""
+    d = read_yaml(Path(path))
+    d.setdefault("name", Path(path).stem)  # an experiment is named after its file by default
+    d = apply_overrides(d, overrides or [])
+    return from_dict(d, source=str(path))
+
+
+def save_resolved(cfg: Config, path: Path) -> None:
+    atomic_write_text(path, yaml.safe_dump(cfg.resolved(), sort_keys=False))
+
+
+def load_related(path: Path, like: Config) -> Config:
+    """A config named by another (an ensemble's member, a student's teacher), read where
+    `like` looks for data, runs and submissions (its `paths`, overrides included), so that
+    both see the same files."""
+    p = like.paths
+    return load_config(
+        path, [f"paths.runs={p.runs}", f"paths.data={p.data}", f"paths.submissions={p.submissions}"]
+    )

@@ -1,0 +1,114 @@
+"""The ensemble's candidates, each scored on the members' folds: every member alone, the plain
+mean, the task's fitted blends (weights for fold k fitted on the other folds) and the XGBoost
+stack (meta-models for fold k fitted on the other folds); the choice among them; and the
+nested-selection CV that says how much the choice itself flatters the chosen CV."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from podium.config import ConfigError
+from podium.ensemble.blend import blend_cv, mean_blend
+from podium.ensemble.features import build_level2
+from podium.ensemble.inputs import Inputs
+from podium.ensemble.report import Candidate, rank_key
+from podium.ensemble.schema import EnsembleConfig
+from podium.ensemble.stack import stack_cv
+from podium.scoring import score_block
+
+
+def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) -> list[Candidate]:
+    task, members, y, fold = inputs.task, inputs.members, inputs.y, inputs.fold
+
+    def candidate(name: str, kind: str, oof: np.ndarray, test: np.ndarray, **kw: Any) -> Candidate:
+        return Candidate(name, kind, oof, test, score_block(task, y, oof, fold), **kw)
+
+    cands = [candidate(m.name, "member", m.oof, m.test) for m in members]
+    oofs, tests = [m.oof for m in members], [m.test for m in members]
+    cands.append(
+        candidate("mean", "mean", mean_blend(oofs), mean_blend(tests), note="equal weights")
+    )
+    for name, blend in task.blends().items():
+        oof, test, w = blend_cv(oofs, tests, y, fold, blend)
+        note = f"{blend.note} " + ", ".join(
+            f"{m.name} {v:.2f}" for m, v in zip(members, w.mean(axis=0), strict=True)
+        )
+        weights = {"weights_by_fold": {m.name: w[:, i].tolist() for i, m in enumerate(members)}}
+        cands.append(candidate(name, "blend", oof, test, note=note, extra=weights))
+    cands.append(_stack(section, inputs, out, candidate))
+    return cands
+
+
+def _stack(section: EnsembleConfig, inputs: Inputs, out: Path | None, candidate) -> Candidate:
+    level2 = build_level2(inputs.members, inputs.comp, section.features)
+    meta_dir = None
+    if out is not None:
+        meta_dir = out / "meta"
+        shutil.rmtree(meta_dir, ignore_errors=True)  # no stale units from other seeds/folds
+    stacked = stack_cv(
+        inputs.task,
+        level2.train,
+        level2.test,
+        [m.oof for m in inputs.members],
+        [m.test for m in inputs.members],
+        inputs.y,
+        inputs.fold,
+        section.meta,
+        section.meta.xgb_params(),
+        save_dir=meta_dir,
+    )
+    trees = list(stacked.trees.values())
+    prior = "" if section.meta.prior == "none" else f", boosted from the {section.meta.prior}"
+    return candidate(
+        "stack",
+        "stack",
+        stacked.oof,
+        stacked.test,
+        note=f"XGBoost on {len(level2.names)} features, {len(section.meta.seeds)} seeds, "
+        f"{min(trees)}-{max(trees)} trees{prior}",
+        extra={
+            "features": level2.names,
+            "trees": stacked.trees,
+            "prior": section.meta.prior,
+            "prior_weights_by_fold": stacked.prior_weights,
+        },
+    )
+
+
+def choose(cands: list[Candidate], select: str, metric: str, greater: bool, source: str | None) -> Candidate:
+    if select == "best":
+        return min(cands, key=lambda c: rank_key(c, metric, greater))
+    by_name = {c.name: c for c in cands}
+    if select not in by_name:
+        raise ConfigError(
+            f"{source}: ensemble.select={select!r} is not a candidate; choose 'best' or one of {list(by_name)}"
+        )
+    return by_name[select]
+
+
+def nested_selection(inputs: Inputs, cands: list[Candidate]) -> dict[str, Any]:
+    """Choosing the best of several candidates on the same OOF rows flatters the winner's
+    CV. Here fold k's rows are predicted by the candidate that scores best on the *other*
+    folds' rows (metric, then loss), so the selection never sees fold k: the honest CV of
+    "pick the best candidate" as a procedure, reported beside the chosen one's."""
+    task, y, fold = inputs.task, inputs.y, inputs.fold
+    metric = task.metric()
+    out = np.zeros_like(cands[0].oof)
+    picked: dict[int, str] = {}
+    for k in np.unique(fold):
+        rows = fold != k
+
+        def key(c: Candidate) -> tuple[float, float]:
+            m = metric(y[rows], c.oof[rows])
+            loss = task.validation_loss(y[rows], c.oof[rows])
+            return (-m if metric.greater_is_better else m, loss)
+
+        best = min(cands, key=key)
+        picked[int(k)] = best.name
+        out[fold == k] = best.oof[fold == k]
+    block = score_block(task, y, out, fold)
+    return {metric.name: block[metric.name], "log_loss": block["log_loss"], "picked_by_fold": picked}

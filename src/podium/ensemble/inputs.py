@@ -1,0 +1,60 @@
+"""What every ensemble candidate is fitted and scored on: the competition, its folds and the
+members' predictions; and the stamp that records them, so an unchanged ensemble is not redone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from podium.artifacts import file_hash, require
+from podium.competition import Competition
+from podium.config import Config
+from podium.ensemble.members import Member, load_members
+from podium.ensemble.schema import EnsembleConfig
+from podium.errors import ConfigError
+from podium.fingerprint import Stamp, config_part
+from podium.folds import read_folds
+from podium.tasks import Task
+
+# the candidates the stage builds itself; a member may not take their names
+BUILT_IN = ("mean", "blend", "logit_blend", "stack")
+
+
+@dataclass
+class Inputs:
+    comp: Competition
+    members: list[Member]
+    y: np.ndarray  # the task's targets, train.csv order
+    fold: np.ndarray  # fold of each train row (folds.csv)
+    folds_hash: str
+
+    @property
+    def task(self) -> Task:
+        return self.comp.task
+
+
+def load_inputs(cfg: Config, section: EnsembleConfig) -> Inputs:
+    comp = Competition.from_config(cfg)
+    require(cfg.folds_path, "folds file", f"podium folds -c {cfg.source}")
+    fold = read_folds(cfg.folds_path, comp)["fold"].to_numpy()
+    members = load_members(cfg, section.member_paths(cfg.source), comp, fold)
+    clash = [m.name for m in members if m.name in BUILT_IN]
+    if clash:
+        raise ConfigError(f"{cfg.source}: member names {clash} clash with the candidates {BUILT_IN}")
+    return Inputs(comp, members, comp.targets, fold, file_hash(cfg.folds_path))
+
+
+def stamp(cfg: Config, section: EnsembleConfig, inputs: Inputs, out: Path) -> Stamp:
+    """Changes when the section, the folds, the labels or any member's predictions change."""
+    return Stamp(
+        out / "ensemble.json",
+        {
+            "section": config_part(section),
+            "competition": config_part(cfg.competition),
+            "folds": inputs.folds_hash,
+            "labels": inputs.comp.labels_fingerprint,
+            "members": {m.name: m.fingerprint for m in inputs.members},
+        },
+    )

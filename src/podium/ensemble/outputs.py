@@ -1,0 +1,89 @@
+"""What an ensemble run leaves behind, in the experiment schema so submit, score and a
+pseudo-label student treat it like any experiment: the chosen candidate's `oof.parquet` /
+`test.parquet`, `scores.json` (every candidate, the nested-selection CV, the paired comparison
+with the best member), `report.md` + `report.png`, the resolved config and `run.json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium.artifacts import write_json
+from podium.config import Config, save_resolved
+from podium.ensemble.inputs import Inputs
+from podium.ensemble.report import Candidate, rank_key, write_report
+from podium.ensemble.significance import PairedComparison, compare
+from podium.predictions import OOF, TEST, write_oof, write_test
+from podium.scoring import scores_header
+
+
+def write_outputs(
+    cfg: Config,
+    inputs: Inputs,
+    cands: list[Candidate],
+    chosen: Candidate,
+    nested: dict[str, Any],
+    seconds: float,
+) -> None:
+    out, comp, task = cfg.run_dir, inputs.comp, inputs.task
+    metric = task.metric()
+    name = metric.name
+    write_oof(out / OOF, task, comp.train_ids, inputs.fold, task.target_frame(comp.train), chosen.oof)
+    write_test(out / TEST, task, comp.test_ids, chosen.test)
+    best_member = min(
+        (c for c in cands if c.kind == "member"),
+        key=lambda c: rank_key(c, name, metric.greater_is_better),
+    )
+    vs_best: PairedComparison | None = None
+    if chosen.kind != "member":
+        vs_best = compare(task, inputs.y, chosen.oof, best_member.oof, name)
+    notes = [
+        f"Chosen: **{chosen.name}** by CV {name} (log-loss breaks ties); best single member: "
+        f"{best_member.name} ({best_member.scores[name]:.4f}, log-loss {best_member.scores['log_loss']:.4f}).",
+        *(
+            [f"Paired, on the same rows: {vs_best.summary(chosen.name, best_member.name)}."]
+            if vs_best
+            else []
+        ),
+        "Every candidate is scored on the members' folds; blend weights and meta-models for fold k "
+        "were fitted on the other folds only (meta early stopping on an inner split of those rows).",
+        f"Choosing the best of {len(cands)} candidates on the same OOF rows flatters the winner: "
+        f"the nested-selection CV (fold k predicted by the candidate that is best on the other "
+        f"folds) is {name} {nested[name]:.4f}, log-loss {nested['log_loss']:.4f}, against "
+        f"{chosen.scores[name]:.4f} / {chosen.scores['log_loss']:.4f} for the chosen "
+        f"{chosen.name} (picked per fold: {', '.join(sorted(set(nested['picked_by_fold'].values())))}).",
+        f"Members: {', '.join(f'{m.name} ({m.run_dir})' for m in inputs.members)}.",
+    ]
+    write_report(out, f"Ensemble {cfg.name} ({comp.cfg.name})", cands, name, chosen.name, notes)
+    scores = {
+        **scores_header(task, chosen.scores),
+        "chosen": chosen.name,
+        "final": chosen.scores,
+        "nested_selection": nested,
+        "candidates": {
+            c.name: {
+                "kind": c.kind,
+                name: c.scores[name],
+                "log_loss": c.scores["log_loss"],
+                "fold_mean": c.scores["fold_mean"],
+                "fold_std": c.scores["fold_std"],
+                "log_loss_fold_std": c.log_loss_std(),
+                "note": c.note,
+                **c.extra,
+            }
+            for c in cands
+        },
+        "seconds": round(seconds, 2),
+    }
+    if vs_best is not None:
+        scores["vs_best_member"] = {"member": best_member.name, **vs_best.to_json()}
+    write_json(out / "scores.json", scores)
+    save_resolved(cfg, out / "config.yaml")
+    write_json(
+        out / "run.json",
+        {
+            "kind": cfg.kind,
+            "folds_hash": inputs.folds_hash,
+            "columns": task.columns,
+            "members": {m.name: str(m.run_dir) for m in inputs.members},
+        },
+    )

@@ -1,0 +1,24 @@
+"""The three kinds of user error, at the bottom of the layers so that any module can raise
+them and the CLI can print any of them as one line (exit 2) instead of a traceback.
+
+- `ConfigError`: a config file, key or override is wrong.
+- `DataError`: the competition's files break the contract (names file, row and column).
+- `ArtifactError`: an artifact is missing, stale, locked, or made under other folds or data.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A config file or override is wrong; the message names the file and the key."""
+
+
+class DataError(ValueError):
+    """The competition's files break the contract; the message names file, row and column."""
+
+
+class ArtifactError(RuntimeError):
+    """An artifact is missing, stale, locked, or was made under different folds or data."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, DataError, ArtifactError)

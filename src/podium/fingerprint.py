@@ -1,0 +1,100 @@
+"""The one freshness rule. Every artifact records the fingerprint of exactly what it was made
+from (the config values it read, the data it read, the fingerprints of the artifacts it read);
+a stage skips its work iff the recorded fingerprint matches today's, and `--force` redoes it.
+
+    stamp = Stamp(run_dir / "oof.json", {"units": ..., "settings": ..., "labels": ...})
+    if stamp.fresh(outputs): skip
+    ... write the outputs ...
+    stamp.write(extra_fields)                  # last: marks the outputs complete
+
+A fingerprint is built from named parts so that a stale artifact can say *what* changed
+("labels changed") rather than only that something did. Config parts hash only the values
+that differ from their defaults (`config_part`), so adding a field with a default to the
+schema leaves every finished artifact fresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from podium.artifacts import read_json, write_json
+
+DIGEST_CHARS = 16
+
+
+def fingerprint(obj: Any) -> str:
+    """A short, stable hash of plain data (dicts, lists, strings, numbers): the one hashing
+    path of podium; dict order does not matter, floats hash by their JSON form."""
+    text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
+
+
+def config_part(section: BaseModel | None, exclude: set[str] | None = None) -> dict[str, Any]:
+    """The values of a config section that differ from their defaults (nested): what a
+    fingerprint should hash, so that a new field with a default changes nothing."""
+    if section is None:
+        return {}
+    return section.model_dump(mode="json", exclude_defaults=True, exclude=exclude)
+
+
+def values_fingerprint(*columns: Iterable[Any]) -> str:
+    """Fingerprint of table columns (ids, labels, groups), row order included."""
+    h = hashlib.sha256()
+    for column in columns:
+        for value in column:
+            h.update(str(value).encode())
+            h.update(b"\x1f")
+        h.update(b"\x1e")
+    return h.hexdigest()[:DIGEST_CHARS]
+
+
+def files_fingerprint(paths: Iterable[Path]) -> str:
+    """Fingerprint of files by path, size and modification time (what the decode cache keys
+    on): an overwritten image changes it without reading any pixels."""
+    h = hashlib.sha256()
+    for p in paths:
+        st = Path(p).stat()
+        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:DIGEST_CHARS]
+
+
+class Stamp:
+    """The record beside a stage's outputs: the fingerprint of its inputs, by part."""
+
+    def __init__(self, path: Path, parts: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.parts = {k: fingerprint(v) if not isinstance(v, str) else v for k, v in parts.items()}
+        self.fingerprint = fingerprint(self.parts)
+
+    def recorded(self) -> dict[str, Any] | None:
+        if not self.path.is_file():
+            return None
+        try:
+            return read_json(self.path)
+        except (ValueError, OSError):  # a torn or hand-edited record: treat as stale
+            return None
+
+    def fresh(self, outputs: Iterable[Path] = ()) -> bool:
+        """The record matches today's inputs and every output exists."""
+        rec = self.recorded()
+        if rec is None or rec.get("fingerprint") != self.fingerprint:
+            return False
+        return all(Path(p).exists() for p in outputs)
+
+    def changed(self) -> list[str]:
+        """The parts whose fingerprint differs from the record's (all of them if none)."""
+        rec = self.recorded()
+        old = (rec or {}).get("parts") or {}
+        return [k for k, v in self.parts.items() if old.get(k) != v] or (
+            [] if rec and rec.get("fingerprint") == self.fingerprint else list(self.parts)
+        )
+
+    def write(self, **extra: Any) -> None:
+        """Record the fingerprint (call last, after the outputs are written)."""
+        write_json(self.path, {"fingerprint": self.fingerprint, "parts": self.parts, **extra})

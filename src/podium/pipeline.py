@@ -1,0 +1,233 @@
+"""The order of the stages: what each needs, and the one place that runs an upstream stage
+on demand. The CLI (and so the Makefile, whose targets are plain `podium <stage>` calls)
+goes through here; stages never call each other.
+
+    folds -> train -> oof ----> ensemble -> submit -> score
+                   -> infer -/            (an experiment submits from its oof + infer)
+    pseudo: the teacher's predictions -> pseudo-labels + student train -> oof -> infer -> report
+    tune: folds (train mode) or the members' predictions (meta mode) -> the study
+    lr-find: folds -> the range test
+
+Every stage skips what is fresh (its stamp records what it was made from), so asking for a
+late stage costs only what is missing or stale. `--force` redoes the stage asked for, never
+its upstream. What a stage does depends on the config's kind (`Config.kind`), dispatched
+from the `_TRAIN` table: a tabular member's training writes its predictions too; an
+ensemble's train / oof / infer are its members'.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podium.config import Config, ConfigError, load_config, load_related, read_yaml
+from podium.experiment import Experiment
+from podium.stages import ensemble as ensemble_stage
+from podium.stages import folds as folds_stage
+from podium.stages import infer as infer_stage
+from podium.stages import lr_find as lr_find_stage
+from podium.stages import oof as oof_stage
+from podium.stages import pseudo as pseudo_stage
+from podium.stages import score as score_stage
+from podium.stages import submit as submit_stage
+from podium.stages import tabular as tabular_stage
+from podium.stages import train as train_stage
+from podium.validate import validate
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class Request:
+    """What the user asked for: a config (with overrides), and for train one unit or, with an
+    ensemble config, one member."""
+
+    config: Path
+    overrides: list[str] = field(default_factory=list)
+    force: bool = False
+    exp: str | None = None
+    fold: int | None = None
+    seed: int | None = None
+
+
+def member_paths(config: Path, exp: str | None = None) -> list[Path]:
+    """The experiment configs an ensemble config stands for in train / oof / infer (all of
+    them, or the one named `exp`); a plain config stands for itself."""
+    members = (read_yaml(config).get("ensemble") or {}).get("members")
+    if not members:
+        return [config]
+    paths = [config.parent / (m if isinstance(m, str) else m["config"]) for m in members]
+    if exp is None:
+        return paths
+    chosen = [p for p in paths if p.stem == exp]
+    if not chosen:
+        raise ConfigError(f"{config}: no member named {exp!r}; members: {[p.stem for p in paths]}")
+    return chosen
+
+
+class Pipeline:
+    """Runs stages for one request, each at most once per config (a teacher shared by two
+    members is trained once), validating every config before any stage writes."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self._done: set[tuple[str, Path]] = set()
+        self._valid: set[Path] = set()
+
+    # ---- configs -------------------------------------------------------------------------
+    def load(self, path: Path) -> Config:
+        cfg = load_config(path, self.request.overrides)
+        if cfg.run_dir not in self._valid:
+            validate(cfg)
+            self._valid.add(cfg.run_dir)
+        return cfg
+
+    def members(self, cfg: Config, exp: str | None = None) -> list[Config]:
+        return [self.load(p) for p in member_paths(Path(cfg.source or ""), exp)]
+
+    def related(self, path: Path, like: Config) -> Config:
+        cfg = load_related(path, like)
+        validate(cfg)
+        return cfg
+
+    def _once(self, stage: str, cfg: Config, fn: Callable[[], Any]) -> Any:
+        key = (stage, cfg.run_dir)
+        if key in self._done:
+            return None
+        self._done.add(key)
+        return fn()
+
+    # ---- stages --------------------------------------------------------------------------
+    def folds(self, cfg: Config, force: bool = False) -> None:
+        self._once("folds", cfg, lambda: folds_stage.run(cfg, force=force))
+
+    def train(self, cfg: Config, force: bool = False, exp: str | None = None) -> None:
+        if cfg.kind == "ensemble":
+            for member in self.members(cfg, exp):
+                self.train(member, force)
+            return
+        self.folds(cfg)
+        self._once("train", cfg, lambda: _TRAIN[cfg.kind](self, cfg, force))
+
+    def oof(self, cfg: Config, force: bool = False, exp: str | None = None) -> None:
+        self._predict("oof", oof_stage.run, cfg, force, exp)
+
+    def infer(self, cfg: Config, force: bool = False, exp: str | None = None) -> None:
+        self._predict("infer", infer_stage.run, cfg, force, exp)
+
+    def _predict(self, stage: str, fn: Callable, cfg: Config, force: bool, exp: str | None) -> None:
+        if cfg.kind == "ensemble":
+            for member in self.members(cfg, exp):
+                self._predict(stage, fn, member, force, None)
+            return
+        self.train(cfg)
+        if cfg.kind == "tabular":  # its training wrote its predictions
+            return
+        self._once(stage, cfg, lambda: fn(Experiment(cfg), force=force))
+
+    def predictions(self, cfg: Config) -> None:
+        """What an ensemble, a student or a submission reads of `cfg`: its OOF and test files."""
+        if cfg.kind == "ensemble":
+            self.ensemble(cfg)
+        else:
+            self.oof(cfg)
+            self.infer(cfg)
+
+    def ensemble(self, cfg: Config, force: bool = False) -> dict:
+        if cfg.kind != "ensemble":
+            raise ConfigError(f"{cfg.source}: `podium ensemble` needs an `ensemble:` section")
+        for member in self.members(cfg):
+            self.predictions(member)
+        return self._once("ensemble", cfg, lambda: ensemble_stage.run(cfg, force=force))
+
+    def submit(self, cfg: Config, force: bool = False) -> Path:
+        self.predictions(cfg)
+        return submit_stage.run(cfg, force=force)
+
+    def score(self, cfg: Config, submission: Path | None) -> dict[str, float]:
+        return score_stage.run(cfg, submission or self.submit(cfg))
+
+    def pseudo(self, cfg: Config, force: bool = False) -> None:
+        if cfg.kind != "pseudo":
+            raise ConfigError(f"{cfg.source}: `podium pseudo` needs a `pseudo:` section")
+        t0 = time.time()
+        self.train(cfg, force)
+        self.oof(cfg, force)
+        self.infer(cfg, force)
+        pseudo_stage.report(cfg, started=t0)
+
+    def tune(self, cfg: Config) -> Any:
+        from podium.stages import tune as tune_stage  # optuna: import cost
+
+        from podium.tuning.schema import parse_tune  # optuna: import cost
+
+        if parse_tune(cfg).mode == "meta":
+            for member in self.members(cfg):
+                self.predictions(member)
+        else:
+            self.folds(cfg)
+        return tune_stage.run(cfg)
+
+    def lr_find(self, cfg: Config, steps: int) -> Any:
+        self.folds(cfg)
+        return lr_find_stage.run(Experiment(cfg), steps=steps)
+
+
+def _train_cnn(p: Pipeline, cfg: Config, force: bool) -> None:
+    r = p.request
+    train_stage.run(Experiment(cfg), force=force, fold=r.fold, seed=r.seed)
+
+
+def _train_tabular(p: Pipeline, cfg: Config, force: bool) -> None:
+    tabular_stage.run(Experiment(cfg), force=force)
+
+
+def _train_student(p: Pipeline, cfg: Config, force: bool) -> None:
+    from podium.pseudo.schema import parse_pseudo
+
+    teacher = p.related(parse_pseudo(cfg).teacher_path(cfg.source), cfg)
+    p.predictions(teacher)
+    r = p.request
+    pseudo_stage.train_student(Experiment(cfg), force=force, fold=r.fold, seed=r.seed)
+
+
+# what `train` means for each kind (an ensemble trains its members)
+_TRAIN: dict[str, Callable[[Pipeline, Config, bool], None]] = {
+    "cnn": _train_cnn,
+    "tabular": _train_tabular,
+    "pseudo": _train_student,
+}
+
+
+def run(stage: str, request: Request, **options: Any) -> Any:
+    """Run `stage` for `request`, making what it needs first."""
+    p = Pipeline(request)
+    path, force = request.config, request.force
+    if stage in ("train", "oof", "infer"):
+        # an ensemble config stands for its members (`--exp` narrows), a plain one for itself
+        first = load_config(path, request.overrides)
+        for member_path in member_paths(path, request.exp):
+            cfg = p.load(member_path) if first.kind == "ensemble" else p.load(path)
+            getattr(p, stage)(cfg, force)
+        return None
+    if stage == "folds":
+        return p.folds(p.load(member_paths(path)[0]), force)
+    if stage == "lr-find":
+        return p.lr_find(p.load(member_paths(path, request.exp)[0]), options.get("steps", 100))
+    cfg = p.load(path)
+    if stage == "ensemble":
+        p.ensemble(cfg, force)
+        return p.submit(cfg)
+    if stage == "submit":
+        return p.submit(cfg, force)
+    if stage == "score":
+        return p.score(cfg, options.get("submission"))
+    if stage == "pseudo":
+        return p.pseudo(cfg, force)
+    if stage == "tune":
+        return p.tune(cfg)
+    raise ValueError(f"unknown stage {stage!r}")

