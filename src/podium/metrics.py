@@ -75,7 +75,10 @@ METRICS: dict[str, Metric] = {
         Metric("mcc", lambda y, p: skm.matthews_corrcoef(y, _labels(p)), True, False),
         Metric(
             "qwk",
-            lambda y, p: skm.cohen_kappa_score(y, _labels(p), weights="quadratic"),
+            # every class, so a grade absent from a fold or resample keeps its distances
+            lambda y, p: skm.cohen_kappa_score(
+                y, _labels(p), labels=np.arange(p.shape[1]), weights="quadratic"
+            ),
             True,
             False,
         ),
