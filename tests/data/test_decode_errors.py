@@ -138,3 +138,11 @@ def test_truncated_dicom_files_are_reported(tmp_path):
     assert msg.startswith("2 images could not be decoded")
     assert "plain.dcm (DICOM: The number of bytes of pixel data is less than expected" in msg
     assert "rle.dcm (truncated: pixel data cut short)" in msg
+
+
+def test_a_read_error_survives_pickling():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(ImageReadError("x/a.jpg", "truncated: no JPEG end marker")))
+    assert (err.path.name, err.reason) == ("a.jpg", "truncated: no JPEG end marker")
+    assert str(err) == "cannot decode image x/a.jpg (truncated: no JPEG end marker)"

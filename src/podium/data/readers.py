@@ -51,6 +51,9 @@ class ImageReadError(DataError):
         self.path, self.reason = Path(path), reason
         super().__init__(f"cannot decode image {path} ({reason})")
 
+    def __reduce__(self):  # picklable across processes despite its two arguments
+        return type(self), (self.path, self.reason)
+
 
 @dataclass(frozen=True)
 class ReadSpec:
@@ -210,14 +213,14 @@ def read_dicom(path: Path, spec: ReadSpec) -> np.ndarray:
             raise ImageReadError(
                 path, "truncated: pixel data cut short" if cut else "no pixel data"
             )
+        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+            raise ImageReadError(path, f"a multi-frame DICOM ({ds.NumberOfFrames} frames)")
         arr = ds.pixel_array
     except ImageReadError:
         raise
     except Exception as e:  # pydicom: ValueError (short data), a missing decoder plugin, ...
         msg = " ".join(line.strip() for line in str(e).splitlines()) or type(e).__name__
         raise ImageReadError(path, f"DICOM: {msg}") from None
-    if int(ds.get("NumberOfFrames", 1) or 1) > 1:
-        raise ImageReadError(path, f"a multi-frame DICOM ({ds.NumberOfFrames} frames)")
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if not photometric.startswith("MONOCHROME"):  # colour: pydicom already gives RGB
         return window_to_uint8(arr if arr.ndim == 3 else arr[..., None], spec)
@@ -304,8 +307,7 @@ def channel_paths(path: Path | str, names: Sequence[str]) -> list[Path]:
 
 
 def _read_one(path: Path, spec: ReadSpec) -> np.ndarray:
-    data_head = _read_head(path)
-    fmt = detect_format(path, data_head)
+    fmt = detect_format(path, _read_head(path))
     return window_to_uint8(READERS[fmt](path, spec), spec)
 
 
