@@ -55,7 +55,7 @@ def test_a_memmap_is_reused_and_rebuilt_when_images_change(images, tmp_path, mon
     first = load_images(images, (12, 12), tmp_path, "train", progress=False)
     decoded = []
     real = cache.decode_image
-    monkeypatch.setattr(cache, "decode_image", lambda p, s: decoded.append(p) or real(p, s))
+    monkeypatch.setattr(cache, "decode_image", lambda p, s, *a: decoded.append(p) or real(p, s, *a))
     again = load_images(images, (12, 12), tmp_path, "train", progress=False)
     assert decoded == [] and again.filename == first.filename  # nothing decoded twice
 

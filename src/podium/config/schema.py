@@ -71,11 +71,40 @@ class DataConfig(Section):
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     num_workers: int = Field(2, ge=0)
     train_augs: list[AugmentConfig] = Field(default_factory=list)
+    # reading (podium.data.readers): a channel count, or names that fill `{channel}` in the
+    # image path template (one file per channel, stacked in this order)
+    channels: int | list[str] = 3
+    resize: Literal["squash", "pad", "center_crop"] = "squash"  # to cache_size, mixed sizes
+    pad_value: int = Field(0, ge=0, le=255)  # resize: pad's border
+    # >8-bit images (16-bit PNG/TIFF) and DICOM (modality units, e.g. HU; overrides the file's
+    # VOI window) map [low, high] to 0..255; without it, each image's percentiles do
+    window: tuple[float, float] | None = None
+    percentiles: tuple[float, float] = (0.5, 99.5)
 
     @field_validator("image_size", "cache_size", mode="before")
     @classmethod
     def _square(cls, v: Any) -> Any:
         return (v, v) if isinstance(v, int) else v
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, v: int | list[str]) -> int | list[str]:
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"channels must be at least 1, got {v}")
+        if isinstance(v, list) and (not v or len(set(v)) != len(v) or "" in v):
+            raise ValueError(f"channel names must be distinct and non-empty, got {v}")
+        return v
+
+    @field_validator("window", "percentiles")
+    @classmethod
+    def _low_high(cls, v: tuple[float, float] | None, info: Any) -> tuple[float, float] | None:
+        if v is not None and not v[0] < v[1]:
+            raise ValueError(
+                f"{info.field_name} must be [low, high] with low < high, got {list(v)}"
+            )
+        if info.field_name == "percentiles" and not 0 <= v[0] < v[1] <= 100:
+            raise ValueError(f"percentiles must lie in [0, 100], got {list(v)}")
+        return v
 
 
 class ModelConfig(Section):

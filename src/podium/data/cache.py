@@ -1,43 +1,58 @@
-"""Decode every image once into a uint8 array (N, H, W, 3), in memory or as a memmap under
+"""Decode every image once into a uint8 array (N, H, W, C), in memory or as a memmap under
 `runs/<comp>/cache/`. Why: GPUs starve on JPEG decoding; a cache turns each epoch's image
 reads into array slicing, and a memmap is shared by loader workers without copies.
+
+Reading a file (format, bit depth, DICOM windows, channels) is `podium.data.readers`' job;
+bringing it to the cache's size is `podium.data.resize`'s. This module decodes in parallel,
+reports every file that failed in one error, and names the cache after everything that
+decides its pixels (paths, sizes, mtimes, the cache size and the reader settings).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
 from podium.artifacts import atomic_path
 from podium.competition import DataError
+from podium.data.readers import ImageReadError, ReadSpec, channel_paths, read_image
+from podium.data.resize import fit_to_size
+
+logger = logging.getLogger(__name__)
+
+MAX_LISTED = 20  # bad files named in the error; the count covers them all
 
 
-def decode_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """Read one image as RGB uint8 resized to `size` (h, w); unreadable files name themselves."""
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise DataError(f"cannot decode image {path} (corrupt or not an image)")
-    img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    h, w = size
-    if img.shape[:2] != (h, w):
-        shrink = img.shape[0] > h or img.shape[1] > w
-        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    return img
+def decode_image(path: Path, size: tuple[int, int], spec: ReadSpec | None = None) -> np.ndarray:
+    """Read one image as uint8 (h, w, C) at `size` (h, w) by `spec` (default: RGB, squashed);
+    an unreadable or truncated file raises an ImageReadError (a DataError) naming it."""
+    spec = spec or ReadSpec()
+    return fit_to_size(read_image(path, spec), size, spec.resize, spec.pad_value)
 
 
-def _decode_into(out: np.ndarray, paths: list[Path], size: tuple[int, int], progress: bool) -> None:
-    def work(i: int) -> None:
-        out[i] = decode_image(paths[i], size)
+def _decode_into(
+    out: np.ndarray, paths: list[Path], size: tuple[int, int], progress: bool, spec: ReadSpec
+) -> None:
+    """Fill `out` from `paths`; raise one DataError listing every file that failed."""
+
+    def work(i: int) -> tuple[Path, str] | None:
+        try:
+            out[i] = decode_image(paths[i], size, spec)
+        except ImageReadError as e:
+            return e.path, e.reason
+        except Exception as e:  # a decoder's own error: one bad file must not hide the others
+            return paths[i], f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        return None
 
     # cv2 releases the GIL while decoding: threads scale without pickling arrays
     with ThreadPoolExecutor(max_workers=max(1, min(16, os.cpu_count() or 1))) as pool:
-        list(
+        results = list(
             tqdm(
                 pool.map(work, range(len(paths))),
                 total=len(paths),
@@ -46,13 +61,49 @@ def _decode_into(out: np.ndarray, paths: list[Path], size: tuple[int, int], prog
                 leave=False,
             )
         )
+    bad = [r for r in results if r is not None]
+    if bad:
+        raise DataError(decode_failures_message(bad))
 
 
-def cache_key(paths: list[Path], size: tuple[int, int]) -> str:
+def decode_failures_message(bad: list[tuple[Path, str]]) -> str:
+    """'3 images could not be decoded (in DIR): a.jpg (truncated: ...), b.png (...)'."""
+    try:
+        root = Path(os.path.commonpath([p.parent for p, _ in bad]))
+    except ValueError:  # relative and absolute paths mixed
+        root = None
+    listed = ", ".join(
+        f"{p.relative_to(root) if root else p} ({reason})" for p, reason in bad[:MAX_LISTED]
+    )
+    n = len(bad)
+    where = f" in {root}" if root else ""
+    more = f" [first {MAX_LISTED} listed]" if n > MAX_LISTED else ""
+    return f"{n} image{'s' if n != 1 else ''} could not be decoded{where}: {listed}{more}"
+
+
+def _stat_files(path: Path, spec: ReadSpec | None) -> list[Path]:
+    if spec is not None and spec.channel_names is not None:
+        return channel_paths(path, spec.channel_names)
+    return [path]
+
+
+def cache_key(paths: list[Path], size: tuple[int, int], spec: ReadSpec | None = None) -> str:
+    """A hash of the files (path, size, mtime), the cache size and the reader settings: any
+    change names a new cache file instead of serving stale pixels."""
     h = hashlib.sha256(f"{size}".encode())
+    if spec is not None:
+        h.update(spec.key().encode())
+    missing = []
     for p in paths:
-        st = p.stat()
-        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        for f in _stat_files(p, spec):
+            try:
+                st = f.stat()
+            except OSError:
+                missing.append((f, "file not found"))
+                continue
+            h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    if missing:
+        raise DataError(decode_failures_message(missing))
     return h.hexdigest()[:12]
 
 
@@ -62,24 +113,31 @@ def load_images(
     cache_dir: Path | None,
     name: str,
     progress: bool = True,
+    *,
+    spec: ReadSpec | None = None,
 ) -> np.ndarray:
-    """Return the images as (N, H, W, 3) uint8; with `cache_dir`, a memmap reused across runs.
+    """Return the images as (N, H, W, C) uint8 (C = `spec.n_channels`, default 3); with
+    `cache_dir`, a memmap reused across runs.
 
-    The file name carries a hash of the paths, sizes and mtimes, so a changed image folder
-    gets a new cache instead of silently stale pixels.
+    The file name carries a hash of the paths, sizes, mtimes and reader settings, so a changed
+    image folder or `data.channels`/`window`/`resize` gets a new cache instead of silently
+    stale pixels. Every file that fails is reported in one DataError, and no cache is kept.
     """
+    spec = spec or ReadSpec()
     h, w = size
+    shape = (len(paths), h, w, spec.n_channels)
     if cache_dir is None:
-        out = np.empty((len(paths), h, w, 3), dtype=np.uint8)
-        _decode_into(out, paths, size, progress)
+        out = np.empty(shape, dtype=np.uint8)
+        _decode_into(out, paths, size, progress, spec)
         return out
-    file = Path(cache_dir) / f"{name}-{h}x{w}-{cache_key(paths, size)}.npy"
+    file = Path(cache_dir) / f"{name}-{h}x{w}-{cache_key(paths, size, spec)}.npy"
     if not file.exists():
+        logger.info("decoding %d images into %s", len(paths), file)
         with atomic_path(file) as tmp:
-            mm = np.lib.format.open_memmap(
-                tmp, mode="w+", dtype=np.uint8, shape=(len(paths), h, w, 3)
-            )
-            _decode_into(mm, paths, size, progress)
-            mm.flush()
-            del mm
+            mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+            try:
+                _decode_into(mm, paths, size, progress, spec)
+                mm.flush()
+            finally:
+                del mm
     return np.load(file, mmap_mode="r")

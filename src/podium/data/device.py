@@ -10,18 +10,21 @@ import torch.nn.functional as F
 
 
 class Normalizer:
-    """uint8 (B, H, W, 3) on any device -> float (B, 3, h, w) on `device`, normalised."""
+    """uint8 (B, H, W, C) on any device -> float (B, C, h, w) on `device`, normalised;
+    `mean` and `std` hold one value per channel (C of them)."""
 
     def __init__(
         self,
-        mean: tuple[float, float, float],
-        std: tuple[float, float, float],
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
         device: torch.device,
         channels_last: bool,
         size: tuple[int, int] | None = None,
     ) -> None:
-        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255
-        self.inv_std = 1.0 / (torch.tensor(std, device=device).view(1, 3, 1, 1) * 255)
+        if len(mean) != len(std):
+            raise ValueError(f"mean has {len(mean)} channels but std has {len(std)}")
+        self.mean = torch.tensor(mean, device=device).view(1, -1, 1, 1) * 255
+        self.inv_std = 1.0 / (torch.tensor(std, device=device).view(1, -1, 1, 1) * 255)
         self.device = device
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.size = tuple(size) if size is not None else None

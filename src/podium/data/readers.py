@@ -1,0 +1,355 @@
+"""Image readers chosen by file type, behind one call: `read_image(path, spec)` returns the
+image as (H, W, C) uint8 at its own size, with C = `spec.n_channels`.
+
+Why one seam: competitions bring PNG/JPEG photos, 16-bit PNGs and multi-band TIFFs, DICOM
+X-rays and microscopy split over one file per channel. Each format has its own traps (a
+truncated JPEG decodes silently with a grey lower half; cv2's IMREAD_COLOR scales 16 bits down
+by 256; DICOM needs its rescale, its VOI window and MONOCHROME1 inversion) and the decode
+cache should not know any of them.
+
+The steps, in order:
+1. the format is found from the file's first bytes (a `.jpg` that is really a PNG is common),
+   then from its suffix; `READERS` maps a format to its reader, `register_reader` adds one;
+2. the reader returns the pixels in their own dtype as (H, W, C), RGB order, and raises
+   `ImageReadError` (a DataError naming the file and the reason) on a truncated or unreadable
+   file; DICOM is brought to uint8 inside its reader (modality LUT, then window or VOI LUT);
+3. more than 8 bits go to uint8 through `spec.window` (low, high) when given, else through
+   per-image percentiles `spec.percentiles`;
+4. the channels are mapped to `spec.n_channels` (`to_channels`): grey is repeated; RGB or
+   RGBA to 1 channel takes the luminance; more channels than asked keep the first ones
+   (RGBA -> RGB drops alpha, a 4-band RGBN TIFF keeps RGB); fewer channels than asked (other
+   than grey) is an error, since no choice there would be right.
+
+Named channels (`spec.channels = ("red", "green", "blue", "yellow")`): the path holds a
+literal `{channel}` that each name replaces (HPA: `train/{id}_{channel}.png`); each file is
+read as one channel (its maximum over colour channels, so a stain saved as a red-only RGB file
+keeps its full intensity) and the files are stacked in the order named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from podium.competition import DataError
+
+CHANNEL = "{channel}"
+ResizePolicy = Literal["squash", "pad", "center_crop"]
+
+
+class ImageReadError(DataError):
+    """One file could not be read; `path` and `reason` let the cache report many together."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"cannot decode image {path} ({reason})")
+
+    def __reduce__(self):  # picklable across processes despite its two arguments
+        return type(self), (self.path, self.reason)
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """How to turn one file into uint8 pixels; `key()` goes into the decode cache's name."""
+
+    channels: int | tuple[str, ...] = 3
+    resize: ResizePolicy = "squash"
+    pad_value: int = 0
+    window: tuple[float, float] | None = None  # >8-bit inputs; DICOM: modality units (HU)
+    percentiles: tuple[float, float] = (0.5, 99.5)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.channels, list):
+            object.__setattr__(self, "channels", tuple(self.channels))
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels) if isinstance(self.channels, tuple) else int(self.channels)
+
+    @property
+    def channel_names(self) -> tuple[str, ...] | None:
+        return self.channels if isinstance(self.channels, tuple) else None
+
+    def key(self) -> str:
+        return f"readers-v1|{dataclasses.astuple(self)}"
+
+    @classmethod
+    def from_config(cls, data: Any) -> ReadSpec:
+        """From `cfg.data` (podium.config.DataConfig); keys it lacks keep their defaults."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        given = {k: getattr(data, k) for k in fields if getattr(data, k, None) is not None}
+        for k in ("window", "percentiles"):
+            if k in given:
+                given[k] = tuple(float(v) for v in given[k])
+        return cls(**given)
+
+
+# ---- formats ------------------------------------------------------------------------------
+Reader = Callable[[Path, ReadSpec], np.ndarray]
+READERS: dict[str, Reader] = {}
+SUFFIXES: dict[str, str] = {}
+MAGIC: list[tuple[int, bytes, str]] = []  # (offset, bytes, format), checked in order
+
+
+def register_reader(
+    fmt: str, reader: Reader, suffixes: Sequence[str] = (), magic: Sequence[tuple[int, bytes]] = ()
+) -> None:
+    """Add (or replace) the reader of one format, found by its suffixes and magic bytes."""
+    READERS[fmt] = reader
+    SUFFIXES.update({s.lower(): fmt for s in suffixes})
+    MAGIC.extend((offset, m, fmt) for offset, m in magic)
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    """The format from the file's first bytes, else from its suffix, else 'cv2' (OpenCV's
+    own sniffing)."""
+    for offset, magic, fmt in MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return fmt
+    return SUFFIXES.get(path.suffix.lower(), "cv2")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except OSError as e:
+        raise ImageReadError(path, f"unreadable: {e.strerror or e}") from None
+
+
+def _cv2_decode(path: Path, data: bytes, flags: int) -> np.ndarray:
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if img is None:
+        raise ImageReadError(path, "corrupt or not an image")
+    if img.ndim == 2:
+        return img[..., None]
+    if img.shape[2] == 3:
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+    return img
+
+
+def read_jpeg(path: Path, spec: ReadSpec) -> np.ndarray:
+    data = _read_bytes(path)
+    # entropy-coded data cannot hold FF D9 (FF is stuffed): a complete file has an end-of-image
+    # marker after its last start-of-scan; bytes after it (phone trailers) are allowed
+    sos = data.rfind(b"\xff\xda")
+    if sos < 0 or data.find(b"\xff\xd9", sos) < 0:
+        raise ImageReadError(path, "truncated: no JPEG end marker")
+    # IMREAD_ANYCOLOR, not UNCHANGED: UNCHANGED would ignore the EXIF orientation
+    return _cv2_decode(path, data, cv2.IMREAD_ANYCOLOR)
+
+
+def read_png(path: Path, spec: ReadSpec) -> np.ndarray:
+    data = _read_bytes(path)
+    if data.rfind(b"IEND") < data.rfind(b"IDAT"):
+        raise ImageReadError(path, "truncated: no PNG IEND chunk")
+    # UNCHANGED keeps 16 bits and alpha (IMREAD_COLOR would divide 16-bit values by 256)
+    return _cv2_decode(path, data, cv2.IMREAD_UNCHANGED)
+
+
+def read_webp(path: Path, spec: ReadSpec) -> np.ndarray:
+    data = _read_bytes(path)
+    if len(data) >= 8 and len(data) < int.from_bytes(data[4:8], "little") + 8:
+        raise ImageReadError(path, "truncated: shorter than its RIFF header says")
+    return _cv2_decode(path, data, cv2.IMREAD_UNCHANGED)
+
+
+def read_bmp(path: Path, spec: ReadSpec) -> np.ndarray:
+    data = _read_bytes(path)
+    if len(data) >= 6 and len(data) < int.from_bytes(data[2:6], "little"):
+        raise ImageReadError(path, "truncated: shorter than its BMP header says")
+    return _cv2_decode(path, data, cv2.IMREAD_UNCHANGED)
+
+
+def read_cv2(path: Path, spec: ReadSpec) -> np.ndarray:
+    return _cv2_decode(path, _read_bytes(path), cv2.IMREAD_UNCHANGED)
+
+
+def read_tiff(path: Path, spec: ReadSpec) -> np.ndarray:
+    """16-bit and multi-band TIFF through tifffile; the band axis goes last."""
+    import tifffile
+
+    data = _read_bytes(path)
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            series = tif.series[0]
+            arr, axes = series.asarray(), series.axes
+    except Exception as e:  # tifffile raises ValueError, TiffFileError, struct.error, ...
+        raise ImageReadError(path, f"corrupt or truncated TIFF: {e}") from None
+    keep = [i for i, a in enumerate(axes) if a in "YX" or arr.shape[i] > 1]
+    arr = arr.reshape([arr.shape[i] for i in keep])  # drop singleton time/page axes
+    axes = "".join(axes[i] for i in keep)
+    if arr.ndim == 2:
+        return arr[..., None]
+    if arr.ndim == 3 and "Y" in axes and "X" in axes:
+        band = next(i for i, a in enumerate(axes) if a not in "YX")  # S, C, or pages (I, Q)
+        return np.moveaxis(arr, band, -1)
+    raise ImageReadError(path, f"a TIFF of shape {arr.shape} (axes {axes}) is not one 2-D image")
+
+
+def read_dicom(path: Path, spec: ReadSpec) -> np.ndarray:
+    """DICOM through pydicom: modality LUT (rescale slope/intercept), then `spec.window` in
+    modality units, else the file's VOI LUT or window, else percentiles; MONOCHROME1 inverted.
+    Compressed transfer syntaxes decode through pylibjpeg's plugins (or pydicom's own RLE)."""
+    import pydicom
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    data = _read_bytes(path)
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=True)
+        if "PixelData" not in ds:
+            # pydicom drops an encapsulated Pixel Data element cut short, with only a warning
+            cut = b"\xe0\x7f\x10\x00" in data or b"\x7f\xe0\x00\x10" in data
+            raise ImageReadError(
+                path, "truncated: pixel data cut short" if cut else "no pixel data"
+            )
+        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+            raise ImageReadError(path, f"a multi-frame DICOM ({ds.NumberOfFrames} frames)")
+        arr = ds.pixel_array
+    except ImageReadError:
+        raise
+    except Exception as e:  # pydicom: ValueError (short data), a missing decoder plugin, ...
+        msg = " ".join(line.strip() for line in str(e).splitlines()) or type(e).__name__
+        raise ImageReadError(path, f"DICOM: {msg}") from None
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
+    if not photometric.startswith("MONOCHROME"):  # colour: pydicom already gives RGB
+        return window_to_uint8(arr if arr.ndim == 3 else arr[..., None], spec)
+    values = apply_modality_lut(arr, ds)
+    if spec.window is not None:
+        out = _scale(values, *spec.window)
+    elif _has_voi(ds):
+        out = _scale(apply_voi_lut(values, ds), *_voi_range(ds, values))
+    else:
+        out = _scale(values, *_percentile_range(values, spec.percentiles))
+    if photometric == "MONOCHROME1":  # high values are dark
+        out = 255 - out
+    return out[..., None]
+
+
+def _has_voi(ds: Any) -> bool:
+    seq = ds.get("VOILUTSequence")
+    lut = bool(seq) and None not in (seq[0].get("LUTDescriptor"), seq[0].get("LUTData"))
+    return lut or None not in (ds.get("WindowCenter"), ds.get("WindowWidth"))
+
+
+def _voi_range(ds: Any, values: np.ndarray) -> tuple[float, float]:
+    """The output range of the VOI step, found by applying it to probe inputs (its LUT's
+    whole domain, or the two extremes for a window), so pydicom stays the one definition."""
+    from pydicom.pixels import apply_voi_lut
+
+    seq = ds.get("VOILUTSequence")
+    if seq and seq[0].get("LUTDescriptor") is not None:
+        n, first = seq[0].LUTDescriptor[0] or 2**16, seq[0].LUTDescriptor[1]
+        probe = np.arange(first, first + n, dtype=np.int64)
+    else:
+        probe = np.array([-1e30, 1e30])
+    out = apply_voi_lut(probe, ds)
+    return float(out.min()), float(out.max())
+
+
+# ---- to 8 bits ----------------------------------------------------------------------------
+def _scale(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Linear map of [low, high] to [0, 255], clipped; a flat range gives zeros."""
+    if high <= low:
+        return np.zeros(values.shape, np.uint8)
+    out = (values.astype(np.float32) - np.float32(low)) * np.float32(255.0 / (high - low))
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _percentile_range(values: np.ndarray, q: tuple[float, float]) -> tuple[float, float]:
+    low, high = np.percentile(values, q)
+    return float(low), float(high)
+
+
+def window_to_uint8(arr: np.ndarray, spec: ReadSpec) -> np.ndarray:
+    """uint8 passes through; bool becomes 0/255; wider types go through `spec.window`, else
+    the image's own percentiles (over all its channels, so colour balance is kept)."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * 255
+    low, high = spec.window or _percentile_range(arr, spec.percentiles)
+    return _scale(arr, low, high)
+
+
+# ---- channels -----------------------------------------------------------------------------
+def to_channels(img: np.ndarray, n: int, path: Path | str = "") -> np.ndarray:
+    """(H, W, C) uint8 -> (H, W, n): grey repeats, RGB(A) -> 1 is luminance, extra channels
+    are dropped from the end; fewer (but more than one) channels than `n` is an error."""
+    c = img.shape[2]
+    if c == n:
+        return img
+    if c == 1:
+        return np.repeat(img, n, axis=2)
+    if n == 1 and c in (3, 4):
+        return cv2.cvtColor(np.ascontiguousarray(img[..., :3]), cv2.COLOR_RGB2GRAY)[..., None]
+    if c > n:
+        return np.ascontiguousarray(img[..., :n])
+    raise ImageReadError(path, f"has {c} channels, data.channels asks for {n}")
+
+
+def channel_paths(path: Path | str, names: Sequence[str]) -> list[Path]:
+    """The files of one image whose channels are stored apart (`{channel}` in the path)."""
+    text = str(path)
+    if CHANNEL not in text:
+        raise ImageReadError(path, f"data.channels names channels but the path has no {CHANNEL}")
+    return [Path(text.replace(CHANNEL, name)) for name in names]
+
+
+def _read_one(path: Path, spec: ReadSpec) -> np.ndarray:
+    fmt = detect_format(path, _read_head(path))
+    return window_to_uint8(READERS[fmt](path, spec), spec)
+
+
+def _read_head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(132)
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except OSError as e:
+        raise ImageReadError(path, f"unreadable: {e.strerror or e}") from None
+
+
+def read_image(path: Path | str, spec: ReadSpec | None = None) -> np.ndarray:
+    """One image as (H, W, spec.n_channels) uint8 at its own size; see the module docstring."""
+    spec = spec or ReadSpec()
+    path = Path(path)
+    names = spec.channel_names
+    if names is None:
+        return to_channels(_read_one(path, spec), spec.n_channels, path)
+    planes = []
+    for file in channel_paths(path, names):
+        img = _read_one(file, spec)
+        planes.append(img if img.shape[2] == 1 else img.max(axis=2, keepdims=True))
+        if planes[-1].shape[:2] != planes[0].shape[:2]:
+            raise ImageReadError(
+                file,
+                f"size {img.shape[1]}x{img.shape[0]} differs from its other channels' "
+                f"{planes[0].shape[1]}x{planes[0].shape[0]}",
+            )
+    return np.concatenate(planes, axis=2)
+
+
+register_reader("jpeg", read_jpeg, (".jpg", ".jpeg", ".jpe", ".jfif"), [(0, b"\xff\xd8\xff")])
+register_reader("png", read_png, (".png",), [(0, b"\x89PNG\r\n\x1a\n")])
+register_reader("webp", read_webp, (".webp",), [(8, b"WEBP")])
+register_reader("bmp", read_bmp, (".bmp", ".dib"), [(0, b"BM")])
+register_reader(
+    "tiff",
+    read_tiff,
+    (".tif", ".tiff"),
+    [(0, b"II*\x00"), (0, b"MM\x00*"), (0, b"II+\x00"), (0, b"MM\x00+")],
+)
+register_reader("dicom", read_dicom, (".dcm", ".dicom"), [(128, b"DICM")])
+register_reader("cv2", read_cv2)
