@@ -11,16 +11,39 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class ConfigError(ValueError):
     """A config file or override is wrong; the message names the file and the key."""
+
+
+# a run folder is named after the experiment (and the competition): one plain folder name,
+# so `name: ../other` cannot write, or `--force` delete, outside runs/<comp>/
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def check_folder_name(value: str, what: str) -> str:
+    if not _FOLDER_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid {what} name (a plain folder name: letters, digits, '-', "
+            "'_', '.'; no separators, not '.' or '..', no leading '.')"
+        )
+    return value
 
 
 class Section(BaseModel):
@@ -47,6 +70,11 @@ class CompetitionConfig(Section):
     metric: str = "accuracy"
     # what the submission's target column(s) hold: the label, or one probability per class
     submission_format: Literal["label", "proba"] = "label"
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        return check_folder_name(v, "competition")
 
     @field_validator("metric")
     @classmethod
@@ -177,6 +205,14 @@ class Config(Section):
     pseudo: dict[str, Any] | None = None
     tune: dict[str, Any] | None = None
     source: str | None = Field(None, exclude=True)  # the file it came from, for messages
+    # podium's own nested runs (tune trials: tune/<study>/trialNNNN): not a YAML key, so a
+    # user's `name` stays one plain folder; set with `nest_run`
+    _run_subdir: str | None = PrivateAttr(None)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        return check_folder_name(v, "experiment")
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -195,9 +231,17 @@ class Config(Section):
     def comp_dir(self) -> Path:
         return Path(self.paths.runs) / self.competition.name
 
+    def nest_run(self, subdir: str) -> Config:
+        """Place this config's run in `runs/<comp>/<subdir>/` (podium's tune trials), not in
+        the folder its name gives; returns the config itself."""
+        self._run_subdir = subdir
+        return self
+
     @property
     def run_dir(self) -> Path:
         """runs/<comp>/<exp>/, or runs/<comp>/ensemble/<name>/ for an ensemble config."""
+        if self._run_subdir is not None:
+            return self.comp_dir / self._run_subdir
         if self.ensemble is not None:
             return self.comp_dir / "ensemble" / self.name
         return self.comp_dir / self.name
@@ -248,8 +292,9 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Read one YAML mapping (safe loader only), following `extends:` (a path or a list)."""
+def read_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read one YAML mapping (safe loader only), following `extends:` (a path or a list);
+    `_chain` is the files that extend this one, so a cycle is named instead of recursing."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -261,8 +306,19 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
     parents = raw.pop("extends", None) or []
     merged: dict[str, Any] = {}
+    chain = (*_chain, path)
     for parent in [parents] if isinstance(parents, str) else parents:
-        merged = _deep_merge(merged, read_yaml(path.parent / parent))
+        if not isinstance(parent, str):
+            raise ConfigError(
+                f"{path}: extends must name a file or a list of files, got {parent!r}"
+            )
+        target = path.parent / parent
+        if not target.is_file():
+            raise ConfigError(f"{path}: extends {parent!r}, which does not exist ({target})")
+        if target.resolve() in {p.resolve() for p in chain}:
+            cycle = " -> ".join(str(p) for p in (*chain, target))
+            raise ConfigError(f"{path}: extends {parent!r}, which makes a cycle: {cycle}")
+        merged = _deep_merge(merged, read_yaml(target, chain))
     return _deep_merge(merged, raw)
 
 
@@ -307,7 +363,9 @@ def _explain(err: ValidationError, source: str) -> ConfigError:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             lines.append(f"unknown key {loc!r}{hint}")
         else:
-            lines.append(f"{loc or '<root>'}: {e['msg']} (got {e.get('input')!r})")
+            msg = e["msg"].removeprefix("Value error, ")
+            got = repr(e.get("input"))
+            lines.append(f"{loc or '<root>'}: {msg}" + ("" if got in msg else f" (got {got})"))
     return ConfigError(f"{source}: invalid config:\n  " + "\n  ".join(lines))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from podium.artifacts import PROBA_PREFIX
-from podium.competition import Competition, DataError
+from podium.competition import Competition, DataError, read_table
 
 
 def target_columns(comp: Competition) -> list[str]:
@@ -99,6 +99,5 @@ def validate_submission(comp: Competition, sub: pd.DataFrame, source: str) -> No
 
 
 def read_submission(path: Path) -> pd.DataFrame:
-    if not Path(path).is_file():
-        raise DataError(f"submission not found: {path}")
-    return pd.read_csv(path, dtype=str, keep_default_na=False).replace("", np.nan)
+    """A submission as strings (empty cells NaN); an empty or binary file names itself."""
+    return read_table(Path(path), "submission").replace("", np.nan)

@@ -39,6 +39,12 @@ def run(cfg: Config, submission: Path | None = None) -> dict[str, float]:
     validate_submission(comp, sub, str(submission))
     metric = get_metric(comp.cfg.metric)
     id_col = comp.cfg.id_column
+    unscored = sorted(set(sub[id_col]) - set(solution[id_col]))
+    if unscored:
+        raise DataError(
+            f"{comp.root / comp.cfg.solution}: no label for {len(unscored)} submission id(s) "
+            f"(e.g. {unscored[:3]})"
+        )
     truth = solution.set_index(id_col).loc[sub[id_col]]
     y = comp.encode(truth[comp.cfg.target_column])
     if comp.cfg.submission_format == "label":

@@ -1,5 +1,6 @@
 """`podium submit`: the validated submission CSV of an experiment or an ensemble, named
-`submissions/<comp>-<name>-cv<score>-<UTC time>.csv` so the file says where it came from."""
+`submissions/<comp>-<name>-cv<score>-<UTC time, ms>.csv` so the file says where it came from
+(and a second submit of the same millisecond gets its own file, `...-2.csv`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from podium.artifacts import read_json, require, write_csv
+from podium.artifacts import read_json, require, write_new
 from podium.competition import Competition
 from podium.config import Config
 from podium.submission import build_submission, read_submission, validate_submission
@@ -23,9 +24,11 @@ def run(cfg: Config) -> Path:
     cv = read_json(scores_path)["cv"] if scores_path.exists() else float("nan")
     sub = build_submission(comp, pd.read_parquet(test_path))
     validate_submission(comp, sub, "submission")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    now = datetime.now(timezone.utc)
+    stamp = now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
     path = Path(cfg.paths.submissions) / f"{comp.cfg.name}-{cfg.name}-cv{cv:.4f}-{stamp}.csv"
-    write_csv(path, sub)
+    # never over another submit's file of the same millisecond: a taken name gets -2, -3...
+    path = write_new(path, lambda tmp: sub.to_csv(tmp, index=False))
     validate_submission(comp, read_submission(path), str(path))  # what was written, read back
     print(f"submission: {path}  (CV {cv:.4f}, {len(sub)} rows)")
     return path
