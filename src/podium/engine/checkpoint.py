@@ -46,7 +46,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
                 f"and plain values ({why.group(1).strip() if why else 'refused by weights_only'}), "
                 f"which podium never loads; {recover}"
             ) from None
-        detail = text.splitlines()[0] if text else type(e).__name__
+        detail = text.splitlines()[0].split(". ")[0] if text else type(e).__name__
         raise ArtifactError(
             f"{path} is unreadable (truncated or corrupt: {detail}); {recover}"
         ) from None
