@@ -26,16 +26,65 @@ from podium.errors import ArtifactError
 __all__ = ["ArtifactError"]
 
 
+def _umask() -> int:
+    """The process's umask; read from /proc where it can be, since os.umask can only be read
+    by setting it, which races with other threads creating files."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: Path | str):
-    """Yield a temp path beside `path`; rename it over `path` only if the block succeeds."""
+    """Yield a temp path beside `path`; rename it over `path` only if the block succeeds.
+    The file gets the mode any new file would (0666 less the umask), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_new(path: Path | str, writer: Callable[[Path], None]) -> Path:
+    """Write a new file at `path`, or at `<stem>-2<suffix>`, `-3`... when that name is taken,
+    and return where it went. The finished temp file is hard-linked into place, which fails
+    rather than replaces a file another process wrote in the meantime (where the file system
+    has no hard links, the name is claimed by an exclusive create, then filled)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())
+        for n in range(1, 1000):
+            target = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+            try:
+                os.link(tmp, target)
+                return target
+            except FileExistsError:
+                continue
+            except OSError:
+                try:
+                    with open(target, "x"):
+                        pass
+                except FileExistsError:
+                    continue
+                os.replace(tmp, target)
+                return target
+        raise ArtifactError(f"{path} and 998 numbered variants of it exist already")
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -6,6 +6,7 @@ targets over as the task's arrays.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,16 +17,26 @@ import pandas as pd
 from podium.config import CompetitionConfig, Config
 from podium.errors import DataError
 from podium.fingerprint import files_fingerprint, values_fingerprint
-from podium.tasks import Task, build_task
+from podium.tasks import Task, build_task, task_type
 
 __all__ = ["Competition", "DataError"]
 
 
 def read_table(path: Path, what: str) -> pd.DataFrame:
+    """A CSV table with at least one row; an empty or undecodable file is named, not parsed."""
     if not path.is_file():
         raise DataError(f"{what} not found: {path}")
-    # ids and labels stay strings: '007' must not become 7
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        # ids and labels stay strings: '007' must not become 7
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} has no rows (the file is empty)") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as e:
+        detail = str(e).strip().splitlines()[0]
+        raise DataError(f"{path}: not a readable UTF-8 CSV {what} ({detail})") from None
+    if df.empty:
+        raise DataError(f"{path} has no rows (only a header: {list(df.columns)})")
+    return df
 
 
 def require_columns(df: pd.DataFrame, columns: list[str], path: Path) -> None:
@@ -61,7 +72,7 @@ class Competition:
         cols = [c.id_column, c.target_column] + ([c.group_column] if c.group_column else [])
         require_columns(df, cols, path)
         require_unique_ids(df[c.id_column], path)
-        return df.reset_index(drop=True)
+        return task_type(c).clean_table(c, df, path).reset_index(drop=True)
 
     @cached_property
     def task(self) -> Task:
@@ -118,14 +129,22 @@ class Competition:
         """Paths of the split's images, in table order; a missing file is an error naming it."""
         template = self.cfg.train_images if split == "train" else self.cfg.test_images
         ids = self.train_ids if split == "train" else self.test_ids
+        table = (
+            self.cfg.train_csv
+            if split == "train"
+            else (self.cfg.test_csv or self.cfg.sample_submission)
+        )
         paths = [self.root / template.format(id=i) for i in ids]
+        # the template's fixed folder ('train/' of 'train/{id}.png'): an id such as
+        # '../../x' must not reach outside it (checked on the names, so symlinks still work)
+        folder = os.path.abspath(self.root / os.path.dirname(template.split("{", 1)[0]))
         for row, p in enumerate(paths):
-            if not p.is_file():
-                table = (
-                    self.cfg.train_csv
-                    if split == "train"
-                    else (self.cfg.test_csv or self.cfg.sample_submission)
+            if not os.path.abspath(p).startswith(folder.rstrip(os.sep) + os.sep):
+                raise DataError(
+                    f"{self.root / table}: line {row + 2}: id {ids[row]!r} points outside the "
+                    f"image folder {folder} ({p})"
                 )
+            if not p.is_file():
                 raise DataError(
                     f"image not found: {p} (id {ids[row]!r}, line {row + 2} of {self.root / table})"
                 )
@@ -133,11 +152,33 @@ class Competition:
 
     @cached_property
     def solution(self) -> pd.DataFrame | None:
+        """The hidden test labels, where the organiser has them: cleaned and checked by the
+        task like train.csv's (a label that is not a class names its line)."""
         if not self.cfg.solution:
             return None
         path = self.root / self.cfg.solution
         if not path.is_file():
             return None
+        c = self.cfg
         df = read_table(path, "solution")
-        require_columns(df, [self.cfg.id_column, self.cfg.target_column], path)
+        require_columns(df, [c.id_column, c.target_column], path)
+        require_unique_ids(df[c.id_column], path)
+        df = task_type(c).clean_table(c, df, path)
+        self.task.encode(df, path)
         return df
+
+    def solution_targets(self, ids: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+        """The task's targets of the solution rows of `ids` (in that order), and those rows;
+        ids the solution lacks are named."""
+        solution = self.solution
+        path = self.root / (self.cfg.solution or "solution.csv")
+        if solution is None:
+            raise DataError(f"no solution file for {self.cfg.name} ({path}); nothing to score against")
+        table = solution.set_index(self.cfg.id_column)
+        missing = [i for i in ids if i not in table.index]
+        if missing:
+            raise DataError(
+                f"{path}: no label for {len(missing)} submission id(s) (e.g. {missing[:3]})"
+            )
+        rows = table.loc[ids].reset_index()
+        return self.task.encode(rows, path), rows

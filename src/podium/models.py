@@ -32,8 +32,8 @@ def create_model(cfg: ModelConfig, num_classes: int) -> torch.nn.Module:
         if not path.is_file():
             raise ConfigError(f"model.weights: file not found: {path}")
         # timm loads the file, drops a mismatched classifier and adapts input channels
-        return timm.create_model(
-            cfg.name, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **kwargs
+        return _timm_model(
+            cfg, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **kwargs
         )
     if cfg.pretrained:
         os.environ["HF_HUB_OFFLINE"] = "1"  # no network at run time
@@ -43,7 +43,9 @@ def create_model(cfg: ModelConfig, num_classes: int) -> torch.nn.Module:
 
         huggingface_hub.constants.HF_HUB_OFFLINE = True
         try:
-            return timm.create_model(cfg.name, pretrained=True, **kwargs)
+            return _timm_model(cfg, pretrained=True, **kwargs)
+        except ConfigError:
+            raise
         except Exception as e:
             raise ConfigError(
                 f"model.pretrained: weights for {cfg.name!r} are not in the local cache and podium "
@@ -51,7 +53,20 @@ def create_model(cfg: ModelConfig, num_classes: int) -> torch.nn.Module:
                 "with network (timm.create_model(name, pretrained=True)) into HF_HOME, or set "
                 "model.weights to a local file."
             ) from None
-    return timm.create_model(cfg.name, pretrained=False, **kwargs)
+    return _timm_model(cfg, pretrained=False, **kwargs)
+
+
+def _timm_model(cfg: ModelConfig, **kwargs) -> torch.nn.Module:
+    """timm.create_model; a `model.kwargs` entry the model's constructor refuses is a
+    ConfigError naming it, not a TypeError from deep inside timm."""
+    try:
+        return timm.create_model(cfg.name, **kwargs)
+    except TypeError as e:
+        if not cfg.kwargs:
+            raise
+        raise ConfigError(
+            f"model.kwargs: timm's {cfg.name} does not accept {cfg.kwargs} ({e})"
+        ) from None
 
 
 def head_parameters(model: torch.nn.Module) -> set[int]:

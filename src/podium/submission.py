@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from podium.competition import Competition
+from podium.competition import Competition, read_table
 from podium.errors import DataError
 from podium.predictions import TEST, read_test
 
@@ -57,6 +57,5 @@ def validate_submission(comp: Competition, sub: pd.DataFrame, source: str) -> No
 
 
 def read_submission(path: Path) -> pd.DataFrame:
-    if not Path(path).is_file():
-        raise DataError(f"submission not found: {path}")
-    return pd.read_csv(path, dtype=str, keep_default_na=False).replace("", np.nan)
+    """A submission as strings (empty cells NaN); an empty or binary file names itself."""
+    return read_table(Path(path), "submission").replace("", np.nan)

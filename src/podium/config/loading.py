@@ -28,8 +28,9 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Read one YAML mapping (safe loader only), following `extends:` (a path or a list)."""
+def read_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read one YAML mapping (safe loader only), following `extends:` (a path or a list);
+    `_chain` is the files that extend this one, so a cycle is named instead of recursing."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -41,8 +42,17 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
     parents = raw.pop("extends", None) or []
     merged: dict[str, Any] = {}
+    chain = (*_chain, path)
     for parent in [parents] if isinstance(parents, str) else parents:
-        merged = deep_merge(merged, read_yaml(path.parent / parent))
+        if not isinstance(parent, str):
+            raise ConfigError(f"{path}: extends must name a file or a list of files, got {parent!r}")
+        target = path.parent / parent
+        if not target.is_file():
+            raise ConfigError(f"{path}: extends {parent!r}, which does not exist ({target})")
+        if target.resolve() in {p.resolve() for p in chain}:
+            cycle = " -> ".join(str(p) for p in (*chain, target))
+            raise ConfigError(f"{path}: extends {parent!r}, which makes a cycle: {cycle}")
+        merged = deep_merge(merged, read_yaml(target, chain))
     return deep_merge(merged, raw)
 
 
@@ -87,7 +97,9 @@ def _explain(err: ValidationError, source: str) -> ConfigError:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             lines.append(f"unknown key {loc!r}{hint}")
         else:
-            lines.append(f"{loc or '<root>'}: {e['msg']} (got {e.get('input')!r})")
+            msg = e["msg"].removeprefix("Value error, ")
+            got = repr(e.get("input"))
+            lines.append(f"{loc or '<root>'}: {msg}" + ("" if got in msg else f" (got {got})"))
     return ConfigError(f"{source}: invalid config:\n  " + "\n  ".join(lines))
 
 

@@ -14,13 +14,26 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from podium.errors import ConfigError
 
 __all__ = ["ConfigError"]
 
 Kind = Literal["cnn", "tabular", "ensemble", "pseudo"]
+
+# a run folder is named after the experiment (and the competition): one plain folder name,
+# so `name: ../other` cannot write, or `--force` delete, outside runs/<comp>/
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def check_folder_name(value: str, what: str) -> str:
+    if not _FOLDER_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid {what} name (a plain folder name: letters, digits, '-', "
+            "'_', '.'; no separators, not '.' or '..', no leading '.')"
+        )
+    return value
 
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, assignments are validated."""
@@ -46,6 +59,11 @@ class CompetitionConfig(Section):
     metric: str = "accuracy"
     # what the submission's target column(s) hold: the label, or one probability per class
     submission_format: Literal["label", "proba"] = "label"
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        return check_folder_name(v, "competition")
 
 
 
@@ -206,6 +224,14 @@ class Config(Section):
     pseudo: dict[str, Any] | None = None
     tune: dict[str, Any] | None = None
     source: str | None = Field(None, exclude=True)  # the file it came from, for messages
+    # podium's own nested runs (tune trials: tune/<study>/trialNNNN): not a YAML key, so a
+    # user's `name` stays one plain folder; set with `nest_run`
+    _run_subdir: str | None = PrivateAttr(None)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        return check_folder_name(v, "experiment")
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -237,9 +263,17 @@ class Config(Section):
     def comp_dir(self) -> Path:
         return Path(self.paths.runs) / self.competition.name
 
+    def nest_run(self, subdir: str) -> Config:
+        """Place this config's run in `runs/<comp>/<subdir>/` (podium's tune trials), not in
+        the folder its name gives; returns the config itself."""
+        self._run_subdir = subdir
+        return self
+
     @property
     def run_dir(self) -> Path:
         """runs/<comp>/<exp>/, or runs/<comp>/ensemble/<name>/ for an ensemble config."""
+        if self._run_subdir is not None:
+            return self.comp_dir / self._run_subdir
         if self.kind == "ensemble":
             return self.comp_dir / "ensemble" / self.name
         return self.comp_dir / self.name

@@ -8,12 +8,15 @@ Checkpoints hold only tensors and plain Python values so that the safe loader ac
 
 from __future__ import annotations
 
+import pickle
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from podium.artifacts import save_with
+from podium.artifacts import ArtifactError, save_with
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -21,7 +24,42 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """A podium checkpoint; a truncated or corrupt file, or a pickle of arbitrary objects
+    (which `weights_only=True` refuses to run), is an ArtifactError saying how to recover."""
+    path = Path(path)
+    if (path.parent / "result.json").exists():  # a finished unit: only retraining remakes it
+        recover = (
+            f"delete {path.parent} to retrain this unit, or re-run `podium train` with --force"
+        )
+    else:
+        recover = "delete it to restart this unit from scratch, or re-run with --force"
+    try:
+        with warnings.catch_warnings():  # torch's notice on a pickle's protocol: the error says it
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, ValueError) as e:
+        text = str(e).strip()
+        if "Weights only load failed" in text and _pickled(path):
+            why = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. Please|\n\n|$)", text, re.S)
+            raise ArtifactError(
+                f"{path} is not a weights-only checkpoint: it pickles objects other than tensors "
+                f"and plain values ({why.group(1).strip() if why else 'refused by weights_only'}), "
+                f"which podium never loads; {recover}"
+            ) from None
+        detail = text.splitlines()[0].split(". ")[0] if text else type(e).__name__
+        raise ArtifactError(
+            f"{path} is unreadable (truncated or corrupt: {detail}); {recover}"
+        ) from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise ArtifactError(f"{path} is not a podium checkpoint (no 'model' weights); {recover}")
+    return state
+
+
+def _pickled(path: Path) -> bool:
+    """Whether a file starts as torch's zip format or a pickle (PROTO opcode) does, rather
+    than as noise: a refused pickle is planted, not corrupt."""
+    with open(path, "rb") as f:
+        return f.read(2) in (b"PK", *(bytes([0x80, v]) for v in range(2, 6)))
 
 
 def inference_state(unit_dir: Path, which: str = "best") -> dict[str, torch.Tensor]:

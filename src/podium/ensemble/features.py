@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from podium.competition import Competition
-from podium.errors import DataError
+from podium.errors import ConfigError, DataError
 from podium.ensemble.members import Member
 from podium.ensemble.schema import FeaturesConfig
 
@@ -48,12 +48,31 @@ def _metadata(table: pd.DataFrame, columns: list[str], where: str) -> np.ndarray
     return out
 
 
+def check_metadata(columns: list[str], comp: Competition) -> None:
+    """Refuse the competition's own target, id and group columns as meta-model features."""
+    c = comp.cfg
+    why = {
+        c.target_column: "target column; it would leak the label into the stack",
+        c.id_column: "id column; a row's name is not a feature (the meta-model would memorise rows)",
+    }
+    if c.group_column:
+        why[c.group_column] = (
+            "group column; the folds keep groups apart, so the meta-model would memorise groups"
+        )
+    for col in columns:
+        if col in why:
+            raise ConfigError(
+                f"ensemble.features.metadata: {col!r} is the competition's {why[col]}"
+            )
+
+
 def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) -> Level2:
     task, names = comp.task, [m.name for m in members]
     opts = (cfg.logits, cfg.row_stats, cfg.mean_proba)
     train, feature_names = task.level2_features([m.oof for m in members], names, *opts)
     test, _ = task.level2_features([m.test for m in members], names, *opts)
     if cfg.metadata:
+        check_metadata(cfg.metadata, comp)
         test_file = comp.cfg.test_csv or comp.cfg.sample_submission
         train = np.hstack(
             [train, _metadata(comp.train, cfg.metadata, str(comp.root / comp.cfg.train_csv))]

@@ -47,8 +47,7 @@ def leaderboard_score(comp: Competition, ids: np.ndarray, pred: np.ndarray) -> f
     solution = comp.solution
     if solution is None:
         return None
-    truth = solution.set_index(comp.cfg.id_column).loc[ids].reset_index()
-    y = comp.task.encode(truth, comp.root / (comp.cfg.solution or "solution.csv"))
+    y, _ = comp.solution_targets(ids)
     return float(comp.task.metric()(y, pred))
 
 

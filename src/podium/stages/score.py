@@ -30,18 +30,11 @@ def run(cfg: Config, submission: Path | None = None) -> dict[str, float]:
     """Score `submission` (default: this config's newest) on the hidden labels."""
     comp = Competition.from_config(cfg)
     submission = submission or latest_submission(cfg)
-    solution = comp.solution
-    if solution is None:
-        raise DataError(
-            f"no solution file for {comp.cfg.name} ({comp.root / (comp.cfg.solution or 'solution.csv')}); nothing to score against"
-        )
     sub = read_submission(submission)
     validate_submission(comp, sub, str(submission))
     task = comp.task
     metric = task.metric()
-    id_col = comp.cfg.id_column
-    truth = solution.set_index(id_col).loc[sub[id_col]]
-    y = task.encode(truth.reset_index(), comp.root / (comp.cfg.solution or "solution.csv"))
+    y, truth = comp.solution_targets(sub[comp.cfg.id_column].to_numpy())
     if comp.cfg.submission_format == "label" and metric.needs_proba:
         raise DataError(f"metric {metric.name} needs probabilities, but the submission holds labels")
     pred = task.submission_predictions(sub, target_columns(comp))

@@ -1,5 +1,6 @@
 """`podium submit`: the validated submission CSV of an experiment or an ensemble, named
-`submissions/<comp>-<name>-cv<score>-<UTC time>.csv` so the file says where it came from.
+`submissions/<comp>-<name>-cv<score>-<UTC time, ms>.csv` so the file says where it came from
+(a second submit of the same millisecond gets its own file, `...-2.csv`, never the same one).
 
 `submission.json` in the run folder stamps the newest submission with what it was made from
 (the test predictions and sample_submission.csv): re-running keeps it while they match.
@@ -11,7 +12,7 @@ import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
-from podium.artifacts import file_hash, read_json, require, write_csv
+from podium.artifacts import file_hash, read_json, require, write_new
 from podium.competition import Competition
 from podium.config import Config
 from podium.errors import ArtifactError
@@ -63,9 +64,10 @@ def run(cfg: Config, force: bool = False) -> Path:
     cv = cv_of(cfg)
     sub = build_submission(comp, cfg.run_dir)
     validate_submission(comp, sub, "submission")
-    stamp_text = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(cfg.paths.submissions) / f"{comp.cfg.name}-{cfg.name}-cv{cv:.4f}-{stamp_text}.csv"
-    write_csv(path, sub)
+    now = datetime.now(timezone.utc)
+    when = now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
+    path = Path(cfg.paths.submissions) / f"{comp.cfg.name}-{cfg.name}-cv{cv:.4f}-{when}.csv"
+    path = write_new(path, lambda tmp: sub.to_csv(tmp, index=False))
     validate_submission(comp, read_submission(path), str(path))  # what was written, read back
     record.write(path=str(path), cv=cv)
     print(f"submission: {path}  (CV {cv:.4f}, {len(sub)} rows)")

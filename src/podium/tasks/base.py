@@ -69,6 +69,17 @@ class Task(ABC):
             )
 
     # ---- targets ---------------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
+        """The table with its target column(s) normalised (spaces stripped...); a missing or
+        malformed target is an error naming `path` and the line."""
+
+    @classmethod
+    @abstractmethod
+    def from_table(cls, cfg: CompetitionConfig, train: pd.DataFrame, path: Path) -> Task:
+        """The task with its schema (classes, labels, ranges) read from the cleaned train table."""
+
     @abstractmethod
     def encode(self, table: pd.DataFrame, path: Path) -> np.ndarray:
         """The targets of a table (train.csv, solution.csv) as the task's array `y`; a value

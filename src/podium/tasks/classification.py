@@ -9,6 +9,7 @@ Labels are mapped to class indices here and only here: numeric labels sort numer
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,7 +27,38 @@ from podium.tasks.base import Blend, PseudoCandidates, Task
 from podium.tasks.blending import fit_simplex_weights, weighted
 from podium.tasks.losses import build_loss
 
+_log = logging.getLogger(__name__)
+
 PROBA_PREFIX = "p_"
+
+
+def clean_labels(labels: pd.Series, path: Path, ids: pd.Series | None = None) -> pd.Series:
+    """Labels as classes: surrounding spaces stripped (' a' is 'a'); an empty or NaN label is
+    refused with its line; labels that look like one class written two ways ('1' and '1.0',
+    'Cat' and 'cat') are logged as a warning, since they become two classes."""
+    labels = labels.astype(str).str.strip()
+    missing = labels.eq("") | labels.str.lower().eq("nan")
+    if missing.any():
+        i = int(np.flatnonzero(missing.to_numpy())[0])
+        which = f" (id {ids.iloc[i]!r})" if ids is not None else ""
+        what = "an empty label" if labels.iloc[i] == "" else f"a missing label ({labels.iloc[i]!r})"
+        raise DataError(f"{path}: line {i + 2}{which} has {what}")
+    seen: dict[object, set[str]] = {}
+    for label in labels.unique():
+        try:
+            key: object = float(label)
+        except ValueError:
+            key = label.casefold()
+        seen.setdefault(key, set()).add(label)
+    for same in (sorted(v) for v in seen.values() if len(v) > 1):
+        _log.warning(
+            "%s: labels %s look like one class written %d ways; they are %d classes",
+            path,
+            same,
+            len(same),
+            len(same),
+        )
+    return labels
 
 
 def class_order(labels: list[str]) -> list[str]:
@@ -46,11 +78,18 @@ class Classification(Task):
         self._index = {c: i for i, c in enumerate(classes)}
 
     @classmethod
+    def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
+        ids = table[cfg.id_column] if cfg.id_column in table.columns else None
+        return table.assign(**{cfg.target_column: clean_labels(table[cfg.target_column], path, ids)})
+
+    @classmethod
     def from_table(cls, cfg: CompetitionConfig, train: pd.DataFrame, path: Path) -> Classification:
         if cfg.classes is not None:
             classes = [str(c) for c in cfg.classes]
         else:
             classes = class_order(train[cfg.target_column].unique().tolist())
+        if len(classes) < 2:
+            raise DataError(f"{path} has one class ({classes[0]!r}); a classifier needs at least two")
         return cls(cfg, path, classes)
 
     # ---- targets ---------------------------------------------------------------------------

@@ -60,8 +60,10 @@ class TrainObjective:
             stale = self.cfg.comp_dir / run_name
             if stale.exists():  # left by a deleted study of the same name: not this trial's
                 shutil.rmtree(stale)
-        base = dict(self.base, name=run_name)
-        return with_params(base, params, source=f"{self.cfg.source} (trial {trial.number})")
+        # the name is one folder name (`<study>-trialNNNN`); the run sits in tune/<study>/
+        base = dict(self.base, name=f"{self.study_name}-{Path(run_name).name}")
+        cfg = with_params(base, params, source=f"{self.cfg.source} (trial {trial.number})")
+        return cfg.nest_run(run_name)
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = suggest(trial, self.tune.space)
