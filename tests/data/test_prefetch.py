@@ -11,7 +11,7 @@ from podium.data.dataset import EpochSampler, ImageDataset, train_loader
 from podium.data.device import Normalizer
 from podium.data.prefetch import DevicePrefetcher
 from podium.engine.precision import resolve_precision
-from podium.predict import predict_logits
+from podium.engine.predict import predict_logits
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

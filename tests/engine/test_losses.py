@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
 
 from podium.config import ConfigError, TrainConfig
-from podium.engine.losses import SoftTargetLoss, build_loss, class_weights_for
+from podium.tasks.losses import SoftTargetLoss, build_loss, class_weights_for
 
 LOGITS = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-0.5, 1.5, 0.0], [1.0, 1.0, 3.0]])
 LABELS = torch.tensor([0, 2, 1, 1])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from podium.engine.losses import SoftTargetLoss
+from podium.tasks.losses import SoftTargetLoss
 from podium.pseudo.schema import PseudoConfig
 from podium.pseudo.select import pseudo_targets, pseudo_weights, select_rows
 

@@ -11,8 +11,9 @@ from podium.artifacts import proba_columns, read_json
 from podium.competition import DataError
 from podium.data.device import Normalizer
 from podium.engine.precision import resolve_precision
-from podium.inference import UnitPredictor
-from podium.predict import combine, predict_logits
+from podium.units.predict import UnitPredictor
+from podium.engine.predict import predict_logits
+from podium.tasks.probability import merge_logits as combine
 from podium.stages import infer, oof, score, submit
 from podium.submission import read_submission, validate_submission
 
