@@ -58,12 +58,12 @@ from podium.config import Config, from_dict  # noqa: E402
 from podium.data.augment import build_train_transform  # noqa: E402
 from podium.data.dataset import EpochSampler, ImageDataset, train_loader  # noqa: E402
 from podium.data.device import Normalizer  # noqa: E402
-from podium.engine.losses import build_loss  # noqa: E402
 from podium.engine.optim import build_optimizer  # noqa: E402
 from podium.engine.precision import Precision, resolve_device, resolve_precision  # noqa: E402
+from podium.engine.predict import predict_logits  # noqa: E402
 from podium.engine.trainer import TrainRows, ValidRows, build_model, fit  # noqa: E402
 from podium.experiment import Experiment  # noqa: E402
-from podium.predict import predict_logits  # noqa: E402
+from podium.tasks import Task  # noqa: E402
 
 # name@size:batch; the issue's anchors were measured with these on one H100 (device limit
 # 3,965 / 4,541 / 45,169 img/s in bf16, channels_last, AdamW)
@@ -87,7 +87,7 @@ def synthetic_image(rng: np.random.Generator, px: int) -> np.ndarray:
 
 def write_competition(root: Path, n_train: int, n_test: int, px: int, classes: int) -> Path:
     """Kaggle's layout under `root/<name>/`, written once (atomically: a temp folder renamed)."""
-    name = f"synth-{n_train}+{n_test}x{px}px-{classes}c"
+    name = f"synth-{n_train}_{n_test}x{px}px-{classes}c"  # a valid competition name: no "+"
     out = root / name
     if (out / "sample_submission.csv").is_file():
         return out
@@ -270,7 +270,7 @@ def synthetic_batch(
 
 def train_limit(
     cfg: Config,
-    num_classes: int,
+    task: Task,
     device: torch.device,
     precision: Precision,
     steps: int | None,
@@ -283,10 +283,11 @@ def train_limit(
     steps; without `steps`, over as many as last about `epoch_seconds` (measured on a short
     probe), the epoch length the other phases then use too."""
     tc = cfg.train
+    num_classes = task.num_outputs
     model = build_model(cfg, num_classes, device, seed=0).train()
     forward = torch.compile(model) if tc.compile else model
     labels = np.arange(tc.batch_size) % num_classes
-    criterion = build_loss(tc, labels, num_classes).to(device)
+    criterion = task.build_loss(tc, task.training_targets(labels)).to(device)
     optimizer = build_optimizer(model, tc)
     scaler = precision.grad_scaler()
     x, targets = synthetic_batch(cfg, tc.batch_size, num_classes, device)
@@ -342,7 +343,12 @@ def loader_alone(cfg: Config, rows: TrainRows, device: torch.device, memory: Pea
 
 
 def podium_fit(
-    cfg: Config, rows: TrainRows, valid: ValidRows, device: torch.device, memory: PeakMemory
+    cfg: Config,
+    task: Task,
+    rows: TrainRows,
+    valid: ValidRows,
+    device: torch.device,
+    memory: PeakMemory,
 ) -> Phase:
     """`fit` itself, warm-up epoch excluded: the step loop's img/s (loader and prefetch
     included) from the trainer's own timing, and each epoch's wall and CPU time from the
@@ -361,7 +367,7 @@ def podium_fit(
             memory.reset()  # the measured epochs' peak, not the warm-up's
 
     memory.reset()
-    fit(cfg, rows, valid, unit, seed=0, on_epoch_end=on_epoch_end)
+    fit(cfg, task, rows, valid, unit, seed=0, on_epoch_end=on_epoch_end)
     shutil.rmtree(unit, ignore_errors=True)
     measured = epochs[1:]
     return Phase(
@@ -455,11 +461,12 @@ def bench_model(
     # into memory (`fold_rows`), and so does this
     images = np.array(exp.train_images)
     decode_seconds = time.perf_counter() - t0
+    task = exp.task
     labels = exp.comp.targets
-    num_classes = exp.comp.num_classes
+    num_classes = task.num_outputs
     limit, steps = train_limit(
         cfg,
-        num_classes,
+        task,
         device,
         precision,
         args.steps,
@@ -472,7 +479,7 @@ def bench_model(
     length = steps * spec.batch
     train_images = images[:length] if length <= n_train else Cycled(images, n_train, length)
     idx = np.arange(length) % n_train
-    rows = TrainRows(train_images, np.eye(num_classes, dtype=np.float32)[labels[idx]])
+    rows = TrainRows(train_images, task.training_targets(labels[idx]))
     valid = ValidRows(images[n_train:], labels[n_train:])
     print(
         f"\n== {spec.label}  batch {spec.batch}  {steps} steps/epoch ({length:,} images)  "
@@ -490,7 +497,7 @@ def bench_model(
     print(f"  limit    {limit.rate:>9,.0f} img/s  peak {limit.peak_gib:.2f} GiB", flush=True)
     loader = loader_alone(cfg, rows, device, memory)
     print(f"  loader   {loader.rate:>9,.0f} img/s  (no model)", flush=True)
-    podium = podium_fit(cfg, rows, valid, device, memory)
+    podium = podium_fit(cfg, task, rows, valid, device, memory)
     print(
         f"  podium   {podium.rate:>9,.0f} img/s  peak {podium.peak_gib:.2f} GiB  "
         f"= {podium.rate / limit.rate:.0%} of the limit; epoch of {podium.extra['epoch_images']:,} "

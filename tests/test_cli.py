@@ -65,10 +65,18 @@ def test_missing_config_file(tmp_path, capsys):
     assert "config file not found" in one_error_line(capsys, "folds")
 
 
-def test_train_before_folds_says_what_to_run(config_file, capsys):
-    assert main(["train", "-c", str(config_file)]) == 2
+def test_train_makes_the_folds_it_needs(config_file, tmp_path):
+    """The pipeline runs what a stage needs first: `podium train` on a fresh competition
+    writes folds.csv, then trains."""
+    assert main(["train", "-c", str(config_file)]) == 0
+    assert list((tmp_path / "runs" / "digits").glob("folds.csv"))
+
+
+def test_an_unknown_metric_names_the_key_before_anything_is_written(config_file, tmp_path, capsys):
+    assert main(["train", "-c", str(config_file), "competition.metric=acuracy"]) == 2
     line = one_error_line(capsys, "train")
-    assert "folds file not found" in line and "podium folds -c" in line
+    assert "competition.metric" in line and "did you mean 'accuracy'" in line
+    assert not (tmp_path / "runs").exists()
 
 
 def test_bad_data_exits_2_naming_the_file(config_file, tmp_path, capsys):

@@ -3,12 +3,15 @@ name the file, the line and the id; labels <-> class indices in one place."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from factories import toy_config, write_competition
 from podium.competition import Competition, DataError
+from podium.errors import ConfigError
 
 
 def toy(tmp_path, labels, **kwargs) -> Competition:
@@ -21,7 +24,7 @@ def toy(tmp_path, labels, **kwargs) -> Competition:
 
 def test_demo_competition_reads(tiny_config):
     comp = Competition.from_config(tiny_config())
-    assert comp.classes == [str(i) for i in range(10)]
+    assert comp.task.classes == [str(i) for i in range(10)]
     assert len(comp.train) == 1437 and len(comp.test) == 360
     assert list(comp.test_ids) == list(comp.sample_submission["id"])
     assert comp.solution is not None and len(comp.solution) == 360
@@ -31,16 +34,17 @@ def test_demo_competition_reads(tiny_config):
 
 def test_numeric_labels_sort_numerically_and_round_trip(tmp_path):
     comp = toy(tmp_path, ["10", "9", "2", "10", "9", "2"])
-    assert comp.classes == ["2", "9", "10"]
+    assert comp.task.classes == ["2", "9", "10"]
     assert comp.targets.tolist() == [2, 1, 0, 2, 1, 0]
-    assert comp.decode(comp.targets).tolist() == ["10", "9", "2", "10", "9", "2"]
+    assert comp.task.decode(comp.targets).tolist() == ["10", "9", "2", "10", "9", "2"]
 
 
 def test_ids_and_labels_stay_strings(tmp_path):
     comp = toy(tmp_path, ["cat", "dog"], ids=["007", "010"])
     assert comp.train_ids.tolist() == ["007", "010"]  # not 7 and 10
-    assert comp.classes == ["cat", "dog"]
-    assert comp.encode(pd.Series(["dog", "cat"])).tolist() == [1, 0]
+    assert comp.task.classes == ["cat", "dog"]
+    table = pd.DataFrame({"id": ["x", "y"], "label": ["dog", "cat"]})
+    assert comp.task.encode(table, Path("t.csv")).tolist() == [1, 0]
 
 
 def test_configured_classes_fix_the_order(tmp_path):
@@ -51,10 +55,16 @@ def test_configured_classes_fix_the_order(tmp_path):
 def test_label_not_in_the_classes_names_line_id_and_label(tmp_path):
     comp = toy(tmp_path, ["a", "b", "zebra", "a"], classes=["a", "b"])
     with pytest.raises(DataError) as err:
-        _ = comp.train
+        _ = comp.targets
     message = str(err.value)
     assert "train.csv" in message and "line 4" in message and "'r002'" in message
     assert "'zebra'" in message
+
+
+def test_an_unknown_metric_for_the_task_names_the_key(tmp_path):
+    comp = toy(tmp_path, ["a", "b"], metric="acuracy")
+    with pytest.raises(ConfigError, match="competition.metric.*did you mean 'accuracy'"):
+        _ = comp.task
 
 
 def test_missing_image_file_names_path_id_and_line(tmp_path):

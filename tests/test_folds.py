@@ -3,6 +3,8 @@ the `podium folds` stage that writes the one folds.csv every experiment shares."
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -77,7 +79,7 @@ def test_too_few_groups(tmp_path):
         assign_folds(comp, FoldsConfig(method="group", n_splits=3))
 
 
-def test_folds_stage_writes_once_and_checks_settings(tiny_config, capsys):
+def test_folds_stage_writes_once_and_checks_settings(tiny_config, caplog):
     cfg = tiny_config()
     folds_stage.run(cfg)
     path = cfg.folds_path
@@ -88,8 +90,9 @@ def test_folds_stage_writes_once_and_checks_settings(tiny_config, capsys):
     folds = read_folds(path, comp)
     assert list(folds.columns) == ["id", "fold"] and folds["id"].tolist() == list(comp.train_ids)
 
-    folds_stage.run(cfg)  # up to date: not rewritten
-    assert "up to date" in capsys.readouterr().out and path.read_bytes() == written
+    with caplog.at_level(logging.INFO, logger="podium"):
+        folds_stage.run(cfg)  # up to date: not rewritten
+    assert "up to date" in caplog.text and path.read_bytes() == written
 
     other = tiny_config("folds.seed=7")
     with pytest.raises(DataError, match="--force"):

@@ -141,7 +141,7 @@ def test_an_empty_or_header_only_train_table_has_no_rows(tmp_path, content):
     with pytest.raises(DataError, match=r"train\.csv has no rows"):
         _ = comp.train
     with pytest.raises(DataError, match=r"train\.csv has no rows"):
-        _ = comp.classes
+        _ = comp.task.classes
 
 
 def test_a_header_only_sample_submission_or_test_table_has_no_rows(tmp_path):
@@ -216,7 +216,7 @@ def test_ensemble_metadata_refuses_the_target_id_and_group_columns(tmp_path, col
     write_competition(tmp_path, ["a", "b", "a", "b"], groups=["g0", "g0", "g1", "g1"])
     comp = Competition.from_config(toy_config(tmp_path, group_column="group"))
     p = np.full((4, 2), 0.5)
-    member = Member("m", Path("m.yaml"), tmp_path, oof=p, test=p)
+    member = Member("m", Path("m.yaml"), tmp_path, oof=p, test=p, fingerprint=[])
     with pytest.raises(ConfigError) as err:
         build_level2([member], comp, FeaturesConfig(metadata=[column]))
     assert str(err.value).startswith(
@@ -229,7 +229,7 @@ def test_ensemble_metadata_refuses_the_target_id_and_group_columns(tmp_path, col
 
 def test_labels_with_surrounding_spaces_are_the_same_class(tmp_path):
     comp = toy(tmp_path, [" a", "b ", "a", " b "])
-    assert comp.classes == ["a", "b"]
+    assert comp.task.classes == ["a", "b"]
     assert comp.targets.tolist() == [0, 1, 0, 1]
     assert comp.train["label"].tolist() == ["a", "b", "a", "b"]
 
@@ -245,7 +245,7 @@ def test_labels_with_surrounding_spaces_are_the_same_class(tmp_path):
 def test_an_empty_or_nan_label_names_line_and_id(tmp_path, label, what):
     comp = toy(tmp_path, ["a", "b", "a", label, "b"])
     with pytest.raises(DataError) as err:
-        _ = comp.classes
+        _ = comp.task.classes
     assert str(err.value) == f"{tmp_path / 'toy' / 'train.csv'}: line 5 (id 'r003') has {what}"
 
 
@@ -257,8 +257,8 @@ def test_a_label_of_spaces_is_empty(tmp_path):
 
 def test_near_duplicate_labels_warn(tmp_path, caplog):
     comp = toy(tmp_path, ["1", "1.0", "2", "Cat", "cat"])
-    with caplog.at_level(logging.WARNING, logger="podium.competition"):
-        assert len(comp.classes) == 5  # still five classes: a warning, not a guess
+    with caplog.at_level(logging.WARNING, logger="podium"):
+        assert len(comp.task.classes) == 5  # still five classes: a warning, not a guess
     text = caplog.text
     assert "['1', '1.0'] look like one class written 2 ways" in text
     assert "['Cat', 'cat']" in text
@@ -266,15 +266,15 @@ def test_near_duplicate_labels_warn(tmp_path, caplog):
 
 def test_distinct_labels_do_not_warn(tmp_path, caplog):
     comp = toy(tmp_path, ["1", "2", "10", "cat", "dog"])
-    with caplog.at_level(logging.WARNING, logger="podium.competition"):
-        _ = comp.classes
+    with caplog.at_level(logging.WARNING, logger="podium"):
+        _ = comp.task.classes
     assert caplog.text == ""
 
 
 def test_a_train_set_with_one_class_is_refused(tmp_path):
     comp = toy(tmp_path, ["a", "a", " a"])
     with pytest.raises(DataError) as err:
-        _ = comp.train
+        _ = comp.task
     assert str(err.value) == (
         f"{tmp_path / 'toy' / 'train.csv'} has one class ('a'); a classifier needs at least two"
     )
@@ -296,8 +296,9 @@ def test_solution_labels_that_are_not_classes_name_the_line(tmp_path):
 
 def test_encode_of_an_unknown_label_is_a_data_error(tmp_path):
     comp = toy(tmp_path, ["a", "b"])
-    with pytest.raises(DataError, match=r"label 'c' is not one of the classes \['a', 'b'\]"):
-        comp.encode(["a", "c"])
+    table = pd.DataFrame({"id": ["x", "y"], "label": ["a", "c"]})
+    with pytest.raises(DataError, match=r"line 3 \(id 'y'\) has label 'c', which is not one of"):
+        comp.task.encode(table, Path("t.csv"))
 
 
 # ---- 10. dependency bounds -----------------------------------------------------------------------

@@ -18,6 +18,8 @@ import yaml
 
 import podium.stages.submit as submit_stage
 from factories import toy_config, write_competition
+from podium.competition import Competition
+from podium.predictions import write_test
 from podium.artifacts import ArtifactError, write_json, write_new, write_parquet
 from podium.cli import main
 from podium.competition import DataError
@@ -130,9 +132,7 @@ def predicted(tmp_path):
     )
     cfg.run_dir.mkdir(parents=True)
     proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]])
-    pd.DataFrame({"id": ids, "p_a": proba[:, 0], "p_b": proba[:, 1]}).to_parquet(
-        cfg.run_dir / "test.parquet"
-    )
+    write_test(cfg.run_dir / "test.parquet", Competition.from_config(cfg).task, ids, proba)
     return cfg
 
 
@@ -159,7 +159,8 @@ def test_two_submits_in_the_same_instant_write_two_files(predicted, monkeypatch)
 
     monkeypatch.setattr(submit_stage, "datetime", Frozen)
     first = submit_stage.run(predicted)
-    second = submit_stage.run(predicted)
+    assert submit_stage.run(predicted) == first  # unchanged inputs: the same submission
+    second = submit_stage.run(predicted, force=True)  # a second one of the same instant
     assert first != second and first.exists() and second.exists()
     assert first.name == "toy-toy-cvnan-20261105T120000123Z.csv"
     assert second.name == "toy-toy-cvnan-20261105T120000123Z-2.csv"

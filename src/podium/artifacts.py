@@ -12,8 +12,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Callable
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from typing import Any
 import pandas as pd
 
 from podium.errors import ArtifactError
-
 
 __all__ = ["ArtifactError"]
 

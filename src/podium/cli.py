@@ -15,6 +15,9 @@ from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+from podium.errors import USER_ERRORS  # noqa: E402
+from podium.logs import setup_logging  # noqa: E402
+
 STAGES = {
     "folds": "assign folds: runs/<comp>/folds.csv",
     "train": "train every fold x seed (or one unit)",
@@ -39,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     verbosity.add_argument("-v", "--verbose", action="store_true", help="debug messages too")
     sub = p.add_subparsers(dest="stage", required=True, metavar="STAGE")
-    demo = sub.add_parser("demo-data", help="write the embedded digits competition under DATA/digits")
+    demo = sub.add_parser(
+        "demo-data", help="write the embedded digits competition under DATA/digits"
+    )
     demo.add_argument("--data", default="data", help="data folder (default: data)")
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)
@@ -47,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
             "-c", "--config", required=True, help="YAML config (experiment, ensemble, pseudo, tune)"
         )
         sp.add_argument(
-            "overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.epochs=3"
+            "overrides",
+            nargs="*",
+            metavar="key=value",
+            help="dotted overrides, e.g. train.epochs=3",
         )
         if name in FORCE:
             sp.add_argument("--force", action="store_true", help="redo this stage's finished work")
@@ -64,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> None:
     if args.stage == "demo-data":
-        from podium.stages.demo_data import write_demo
+        from podium.stages.demo_data import write_demo  # local for import cost: cv2, sklearn
 
         write_demo(Path(args.data))
         return
-    from podium import pipeline
+    from podium import pipeline  # local for import cost: `podium --help` needs no torch
 
     request = pipeline.Request(
         config=Path(args.config),
@@ -87,9 +95,6 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from podium.errors import USER_ERRORS
-    from podium.logs import setup_logging
-
     args = build_parser().parse_args(argv)
     setup_logging(-1 if args.quiet else 1 if args.verbose else 0)
     try:

@@ -173,7 +173,9 @@ class Competition:
         solution = self.solution
         path = self.root / (self.cfg.solution or "solution.csv")
         if solution is None:
-            raise DataError(f"no solution file for {self.cfg.name} ({path}); nothing to score against")
+            raise DataError(
+                f"no solution file for {self.cfg.name} ({path}); nothing to score against"
+            )
         table = solution.set_index(self.cfg.id_column)
         missing = [i for i in ids if i not in table.index]
         if missing:

@@ -32,21 +32,21 @@ from scipy.optimize import minimize
 from podium.metric_fns import grade_index, quadratic_weighted_kappa
 
 
-def _grades(grades: Sequence[int]) -> np.ndarray:
+def _grades(grades: Sequence[int] | np.ndarray) -> np.ndarray:
     g = np.asarray(grades)
     if g.ndim != 1 or len(g) < 2 or np.any(np.diff(g) <= 0):
         raise ValueError(f"grades must be at least two increasing values, got {list(grades)}")
     return g
 
 
-def midpoint_cuts(grades: Sequence[int]) -> np.ndarray:
+def midpoint_cuts(grades: Sequence[int] | np.ndarray) -> np.ndarray:
     """The cuts of plain rounding: halfway between neighbouring grades (0.5, 1.5, ...)."""
     g = _grades(grades).astype(np.float64)
     return (g[:-1] + g[1:]) / 2
 
 
 def apply_cutpoints(
-    x: np.ndarray, cuts: np.ndarray, grades: Sequence[int] | None = None
+    x: np.ndarray, cuts: np.ndarray, grades: Sequence[int] | np.ndarray | None = None
 ) -> np.ndarray:
     """Grades of continuous predictions `x`: grade i+1 from `cuts[i]` (inclusive) upwards.
     grades: the G grades for G-1 sorted cuts; default 0..G-1."""
@@ -60,7 +60,7 @@ def apply_cutpoints(
 def fit_cutpoints(
     y: np.ndarray,
     x: np.ndarray,
-    grades: Sequence[int],
+    grades: Sequence[int] | np.ndarray,
     *,
     restarts: int = 3,
     max_iter: int = 2000,
@@ -122,7 +122,11 @@ class CutpointFit:
 
 
 def fit_cutpoints_cv(
-    y: np.ndarray, x: np.ndarray, fold: np.ndarray, grades: Sequence[int], **options: Any
+    y: np.ndarray,
+    x: np.ndarray,
+    fold: np.ndarray,
+    grades: Sequence[int] | np.ndarray,
+    **options: Any,
 ) -> CutpointFit:
     """Fold k graded with cuts fitted on the other folds' rows (the CV score), and cuts
     fitted on every row (the submission). fold: (N,) fold ids; options go to fit_cutpoints."""

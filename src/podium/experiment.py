@@ -64,7 +64,7 @@ class Experiment:
     # ---- images ---------------------------------------------------------------------------
     @property
     def cache_size(self) -> tuple[int, int]:
-        return tuple(self.cfg.data.cache_size or self.cfg.data.image_size)
+        return self.cfg.data.cache_size or self.cfg.data.image_size
 
     def _images(self, split: str) -> np.ndarray:
         cache_dir = self.cfg.comp_dir / "cache" if self.cfg.data.cache == "memmap" else None

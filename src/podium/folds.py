@@ -10,8 +10,8 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
 from podium.competition import Competition
-from podium.errors import DataError
 from podium.config import FoldsConfig
+from podium.errors import DataError
 
 
 def assign_folds(comp: Competition, cfg: FoldsConfig) -> pd.DataFrame:
@@ -32,6 +32,7 @@ def assign_folds(comp: Competition, cfg: FoldsConfig) -> pd.DataFrame:
                 f"folds.n_splits={cfg.n_splits}; lower n_splits or use folds.method=kfold"
             )
     if needs_groups:
+        assert groups is not None  # read above whenever needs_groups
         n_groups = len(np.unique(groups))
         if n_groups < cfg.n_splits:
             raise DataError(

@@ -9,16 +9,25 @@ import sys
 
 
 def setup_logging(verbosity: int = 0) -> None:
-    """verbosity -1 = quiet (warnings), 0 = info, 1+ = debug. Messages go to stderr as plain
-    lines, as podium printed them before; warnings and errors say so."""
+    """verbosity -1 = quiet (warnings), 0 = info, 1+ = debug. Messages are plain lines, as
+    podium printed them before; warnings and errors say so."""
     level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StreamsHandler()
     handler.setFormatter(_PlainFormatter())
     root = logging.getLogger("podium")
     root.handlers[:] = [handler]
     root.setLevel(level)
-    root.propagate = False
     logging.captureWarnings(True)
+
+
+class _StreamsHandler(logging.StreamHandler):
+    """Progress messages to stdout (where podium's output always went), warnings and errors
+    to stderr, so a failing command's stderr is its error alone. Resolves the streams at
+    each message (a test's capture, a notebook's stream), not when logging was set up."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr if record.levelno >= logging.WARNING else sys.stdout
+        super().emit(record)
 
 
 class _PlainFormatter(logging.Formatter):

@@ -270,7 +270,9 @@ REGRESSION_METRICS: dict[str, TaskMetric] = {
 # --- ordinal ---------------------------------------------------------------------------------
 
 
-def grade_index(values: np.ndarray, grades: Sequence[int], what: str = "grade") -> np.ndarray:
+def grade_index(
+    values: np.ndarray, grades: Sequence[int] | np.ndarray, what: str = "grade"
+) -> np.ndarray:
     """Positions of `values` in the sorted `grades`; a value that is not a grade is an error."""
     grades = np.asarray(grades)
     if len(grades) < 2 or np.any(np.diff(grades) <= 0):
@@ -285,7 +287,9 @@ def grade_index(values: np.ndarray, grades: Sequence[int], what: str = "grade") 
     return idx
 
 
-def quadratic_weighted_kappa(y: np.ndarray, pred: np.ndarray, grades: Sequence[int]) -> float:
+def quadratic_weighted_kappa(
+    y: np.ndarray, pred: np.ndarray, grades: Sequence[int] | np.ndarray
+) -> float:
     """Cohen's kappa with quadratic weights over every grade in `grades`, so a grade absent
     from `y` and `pred` still counts in the distances (the weight of grades i, j is
     (i - j)² over their positions in the sorted list). Computed from a confusion

@@ -5,6 +5,7 @@ a miss is an error that says where to put the file, never a download.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -17,8 +18,6 @@ from podium.config import ConfigError, ModelConfig
 def create_model(cfg: ModelConfig, num_classes: int) -> torch.nn.Module:
     """Build `cfg.name` with `num_classes` outputs (binary tasks use 2, like multiclass)."""
     if cfg.name not in timm.list_models() and not timm.is_model(cfg.name):
-        import difflib
-
         close = difflib.get_close_matches(cfg.name, timm.list_models(), n=3)
         raise ConfigError(f"model.name: unknown timm model {cfg.name!r}; close: {close}")
     kwargs = dict(
@@ -39,7 +38,7 @@ def create_model(cfg: ModelConfig, num_classes: int) -> torch.nn.Module:
         os.environ["HF_HUB_OFFLINE"] = "1"  # no network at run time
         # huggingface_hub reads the variable once, at import (timm imports it first): set
         # its flag too, or a cache miss retries the network for ~45 s before failing
-        import huggingface_hub.constants
+        import huggingface_hub.constants  # local: only the pretrained path touches the hub
 
         huggingface_hub.constants.HF_HUB_OFFLINE = True
         try:
@@ -71,7 +70,8 @@ def _timm_model(cfg: ModelConfig, **kwargs) -> torch.nn.Module:
 
 def head_parameters(model: torch.nn.Module) -> set[int]:
     """ids of the classifier's parameters: the 'head' of discriminative LRs and freezing."""
-    head = model.get_classifier() if hasattr(model, "get_classifier") else None
+    # Module.__getattr__ is typed Tensor | Module; timm models define get_classifier()
+    head = model.get_classifier() if hasattr(model, "get_classifier") else None  # type: ignore[operator]
     if not isinstance(head, torch.nn.Module):
         return set()
     return {id(p) for p in head.parameters()}

@@ -26,6 +26,7 @@ from typing import Any
 
 from podium.config import Config, ConfigError, load_config, load_related, read_yaml
 from podium.experiment import Experiment
+from podium.pseudo.schema import parse_pseudo
 from podium.stages import ensemble as ensemble_stage
 from podium.stages import folds as folds_stage
 from podium.stages import infer as infer_stage
@@ -36,6 +37,7 @@ from podium.stages import score as score_stage
 from podium.stages import submit as submit_stage
 from podium.stages import tabular as tabular_stage
 from podium.stages import train as train_stage
+from podium.tuning.schema import parse_tune
 from podium.validate import validate
 
 _log = logging.getLogger(__name__)
@@ -79,15 +81,20 @@ class Pipeline:
         self._valid: set[Path] = set()
 
     # ---- configs -------------------------------------------------------------------------
-    def load(self, path: Path) -> Config:
-        cfg = load_config(path, self.request.overrides)
+    def load(self, path: Path, member: bool = False) -> Config:
+        """`path` with the request's overrides; a member of an ensemble takes them all but
+        the ensemble's own section (`ensemble.meta.seeds=[0]` is not a member's key)."""
+        overrides = self.request.overrides
+        if member:
+            overrides = [o for o in overrides if not o.startswith(("ensemble.", "ensemble="))]
+        cfg = load_config(path, overrides)
         if cfg.run_dir not in self._valid:
             validate(cfg)
             self._valid.add(cfg.run_dir)
         return cfg
 
     def members(self, cfg: Config, exp: str | None = None) -> list[Config]:
-        return [self.load(p) for p in member_paths(Path(cfg.source or ""), exp)]
+        return [self.load(p, member=True) for p in member_paths(Path(cfg.source or ""), exp)]
 
     def related(self, path: Path, like: Config) -> Config:
         cfg = load_related(path, like)
@@ -161,9 +168,7 @@ class Pipeline:
         pseudo_stage.report(cfg, started=t0)
 
     def tune(self, cfg: Config) -> Any:
-        from podium.stages import tune as tune_stage  # optuna: import cost
-
-        from podium.tuning.schema import parse_tune  # optuna: import cost
+        from podium.stages import tune as tune_stage  # local for import cost: optuna, sqlalchemy
 
         if parse_tune(cfg).mode == "meta":
             for member in self.members(cfg):
@@ -187,8 +192,6 @@ def _train_tabular(p: Pipeline, cfg: Config, force: bool) -> None:
 
 
 def _train_student(p: Pipeline, cfg: Config, force: bool) -> None:
-    from podium.pseudo.schema import parse_pseudo
-
     teacher = p.related(parse_pseudo(cfg).teacher_path(cfg.source), cfg)
     p.predictions(teacher)
     r = p.request
@@ -209,15 +212,18 @@ def run(stage: str, request: Request, **options: Any) -> Any:
     path, force = request.config, request.force
     if stage in ("train", "oof", "infer"):
         # an ensemble config stands for its members (`--exp` narrows), a plain one for itself
-        first = load_config(path, request.overrides)
-        for member_path in member_paths(path, request.exp):
-            cfg = p.load(member_path) if first.kind == "ensemble" else p.load(path)
-            getattr(p, stage)(cfg, force)
+        paths = member_paths(path, request.exp)
+        is_ensemble = paths != [path]
+        for member_path in paths:
+            getattr(p, stage)(p.load(member_path, member=is_ensemble), force)
         return None
-    if stage == "folds":
-        return p.folds(p.load(member_paths(path)[0]), force)
-    if stage == "lr-find":
-        return p.lr_find(p.load(member_paths(path, request.exp)[0]), options.get("steps", 100))
+    if stage in ("folds", "lr-find"):
+        # an ensemble's folds are its members' (the competition's); lr-find is a member's
+        paths = member_paths(path, request.exp if stage == "lr-find" else None)
+        cfg = p.load(paths[0], member=paths[0] != path)
+        if stage == "folds":
+            return p.folds(cfg, force)
+        return p.lr_find(cfg, options.get("steps", 100))
     cfg = p.load(path)
     if stage == "ensemble":
         p.ensemble(cfg, force)

@@ -16,6 +16,7 @@ folds, and that no value is NaN: a stale or foreign file is refused with its pat
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -36,10 +37,17 @@ def _frame(ids: np.ndarray, task: Task, pred: np.ndarray, **front: np.ndarray) -
 
 
 def write_oof(
-    path: Path, task: Task, ids: np.ndarray, fold: np.ndarray, targets: pd.DataFrame, pred: np.ndarray
+    path: Path,
+    task: Task,
+    ids: np.ndarray,
+    fold: np.ndarray,
+    targets: pd.DataFrame,
+    pred: np.ndarray,
 ) -> None:
     """`targets` holds the target column(s) as written in train.csv (`task.target_frame`)."""
-    front = {"fold": np.asarray(fold, np.int64)} | {c: targets[c].to_numpy() for c in targets}
+    # target_frame's columns are train.csv header names: strings
+    columns = cast(list[str], list(targets.columns))
+    front = {"fold": np.asarray(fold, np.int64)} | {c: targets[c].to_numpy() for c in columns}
     write_parquet(path, _frame(ids, task, pred, **front))
 
 
@@ -47,7 +55,9 @@ def write_test(path: Path, task: Task, ids: np.ndarray, pred: np.ndarray) -> Non
     write_parquet(path, _frame(ids, task, pred))
 
 
-def write_test_by_fold(path: Path, task: Task, ids: np.ndarray, by_fold: dict[int, np.ndarray]) -> None:
+def write_test_by_fold(
+    path: Path, task: Task, ids: np.ndarray, by_fold: dict[int, np.ndarray]
+) -> None:
     frames = [_frame(ids, task, p, fold=np.full(len(ids), k, np.int64)) for k, p in by_fold.items()]
     write_parquet(path, pd.concat(frames, ignore_index=True))
 
@@ -58,7 +68,9 @@ def _read(path: Path, task: Task, what: str) -> pd.DataFrame:
     df = pd.read_parquet(path)
     missing = [c for c in ["id", *task.columns] if c not in df.columns]
     if missing:
-        raise ArtifactError(f"{path}: {what} lacks columns {missing} (made for another task or classes?)")
+        raise ArtifactError(
+            f"{path}: {what} lacks columns {missing} (made for another task or classes?)"
+        )
     df["id"] = df["id"].astype(str)
     return df
 
@@ -101,13 +113,19 @@ def read_oof(
     return df[task.columns].to_numpy(np.float64)
 
 
-def read_test(path: Path, task: Task, ids: np.ndarray, what: str = "test predictions") -> np.ndarray:
+def read_test(
+    path: Path, task: Task, ids: np.ndarray, what: str = "test predictions"
+) -> np.ndarray:
     df = _aligned(_read(path, task, what), ids, task, path, what)
     return df[task.columns].to_numpy(np.float64)
 
 
 def read_test_by_fold(
-    path: Path, task: Task, ids: np.ndarray, folds: list[int], what: str = "per-fold test predictions"
+    path: Path,
+    task: Task,
+    ids: np.ndarray,
+    folds: list[int],
+    what: str = "per-fold test predictions",
 ) -> dict[int, np.ndarray]:
     df = _read(path, task, what)
     have = set(df["fold"].unique().tolist())
@@ -115,8 +133,8 @@ def read_test_by_fold(
     if lacking:
         raise ArtifactError(f"{path}: {what} has no predictions of fold(s) {lacking}")
     return {
-        k: _aligned(df[df["fold"] == k], ids, task, path, f"{what} (fold {k})")[task.columns].to_numpy(
-            np.float64
-        )
+        k: _aligned(df[df["fold"] == k], ids, task, path, f"{what} (fold {k})")[
+            task.columns
+        ].to_numpy(np.float64)
         for k in folds
     }

@@ -205,7 +205,9 @@ def fit_thresholds_cv(
     folds = np.unique(fold)
     if len(folds) < 2:
         raise ValueError(f"thresholds need at least 2 folds to be fitted CV-honestly, got {folds}")
-    options = dict(beta=beta, average=average, per_label=per_label, candidates=candidates)
+    options: dict[str, Any] = dict(
+        beta=beta, average=average, per_label=per_label, candidates=candidates
+    )
     fold_thresholds = np.zeros((len(folds), y.shape[1]))
     decisions = np.zeros(y.shape, dtype=bool)
     fold_scores = np.zeros(len(folds))

@@ -15,7 +15,10 @@ from podium.competition import Competition
 from podium.config import Config, load_related
 from podium.data.augment import build_train_transform
 from podium.engine.optim import build_optimizer
+from podium.ensemble.schema import parse_ensemble
 from podium.models import create_model
+from podium.pseudo.schema import parse_pseudo
+from podium.tuning.schema import parse_tune
 
 
 def validate(cfg: Config) -> None:
@@ -28,21 +31,15 @@ def validate(cfg: Config) -> None:
         _check_network(cfg, task.num_outputs)
         build_train_transform(cfg.data.train_augs, cfg.data.image_size)
     if cfg.kind == "tabular":
-        from podium.tabular.schema import parse_tabular  # sklearn + xgboost: import cost
+        from podium.tabular.schema import parse_tabular  # local for import cost: sklearn, xgboost
 
         parse_tabular(cfg)
     if cfg.kind == "ensemble":
-        from podium.ensemble.schema import parse_ensemble  # xgboost: import cost
-
         for member in parse_ensemble(cfg).member_paths(cfg.source):
             validate(load_related(member, cfg))
     if cfg.kind == "pseudo":
-        from podium.pseudo.schema import parse_pseudo
-
         validate(load_related(parse_pseudo(cfg).teacher_path(cfg.source), cfg))
     if cfg.tune is not None:
-        from podium.tuning.schema import parse_tune  # optuna: import cost
-
         parse_tune(cfg)
 
 

@@ -4,6 +4,7 @@ stopping, the frozen-backbone warmup, gradient accumulation, precision and weigh
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.seeding import seed_everything
 from podium.engine.trainer import TrainRows, ValidRows, fit, unit_done
 from podium.models import create_model, head_parameters
+from podium.tasks.classification import Multiclass
 
 
 def rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,6 +36,11 @@ def data() -> tuple[TrainRows, ValidRows]:
     return TrainRows(x, np.eye(2, dtype=np.float32)[y]), ValidRows(xv, yv)
 
 
+def two_classes(cfg):
+    """The task of the synthetic rows: two classes, dark and bright."""
+    return Multiclass(cfg.competition, Path("synthetic"), ["dark", "bright"])
+
+
 @pytest.fixture
 def config(tiny_config):
     def build(*overrides: str):
@@ -46,8 +53,10 @@ def config(tiny_config):
 
 def test_a_unit_writes_checkpoints_history_and_result(config, data, tmp_path):
     seen = []
+    cfg = config("train.epochs=2")
     result = fit(
-        config("train.epochs=2"),
+        cfg,
+        two_classes(cfg),
         *data,
         tmp_path / "unit",
         seed=0,
@@ -78,13 +87,13 @@ def test_early_stopping_stops_after_patience_epochs_without_gain(config, data, t
         "train.early_stopping_patience=1",
         "train.scheduler=none",
     )
-    result = fit(cfg, *data, tmp_path, seed=0)
+    result = fit(cfg, two_classes(cfg), *data, tmp_path, seed=0)
     assert result["epochs_run"] == 2 and result["best_epoch"] == 1
 
 
 def test_frozen_backbone_trains_only_the_head(config, data, tmp_path):
     cfg = config("train.epochs=1", "train.freeze_backbone_epochs=1")
-    fit(cfg, *data, tmp_path, seed=3)
+    fit(cfg, two_classes(cfg), *data, tmp_path, seed=3)
     seed_everything(3)
     initial = create_model(cfg.model, 2)
     head = {n for n, p in initial.named_parameters() if id(p) in head_parameters(initial)}
@@ -94,7 +103,8 @@ def test_frozen_backbone_trains_only_the_head(config, data, tmp_path):
 
 
 def test_gradient_accumulation_counts_updates(config, data, tmp_path):
-    fit(config("train.epochs=1", "train.grad_accum=4"), *data, tmp_path, seed=0)
+    cfg = config("train.epochs=1", "train.grad_accum=4")
+    fit(cfg, two_classes(cfg), *data, tmp_path, seed=0)
     batches = 96 // 16
     assert load_checkpoint(tmp_path / "last.pt")["num_updates"] == math.ceil(batches / 4)
 
@@ -105,7 +115,7 @@ def test_rows_with_zero_weight_do_not_train(config, data, tmp_path):
     train, valid = data
     silent = TrainRows(train.images, train.targets, np.zeros(len(train.images), np.float32))
     cfg = config("train.epochs=1", "train.weight_decay=0", "train.scheduler=none")
-    fit(cfg, silent, valid, tmp_path, seed=5)
+    fit(cfg, two_classes(cfg), silent, valid, tmp_path, seed=5)
     seed_everything(5)
     initial = create_model(cfg.model, 2).state_dict()
     trained = load_checkpoint(tmp_path / "last.pt")["model"]
@@ -113,7 +123,8 @@ def test_rows_with_zero_weight_do_not_train(config, data, tmp_path):
 
 
 def test_ema_weights_are_the_ones_evaluated(config, data, tmp_path):
-    fit(config("train.epochs=1", "train.ema_decay=0.5"), *data, tmp_path, seed=0)
+    cfg = config("train.epochs=1", "train.ema_decay=0.5")
+    fit(cfg, two_classes(cfg), *data, tmp_path, seed=0)
     last = load_checkpoint(tmp_path / "last.pt")
     best = load_checkpoint(tmp_path / "best.pt")
     key = "head.fc.weight"
@@ -123,7 +134,8 @@ def test_ema_weights_are_the_ones_evaluated(config, data, tmp_path):
 
 
 def test_bf16_autocast_path_runs_on_cpu(config, data, tmp_path):
-    result = fit(config("train.epochs=1", "train.precision=bf16"), *data, tmp_path, seed=0)
+    cfg = config("train.epochs=1", "train.precision=bf16")
+    result = fit(cfg, two_classes(cfg), *data, tmp_path, seed=0)
     assert result["best_score"] > 0.5
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from podium.ensemble.blend import blend_cv, fit_logit_weights, fit_weights, logit_weighted
+from podium.config import CompetitionConfig
+from podium.ensemble.blend import blend_cv
 from podium.metrics import get_metric
+from podium.tasks.blending import fit_simplex_weights
+from podium.tasks.classification import Multiclass
+from podium.tasks.probability import fit_logit_weights, logit_weighted
 
 LOG_LOSS = get_metric("log_loss")
+TASK = Multiclass(CompetitionConfig(name="toy"), Path("synthetic"), ["0", "1", "2", "3"])
 
 
 def member(y: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
@@ -21,7 +28,7 @@ def test_blend_weights_favour_the_better_member_and_stay_on_the_simplex():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 4, 2000)
     good, noise = member(y, 3.0, rng), member(rng.integers(0, 4, 2000), 3.0, rng)
-    w = fit_weights([good, noise], y)
+    w = fit_simplex_weights([good, noise], y, LOG_LOSS)
     assert w.min() >= 0 and np.isclose(w.sum(), 1) and w[0] > 0.9
 
 
@@ -47,6 +54,6 @@ def test_fold_k_is_blended_with_weights_fitted_without_it():
     b = np.where(
         (fold == 0)[:, None], member(rng.integers(0, 4, 600), 4.0, rng), member(y, 4.0, rng)
     )
-    oof, _, weights = blend_cv([a, b], [a[:5], b[:5]], y, fold)
+    oof, _, weights = blend_cv([a, b], [a[:5], b[:5]], y, fold, TASK.blends()["blend"])
     assert weights[0, 1] > 0.9
     assert (oof[fold == 0].argmax(1) == y[fold == 0]).mean() < 0.5

@@ -1,8 +1,10 @@
-"""The ensemble stage on synthetic members (oof/test parquet files written by the test, no
-CNN training): honest meta CV, refused members, the report, reloadable meta-models."""
+"""The ensemble stage on synthetic members (prediction files written by the test through
+`podium.predictions`, no CNN training): honest meta CV, refused members, the report,
+reloadable meta-models, and `podium ensemble` through the pipeline down to the submission."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +12,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from podium.artifacts import ArtifactError, file_hash, proba_columns, read_json, write_json
+from podium import pipeline
+from podium.artifacts import ArtifactError, read_json
 from podium.competition import Competition
 from podium.config import ConfigError, load_config
 from podium.ensemble.features import build_level2
+from podium.ensemble.inputs import load_inputs
+from podium.ensemble.meta_cv import meta_cv_score
 from podium.ensemble.schema import parse_ensemble
-from podium.ensemble.stack import fit_meta_model, load_meta_model, prior_margin
+from podium.ensemble.stack import fit_meta_model, load_meta_model
+from podium.errors import DataError
+from podium.predictions import OOF, TEST, read_oof, write_oof, write_test
 from podium.stages import ensemble
 from podium.stages import folds as folds_stage
 
@@ -49,8 +56,8 @@ class Project:
         cfg = load_config(self.ensemble_yaml([]), [])
         folds_stage.run(cfg)
         self.comp = Competition.from_config(cfg)
+        self.task = self.comp.task
         self.folds = pd.read_csv(cfg.folds_path, dtype={"id": str})
-        self.folds_hash = file_hash(cfg.folds_path)
         self.runs = Path(cfg.paths.runs) / "digits"
 
     def ensemble_yaml(self, members: list[str], **section) -> Path:
@@ -61,26 +68,19 @@ class Project:
             {"extends": self.base, "name": "stack", "paths": self.paths, "ensemble": body},
         )
 
-    def member(self, name: str, oof: np.ndarray, test: np.ndarray, **override) -> None:
-        """configs/<name>.yaml and runs/digits/<name>/{run.json, oof.parquet, test.parquet}."""
-        write_yaml(self.dir / "configs" / f"{name}.yaml", {"extends": self.base, "name": name})
-        run = self.runs / name
-        run.mkdir(parents=True, exist_ok=True)
-        columns = proba_columns(self.comp.classes)
-        frame = pd.DataFrame(
-            {
-                "id": self.comp.train_ids,
-                "fold": override.get("fold", self.folds["fold"].to_numpy()),
-                "target": self.comp.train["label"].to_numpy(),
-            }
+    def member(
+        self, name: str, oof: np.ndarray, test: np.ndarray, fold: np.ndarray | None = None
+    ) -> None:
+        """configs/<name>.yaml and runs/digits/<name>/{oof.parquet, test.parquet}, written as
+        the stages write them; `fold`: the folds its OOF was made on (default: folds.csv's)."""
+        write_yaml(
+            self.dir / "configs" / f"{name}.yaml",
+            {"extends": self.base, "name": name, "paths": self.paths},
         )
-        frame[columns] = oof
-        frame.to_parquet(run / "oof.parquet", index=False)
-        t = pd.DataFrame({"id": self.comp.test_ids})
-        t[columns] = test
-        t.to_parquet(run / "test.parquet", index=False)
-        folds_hash = override.get("folds_hash", self.folds_hash)
-        write_json(run / "run.json", {"folds_hash": folds_hash, "classes": self.comp.classes})
+        run, comp, task = self.runs / name, self.comp, self.task
+        fold = self.folds["fold"].to_numpy() if fold is None else fold
+        write_oof(run / OOF, task, comp.train_ids, fold, task.target_frame(comp.train), oof)
+        write_test(run / TEST, task, comp.test_ids, test)
 
     def test_proba(self, rng: np.random.Generator) -> np.ndarray:
         return noisy_proba(rng.integers(0, 10, len(self.comp.test_ids)), 3.0, rng)
@@ -109,48 +109,72 @@ def test_member_trained_on_shuffled_labels_gives_chance_level_meta_cv(project):
     project.member("shuffled", noisy_proba(shuffled, 3.0, rng), project.test_proba(rng))
     cfg = project.config(["shuffled"])
 
-    score = ensemble.meta_cv_score(cfg, {"max_depth": 6})
+    score = meta_cv_score(cfg, {"max_depth": 6})
 
     assert score < 0.16  # chance is 0.10 on ten balanced classes
     # the control: the same meta-model, had it seen the rows it predicts, would shine
     section = parse_ensemble(cfg)
-    inputs = ensemble.load_inputs(cfg, section)
+    inputs = load_inputs(cfg, section)
     x = build_level2(inputs.members, inputs.comp, section.features).train
     params = section.meta.xgb_params({"max_depth": 6})
-    leaky = fit_meta_model(x, y, 10, section.meta, params, seed=0, margin=None)
+    leaky = fit_meta_model(inputs.task, x, y, section.meta, params, seed=0, margin=None)
     assert (leaky.predict(x) == y).mean() > 0.25  # measured 0.29
 
 
 def test_members_on_other_folds_are_refused_naming_the_member(project):
     rng = np.random.default_rng(1)
     y = project.comp.targets
+    folds = project.folds["fold"].to_numpy()
     project.member("good", noisy_proba(y, 3.0, rng), project.test_proba(rng))
-    project.member(
-        "stale",
-        noisy_proba(y, 3.0, rng),
-        project.test_proba(rng),
-        folds_hash="0123456789abcdef",
-    )
-    with pytest.raises(ArtifactError, match="member 'stale'.*folds hash 0123456789abcdef"):
+    # made on another split of the competition (a folds.csv since replaced)
+    project.member("stale", noisy_proba(y, 3.0, rng), project.test_proba(rng), fold=(folds + 1) % 5)
+    with pytest.raises(ArtifactError, match="member 'stale'.*in fold.*other folds.*--force"):
         ensemble.run(project.config(["good", "stale"]))
 
-    moved = project.folds["fold"].to_numpy().copy()
-    moved[0] = (moved[0] + 1) % 5  # same hash recorded, but one id sits in another fold
+    moved = folds.copy()
+    moved[0] = (moved[0] + 1) % 5  # every other id in its fold, but one sits in another
     project.member("moved", noisy_proba(y, 3.0, rng), project.test_proba(rng), fold=moved)
-    with pytest.raises(ArtifactError, match="member 'moved'.*in fold"):
+    with pytest.raises(ArtifactError, match=f"member 'moved'.*id '{project.comp.train_ids[0]}'"):
         ensemble.run(project.config(["good", "moved"]))
 
 
-def test_ensemble_reports_every_candidate_and_writes_a_submission(project, capsys):
+@pytest.fixture
+def upstream(monkeypatch) -> list[tuple[str, str, Path]]:
+    """The members' train / oof / infer stages as the pipeline calls them (stage, member, its
+    run folder), recorded instead of run: the synthetic members' prediction files are already
+    there, as after a finished run."""
+    calls: list[tuple[str, str, Path]] = []
+
+    def stand_in(stage: str):
+        def run(exp, force=False, **kw) -> None:
+            calls.append((stage, exp.cfg.name, exp.run_dir))
+
+        return run
+
+    for stage in ("train", "oof", "infer"):
+        monkeypatch.setattr(getattr(pipeline, f"{stage}_stage"), "run", stand_in(stage))
+    return calls
+
+
+def test_ensemble_reports_every_candidate_and_writes_a_submission(
+    project, upstream, capsys, caplog
+):
     rng = np.random.default_rng(2)
     y = project.comp.targets
     test_y = rng.integers(0, 10, len(project.comp.test_ids))
     project.member("alpha", noisy_proba(y, 3.0, rng), noisy_proba(test_y, 3.0, rng))
     project.member("beta", noisy_proba(y, 2.5, rng), noisy_proba(test_y, 2.5, rng))
-    cfg = project.config(["alpha", "beta"], select="stack")
+    path = project.ensemble_yaml(["alpha", "beta"], select="stack")
+    cfg = load_config(path)
 
-    submission = ensemble.run(cfg)
+    # `podium ensemble`: the members' predictions, the ensemble, then its submission
+    submission = pipeline.run("ensemble", pipeline.Request(config=path))
 
+    assert sorted(upstream) == sorted(
+        (stage, m, project.runs / m)
+        for stage in ("train", "oof", "infer")
+        for m in ("alpha", "beta")
+    )
     out = cfg.run_dir
     report = (out / "report.md").read_text()
     for name in ("alpha", "beta", "mean", "blend", "logit_blend", "stack"):
@@ -163,28 +187,57 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(project, capsy
     vs = scores["vs_best_member"]  # the gain over the best member, paired on the same rows
     assert vs["member"] in ("alpha", "beta") and vs["fixed"] > vs["broken"]
     assert vs["gains"]["accuracy"]["observed"] > 0 and "Paired, on the same rows" in report
-    oof = pd.read_parquet(out / "oof.parquet")
-    assert list(oof["id"]) == list(project.comp.train_ids)
-    assert np.allclose(oof[proba_columns(project.comp.classes)].sum(axis=1), 1, atol=1e-5)
+    # the CV of choosing itself: fold k predicted by the candidate best on the other folds
+    nested = scores["nested_selection"]
+    assert set(nested["picked_by_fold"]) == {str(k) for k in range(5)}
+    assert set(nested["picked_by_fold"].values()) <= set(scores["candidates"])
+    assert 0 < nested["accuracy"] <= 1 and nested["log_loss"] > 0
+    task, comp = project.task, project.comp
+    assert list(pd.read_parquet(out / OOF)["id"]) == list(comp.train_ids)  # train.csv order
+    oof = read_oof(out / OOF, task, comp.train_ids, project.folds["fold"].to_numpy())
+    assert np.allclose(oof.sum(axis=1), 1, atol=1e-5)
     assert submission.exists() and str(submission) in capsys.readouterr().out
 
     # a saved meta-model, reloaded, predicts its fold exactly as the run did
     section = parse_ensemble(cfg)
-    inputs = ensemble.load_inputs(cfg, section)
+    inputs = load_inputs(cfg, section)
     x = build_level2(inputs.members, inputs.comp, section.features).train
     weights = np.array(read_json(out / "meta/prior.json")["members_weights_by_fold"]["fold0"])
     rows = inputs.fold == 0
-    margin = prior_margin([m.oof[rows] for m in inputs.members], weights, section.meta.prior)
+    margin = task.prior_margin([m.oof[rows] for m in inputs.members], weights, section.meta.prior)
     model = load_meta_model(out / "meta/fold0_seed0.ubj")
-    reloaded = model.predict_proba(x[rows], base_margin=margin)
-    saved = oof.loc[rows, proba_columns(project.comp.classes)].to_numpy()
-    np.testing.assert_allclose(reloaded, saved, rtol=1e-5, atol=1e-6)
+    reloaded = task.meta_predict(model, x[rows], margin)
+    np.testing.assert_allclose(reloaded, oof[rows], rtol=1e-5, atol=1e-6)
 
     # unchanged members and section: nothing is recomputed
     before = (out / "scores.json").stat().st_mtime_ns
-    ensemble.run(cfg)
+    with caplog.at_level(logging.INFO, logger="podium"):
+        ensemble.run(cfg)
     assert (out / "scores.json").stat().st_mtime_ns == before
-    assert "up to date" in capsys.readouterr().out
+    assert "up to date" in caplog.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=DataError,
+    reason="src bug: pipeline.Pipeline.members (and pipeline.run for train/oof/infer) load a "
+    "member with load_config(path, overrides), so it keeps its own `paths`, while the ensemble "
+    "stage reads it under the ensemble's (ensemble.members.member_config -> load_related)",
+)
+def test_the_pipeline_makes_members_where_the_ensemble_reads_them(project, upstream, monkeypatch):
+    """A member's file that names no `paths` is read under the ensemble's (`member_config`):
+    the pipeline must make its predictions there too, not under the defaults (./data, ./runs)."""
+    monkeypatch.chdir(project.dir)  # the defaults, should they be used: nothing of the repo's
+    rng = np.random.default_rng(3)
+    project.member("alpha", noisy_proba(project.comp.targets, 3.0, rng), project.test_proba(rng))
+    write_yaml(project.dir / "configs" / "alpha.yaml", {"extends": project.base, "name": "alpha"})
+    path = project.ensemble_yaml(["alpha"])
+
+    pipeline.run("ensemble", pipeline.Request(config=path))
+
+    assert {(stage, run_dir) for stage, _, run_dir in upstream} == {
+        (stage, project.runs / "alpha") for stage in ("train", "oof", "infer")
+    }
 
 
 def test_unknown_key_in_the_section_is_named(project):

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from podium.artifacts import proba_columns, read_json
+from podium.artifacts import read_json
 from podium.competition import DataError
 from podium.data.device import Normalizer
 from podium.engine.precision import resolve_precision
-from podium.units.predict import UnitPredictor
 from podium.engine.predict import predict_logits
-from podium.tasks.probability import merge_logits as combine
 from podium.stages import infer, oof, score, submit
 from podium.submission import read_submission, validate_submission
+from podium.tasks.probability import merge_logits as combine
+from podium.units.predict import UnitPredictor
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def test_oof_covers_every_train_id_once_with_its_fold(predicted):
     assert frame["id"].is_unique
     assert (frame["fold"].to_numpy() == folds["fold"].to_numpy()).all()
     assert list(frame["target"]) == list(predicted.comp.train["label"])
-    proba = frame[proba_columns(predicted.comp.classes)].to_numpy()
+    proba = frame[predicted.task.columns].to_numpy()
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
 
 
@@ -51,7 +53,7 @@ def test_test_predictions_match_sample_submission(predicted):
     sample = predicted.comp.sample_submission
     assert list(test["id"]) == list(sample["id"])
     assert sorted(by_fold["fold"].unique()) == [0, 1]
-    cols = proba_columns(predicted.comp.classes)
+    cols = predicted.task.columns
     np.testing.assert_allclose(test[cols].to_numpy().sum(1), 1.0, atol=1e-5)
     # with probability merging and one seed, the overall mean is the mean of the fold means
     mean_of_folds = np.mean([f[cols].to_numpy() for _, f in by_fold.groupby("fold")], axis=0)
@@ -124,8 +126,8 @@ def test_oof_refuses_untrained_folds(tiny_config):
         oof.run(Experiment(cfg))
 
 
-def test_rerun_is_a_no_op(predicted, capsys):
-    oof.run(predicted)
-    infer.run(predicted)
-    out = capsys.readouterr().out
-    assert "up to date" in out and out.count("up to date") == 2
+def test_rerun_is_a_no_op(predicted, caplog):
+    with caplog.at_level(logging.INFO, logger="podium"):
+        oof.run(predicted)
+        infer.run(predicted)
+    assert caplog.text.count("up to date") == 2

@@ -3,8 +3,9 @@ pseudo rows never reach a validation set, the all-folds mode warns, an ensemble 
 leak-free through its members' mean, stale pseudo-labels are refused, and a full round
 (with extra images) followed by a Noisy Student round runs end to end.
 
-Most tests use fake teacher files and a recording stand-in for the engine's `fit`, so they
-check exactly the rows each student unit receives without training anything."""
+Most tests use fake teacher files (written through `podium.predictions`, as the stages write
+them) and a recording stand-in for the engine's `fit`, so they check exactly the rows each
+student unit receives without training anything."""
 
 from __future__ import annotations
 
@@ -16,14 +17,23 @@ import pandas as pd
 import pytest
 import yaml
 
-from podium.artifacts import ArtifactError, proba_columns, read_json, write_json, write_parquet
-from podium.config import Config, ConfigError, load_config
+from podium import pipeline
+from podium.artifacts import ArtifactError, read_json, write_json
+from podium.config import Config, ConfigError
 from podium.experiment import Experiment
-from podium.pseudo.teacher import PseudoLeakWarning
+from podium.predictions import (
+    OOF,
+    TEST,
+    TEST_BY_FOLD,
+    write_oof,
+    write_test,
+    write_test_by_fold,
+)
+from podium.pseudo.teacher import PseudoLeakWarning, open_teacher
 from podium.stages import folds as folds_stage
 from podium.stages import pseudo
-from podium.stages import train as train_stage
-from podium.stages.oof import prediction_settings
+from podium.tasks import Task
+from podium.units import train as units_train
 
 
 def write_config(path: Path, cfg: Config, **sections) -> Path:
@@ -33,13 +43,12 @@ def write_config(path: Path, cfg: Config, **sections) -> Path:
     return path
 
 
-def predictions(ids, classes, label: str, conf: float) -> pd.DataFrame:
+def predictions(task: Task, rows: int, label: str, conf: float) -> np.ndarray:
     """Every row predicts `label` with probability `conf`, the rest spread evenly."""
-    p = np.full((len(ids), len(classes)), (1 - conf) / (len(classes) - 1))
+    classes = task.classes
+    p = np.full((rows, len(classes)), (1 - conf) / (len(classes) - 1))
     p[:, classes.index(label)] = conf
-    frame = pd.DataFrame({"id": ids})
-    frame[proba_columns(classes)] = p
-    return frame
+    return p
 
 
 def fake_experiment(
@@ -49,55 +58,48 @@ def fake_experiment(
     by_fold: dict[int, tuple[str, float]],
     overall: str = "0",
 ) -> Path:
-    """A 'trained' teacher's prediction files (no weights), fresh for oof/infer; its config
-    file is returned."""
+    """A 'trained' teacher (no weights): what a teacher is read from, run.json (its folds),
+    scores.json and its prediction files; its config file is returned. Fold k's models
+    predict `by_fold[k]` on every test row, all folds together `overall`."""
     cfg = tiny_config(f"name={name}")
     folds_stage.run(cfg)
     exp = Experiment(cfg)
-    comp, out = exp.comp, exp.run_dir
+    comp, task, out = exp.comp, exp.task, exp.run_dir
     out.mkdir(parents=True, exist_ok=True)
-    write_json(
-        out / "run.json",
-        {"folds_hash": exp.folds_hash, "config_hash": "x", "classes": comp.classes},
-    )
-    frames = [
-        predictions(comp.test_ids, comp.classes, lab, c).assign(fold=k)
-        for k, (lab, c) in by_fold.items()
-    ]
-    write_parquet(out / "test_by_fold.parquet", pd.concat(frames, ignore_index=True))
-    write_parquet(out / "test.parquet", predictions(comp.test_ids, comp.classes, overall, 0.99))
-    write_parquet(out / "oof.parquet", predictions(comp.train_ids, comp.classes, "0", 0.5))
+    write_json(out / "run.json", {"kind": cfg.kind, "folds_hash": exp.folds_hash})
+    n_test = len(comp.test_ids)
+    per_fold = {k: predictions(task, n_test, lab, c) for k, (lab, c) in by_fold.items()}
+    write_test_by_fold(out / TEST_BY_FOLD, task, comp.test_ids, per_fold)
+    write_test(out / TEST, task, comp.test_ids, predictions(task, n_test, overall, 0.99))
+    oof = predictions(task, len(comp.train_ids), "0", 0.5)
+    target = task.target_frame(comp.train)
+    write_oof(out / OOF, task, comp.train_ids, exp.fold_of_row, target, oof)
     folds = {str(k): {"accuracy": 0.5, "log_loss": 1.0} for k in by_fold}
     write_json(
         out / "scores.json",
-        {
-            "metric": "accuracy",
-            "cv": 0.5,
-            "log_loss": 1.0,
-            "settings": prediction_settings(exp),
-            "final": {"folds": folds},
-        },
+        {"metric": "accuracy", "cv": 0.5, "log_loss": 1.0, "final": {"folds": folds}},
     )
-    write_json(out / "infer.json", {"settings": prediction_settings(exp)})
     return write_config(tmp_path / f"{name}.yaml", cfg)
 
 
 class RecordingFit:
-    """Stands in for the engine's fit: records each unit's rows and marks the unit done."""
+    """Stands in for the engine's fit: records each unit's rows and marks the unit done (its
+    stamp, as the engine writes it)."""
 
     def __init__(self) -> None:
         self.units: dict[int, tuple] = {}
 
-    def __call__(self, cfg, train, valid, unit_dir, seed, on_epoch_end=None):
+    def __call__(self, cfg, task, train, valid, unit_dir, seed, on_epoch_end=None, stamp=None):
         self.units[int(unit_dir.parent.name.removeprefix("fold"))] = (train, valid)
-        write_json(unit_dir / "result.json", {"best_score": 0.0})
-        return {"metric": "accuracy", "best_score": 0.0, "best_epoch": 1}
+        result = {"metric": "accuracy", "best_score": 0.0, "best_epoch": 1}
+        stamp.write(**result)
+        return result
 
 
 @pytest.fixture
 def recording_fit(monkeypatch) -> RecordingFit:
     spy = RecordingFit()
-    monkeypatch.setattr(train_stage, "fit", spy)
+    monkeypatch.setattr(units_train, "fit", spy)
     return spy
 
 
@@ -111,7 +113,7 @@ def student(tiny_config, teacher: Path, *pseudo_keys: str, name: str = "student"
 
 
 def one_hot_of(exp: Experiment, label: str) -> np.ndarray:
-    return np.eye(exp.comp.num_classes, dtype=np.float32)[exp.comp.classes.index(label)]
+    return np.eye(exp.task.num_outputs, dtype=np.float32)[exp.task.classes.index(label)]
 
 
 def test_fold_k_trains_on_fold_k_teacher_labels_and_never_validates_on_them(
@@ -126,7 +128,7 @@ def test_fold_k_trains_on_fold_k_teacher_labels_and_never_validates_on_them(
         is_valid = exp.fold_of_row == fold
         # validation: exactly fold k's labelled rows, nothing else
         np.testing.assert_array_equal(valid.images, exp.train_images[is_valid])
-        np.testing.assert_array_equal(valid.labels, exp.comp.targets[is_valid])
+        np.testing.assert_array_equal(valid.y, exp.comp.targets[is_valid])
         # training: the other folds' rows, then every test image labelled by fold k's models
         n_labelled = int((~is_valid).sum())
         assert len(train.images) == n_labelled + n_test
@@ -149,7 +151,7 @@ def test_threshold_and_cap_shape_the_rows_each_fold_trains_on(tiny_config, tmp_p
     train0, _ = recording_fit.units[0]
     assert len(train0.images) == n_labelled[0] + 25
     # soft targets: the teacher's own distribution
-    assert train0.targets[n_labelled[0] :, exp.comp.classes.index("3")] == pytest.approx(0.95)
+    assert train0.targets[n_labelled[0] :, exp.task.classes.index("3")] == pytest.approx(0.95)
     train1, _ = recording_fit.units[1]
     assert len(train1.images) == n_labelled[1]
 
@@ -182,10 +184,9 @@ def test_ensemble_teacher_is_leak_free_only_through_its_members_mean(
     out = cfg.run_dir
     out.mkdir(parents=True)
     exp0 = Experiment(cfg)
-    write_json(out / "run.json", {"folds_hash": exp0.folds_hash})
-    write_parquet(
-        out / "test.parquet", predictions(exp0.comp.test_ids, exp0.comp.classes, "9", 0.99)
-    )
+    write_json(out / "run.json", {"kind": cfg.kind, "folds_hash": exp0.folds_hash})
+    test_ids = exp0.comp.test_ids
+    write_test(out / TEST, exp0.task, test_ids, predictions(exp0.task, len(test_ids), "9", 0.99))
     cands = {
         "mean": {"accuracy": 0.6, "log_loss": 0.9},
         "stack": {"accuracy": 0.7, "log_loss": 0.8},
@@ -201,7 +202,7 @@ def test_ensemble_teacher_is_leak_free_only_through_its_members_mean(
     by_fold = frame.groupby("fold")
     assert by_fold["label"].unique().map(list).to_dict() == {0: ["3"], 1: ["7"]}
     assert by_fold["confidence"].mean().to_dict() == pytest.approx({0: 0.7, 1: 0.8})
-    teacher = pseudo.open_teacher(exp.cfg, ensemble)
+    teacher = open_teacher(exp.cfg, ensemble)
     assert teacher.scores(all_folds=False)["cv"] == 0.6  # the mean's CV, not the stack's
 
     leaky = student(tiny_config, ensemble, "all_folds=true", name="leaky")
@@ -216,7 +217,9 @@ def test_pseudo_labels_made_from_a_changed_teacher_are_refused_until_forced(
     teacher = fake_experiment(tiny_config, tmp_path, "teacher", {0: ("3", 0.9), 1: ("7", 0.9)})
     exp = student(tiny_config, teacher)
     pseudo.train_student(exp)
+    recording_fit.units.clear()
     pseudo.train_student(exp)  # unchanged: nothing rebuilt, nothing retrained
+    assert recording_fit.units == {}
     fake_experiment(tiny_config, tmp_path, "teacher", {0: ("1", 0.9), 1: ("2", 0.9)})
     with pytest.raises(ArtifactError, match="--force"):
         pseudo.train_student(exp)
@@ -245,8 +248,13 @@ def test_a_full_round_with_extra_images_then_a_noisy_student_round(
         f"pseudo.extra_images={extra}",
         "infer.tta=[identity]",
     )
-    round1 = load_config(write_config(tmp_path / "student.yaml", round1))
-    pseudo.run(round1)
+    round1_file = write_config(tmp_path / "student.yaml", round1)
+    trained_units = {p: p.stat().st_mtime_ns for p in trained_copy.run_dir.glob("fold*/seed*/*")}
+    # `podium pseudo`: the teacher's oof / infer, pseudo-labels, the student's train, oof,
+    # infer, then the report
+    pipeline.run("pseudo", pipeline.Request(config=round1_file))
+    # the teacher's units were up to date: predicted with, not retrained
+    assert trained_units and {p: p.stat().st_mtime_ns for p in trained_units} == trained_units
     exp = Experiment(round1)
     frame = pd.read_parquet(exp.run_dir / "pseudo.parquet")
     assert frame.groupby("source").size().to_dict() == {"extra": 12, "test": 720}  # x 2 folds
@@ -268,8 +276,9 @@ def test_a_full_round_with_extra_images_then_a_noisy_student_round(
         "model.drop_rate=0.3",
         "infer.tta=[identity]",
     )
-    round2 = load_config(write_config(tmp_path / "student2.yaml", round2))
-    pseudo.run(round2)
+    pipeline.run(
+        "pseudo", pipeline.Request(config=write_config(tmp_path / "student2.yaml", round2))
+    )
     report = read_json(round2.run_dir / "pseudo_report.json")["rounds"]
     assert [(r["round"], r["teacher"]["name"], r["student"]) for r in report] == [
         (1, "tiny", "student"),

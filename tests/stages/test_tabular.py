@@ -3,6 +3,7 @@ fold on the shared folds.csv, writing the same prediction files as a CNN experim
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,24 +12,26 @@ import pytest
 import yaml
 from xgboost import XGBClassifier
 
-from podium.artifacts import proba_columns, read_json
+from podium.artifacts import read_json
 from podium.cli import main
 from podium.config import ConfigError
 from podium.experiment import Experiment
 from podium.stages import folds as folds_stage
 from podium.stages import tabular
+from podium.tabular.fit import pixel_features
+from podium.tabular.schema import parse_tabular
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_tabular_member_predicts_each_train_id_once_on_the_shared_folds(tiny_config, capsys):
+def test_tabular_member_predicts_each_train_id_once_on_the_shared_folds(tiny_config, caplog):
     cfg = tiny_config("tabular={model: logistic, image_size: 8, params: {C: 1.0}}")
     folds_stage.run(cfg)
     exp = Experiment(cfg)
 
     tabular.run(exp)
 
-    columns = proba_columns(exp.comp.classes)
+    columns = exp.task.columns
     oof = pd.read_parquet(exp.run_dir / "oof.parquet")
     assert list(oof["id"]) == list(exp.comp.train_ids)  # every id once, in train.csv order
     assert (oof["fold"].to_numpy() == exp.fold_of_row).all()
@@ -41,8 +44,9 @@ def test_tabular_member_predicts_each_train_id_once_on_the_shared_folds(tiny_con
     assert scores["cv"] > 0.9  # logistic regression on 8x8 digits, even with 2 folds
     assert read_json(exp.run_dir / "run.json")["folds_hash"] == exp.folds_hash
 
-    tabular.run(exp)  # finished: not refitted
-    assert "up to date" in capsys.readouterr().out.splitlines()[-1]
+    with caplog.at_level(logging.INFO, logger="podium"):
+        tabular.run(exp)  # finished: not refitted
+    assert "up to date" in caplog.records[-1].getMessage()
 
 
 def test_xgboost_member_saves_its_models_as_json(tiny_config):
@@ -55,11 +59,11 @@ def test_xgboost_member_saves_its_models_as_json(tiny_config):
 
     model = XGBClassifier()
     model.load_model(exp.run_dir / "fold0" / "model_seed0.json")
-    x, _ = tabular.pixel_features(exp, tabular.parse_tabular(cfg))
+    x, _ = pixel_features(exp, parse_tabular(cfg))
     saved = pd.read_parquet(exp.run_dir / "fold0" / "valid.parquet")
     np.testing.assert_allclose(
         model.predict_proba(x[exp.fold_of_row == 0]),
-        saved[proba_columns(exp.comp.classes)].to_numpy(),
+        saved[exp.task.columns].to_numpy(),
         rtol=1e-5,
     )
 
@@ -67,7 +71,7 @@ def test_xgboost_member_saves_its_models_as_json(tiny_config):
 def test_unknown_model_argument_is_named(tiny_config):
     cfg = tiny_config("tabular={model: svc, params: {gama: 0.1}}")
     with pytest.raises(ConfigError, match=r"tabular.params \['gama'\].*SVC"):
-        tabular.parse_tabular(cfg)
+        parse_tabular(cfg)
 
 
 def test_oof_and_infer_treat_a_tabular_member_as_predicted(tmp_path, demo_data_root, capsys):
@@ -85,6 +89,6 @@ def test_oof_and_infer_treat_a_tabular_member_as_predicted(tmp_path, demo_data_r
     assert main(["folds", "-c", str(config)]) == 0
     assert main(["oof", "-c", str(config)]) == 0  # fits, as train would
     assert main(["infer", "-c", str(config)]) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out  # the CLI logs progress to stdout
     assert "knn on 64 pixels" in out and "up to date" in out
     assert (tmp_path / "runs/digits/knn/test.parquet").exists()

@@ -4,6 +4,7 @@ artifacts made on other folds or under another training config."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -16,11 +17,14 @@ from podium.artifacts import ArtifactError, file_hash, read_json
 from podium.engine.checkpoint import load_checkpoint
 from podium.engine.trainer import TrainRows
 from podium.experiment import Experiment
+from podium.fingerprint import fingerprint
 from podium.stages import folds as folds_stage
 from podium.stages import train as train_stage
+from podium.units import train as units_train
+from podium.units.train import train_units, training_config
 
 
-def test_end_to_end_folds_then_train(tiny_config, capsys):
+def test_end_to_end_folds_then_train(tiny_config, caplog):
     cfg = tiny_config()
     folds_stage.run(cfg)
     exp = Experiment(cfg)
@@ -41,20 +45,21 @@ def test_end_to_end_folds_then_train(tiny_config, capsys):
 
     meta = read_json(exp.run_dir / "run.json")
     assert meta == {
+        "kind": "cnn",
         "folds_hash": file_hash(cfg.folds_path),
-        "config_hash": cfg.training_hash(),
-        "classes": [str(i) for i in range(10)],
+        "config_hash": fingerprint(training_config(cfg)),
+        "columns": [f"p_{i}" for i in range(10)],
     }
     saved = yaml.safe_load((exp.run_dir / "config.yaml").read_text())
     assert saved == cfg.resolved()  # the resolved config, every default spelled out
 
     # a re-run trains nothing and returns in seconds
     stamps = {p: p.stat().st_mtime_ns for p in exp.run_dir.glob("fold*/seed*/*.pt")}
-    capsys.readouterr()
     started = time.perf_counter()
-    assert train_stage.run(Experiment(cfg)) == {}
+    with caplog.at_level(logging.INFO, logger="podium"):
+        assert train_stage.run(Experiment(cfg)) == {}
     assert time.perf_counter() - started < 5
-    assert capsys.readouterr().out.count("done, skipped") == 2
+    assert caplog.text.count("done, skipped") == 2
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
 
@@ -63,7 +68,7 @@ def test_changed_folds_are_refused(trained_copy):
     folds_stage.run(
         cfg.model_copy(update={"folds": cfg.folds.model_copy(update={"seed": 7})}), force=True
     )
-    with pytest.raises(ArtifactError, match="folds hash"):
+    with pytest.raises(ArtifactError, match="folds changed"):
         train_stage.run(Experiment(cfg))
 
 
@@ -76,7 +81,8 @@ def test_a_changed_training_config_is_refused_until_forced(trained_copy, tiny_co
     same = Experiment(tiny_config(f"paths.runs={runs}", "infer.tta=[identity,hflip]"))
     assert train_stage.run(same) == {}
     assert set(train_stage.run(changed, force=True)) == {(0, 0), (1, 0)}
-    assert read_json(changed.run_dir / "run.json")["config_hash"] == changed.cfg.training_hash()
+    recorded = read_json(changed.run_dir / "run.json")["config_hash"]
+    assert recorded == fingerprint(training_config(changed.cfg))
 
 
 def test_one_unit_and_several_seeds(tiny_config):
@@ -94,21 +100,21 @@ def test_one_unit_and_several_seeds(tiny_config):
 def test_extra_rows_go_to_training_only(trained_copy, monkeypatch):
     seen = {}
 
-    def record(cfg, train, valid, unit_dir, seed, on_epoch_end=None):
+    def record(cfg, task, train, valid, unit_dir, seed, on_epoch_end=None, stamp=None):
         seen[unit_dir.parent.name] = (train, valid)
         return {"metric": "accuracy", "best_score": 0.0, "best_epoch": 1}
 
-    monkeypatch.setattr(train_stage, "fit", record)
+    monkeypatch.setattr(units_train, "fit", record)
     exp = trained_copy
     extra = TrainRows(
         np.zeros((3, 32, 32, 3), np.uint8),
         np.full((3, 10), 0.1, np.float32),
         np.full(3, 0.5, np.float32),
     )
-    train_stage.run(exp, force=True, fold=0, seed=0, extra_rows=lambda fold: extra)
+    train_units(exp, force=True, fold=0, seed=0, extra_rows=lambda fold: extra)
     train, valid = seen["fold0"]
     in_fold = exp.fold_of_row == 0
-    assert len(valid.labels) == in_fold.sum()
-    np.testing.assert_array_equal(valid.labels, exp.comp.targets[in_fold])
+    assert len(valid.y) == in_fold.sum()
+    np.testing.assert_array_equal(valid.y, exp.comp.targets[in_fold])
     assert len(train.images) == (~in_fold).sum() + 3
     assert train.weights.tolist()[-4:] == [1.0, 0.5, 0.5, 0.5]

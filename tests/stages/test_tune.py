@@ -18,15 +18,20 @@ from optuna.trial import TrialState
 from podium.artifacts import read_json
 from podium.cli import main
 from podium.config import ConfigError, load_config
+from podium.stages import folds as folds_stage
 from podium.stages import tune
+from podium.tuning import objective
 from podium.tuning.study import build_storage
 
 LR = {"type": "float", "low": 1e-4, "high": 100.0, "log": True}
 
 
 def tune_config(tiny_config, section: dict, *overrides: str):
+    """The tune config, with the folds its trials train on (in the CLI the pipeline makes
+    them before the study starts; the stage itself runs no other stage)."""
     cfg = tiny_config(*overrides)
     cfg.tune = {"study": "s", **section}
+    folds_stage.run(cfg)
     return cfg
 
 
@@ -160,15 +165,13 @@ def test_the_best_overlay_round_trips_into_podium_train(tiny_config, tmp_path):
 
 
 def test_meta_mode_tunes_the_meta_model_against_its_cv(tiny_config, monkeypatch):
-    from podium.stages import ensemble
-
     seen = []
 
     def meta_cv_score(cfg, params):  # a stand-in CV with its peak at max_depth 3
         seen.append(params)
         return 0.9 - 0.01 * (params["max_depth"] - 3) ** 2
 
-    monkeypatch.setattr(ensemble, "meta_cv_score", meta_cv_score)
+    monkeypatch.setattr(objective, "meta_cv_score", meta_cv_score)
     section = {
         "mode": "meta",
         "space": {

@@ -19,6 +19,7 @@ from podium.artifacts import atomic_write_text
 from podium.config.schema import Config
 from podium.errors import ConfigError
 
+
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
@@ -45,7 +46,9 @@ def read_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     chain = (*_chain, path)
     for parent in [parents] if isinstance(parents, str) else parents:
         if not isinstance(parent, str):
-            raise ConfigError(f"{path}: extends must name a file or a list of files, got {parent!r}")
+            raise ConfigError(
+                f"{path}: extends must name a file or a list of files, got {parent!r}"
+            )
         target = path.parent / parent
         if not target.is_file():
             raise ConfigError(f"{path}: extends {parent!r}, which does not exist ({target})")

@@ -35,6 +35,7 @@ def check_folder_name(value: str, what: str) -> str:
         )
     return value
 
+
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, assignments are validated."""
 
@@ -64,7 +65,6 @@ class CompetitionConfig(Section):
     @classmethod
     def _folder_name(cls, v: str) -> str:
         return check_folder_name(v, "competition")
-
 
 
 class FoldsConfig(Section):
@@ -120,7 +120,7 @@ class DataConfig(Section):
             raise ValueError(
                 f"{info.field_name} must be [low, high] with low < high, got {list(v)}"
             )
-        if info.field_name == "percentiles" and not 0 <= v[0] < v[1] <= 100:
+        if info.field_name == "percentiles" and v is not None and not 0 <= v[0] < v[1] <= 100:
             raise ValueError(f"percentiles must lie in [0, 100], got {list(v)}")
         return v
 

@@ -83,6 +83,7 @@ class EpochSampler(Sampler):
     def _indices(self, rng: np.random.Generator) -> np.ndarray:
         if self.balance == "none":
             return rng.permutation(self.n)
+        assert self.labels is not None  # __init__ rejects balancing without labels
         return balanced_indices(self.labels, self.balance, rng)
 
     def __len__(self) -> int:

@@ -177,7 +177,7 @@ def read_cv2(path: Path, spec: ReadSpec) -> np.ndarray:
 
 def read_tiff(path: Path, spec: ReadSpec) -> np.ndarray:
     """16-bit and multi-band TIFF through tifffile; the band axis goes last."""
-    import tifffile
+    import tifffile  # local for import cost: only TIFF files need it
 
     data = _read_bytes(path)
     try:
@@ -201,7 +201,7 @@ def read_dicom(path: Path, spec: ReadSpec) -> np.ndarray:
     """DICOM through pydicom: modality LUT (rescale slope/intercept), then `spec.window` in
     modality units, else the file's VOI LUT or window, else percentiles; MONOCHROME1 inverted.
     Compressed transfer syntaxes decode through pylibjpeg's plugins (or pydicom's own RLE)."""
-    import pydicom
+    import pydicom  # local for import cost: only DICOM files need it
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
     data = _read_bytes(path)

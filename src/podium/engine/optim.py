@@ -7,6 +7,8 @@ holds through warmup and decay. `onecycle` is torch's OneCycleLR behind timm's i
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from timm.optim import create_optimizer_v2
 from timm.scheduler import create_scheduler_v2
@@ -32,7 +34,9 @@ def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
 
 
 def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    kwargs = {"momentum": cfg.momentum} if cfg.optimizer in ("sgd", "momentum", "nesterov") else {}
+    kwargs: dict[str, Any] = (
+        {"momentum": cfg.momentum} if cfg.optimizer in ("sgd", "momentum", "nesterov") else {}
+    )
     try:
         return create_optimizer_v2(
             param_groups(model, cfg),
@@ -93,7 +97,8 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, updates_
         optimizer,
         sched=cfg.scheduler,
         num_epochs=cfg.epochs,
-        warmup_epochs=cfg.warmup_epochs,
+        # timm annotates int, but per-update steps take fractional warmup (x updates_per_epoch)
+        warmup_epochs=cfg.warmup_epochs,  # type: ignore[arg-type]
         warmup_lr=cfg.lr * 1e-3,
         min_lr=cfg.min_lr,
         decay_epochs=max(1, cfg.epochs // 3),

@@ -6,8 +6,9 @@ overlapped with the device's compute on GPUs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 
@@ -37,6 +38,7 @@ def _host_batches(images: np.ndarray, batch_size: int, pin: bool) -> Iterator[to
     with ThreadPoolExecutor(max_workers=1) as reader:
         pending = reader.submit(read, starts[0]) if len(starts) else None
         for i in range(len(starts)):
+            assert pending is not None  # submitted above whenever there is a batch
             batch = pending.result()
             if i + 1 < len(starts):
                 pending = reader.submit(read, starts[i + 1])
@@ -49,7 +51,7 @@ def predict_logits(
     images: np.ndarray,
     normalizer: Normalizer,
     precision: Precision,
-    views: list[str] = ("identity",),
+    views: Sequence[str] = ("identity",),
     batch_size: int = 256,
 ) -> np.ndarray:
     """Logits of every view: float32 array (V, N, C).

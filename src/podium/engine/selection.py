@@ -9,11 +9,12 @@ validation loss, which keeps improving after the metric stops moving.
 from __future__ import annotations
 
 import math
+from typing import TypeGuard
 
 TIE = 1e-12
 
 
-def _finite(value: float | None) -> bool:
+def _finite(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)
 
 

@@ -222,6 +222,7 @@ def fit(
                 scheduler.step_update(num_updates=num_updates)
         train_loss = float(loss_sum.item() / max(1, n_batches))  # the epoch's one sync
         loop_seconds = time.perf_counter() - loop_started
+        assert loader.batch_size is not None  # train_loader always sets a batch size
         images_seen = n_batches * loader.batch_size
 
         # --- validate the weights that would be kept (EMA when on) -----------------------------

@@ -6,6 +6,7 @@ nested-selection CV that says how much the choice itself flatters the chosen CV.
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,9 @@ def _stack(section: EnsembleConfig, inputs: Inputs, out: Path | None, candidate)
     )
 
 
-def choose(cands: list[Candidate], select: str, metric: str, greater: bool, source: str | None) -> Candidate:
+def choose(
+    cands: list[Candidate], select: str, metric: str, greater: bool, source: str | None
+) -> Candidate:
     if select == "best":
         return min(cands, key=lambda c: rank_key(c, metric, greater))
     by_name = {c.name: c for c in cands}
@@ -99,16 +102,18 @@ def nested_selection(inputs: Inputs, cands: list[Candidate]) -> dict[str, Any]:
     metric = task.metric()
     out = np.zeros_like(cands[0].oof)
     picked: dict[int, str] = {}
+
+    def key(c: Candidate, rows: np.ndarray) -> tuple[float, float]:
+        m = metric(y[rows], c.oof[rows])
+        return (-m if metric.greater_is_better else m, task.validation_loss(y[rows], c.oof[rows]))
+
     for k in np.unique(fold):
-        rows = fold != k
-
-        def key(c: Candidate) -> tuple[float, float]:
-            m = metric(y[rows], c.oof[rows])
-            loss = task.validation_loss(y[rows], c.oof[rows])
-            return (-m if metric.greater_is_better else m, loss)
-
-        best = min(cands, key=key)
+        best = min(cands, key=partial(key, rows=fold != k))
         picked[int(k)] = best.name
         out[fold == k] = best.oof[fold == k]
     block = score_block(task, y, out, fold)
-    return {metric.name: block[metric.name], "log_loss": block["log_loss"], "picked_by_fold": picked}
+    return {
+        metric.name: block[metric.name],
+        "log_loss": block["log_loss"],
+        "picked_by_fold": picked,
+    }

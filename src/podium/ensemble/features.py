@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from podium.competition import Competition
-from podium.errors import ConfigError, DataError
 from podium.ensemble.members import Member
 from podium.ensemble.schema import FeaturesConfig
+from podium.errors import ConfigError, DataError
 
 
 @dataclass

@@ -42,7 +42,9 @@ def load_inputs(cfg: Config, section: EnsembleConfig) -> Inputs:
     members = load_members(cfg, section.member_paths(cfg.source), comp, fold)
     clash = [m.name for m in members if m.name in BUILT_IN]
     if clash:
-        raise ConfigError(f"{cfg.source}: member names {clash} clash with the candidates {BUILT_IN}")
+        raise ConfigError(
+            f"{cfg.source}: member names {clash} clash with the candidates {BUILT_IN}"
+        )
     return Inputs(comp, members, comp.targets, fold, file_hash(cfg.folds_path))
 
 

@@ -65,7 +65,9 @@ def load_member(cfg: Config, path: Path, comp: Competition, fold: np.ndarray) ->
     return Member(name, path, run_dir, oof, test, fingerprint)
 
 
-def load_members(cfg: Config, paths: list[Path], comp: Competition, fold: np.ndarray) -> list[Member]:
+def load_members(
+    cfg: Config, paths: list[Path], comp: Competition, fold: np.ndarray
+) -> list[Member]:
     members = [load_member(cfg, p, comp, fold) for p in paths]
     names = [m.name for m in members]
     twice = sorted({n for n in names if names.count(n) > 1})

@@ -27,7 +27,9 @@ def write_outputs(
     out, comp, task = cfg.run_dir, inputs.comp, inputs.task
     metric = task.metric()
     name = metric.name
-    write_oof(out / OOF, task, comp.train_ids, inputs.fold, task.target_frame(comp.train), chosen.oof)
+    write_oof(
+        out / OOF, task, comp.train_ids, inputs.fold, task.target_frame(comp.train), chosen.oof
+    )
     write_test(out / TEST, task, comp.test_ids, chosen.test)
     best_member = min(
         (c for c in cands if c.kind == "member"),

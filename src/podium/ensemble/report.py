@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from podium.artifacts import save_with
+from podium.artifacts import atomic_write_text, save_with
 
 
 @dataclass
@@ -67,7 +67,7 @@ def text_table(candidates: list[Candidate], metric: str, chosen: str) -> str:
 def save_plot(path: Path, candidates: list[Candidate], metric: str, chosen: str) -> None:
     """Two panels, one bar per candidate: the metric and the log-loss, each with the
     fold-to-fold standard deviation as an error bar."""
-    import matplotlib
+    import matplotlib  # local for import cost: only a report draws
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -110,8 +110,6 @@ def write_report(
     notes: list[str],
 ) -> str:
     """Write report.md and report.png; return the markdown."""
-    from podium.artifacts import atomic_write_text
-
     save_plot(out_dir / "report.png", candidates, metric, chosen)
     text = (
         f"# {title}\n\n"

@@ -27,14 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from podium.artifacts import read_json, require
 from podium.config import Config, ConfigError, load_related
+from podium.ensemble.schema import parse_ensemble
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.predictions import TEST, TEST_BY_FOLD, read_test, read_test_by_fold
-from podium.ensemble.schema import parse_ensemble
 from podium.pseudo.pool import load_extra_images
 from podium.tasks import Task
 from podium.units.predict import UnitPredictor, trained_fingerprints
@@ -275,7 +274,6 @@ def open_teacher(student: Config, path: Path) -> Teacher:
     members: list[Source] = []
     if cfg.kind == "ensemble":
         members = [
-            Source(load_related(p, student))
-            for p in parse_ensemble(cfg).member_paths(cfg.source)
+            Source(load_related(p, student)) for p in parse_ensemble(cfg).member_paths(cfg.source)
         ]
     return Teacher(cfg, members)

@@ -44,7 +44,9 @@ def run(cfg: Config, force: bool = False) -> dict:
     outputs = [out / f for f in (OOF, TEST, "scores.json", "report.md")]
     if not force and record.fresh(outputs):
         scores = read_json(out / "scores.json")
-        _log.info("ensemble %s: up to date (%s); chosen %s", cfg.name, out / "report.md", scores["chosen"])
+        _log.info(
+            "ensemble %s: up to date (%s); chosen %s", cfg.name, out / "report.md", scores["chosen"]
+        )
     else:
         t0 = time.time()
         out.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,12 @@ def run(exp: Experiment, force: bool = False) -> None:
         everything.append(logits)
         by_fold[k] = task.merge(logits, cfg.infer.merge)
     write_test_by_fold(exp.run_dir / TEST_BY_FOLD, task, comp.test_ids, by_fold)
-    write_test(exp.run_dir / TEST, task, comp.test_ids, task.merge(np.concatenate(everything), cfg.infer.merge))
+    write_test(
+        exp.run_dir / TEST,
+        task,
+        comp.test_ids,
+        task.merge(np.concatenate(everything), cfg.infer.merge),
+    )
     n_models = len(folds) * len(cfg.train.seeds)
     record.write(folds=folds, models=n_models, seconds=round(time.time() - t0, 2))
     _log.info(

@@ -80,7 +80,9 @@ def run(exp: Experiment, force: bool = False) -> None:
         f"{other}_checkpoint": score_block(task, y, merged(other, every_view), fold_of_row),
         "seconds": round(time.time() - t0, 2),
     }
-    write_oof(exp.run_dir / OOF, task, comp.train_ids, fold_of_row, task.target_frame(comp.train), pred)
+    write_oof(
+        exp.run_dir / OOF, task, comp.train_ids, fold_of_row, task.target_frame(comp.train), pred
+    )
     write_json(exp.run_dir / "scores.json", scores)
     record.write(cv=scores["cv"])
     print(format_scores(cfg.name, scores))

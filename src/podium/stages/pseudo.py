@@ -45,7 +45,7 @@ from podium.pseudo.report import (
 from podium.pseudo.rows import Pool, PseudoRows, pseudo_frame
 from podium.pseudo.schema import PseudoConfig, parse_pseudo
 from podium.pseudo.teacher import Teacher, open_teacher, warn_leak
-from podium.units.train import unit_started, train_units
+from podium.units.train import train_units, unit_started
 
 _log = logging.getLogger(__name__)
 

@@ -36,7 +36,9 @@ def run(cfg: Config, submission: Path | None = None) -> dict[str, float]:
     metric = task.metric()
     y, truth = comp.solution_targets(sub[comp.cfg.id_column].to_numpy())
     if comp.cfg.submission_format == "label" and metric.needs_proba:
-        raise DataError(f"metric {metric.name} needs probabilities, but the submission holds labels")
+        raise DataError(
+            f"metric {metric.name} needs probabilities, but the submission holds labels"
+        )
     pred = task.submission_predictions(sub, target_columns(comp))
     parts = {"all": np.ones(len(sub), bool)}
     if "Usage" in truth.columns:

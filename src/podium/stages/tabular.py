@@ -21,11 +21,11 @@ import numpy as np
 from podium.artifacts import write_json
 from podium.config import save_resolved
 from podium.experiment import Experiment
-from podium.fingerprint import Stamp, config_part
+from podium.fingerprint import Stamp
 from podium.predictions import OOF, TEST, TEST_BY_FOLD, write_oof, write_test, write_test_by_fold
 from podium.scoring import score_block, scores_header
 from podium.tabular.fit import fit_fold, pixel_features
-from podium.tabular.schema import parse_tabular
+from podium.tabular.schema import parse_tabular, tabular_config
 
 _log = logging.getLogger(__name__)
 
@@ -34,8 +34,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     cfg, comp, task = exp.cfg, exp.comp, exp.task
     section = parse_tabular(cfg)
     parts = {
-        "tabular": config_part(section),
-        "seeds": cfg.train.seeds,
+        "config": tabular_config(cfg),
         "folds": exp.folds_hash,
         "labels": comp.labels_fingerprint,
         "images": [comp.images_fingerprint("train"), comp.images_fingerprint("test")],

@@ -15,13 +15,15 @@ best.yaml}`; `optuna-dashboard <storage>` opens the study live.
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 import optuna
+import pandas as pd
 import torch
 
 from podium.config import Config, ConfigError
-from podium.experiment import Experiment
 from podium.ensemble.schema import check_meta_params, parse_ensemble
+from podium.tasks import metric_of
 from podium.tuning.objective import MetaObjective, TrainObjective, trial_base
 from podium.tuning.report import trials_table, write_outputs
 from podium.tuning.schema import parse_tune
@@ -34,10 +36,13 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 def run(cfg: Config) -> optuna.Study:
     tune = parse_tune(cfg)
     name = tune.study or cfg.name
-    metric = Experiment(cfg).task.metric()
-    direction = "maximize" if metric.greater_is_better else "minimize"
+    metric = metric_of(cfg.competition)
+    direction: Literal["maximize", "minimize"] = (
+        "maximize" if metric.greater_is_better else "minimize"
+    )
 
     # --- the objective, checked before any trial runs ------------------------------------------
+    objective: TrainObjective | MetaObjective
     if tune.mode == "train":
         check_space(trial_base(cfg), tune.space, str(cfg.source))
         objective = TrainObjective(cfg, tune, name)
@@ -92,8 +97,6 @@ def check_meta_space(cfg: Config, tune) -> None:
 
 
 def _print_summary(study, summary: dict, out_dir, url: str, seconds: float) -> None:
-    import pandas as pd
-
     with pd.option_context("display.max_rows", 200, "display.width", 160):
         print(trials_table(study).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     counted = ", ".join(f"{n} {state}" for state, n in summary["trials"].items())

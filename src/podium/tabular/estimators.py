@@ -21,7 +21,6 @@ if TYPE_CHECKING:  # the schema imports this registry
     from podium.tabular.schema import TabularConfig
 
 
-
 def _svc(**params: Any) -> SVC:
     """SVC with libsvm's own probabilities (pairwise coupling, `probability=True`). Measured on
     the digits (same folds): log-loss 0.091, where CalibratedClassifierCV(SVC()) gives 0.26
@@ -45,6 +44,8 @@ MODELS: dict[str, tuple[type, Callable[..., ClassifierMixin], dict[str, Any]]] =
     "random_forest": (RandomForestClassifier, RandomForestClassifier, {"n_estimators": 500}),
     "xgboost": (XGBClassifier, XGBClassifier, {"tree_method": "hist"}),
 }
+
+
 def build_model(section: TabularConfig, seed: int):
     cls, builder, defaults = MODELS[section.model]
     params = {**defaults, **section.params}

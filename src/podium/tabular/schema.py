@@ -1,11 +1,11 @@
 """The `tabular:` section of a member config, validated once at the boundary.
 
-    tabular:
-      model: svc            # svc, logistic, knn, extra_trees, random_forest, xgboost
-      params: {C: 10, gamma: 0.25}   # keyword arguments of that estimator
-      image_size: 8         # pixels come from the uint8 decode cache at this size (h = w)
-      grayscale: true       # mean over RGB (one value per pixel)
-      standardize: false    # a StandardScaler in front of the model
+tabular:
+  model: svc            # svc, logistic, knn, extra_trees, random_forest, xgboost
+  params: {C: 10, gamma: 0.25}   # keyword arguments of that estimator
+  image_size: 8         # pixels come from the uint8 decode cache at this size (h = w)
+  grayscale: true       # mean over RGB (one value per pixel)
+  standardize: false    # a StandardScaler in front of the model
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from xgboost import XGBClassifier
 
 from podium.config import Config, ConfigError, parse_section
+from podium.fingerprint import config_part
 from podium.tabular.estimators import MODELS
 
 
@@ -45,3 +45,9 @@ def parse_tabular(cfg: Config) -> TabularConfig:
             f"{cfg.source}: tabular.params {unknown} are not arguments of {cls.__name__}"
         )
     return section
+
+
+def tabular_config(cfg: Config) -> dict[str, Any]:
+    """What a tabular member's predictions depend on in its config: its own section and the
+    seeds (non-default values only); CNN settings (an ensemble's `train.epochs=3`) do not."""
+    return {"tabular": config_part(parse_tabular(cfg)), "seeds": cfg.train.seeds}

@@ -8,16 +8,28 @@ from pathlib import Path
 import pandas as pd
 
 from podium.config import CompetitionConfig
+from podium.errors import ConfigError
+from podium.metrics import Metric
 from podium.tasks.base import Blend, PseudoCandidates, Task
-from podium.tasks.classification import Binary, Classification, Multiclass
+from podium.tasks.classification import Binary, Multiclass
 
 TASKS: dict[str, type[Task]] = {"multiclass": Multiclass, "binary": Binary}
 
-__all__ = ["TASKS", "Blend", "PseudoCandidates", "Task", "build_task", "task_type"]
+__all__ = ["TASKS", "Blend", "PseudoCandidates", "Task", "build_task", "metric_of", "task_type"]
 
 
 def task_type(cfg: CompetitionConfig) -> type[Task]:
     return TASKS[cfg.task]
+
+
+def metric_of(cfg: CompetitionConfig) -> Metric:
+    """The competition's metric, known without reading any table (tune's direction)."""
+    metrics = task_type(cfg).metrics
+    if cfg.metric not in metrics:
+        raise ConfigError(
+            f"competition.metric: unknown metric {cfg.metric!r} for a {cfg.task} task"
+        )
+    return metrics[cfg.metric]
 
 
 def build_task(cfg: CompetitionConfig, train: pd.DataFrame, path: Path) -> Task:

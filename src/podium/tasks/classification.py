@@ -80,7 +80,9 @@ class Classification(Task):
     @classmethod
     def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
         ids = table[cfg.id_column] if cfg.id_column in table.columns else None
-        return table.assign(**{cfg.target_column: clean_labels(table[cfg.target_column], path, ids)})
+        return table.assign(
+            **{cfg.target_column: clean_labels(table[cfg.target_column], path, ids)}
+        )
 
     @classmethod
     def from_table(cls, cfg: CompetitionConfig, train: pd.DataFrame, path: Path) -> Classification:
@@ -89,7 +91,9 @@ class Classification(Task):
         else:
             classes = class_order(train[cfg.target_column].unique().tolist())
         if len(classes) < 2:
-            raise DataError(f"{path} has one class ({classes[0]!r}); a classifier needs at least two")
+            raise DataError(
+                f"{path} has one class ({classes[0]!r}); a classifier needs at least two"
+            )
         return cls(cfg, path, classes)
 
     # ---- targets ---------------------------------------------------------------------------
@@ -170,7 +174,9 @@ class Classification(Task):
             what = "not a probability in [0, 1]"
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{source}: line {i + 2}, column {column!r} = {values.iloc[i]!r} is {what}")
+            raise DataError(
+                f"{source}: line {i + 2}, column {column!r} = {values.iloc[i]!r} is {what}"
+            )
 
     def submission_predictions(self, sub: pd.DataFrame, columns: list[str]) -> np.ndarray:
         if self.cfg.submission_format == "label":

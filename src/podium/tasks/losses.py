@@ -20,6 +20,8 @@ from podium.errors import ConfigError
 
 
 class SoftTargetLoss(torch.nn.Module):
+    class_weights: torch.Tensor | None  # a registered buffer (Module.__getattr__ is untyped)
+
     def __init__(
         self,
         gamma: float = 0.0,

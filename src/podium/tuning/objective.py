@@ -23,11 +23,12 @@ import optuna
 
 from podium.artifacts import read_json
 from podium.config import Config
+from podium.ensemble.meta_cv import meta_cv_score
 from podium.experiment import Experiment
+from podium.tasks import metric_of
 from podium.tuning.schema import TuneConfig, WilcoxonPrunerConfig
 from podium.tuning.space import suggest, with_params
 from podium.units.train import train_units
-from podium.ensemble.meta_cv import meta_cv_score
 
 RUN_ATTR = "run_name"  # user attr; a retried trial inherits it and resumes in the same folder
 
@@ -49,7 +50,7 @@ class TrainObjective:
 
     def __post_init__(self) -> None:
         self.base = trial_base(self.cfg)
-        self.metric = Experiment(self.cfg).task.metric()
+        self.metric = metric_of(self.cfg.competition)
         self.per_fold = isinstance(self.tune.pruner, WilcoxonPrunerConfig)
 
     def trial_config(self, trial: optuna.Trial, params: dict[str, Any]) -> Config:

@@ -14,7 +14,7 @@ import json
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 import sqlalchemy.exc
@@ -55,7 +55,7 @@ def build_storage(url: str, heartbeat: int | None) -> optuna.storages.BaseStorag
         engine_kwargs["connect_args"] = {"timeout": 60}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
-        retry = {}
+        retry: dict[str, Any] = {}
         if heartbeat is not None:
             retry = dict(
                 heartbeat_interval=heartbeat,
@@ -74,6 +74,7 @@ def build_storage(url: str, heartbeat: int | None) -> optuna.storages.BaseStorag
                 if attempt == attempts:
                     raise
                 time.sleep(0.2 * attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def build_sampler(tune: TuneConfig, offset: int) -> optuna.samplers.BaseSampler:
@@ -125,7 +126,9 @@ def base_fingerprint(cfg: Config) -> str:
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def open_study(cfg: Config, tune: TuneConfig, name: str, direction: str) -> optuna.Study:
+def open_study(
+    cfg: Config, tune: TuneConfig, name: str, direction: Literal["minimize", "maximize"]
+) -> optuna.Study:
     """Create the study, or resume it by name, with this run's sampler and pruner."""
     url = storage_url(cfg, tune)
     storage = build_storage(url, tune.heartbeat)

@@ -16,6 +16,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,22 +71,39 @@ def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
     return train, ValidRows(images[is_valid], y[is_valid])
 
 
+def unit_lock(exp: Experiment, fold: int, seed: int) -> Path:
+    """Where unit (fold, seed)'s lock lives: beside the units, not among its artifacts."""
+    return exp.run_dir / ".locks" / f"fold{fold}-seed{seed}.lock"
+
+
 def unit_started(exp: Experiment, fold: int, seed: int) -> bool:
+    """Trained, begun (it would resume), or training in another process right now."""
     unit = exp.unit_dir(fold, seed)
     return (
-        (unit / "result.json").exists() or (unit / "last.pt").exists() or is_locked(unit / ".lock")
+        (unit / "result.json").exists()
+        or (unit / "last.pt").exists()
+        or is_locked(unit_lock(exp, fold, seed))
     )
 
 
-def prepare(exp: Experiment) -> None:
+def prepare(exp: Experiment, start_over: bool = False) -> None:
     """Create (or check) the run folder. Writing another training config over a run whose
-    units exist (finished, started or training now) is refused: a new name or `--force`."""
+    units exist (finished, started or training now) is refused: a new name, or `--force` on
+    the whole run (`start_over`), which removes the units (and only them) first."""
     cfg, run_dir = exp.cfg, exp.run_dir
     config_fp = fingerprint(training_config(cfg))
-    with exclusive(run_dir / ".lock", f"the run folder {run_dir}"):
+    with exclusive(run_dir / ".locks" / "run.lock", f"the run folder {run_dir}"):
         meta = run_dir / "run.json"
         recorded = read_json(meta).get("config_hash") if meta.exists() else None
-        if recorded not in (None, config_fp):
+        if start_over:
+            for unit in run_dir.glob("fold*/seed*"):
+                f, s = (
+                    int(unit.parent.name.removeprefix("fold")),
+                    int(unit.name.removeprefix("seed")),
+                )
+                with exclusive(unit_lock(exp, f, s), f"unit fold {f} seed {s} of {cfg.name}"):
+                    shutil.rmtree(unit)
+        elif recorded not in (None, config_fp):
             started = [
                 (f, s)
                 for f in range(cfg.folds.n_splits)
@@ -125,18 +143,18 @@ def train_units(
     """Train the units; `extra_rows(fold)` adds rows (pseudo-labels) to a fold's training set
     only, never to its validation set. `force` retrains the units it covers (only those)."""
     if fold is not None and fold not in range(exp.cfg.folds.n_splits):
-        raise ArtifactError(f"--fold {fold}: the competition has folds 0..{exp.cfg.folds.n_splits - 1}")
-    prepare(exp)
+        raise ArtifactError(
+            f"--fold {fold}: the competition has folds 0..{exp.cfg.folds.n_splits - 1}"
+        )
+    prepare(exp, start_over=force and fold is None and seed is None)
     results = {}
     for f, s in exp.units(fold, seed):
         unit = exp.unit_dir(f, s)
         stamp = unit_stamp(exp, f, s, extra_fingerprint)
-        with exclusive(unit / ".lock", f"unit fold {f} seed {s} of {exp.cfg.name}"):
+        with exclusive(unit_lock(exp, f, s), f"unit fold {f} seed {s} of {exp.cfg.name}"):
             _check_config_unchanged(exp)
-            if force:
-                for p in unit.iterdir():
-                    if p.name != ".lock":
-                        shutil.rmtree(p) if p.is_dir() else p.unlink()
+            if force and unit.exists():
+                shutil.rmtree(unit)
             elif stamp.fresh():
                 _log.info("train %s fold %d seed %d: done, skipped", exp.cfg.name, f, s)
                 continue
@@ -189,7 +207,9 @@ def _train_one(
         len(valid.images),
     )
     t0 = time.time()
-    result = fit(exp.cfg, exp.task, train, valid, exp.unit_dir(fold, seed), seed, on_epoch_end, stamp)
+    result = fit(
+        exp.cfg, exp.task, train, valid, exp.unit_dir(fold, seed), seed, on_epoch_end, stamp
+    )
     _log.info(
         "  best %s %.4f at epoch %d (%.1fs)",
         result["metric"],

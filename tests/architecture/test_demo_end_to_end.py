@@ -1,0 +1,41 @@
+"""The demo's ensemble config end to end at tiny scale (one epoch, two folds, one seed),
+through the same entry points as `make folds train infer ensemble score`: every member is
+trained and predicted, the stack is built on their folds and a validated submission is
+written and scored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from podium.artifacts import read_json
+from podium.cli import main
+from podium.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+ENSEMBLE = ROOT / "configs" / "digits" / "ensemble.yaml"
+
+
+def test_make_folds_train_infer_ensemble_score_on_the_demo_stack(tmp_path, demo_data_root):
+    tiny = [
+        f"paths.data={demo_data_root}",
+        f"paths.runs={tmp_path / 'runs'}",
+        f"paths.submissions={tmp_path / 'submissions'}",
+        "folds.n_splits=2",
+        "train.epochs=1",
+        "train.seeds=[0]",
+        "train.progress=false",
+        "infer.tta=[identity]",
+        "ensemble.meta.seeds=[0]",
+    ]
+    for stage in ("folds", "train", "infer", "ensemble", "score"):
+        assert main([stage, "-c", str(ENSEMBLE), *tiny]) == 0, stage
+    cfg = load_config(ENSEMBLE, tiny)
+    scores = read_json(cfg.run_dir / "scores.json")
+    members = ["resnet10t", "resnet18d", "convnext", "pixels_svc"]
+    assert set(members) < set(scores["candidates"])
+    assert {"mean", "blend", "logit_blend", "stack"} < set(scores["candidates"])
+    assert 0.0 < scores["nested_selection"]["accuracy"] <= 1.0
+    submissions = list((tmp_path / "submissions").glob("digits-stack-cv*.csv"))
+    assert len(submissions) == 1  # `score` scored the ensemble's submission, not a new one
+    record = read_json(cfg.run_dir / "submission.json")
+    assert Path(record["path"]) == submissions[0]
