@@ -1,6 +1,8 @@
 # podium: `make folds train infer ensemble` on the demo competition by default;
 # any competition with CONFIG=configs/<comp>/<file>.yaml (EXP=<member> narrows an ensemble).
-# Each target asks podium, which skips finished work, so re-running is cheap.
+# Each target is one `podium <stage>` call: podium's pipeline runs what a stage needs first
+# (train needs folds, ensemble its members' oof and infer...) and skips what is fresh, so any
+# target works on its own and re-running is cheap.
 
 CONFIG ?= configs/digits/ensemble.yaml
 EXP ?=
@@ -14,7 +16,6 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 EXP_FLAG := $(if $(EXP),--exp $(EXP),)
 # the demo competition is written on demand; a real competition's files are the user's
 DEMO_DATA := $(if $(findstring configs/digits/,$(CONFIG)),data/digits/train.csv,)
-IS_ENSEMBLE := $(shell grep -qs '^ensemble:' $(CONFIG) && echo yes)
 
 .PHONY: setup demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput clean-runs
 
@@ -31,34 +32,12 @@ data/digits/train.csv: | setup
 
 demo-data: data/digits/train.csv
 
-folds: setup $(DEMO_DATA)
-	$(PODIUM) folds -c $(CONFIG) $(ARGS)
+folds train oof infer lr-find: setup $(DEMO_DATA)
+	$(PODIUM) $@ -c $(CONFIG) $(if $(filter folds,$@),,$(EXP_FLAG)) $(ARGS)
 
-train: folds
-	$(PODIUM) train -c $(CONFIG) $(EXP_FLAG) $(ARGS)
-
-oof: train
-	$(PODIUM) oof -c $(CONFIG) $(EXP_FLAG) $(ARGS)
-
-infer: train
-	$(PODIUM) infer -c $(CONFIG) $(EXP_FLAG) $(ARGS)
-
-# the ensemble ends by writing the validated submission and printing its path and CV
-ensemble: oof infer
-	$(PODIUM) ensemble -c $(CONFIG) $(ARGS)
-
-ifeq ($(IS_ENSEMBLE),yes)
-submit: ensemble
-else
-submit: oof infer
-	$(PODIUM) submit -c $(CONFIG) $(ARGS)
-endif
-
-score: submit
-	$(PODIUM) score -c $(CONFIG) $(ARGS)
-
-lr-find: folds
-	$(PODIUM) lr-find -c $(CONFIG) $(EXP_FLAG) $(ARGS)
+# an ensemble ends by writing the validated submission and printing its path and CV
+ensemble submit score: setup $(DEMO_DATA)
+	$(PODIUM) $@ -c $(CONFIG) $(ARGS)
 
 pseudo: setup $(DEMO_DATA)
 	$(PODIUM) pseudo -c $(or $(PSEUDO),configs/digits/pseudo.yaml) $(ARGS)
@@ -76,6 +55,8 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format src tests benchmarks
@@ -86,6 +67,9 @@ bench-quality: setup
 
 bench-throughput: setup
 	$(BIN)/python benchmarks/throughput.py
+
+bench-decode: setup
+	$(BIN)/python benchmarks/decode_speed.py
 
 clean-runs:
 	rm -rf runs

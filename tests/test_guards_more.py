@@ -18,13 +18,12 @@ import yaml
 
 import podium.stages.submit as submit_stage
 from factories import toy_config, write_competition
-from podium.competition import Competition
-from podium.predictions import write_test
 from podium.artifacts import ArtifactError, write_json, write_new, write_parquet
 from podium.cli import main
-from podium.competition import DataError
+from podium.competition import Competition, DataError
 from podium.config import from_dict
 from podium.engine.checkpoint import inference_state, load_checkpoint, save_checkpoint
+from podium.predictions import write_test
 from podium.stages import score as score_stage
 
 # ---- 6. checkpoints ------------------------------------------------------------------------

@@ -111,9 +111,9 @@ def test_a_second_trainer_of_a_unit_is_refused_naming_the_holder(tmp_path):
     cfg = toy(tmp_path)
     run("folds", tmp_path)
     exp = Experiment(cfg)
-    with exclusive(unit_lock(exp, 0, 0), "a unit"):
-        with pytest.raises(ArtifactError, match=rf"being written by pid {os.getpid()}"):
-            train_units(exp, fold=0, seed=0)
+    held = exclusive(unit_lock(exp, 0, 0), "a unit")
+    with held, pytest.raises(ArtifactError, match=rf"being written by pid {os.getpid()}"):
+        train_units(exp, fold=0, seed=0)
     assert set(train_units(exp, fold=0, seed=0)) == {(0, 0)}  # the lock died with its holder
 
 

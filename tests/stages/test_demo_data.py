@@ -3,6 +3,8 @@ idempotent, with the hidden labels kept in solution.csv."""
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
 import pandas as pd
@@ -39,12 +41,13 @@ def test_split_is_stratified(demo_data_root):
     assert share.between(0.17, 0.23).all()  # every digit ~20% in the test split
 
 
-def test_deterministic_and_idempotent(demo_data_root, tmp_path, capsys):
+def test_deterministic_and_idempotent(demo_data_root, tmp_path, caplog):
     out = write_demo(tmp_path)
     for name in ("train.csv", "sample_submission.csv", "solution.csv"):
         assert (out / name).read_bytes() == (demo_data_root / "digits" / name).read_bytes()
     stamp = (out / "train.csv").stat().st_mtime_ns
-    assert write_demo(tmp_path) == out
-    assert "already present" in capsys.readouterr().out
+    with caplog.at_level(logging.INFO, logger="podium"):
+        assert write_demo(tmp_path) == out
+    assert "already present" in caplog.text
     assert (out / "train.csv").stat().st_mtime_ns == stamp
     assert [p.name for p in tmp_path.iterdir()] == ["digits"]  # no temp folders left

@@ -28,68 +28,16 @@ keeps its full intensity) and the files are stacked in the order named.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 import cv2
 import numpy as np
 
-from podium.competition import DataError
-
-CHANNEL = "{channel}"
-ResizePolicy = Literal["squash", "pad", "center_crop"]
-
-
-class ImageReadError(DataError):
-    """One file could not be read; `path` and `reason` let the cache report many together."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path, self.reason = Path(path), reason
-        super().__init__(f"cannot decode image {path} ({reason})")
-
-    def __reduce__(self):  # picklable across processes despite its two arguments
-        return type(self), (self.path, self.reason)
-
-
-@dataclass(frozen=True)
-class ReadSpec:
-    """How to turn one file into uint8 pixels; `key()` goes into the decode cache's name."""
-
-    channels: int | tuple[str, ...] = 3
-    resize: ResizePolicy = "squash"
-    pad_value: int = 0
-    window: tuple[float, float] | None = None  # >8-bit inputs; DICOM: modality units (HU)
-    percentiles: tuple[float, float] = (0.5, 99.5)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.channels, list):
-            object.__setattr__(self, "channels", tuple(self.channels))
-
-    @property
-    def n_channels(self) -> int:
-        return len(self.channels) if isinstance(self.channels, tuple) else int(self.channels)
-
-    @property
-    def channel_names(self) -> tuple[str, ...] | None:
-        return self.channels if isinstance(self.channels, tuple) else None
-
-    def key(self) -> str:
-        return f"readers-v1|{dataclasses.astuple(self)}"
-
-    @classmethod
-    def from_config(cls, data: Any) -> ReadSpec:
-        """From `cfg.data` (podium.config.DataConfig); keys it lacks keep their defaults."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        given = {k: getattr(data, k) for k in fields if getattr(data, k, None) is not None}
-        for k in ("window", "percentiles"):
-            if k in given:
-                given[k] = tuple(float(v) for v in given[k])
-        return cls(**given)
-
+from podium.data.dicom import read_dicom
+from podium.data.read_spec import CHANNEL, ImageReadError, ReadSpec, read_bytes
+from podium.data.windowing import window_to_uint8
 
 # ---- formats ------------------------------------------------------------------------------
 Reader = Callable[[Path, ReadSpec], np.ndarray]
@@ -116,15 +64,6 @@ def detect_format(path: Path, head: bytes) -> str:
     return SUFFIXES.get(path.suffix.lower(), "cv2")
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ImageReadError(path, "file not found") from None
-    except OSError as e:
-        raise ImageReadError(path, f"unreadable: {e.strerror or e}") from None
-
-
 def _cv2_decode(path: Path, data: bytes, flags: int) -> np.ndarray:
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None:
@@ -139,7 +78,7 @@ def _cv2_decode(path: Path, data: bytes, flags: int) -> np.ndarray:
 
 
 def read_jpeg(path: Path, spec: ReadSpec) -> np.ndarray:
-    data = _read_bytes(path)
+    data = read_bytes(path)
     # entropy-coded data cannot hold FF D9 (FF is stuffed): a complete file has an end-of-image
     # marker after its last start-of-scan; bytes after it (phone trailers) are allowed
     sos = data.rfind(b"\xff\xda")
@@ -150,7 +89,7 @@ def read_jpeg(path: Path, spec: ReadSpec) -> np.ndarray:
 
 
 def read_png(path: Path, spec: ReadSpec) -> np.ndarray:
-    data = _read_bytes(path)
+    data = read_bytes(path)
     if data.rfind(b"IEND") < data.rfind(b"IDAT"):
         raise ImageReadError(path, "truncated: no PNG IEND chunk")
     # UNCHANGED keeps 16 bits and alpha (IMREAD_COLOR would divide 16-bit values by 256)
@@ -158,28 +97,28 @@ def read_png(path: Path, spec: ReadSpec) -> np.ndarray:
 
 
 def read_webp(path: Path, spec: ReadSpec) -> np.ndarray:
-    data = _read_bytes(path)
+    data = read_bytes(path)
     if len(data) >= 8 and len(data) < int.from_bytes(data[4:8], "little") + 8:
         raise ImageReadError(path, "truncated: shorter than its RIFF header says")
     return _cv2_decode(path, data, cv2.IMREAD_UNCHANGED)
 
 
 def read_bmp(path: Path, spec: ReadSpec) -> np.ndarray:
-    data = _read_bytes(path)
+    data = read_bytes(path)
     if len(data) >= 6 and len(data) < int.from_bytes(data[2:6], "little"):
         raise ImageReadError(path, "truncated: shorter than its BMP header says")
     return _cv2_decode(path, data, cv2.IMREAD_UNCHANGED)
 
 
 def read_cv2(path: Path, spec: ReadSpec) -> np.ndarray:
-    return _cv2_decode(path, _read_bytes(path), cv2.IMREAD_UNCHANGED)
+    return _cv2_decode(path, read_bytes(path), cv2.IMREAD_UNCHANGED)
 
 
 def read_tiff(path: Path, spec: ReadSpec) -> np.ndarray:
     """16-bit and multi-band TIFF through tifffile; the band axis goes last."""
     import tifffile  # local for import cost: only TIFF files need it
 
-    data = _read_bytes(path)
+    data = read_bytes(path)
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             series = tif.series[0]
@@ -195,91 +134,6 @@ def read_tiff(path: Path, spec: ReadSpec) -> np.ndarray:
         band = next(i for i, a in enumerate(axes) if a not in "YX")  # S, C, or pages (I, Q)
         return np.moveaxis(arr, band, -1)
     raise ImageReadError(path, f"a TIFF of shape {arr.shape} (axes {axes}) is not one 2-D image")
-
-
-def read_dicom(path: Path, spec: ReadSpec) -> np.ndarray:
-    """DICOM through pydicom: modality LUT (rescale slope/intercept), then `spec.window` in
-    modality units, else the file's VOI LUT or window, else percentiles; MONOCHROME1 inverted.
-    Compressed transfer syntaxes decode through pylibjpeg's plugins (or pydicom's own RLE)."""
-    import pydicom  # local for import cost: only DICOM files need it
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut
-
-    data = _read_bytes(path)
-    try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=True)
-        if "PixelData" not in ds:
-            # pydicom drops an encapsulated Pixel Data element cut short, with only a warning
-            cut = b"\xe0\x7f\x10\x00" in data or b"\x7f\xe0\x00\x10" in data
-            raise ImageReadError(
-                path, "truncated: pixel data cut short" if cut else "no pixel data"
-            )
-        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
-            raise ImageReadError(path, f"a multi-frame DICOM ({ds.NumberOfFrames} frames)")
-        arr = ds.pixel_array
-    except ImageReadError:
-        raise
-    except Exception as e:  # pydicom: ValueError (short data), a missing decoder plugin, ...
-        msg = " ".join(line.strip() for line in str(e).splitlines()) or type(e).__name__
-        raise ImageReadError(path, f"DICOM: {msg}") from None
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
-    if not photometric.startswith("MONOCHROME"):  # colour: pydicom already gives RGB
-        return window_to_uint8(arr if arr.ndim == 3 else arr[..., None], spec)
-    values = apply_modality_lut(arr, ds)
-    if spec.window is not None:
-        out = _scale(values, *spec.window)
-    elif _has_voi(ds):
-        out = _scale(apply_voi_lut(values, ds), *_voi_range(ds, values))
-    else:
-        out = _scale(values, *_percentile_range(values, spec.percentiles))
-    if photometric == "MONOCHROME1":  # high values are dark
-        out = 255 - out
-    return out[..., None]
-
-
-def _has_voi(ds: Any) -> bool:
-    seq = ds.get("VOILUTSequence")
-    lut = bool(seq) and None not in (seq[0].get("LUTDescriptor"), seq[0].get("LUTData"))
-    return lut or None not in (ds.get("WindowCenter"), ds.get("WindowWidth"))
-
-
-def _voi_range(ds: Any, values: np.ndarray) -> tuple[float, float]:
-    """The output range of the VOI step, found by applying it to probe inputs (its LUT's
-    whole domain, or the two extremes for a window), so pydicom stays the one definition."""
-    from pydicom.pixels import apply_voi_lut
-
-    seq = ds.get("VOILUTSequence")
-    if seq and seq[0].get("LUTDescriptor") is not None:
-        n, first = seq[0].LUTDescriptor[0] or 2**16, seq[0].LUTDescriptor[1]
-        probe = np.arange(first, first + n, dtype=np.int64)
-    else:
-        probe = np.array([-1e30, 1e30])
-    out = apply_voi_lut(probe, ds)
-    return float(out.min()), float(out.max())
-
-
-# ---- to 8 bits ----------------------------------------------------------------------------
-def _scale(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Linear map of [low, high] to [0, 255], clipped; a flat range gives zeros."""
-    if high <= low:
-        return np.zeros(values.shape, np.uint8)
-    out = (values.astype(np.float32) - np.float32(low)) * np.float32(255.0 / (high - low))
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def _percentile_range(values: np.ndarray, q: tuple[float, float]) -> tuple[float, float]:
-    low, high = np.percentile(values, q)
-    return float(low), float(high)
-
-
-def window_to_uint8(arr: np.ndarray, spec: ReadSpec) -> np.ndarray:
-    """uint8 passes through; bool becomes 0/255; wider types go through `spec.window`, else
-    the image's own percentiles (over all its channels, so colour balance is kept)."""
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.dtype == np.bool_:
-        return arr.astype(np.uint8) * 255
-    low, high = spec.window or _percentile_range(arr, spec.percentiles)
-    return _scale(arr, low, high)
 
 
 # ---- channels -----------------------------------------------------------------------------

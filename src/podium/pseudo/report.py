@@ -79,6 +79,7 @@ def render(rounds: list[dict], current: dict, classes: list[str]) -> str:
         "",
         f"Teacher: {current['teacher']['kind']} **{current['teacher']['name']}** "
         f"({current['teacher']['run_dir']}), {current['teacher']['mode']}.",
+        f"Teacher weights: {current['teacher'].get('checkpoint', 'not recorded')}.",
         "",
     ]
     if current["leaks"]:

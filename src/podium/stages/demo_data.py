@@ -13,6 +13,7 @@ alone) and atomic (built in a temp folder, then renamed).
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,6 +23,8 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+
+_log = logging.getLogger(__name__)
 
 SIZE = 32
 SEED = 2026
@@ -38,7 +41,7 @@ def digit_to_rgb(pixels: np.ndarray, size: int = SIZE) -> np.ndarray:
 def write_demo(root: Path) -> Path:
     out = Path(root) / "digits"
     if all((out / f).is_file() for f in FILES):
-        print(f"demo data already present: {out}")
+        _log.info("demo data already present: %s", out)
         return out
     digits = load_digits()
     ids = np.array([f"img_{i:04d}" for i in range(len(digits.target))])
@@ -68,5 +71,5 @@ def write_demo(root: Path) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    print(f"wrote demo competition to {out}: {len(tr)} train, {len(te)} test images")
+    _log.info("wrote demo competition to %s: %d train, %d test images", out, len(tr), len(te))
     return out

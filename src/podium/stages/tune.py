@@ -14,6 +14,7 @@ best.yaml}`; `optuna-dashboard <storage>` opens the study live.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Literal
 
@@ -24,11 +25,14 @@ import torch
 from podium.config import Config, ConfigError
 from podium.ensemble.schema import check_meta_params, parse_ensemble
 from podium.tasks import metric_of
+from podium.tuning.holdout import holdout_cv
 from podium.tuning.objective import MetaObjective, TrainObjective, trial_base
 from podium.tuning.report import trials_table, write_outputs
 from podium.tuning.schema import parse_tune
 from podium.tuning.space import check_space, describe
 from podium.tuning.study import open_study, storage_url
+
+_log = logging.getLogger(__name__)
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
@@ -56,9 +60,15 @@ def run(cfg: Config) -> optuna.Study:
         study.enqueue_trial(params, skip_if_exists=True)
     url = storage_url(cfg, tune)
     already = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
-    print(
-        f"tune {name}: {direction} {metric.name} ({tune.mode} mode), {already} trials so far "
-        f"in {url}\n{describe(tune.space)}"
+    _log.info(
+        "tune %s: %s %s (%s mode), %d trials so far in %s\n%s",
+        name,
+        direction,
+        metric.name,
+        tune.mode,
+        already,
+        url,
+        describe(tune.space),
     )
 
     callbacks = []
@@ -66,7 +76,7 @@ def run(cfg: Config) -> optuna.Study:
         callbacks.append(optuna.study.MaxTrialsCallback(tune.max_trials, states=FINISHED))
     started = time.time()
     if tune.max_trials is not None and already >= tune.max_trials:
-        print(f"tune {name}: the study has its {tune.max_trials} trials (tune.max_trials)")
+        _log.info("tune %s: the study has its %d trials (tune.max_trials)", name, tune.max_trials)
     else:
         study.optimize(
             objective,
@@ -81,7 +91,9 @@ def run(cfg: Config) -> optuna.Study:
 
     # --- what the study leaves behind -----------------------------------------------------------
     out_dir = cfg.comp_dir / "tune" / name
-    summary = write_outputs(study, out_dir, tune.mode, header=f"study {name!r} in {url}")
+    # the best trial won on the folds it was tuned on: its honest figure is on the others
+    holdout = holdout_cv(cfg, study, name) if tune.mode == "train" and tune.holdout else None
+    summary = write_outputs(study, out_dir, tune.mode, f"study {name!r} in {url}", holdout)
     _print_summary(study, summary, out_dir, url, time.time() - started)
     return study
 
@@ -106,6 +118,13 @@ def _print_summary(study, summary: dict, out_dir, url: str, seconds: float) -> N
             f"  best trial {summary['best_trial']}: {summary['best_value']:.6g} "
             f"with {summary['best_params']}\n  overlay: {out_dir / 'best.yaml'}"
         )
+        if "holdout" in summary:
+            h = summary["holdout"]
+            print(
+                f"  on the folds it was tuned on {h['tuned_folds']}: {h['tuned_value']:.6g} "
+                f"(optimistic: the best of {len(study.trials)} trials there); on the untuned "
+                f"folds {h['holdout_folds']}: {h['holdout_cv']:.6g}"
+            )
     else:
         print("  no trial has completed yet: no best.yaml")
     print(f"  table: {out_dir / 'trials.csv'}\n  dashboard: optuna-dashboard {url}")

@@ -58,8 +58,15 @@ def best_overlay(study: optuna.Study, mode: str) -> dict[str, Any] | None:
     return nest(best.params)
 
 
-def write_outputs(study: optuna.Study, out_dir: Path, mode: str, header: str) -> dict[str, Any]:
-    """Write trials.csv, summary.json and (once a trial completed) best.yaml."""
+def write_outputs(
+    study: optuna.Study,
+    out_dir: Path,
+    mode: str,
+    header: str,
+    holdout: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write trials.csv, summary.json and (once a trial completed) best.yaml; `holdout` is
+    the best settings' CV on the folds the study did not tune on."""
     table = trials_table(study)
     write_csv(out_dir / "trials.csv", table)
     summary: dict[str, Any] = {
@@ -78,5 +85,7 @@ def write_outputs(study: optuna.Study, out_dir: Path, mode: str, header: str) ->
             + yaml.safe_dump(overlay, sort_keys=False)
         )
         atomic_write_text(out_dir / "best.yaml", text)
+    if holdout is not None:
+        summary["holdout"] = holdout
     write_json(out_dir / "summary.json", summary)
     return summary

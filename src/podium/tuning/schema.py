@@ -208,6 +208,9 @@ class TuneConfig(_Strict):
     # failed after a few missed beats and re-queued once, resuming from its last.pt
     heartbeat: int | None = Field(60, ge=1)
     keep_checkpoints: bool = False  # trials keep history.csv/result.json; .pt files only if set
+    # train the best settings on the folds not tuned on and report their CV (train mode): the
+    # best trial's own value is optimistic, chosen among many on the tuned folds
+    holdout: bool = True
 
     @field_validator("space", mode="before")
     @classmethod

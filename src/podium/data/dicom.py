@@ -1,0 +1,74 @@
+"""DICOM through pydicom: the modality LUT (rescale slope / intercept), then a configured
+window, the file's VOI LUT / window, or per-image percentiles, and MONOCHROME1 inversion, to
+uint8 (H, W, C). Compressed transfer syntaxes decode through pylibjpeg's plugins."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from podium.data.read_spec import ImageReadError, ReadSpec, read_bytes
+from podium.data.windowing import _percentile_range, _scale, window_to_uint8
+
+
+def read_dicom(path: Path, spec: ReadSpec) -> np.ndarray:
+    """DICOM through pydicom: modality LUT (rescale slope/intercept), then `spec.window` in
+    modality units, else the file's VOI LUT or window, else percentiles; MONOCHROME1 inverted.
+    Compressed transfer syntaxes decode through pylibjpeg's plugins (or pydicom's own RLE)."""
+    import pydicom  # local for import cost: only DICOM files need it
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    data = read_bytes(path)
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=True)
+        if "PixelData" not in ds:
+            # pydicom drops an encapsulated Pixel Data element cut short, with only a warning
+            cut = b"\xe0\x7f\x10\x00" in data or b"\x7f\xe0\x00\x10" in data
+            raise ImageReadError(
+                path, "truncated: pixel data cut short" if cut else "no pixel data"
+            )
+        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+            raise ImageReadError(path, f"a multi-frame DICOM ({ds.NumberOfFrames} frames)")
+        arr = ds.pixel_array
+    except ImageReadError:
+        raise
+    except Exception as e:  # pydicom: ValueError (short data), a missing decoder plugin, ...
+        msg = " ".join(line.strip() for line in str(e).splitlines()) or type(e).__name__
+        raise ImageReadError(path, f"DICOM: {msg}") from None
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
+    if not photometric.startswith("MONOCHROME"):  # colour: pydicom already gives RGB
+        return window_to_uint8(arr if arr.ndim == 3 else arr[..., None], spec)
+    values = apply_modality_lut(arr, ds)
+    if spec.window is not None:
+        out = _scale(values, *spec.window)
+    elif _has_voi(ds):
+        out = _scale(apply_voi_lut(values, ds), *_voi_range(ds, values))
+    else:
+        out = _scale(values, *_percentile_range(values, spec.percentiles))
+    if photometric == "MONOCHROME1":  # high values are dark
+        out = 255 - out
+    return out[..., None]
+
+
+def _has_voi(ds: Any) -> bool:
+    seq = ds.get("VOILUTSequence")
+    lut = bool(seq) and None not in (seq[0].get("LUTDescriptor"), seq[0].get("LUTData"))
+    return lut or None not in (ds.get("WindowCenter"), ds.get("WindowWidth"))
+
+
+def _voi_range(ds: Any, values: np.ndarray) -> tuple[float, float]:
+    """The output range of the VOI step, found by applying it to probe inputs (its LUT's
+    whole domain, or the two extremes for a window), so pydicom stays the one definition."""
+    from pydicom.pixels import apply_voi_lut
+
+    seq = ds.get("VOILUTSequence")
+    if seq and seq[0].get("LUTDescriptor") is not None:
+        n, first = seq[0].LUTDescriptor[0] or 2**16, seq[0].LUTDescriptor[1]
+        probe = np.arange(first, first + n, dtype=np.int64)
+    else:
+        probe = np.array([-1e30, 1e30])
+    out = apply_voi_lut(probe, ds)
+    return float(out.min()), float(out.max())

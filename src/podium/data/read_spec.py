@@ -1,0 +1,71 @@
+"""What a reader needs to know to turn one file into uint8 pixels (`ReadSpec`, from the
+config's `data:` section), and the error a reader raises for one bad file."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from podium.errors import DataError
+
+CHANNEL = "{channel}"
+ResizePolicy = Literal["squash", "pad", "center_crop"]
+
+
+class ImageReadError(DataError):
+    """One file could not be read; `path` and `reason` let the cache report many together."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"cannot decode image {path} ({reason})")
+
+    def __reduce__(self):  # picklable across processes despite its two arguments
+        return type(self), (self.path, self.reason)
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """How to turn one file into uint8 pixels; `key()` goes into the decode cache's name."""
+
+    channels: int | tuple[str, ...] = 3
+    resize: ResizePolicy = "squash"
+    pad_value: int = 0
+    window: tuple[float, float] | None = None  # >8-bit inputs; DICOM: modality units (HU)
+    percentiles: tuple[float, float] = (0.5, 99.5)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.channels, list):
+            object.__setattr__(self, "channels", tuple(self.channels))
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels) if isinstance(self.channels, tuple) else int(self.channels)
+
+    @property
+    def channel_names(self) -> tuple[str, ...] | None:
+        return self.channels if isinstance(self.channels, tuple) else None
+
+    def key(self) -> str:
+        return f"readers-v1|{dataclasses.astuple(self)}"
+
+    @classmethod
+    def from_config(cls, data: Any) -> ReadSpec:
+        """From `cfg.data` (podium.config.DataConfig); keys it lacks keep their defaults."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        given = {k: getattr(data, k) for k in fields if getattr(data, k, None) is not None}
+        for k in ("window", "percentiles"):
+            if k in given:
+                given[k] = tuple(float(v) for v in given[k])
+        return cls(**given)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes; a missing or unreadable file is an ImageReadError naming it."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except OSError as e:
+        raise ImageReadError(path, f"unreadable: {e.strerror or e}") from None
