@@ -206,6 +206,20 @@ _TRAIN: dict[str, Callable[[Pipeline, Config, bool], None]] = {
 }
 
 
+def _check_unit(request: Request, cfg: Config) -> None:
+    """`--fold` / `--seed` name a unit the config has, before anything is trained."""
+    n = cfg.folds.n_splits
+    if request.fold is not None and request.fold not in range(n):
+        raise ConfigError(
+            f"--fold {request.fold}: {cfg.source} has folds 0..{n - 1} (folds.n_splits={n})"
+        )
+    if request.seed is not None and request.seed not in cfg.train.seeds:
+        raise ConfigError(
+            f"--seed {request.seed} is not one of train.seeds {cfg.train.seeds} in {cfg.source}; "
+            "add it there, so oof and infer average it too"
+        )
+
+
 def run(stage: str, request: Request, **options: Any) -> Any:
     """Run `stage` for `request`, making what it needs first."""
     p = Pipeline(request)
@@ -213,6 +227,7 @@ def run(stage: str, request: Request, **options: Any) -> Any:
     if stage in ("train", "oof", "infer"):
         # an ensemble config stands for its members (`--exp` narrows), a plain one for itself
         paths = member_paths(path, request.exp)
+        _check_unit(request, load_config(paths[0], request.overrides))
         is_ensemble = paths != [path]
         for member_path in paths:
             getattr(p, stage)(p.load(member_path, member=is_ensemble), force)

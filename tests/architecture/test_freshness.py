@@ -138,3 +138,15 @@ def test_force_removes_only_what_the_stage_wrote(tmp_path):
     run("train", tmp_path, force=True)
     assert mine.read_text() == "my notes" and neighbour.read_text() == "another experiment"
     assert (cfg.run_dir / "fold0" / "seed0" / "result.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"), [(["--fold", "7"], "--fold 7: "), (["--seed", "5"], "--seed 5 is not")]
+)
+def test_a_unit_the_config_lacks_is_refused_before_anything_is_written(
+    tmp_path, capsys, flag, message
+):
+    toy(tmp_path)
+    assert main(["train", "-c", str(tmp_path / "toy.yaml"), *flag]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

@@ -22,7 +22,9 @@ def teacher(**train) -> Teacher:
 )
 def test_a_teacher_that_picks_epochs_on_the_fold_warns_and_says_so(train):
     t = teacher(**train)
-    with pytest.warns(PseudoLeakWarning, match="chose each fold-k model's epoch on fold k's labels"):
+    with pytest.warns(
+        PseudoLeakWarning, match="chose each fold-k model's epoch on fold k's labels"
+    ):
         t.warn_epoch_choice("student")
     assert "slightly optimistic" in t.checkpoint_note()
 

@@ -9,8 +9,6 @@ host, and PostgreSQL/MySQL for workers on several machines.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import warnings
 from pathlib import Path
@@ -24,6 +22,7 @@ from optuna.storages.journal import JournalFileBackend
 
 from podium.config import Config, ConfigError
 from podium.engine.seeding import derive_seed
+from podium.fingerprint import fingerprint
 from podium.tuning.schema import (
     HalvingPrunerConfig,
     HyperbandPrunerConfig,
@@ -123,7 +122,7 @@ def base_fingerprint(cfg: Config) -> str:
     for k in ("tune", "paths", "name"):
         d.pop(k, None)
     d["train"].pop("progress", None)
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    return fingerprint(d)
 
 
 def open_study(
