@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from podium.errors import ArtifactError
+from podium.errors import ArtifactError, LockedError
 
 __all__ = ["ArtifactError"]
 
@@ -156,7 +156,7 @@ def exclusive(path: Path | str, what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
-            raise ArtifactError(
+            raise LockedError(
                 f"{what} is being written by {holder} (lock {path}); wait for it to finish, "
                 "or run another fold/seed (--fold/--seed) in parallel"
             ) from None

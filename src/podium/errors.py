@@ -21,4 +21,8 @@ class ArtifactError(RuntimeError):
     """An artifact is missing, stale, locked, or was made under different folds or data."""
 
 
+class LockedError(ArtifactError):
+    """Another live process holds the lock of what this one would write."""
+
+
 USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, DataError, ArtifactError)

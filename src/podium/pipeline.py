@@ -81,20 +81,25 @@ class Pipeline:
         self._valid: set[Path] = set()
 
     # ---- configs -------------------------------------------------------------------------
-    def load(self, path: Path, member: bool = False) -> Config:
-        """`path` with the request's overrides; a member of an ensemble takes them all but
-        the ensemble's own section (`ensemble.meta.seeds=[0]` is not a member's key)."""
+    def load(self, path: Path, member: bool = False, extra: list[str] | None = None) -> Config:
+        """`path` with the request's overrides (then `extra`); a member of an ensemble takes
+        them all but the ensemble's own section (`ensemble.meta.seeds=[0]` is not its key)."""
         overrides = self.request.overrides
         if member:
             overrides = [o for o in overrides if not o.startswith(("ensemble.", "ensemble="))]
-        cfg = load_config(path, overrides)
+        cfg = load_config(path, [*overrides, *(extra or [])])
         if cfg.run_dir not in self._valid:
             validate(cfg)
             self._valid.add(cfg.run_dir)
         return cfg
 
     def members(self, cfg: Config, exp: str | None = None) -> list[Config]:
-        return [self.load(p, member=True) for p in member_paths(Path(cfg.source or ""), exp)]
+        """An ensemble's members, made where the ensemble reads them: under its `paths`."""
+        where = [f"paths.{k}={v}" for k, v in cfg.paths.model_dump().items()]
+        return [
+            self.load(p, member=True, extra=where)
+            for p in member_paths(Path(cfg.source or ""), exp)
+        ]
 
     def related(self, path: Path, like: Config) -> Config:
         cfg = load_related(path, like)
@@ -226,16 +231,17 @@ def run(stage: str, request: Request, **options: Any) -> Any:
     path, force = request.config, request.force
     if stage in ("train", "oof", "infer"):
         # an ensemble config stands for its members (`--exp` narrows), a plain one for itself
-        paths = member_paths(path, request.exp)
-        _check_unit(request, load_config(paths[0], request.overrides))
-        is_ensemble = paths != [path]
-        for member_path in paths:
-            getattr(p, stage)(p.load(member_path, member=is_ensemble), force)
+        top = p.load(path)
+        configs = p.members(top, request.exp) if top.kind == "ensemble" else [top]
+        _check_unit(request, configs[0])
+        for cfg in configs:
+            getattr(p, stage)(cfg, force)
         return None
     if stage in ("folds", "lr-find"):
         # an ensemble's folds are its members' (the competition's); lr-find is a member's
-        paths = member_paths(path, request.exp if stage == "lr-find" else None)
-        cfg = p.load(paths[0], member=paths[0] != path)
+        top = p.load(path)
+        exp = request.exp if stage == "lr-find" else None
+        cfg = p.members(top, exp)[0] if top.kind == "ensemble" else top
         if stage == "folds":
             return p.folds(cfg, force)
         return p.lr_find(cfg, options.get("steps", 100))

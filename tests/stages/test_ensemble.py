@@ -21,7 +21,6 @@ from podium.ensemble.inputs import load_inputs
 from podium.ensemble.meta_cv import meta_cv_score
 from podium.ensemble.schema import parse_ensemble
 from podium.ensemble.stack import fit_meta_model, load_meta_model
-from podium.errors import DataError
 from podium.predictions import OOF, TEST, read_oof, write_oof, write_test
 from podium.stages import ensemble
 from podium.stages import folds as folds_stage
@@ -217,13 +216,6 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(
     assert "up to date" in caplog.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DataError,
-    reason="src bug: pipeline.Pipeline.members (and pipeline.run for train/oof/infer) load a "
-    "member with load_config(path, overrides), so it keeps its own `paths`, while the ensemble "
-    "stage reads it under the ensemble's (ensemble.members.member_config -> load_related)",
-)
 def test_the_pipeline_makes_members_where_the_ensemble_reads_them(project, upstream, monkeypatch):
     """A member's file that names no `paths` is read under the ensemble's (`member_config`):
     the pipeline must make its predictions there too, not under the defaults (./data, ./runs)."""

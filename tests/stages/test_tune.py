@@ -68,14 +68,6 @@ def test_a_hopeless_trial_is_pruned_after_its_first_epoch(tiny_config):
     assert best_lr == study.best_params["train.lr"] in (0.003, 0.005)
 
 
-@pytest.mark.xfail(
-    strict=False,  # only when the second run's trial beats the first (the sampler is unseeded)
-    reason="src bug (tuning/holdout.py, holdout_cv): the holdout units of a study live in one "
-    "folder, runs/<comp>/tune/<study>/holdout, trained with the best trial's params; when a "
-    "later run finds a new best trial, train_units -> prepare refuses that folder ('holds "
-    "units trained under another config ... use a new experiment name, or --force'), which "
-    "`podium tune` offers no way to do: every run after a new best fails at its very end",
-)
 def test_running_again_adds_trials_to_the_same_study(tiny_config):
     section = {
         "space": {"train.lr": {**LR, "high": 0.01}},
@@ -100,13 +92,6 @@ def test_running_again_adds_trials_to_the_same_study(tiny_config):
         tune.run(tune_config(tiny_config, section, "train.epochs=2"))
 
 
-@pytest.mark.xfail(
-    strict=False,  # a race: the workers must reach the holdout at the same moment
-    reason="src bug (tuning/holdout.py, holdout_cv): every worker trains the holdout units "
-    "when its trials are done; two workers finishing together contend for the same unit "
-    "lock (runs/<comp>/tune/<study>/holdout/.locks/fold1-seed0.lock), which exclusive() "
-    "refuses at once, so one worker exits 2 ('is being written by pid ...')",
-)
 @pytest.mark.parametrize("storage", ["journal", "sqlite"])
 def test_two_workers_share_one_study_without_losing_or_duplicating_trials(
     tiny_config, tmp_path, storage

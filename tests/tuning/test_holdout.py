@@ -22,9 +22,10 @@ def test_the_best_settings_are_scored_on_the_folds_not_tuned_on(tiny_config):
     holdout = summary["holdout"]
     assert holdout["tuned_folds"] == [0] and holdout["holdout_folds"] == [1]
     assert holdout["trial"] == summary["best_trial"]
-    unit = cfg.comp_dir / "tune" / "h" / "holdout" / "fold1" / "seed0" / "result.json"
+    holdout_dir = cfg.comp_dir / "tune" / "h" / f"holdout-trial{holdout['trial']:04d}"
+    unit = holdout_dir / "fold1" / "seed0" / "result.json"
     assert holdout["holdout_cv"] == read_json(unit)["final_score"]  # demo: checkpoint last
-    assert not (cfg.comp_dir / "tune" / "h" / "holdout" / "fold0").exists()
+    assert not (holdout_dir / "fold0").exists()
 
     cfg.tune = {**cfg.tune, "max_trials": 2}  # the study is complete: no new trial runs
     stamp = unit.stat().st_mtime_ns

@@ -4,8 +4,9 @@ A study picks its best trial on the folds it trains (`train.folds`, fold 0 by de
 that trial's score is the best of many draws on those rows: optimistic. Training the best
 settings on the other folds and scoring them there gives the figure to trust (and to compare
 with the untuned baseline on the same folds). Its units live in
-`runs/<comp>/tune/<study>/holdout/` and are stamped like any unit: a re-run with the same
-best trial trains nothing.
+`runs/<comp>/tune/<study>/holdout-trialNNNN/` (one folder per best trial, so a new best never
+meets another's units) and are stamped like any unit: a re-run with the same best trial trains
+nothing, and of several workers finishing together one trains it while the others say so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import optuna
 
 from podium.artifacts import read_json
 from podium.config import Config
+from podium.errors import LockedError
 from podium.experiment import Experiment
 from podium.tuning.objective import trial_base
 from podium.tuning.space import with_params
@@ -46,9 +48,13 @@ def holdout_cv(cfg: Config, study: optuna.Study, study_name: str) -> dict[str, A
     base["train"]["folds"] = folds
     base["name"] = f"{study_name}-holdout"
     run_cfg = with_params(base, best.params, source=f"{cfg.source} (best trial {best.number})")
-    exp = Experiment(run_cfg.nest_run(f"tune/{study_name}/holdout"))
+    exp = Experiment(run_cfg.nest_run(f"tune/{study_name}/holdout-trial{best.number:04d}"))
     _log.info("tune %s: best trial %d on the untuned folds %s", study_name, best.number, folds)
-    train_units(exp)
+    try:
+        train_units(exp)
+    except LockedError as e:  # another worker of the study is training this very holdout
+        _log.info("tune %s: %s; its summary.json will hold the holdout CV", study_name, e)
+        return None
     key = "best_score" if cfg.train.checkpoint == "best" else "final_score"
     scores = {
         f"fold{f}/seed{s}": read_json(exp.unit_dir(f, s) / "result.json")[key]
