@@ -53,3 +53,24 @@ def toy_config(root: Path, **competition):
             "paths": {"data": str(root), "runs": str(Path(root) / "runs")},
         }
     )
+
+
+def write_dicom(path: Path, arr: np.ndarray, photometric="MONOCHROME2", syntax=None, **elements):
+    """A DICOM file written by pydicom from `arr` (12 bits stored), with extra data elements
+    (RescaleSlope, WindowCenter...) and an optional compressed transfer syntax."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.set_pixel_data(arr, photometric_interpretation=photometric, bits_stored=12)
+    for key, value in elements.items():
+        setattr(ds, key, value)
+    if syntax is not None:
+        ds.compress(syntax)
+    ds.save_as(path, enforce_file_format=True)
+    return path

@@ -40,13 +40,15 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn import metrics as skm
 
+from podium.metrics import Ranked
+
 logger = logging.getLogger(__name__)
 
 _EPS = 1e-15  # log-loss clipping, as podium.metrics
 
 
 @dataclass(frozen=True)
-class TaskMetric:
+class TaskMetric(Ranked):
     """One metric of a task kind.
 
     `needs_scores`: reads continuous scores (probabilities or values), not decisions.
@@ -66,16 +68,6 @@ class TaskMetric:
 
     def __call__(self, y: np.ndarray, p: np.ndarray, **options: Any) -> float:
         return float(self.fn(np.asarray(y), np.asarray(p), **options))
-
-    def better(self, a: float, b: float | None) -> bool:
-        """Is score `a` an improvement over `b` (None = no score yet)?"""
-        if b is None or not np.isfinite(b):
-            return True
-        return a > b if self.greater_is_better else a < b
-
-    @property
-    def worst(self) -> float:
-        return -np.inf if self.greater_is_better else np.inf
 
 
 # --- multilabel ------------------------------------------------------------------------------

@@ -13,18 +13,10 @@ import numpy as np
 from sklearn import metrics as skm
 
 
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    fn: Callable[[np.ndarray, np.ndarray], float]
-    greater_is_better: bool
-    needs_proba: bool
-    # the per-row terms whose mean is the metric, where it is one (accuracy, log-loss): lets a
-    # bootstrap resample a vector instead of rescoring the whole array each time
-    per_row: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+class Ranked:
+    """What makes a score better: a metric's direction (`greater_is_better`)."""
 
-    def __call__(self, y: np.ndarray, proba: np.ndarray) -> float:
-        return float(self.fn(np.asarray(y), np.asarray(proba, dtype=np.float64)))
+    greater_is_better: bool
 
     def better(self, a: float, b: float | None) -> bool:
         """Is score `a` an improvement over `b` (None = no score yet)?"""
@@ -35,6 +27,20 @@ class Metric:
     @property
     def worst(self) -> float:
         return -np.inf if self.greater_is_better else np.inf
+
+
+@dataclass(frozen=True)
+class Metric(Ranked):
+    name: str
+    fn: Callable[[np.ndarray, np.ndarray], float]
+    greater_is_better: bool
+    needs_proba: bool
+    # the per-row terms whose mean is the metric, where it is one (accuracy, log-loss): lets a
+    # bootstrap resample a vector instead of rescoring the whole array each time
+    per_row: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+    def __call__(self, y: np.ndarray, proba: np.ndarray) -> float:
+        return float(self.fn(np.asarray(y), np.asarray(proba, dtype=np.float64)))
 
 
 def _labels(proba: np.ndarray) -> np.ndarray:

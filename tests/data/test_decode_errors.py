@@ -8,9 +8,9 @@ import re
 import cv2
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import RLELossless, SecondaryCaptureImageStorage, generate_uid
+from pydicom.uid import RLELossless
 
+from factories import write_dicom
 from podium.competition import DataError
 from podium.data.cache import decode_image, load_images
 from podium.data.readers import ImageReadError, ReadSpec, read_image
@@ -115,16 +115,7 @@ def test_a_missing_or_cut_channel_file_is_named(tmp_path):
 
 
 def dicom(path, syntax=None):
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = generate_uid()
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.set_pixel_data(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), "MONOCHROME2", 12)
-    if syntax is not None:
-        ds.compress(syntax)
-    ds.save_as(path, enforce_file_format=True)
+    write_dicom(path, np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), syntax=syntax)
     return path.read_bytes()
 
 

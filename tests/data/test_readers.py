@@ -9,9 +9,10 @@ import numpy as np
 import pydicom
 import pytest
 import tifffile
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import JPEG2000Lossless, RLELossless, SecondaryCaptureImageStorage, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import JPEG2000Lossless, RLELossless
 
+from factories import write_dicom
 from podium.config import DataConfig
 from podium.data.cache import decode_image, load_images
 from podium.data.readers import ImageReadError, ReadSpec, read_image
@@ -26,22 +27,6 @@ def expected(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """The documented linear window: [low, high] -> [0, 255], clipped and rounded."""
     out = (values.astype(np.float64) - low) / (high - low) * 255
     return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
-
-
-def write_dicom(path, arr, photometric="MONOCHROME2", syntax=None, **elements):
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = generate_uid()
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.set_pixel_data(arr, photometric_interpretation=photometric, bits_stored=12)
-    for key, value in elements.items():
-        setattr(ds, key, value)
-    if syntax is not None:
-        ds.compress(syntax)
-    ds.save_as(path, enforce_file_format=True)
-    return path
 
 
 def grey(img: np.ndarray) -> np.ndarray:
