@@ -48,7 +48,7 @@ def _check_network(cfg: Config, num_outputs: int) -> None:
     its optimizer, so an unknown name or keyword is reported now."""
     arch = cfg.model.model_copy(update={"pretrained": False, "weights": None})
     with torch.device("meta"):
-        model = create_model(arch, num_outputs)
+        model = create_model(arch, num_outputs, cfg.data.n_channels)
     build_optimizer(model, cfg.train)
     if cfg.model.weights and not Path(cfg.model.weights).is_file():
-        create_model(cfg.model, num_outputs)  # the model factory's own message
+        create_model(cfg.model, num_outputs, cfg.data.n_channels)  # the model factory's own message
