@@ -29,7 +29,7 @@ def validate(cfg: Config) -> None:
     _ = comp.targets
     if cfg.kind in ("cnn", "pseudo"):
         _check_network(cfg, task.num_outputs)
-        build_train_transform(cfg.data.train_augs, cfg.data.image_size)
+        build_train_transform(cfg.data.train_augs, cfg.data.image_size, cfg.data.n_channels)
     if cfg.kind == "tabular":
         from podium.tabular.schema import parse_tabular  # local for import cost: sklearn, xgboost
 
