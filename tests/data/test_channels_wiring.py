@@ -188,3 +188,29 @@ def test_a_colour_transform_that_refuses_the_channels_is_named():
     assert str(err.value).startswith(
         "data.train_augs[1] (CLAHE): does not work on 4-channel images (data.channels): "
     )
+
+
+def test_eda_notebook_reads_named_channels_and_mixed_sizes(tmp_path, monkeypatch):
+    import nbformat
+    import yaml
+    from nbclient import NotebookClient
+
+    comp = write_channel_competition(tmp_path, NAMES)
+    for name in NAMES:  # one image of another shape: the sizes section shows two aspects
+        cv2.imwrite(str(comp / "train" / f"r0_{name}.png"), np.full((12, 24), 50, np.uint8))
+    cfg = channel_config(tmp_path, NAMES)
+    config = tmp_path / "chan.yaml"
+    config.write_text(yaml.safe_dump(cfg.resolved()))
+    monkeypatch.setenv("PODIUM_CONFIG", str(config))
+    monkeypatch.setenv("PODIUM_ROOT", str(tmp_path))
+    monkeypatch.setenv("PODIUM_SAMPLE", "8")
+    nb = nbformat.read(Path(__file__).parents[2] / "notebooks" / "eda.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute(cwd=str(tmp_path))
+    text = "\n".join(
+        out.get("text", "") + out.get("data", {}).get("text/plain", "")
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+    )
+    assert "channels: 4 (red, green, blue, yellow)" in text
+    assert "yellow" in text.split("data.std")[-1]  # the statistics table is labelled by name
+    assert "data.mean: [" in text and "2.0" in text  # a 24x12 image: aspect 2
