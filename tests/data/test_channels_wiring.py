@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from podium.competition import Competition
-from podium.config import ConfigError, ModelConfig, from_dict
-from podium.config.schema import IMAGENET_MEAN, AugmentConfig, default_normalisation
+from podium.config import AugmentConfig, ConfigError, ModelConfig, from_dict
+from podium.config.inputs import IMAGENET_MEAN, default_normalisation
 from podium.data.augment import build_train_transform
 from podium.data.cache import cache_key
 from podium.data.dataset import ImageDataset
