@@ -6,10 +6,9 @@ Freshness: a unit is finished when its `result.json` holds the fingerprint of wh
 trained from: the training config (values that differ from the defaults), folds.csv, the
 train ids and labels, the train images (path, size, mtime), the extra rows and the external
 tables (`data.external`: rows that join every fold's training set, podium.units.external).
-A unit made
-from other inputs is refused, naming what changed, until `--force` retrains it (nothing
-finished is ever thrown away silently). Each unit trains under its own lock, so parallel
-`--fold K` processes work and two processes never train the same unit.
+A unit made from other inputs is refused, naming what changed, until `--force` retrains it
+(nothing finished is ever thrown away silently). Each unit trains under its own lock, so
+parallel `--fold K` processes work and two processes never train the same unit.
 """
 
 from __future__ import annotations
