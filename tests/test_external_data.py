@@ -149,3 +149,12 @@ def test_a_missing_external_image_or_column_is_named(tmp_path, toy):
 def test_the_images_template_needs_an_id(tmp_path):
     with pytest.raises(ConfigError, match=r"needs an \{id\} placeholder"):
         config(tmp_path, {"table": "extra.csv", "images": "extra/a.png"})
+
+
+def test_validate_checks_the_external_tables_before_anything_is_written(tmp_path, toy):
+    from podium.validate import validate
+
+    write_external(toy, ["a", "z", "b"])
+    with pytest.raises(DataError, match=r"extra.csv: line 3 \(id 'x1'\) has label 'z'"):
+        validate(config(tmp_path, EXTRA, image_size=32))
+    assert not (tmp_path / "runs").exists()

@@ -154,7 +154,7 @@ class Competition:
         """`template` filled with each id of `table` (in order): inside the template's folder,
         and every file present (each channel's, with named channels), else a DataError naming
         the table's line."""
-        self._check_channel_template(template)
+        self.check_channel_template(template)
         paths = [self.root / template.format(id=i, channel=CHANNEL) for i in ids]
         # the template's fixed folder ('train/' of 'train/{id}.png'): an id such as
         # '../../x' must not reach outside it (checked on the names, so symlinks still work)
@@ -174,7 +174,7 @@ class Competition:
                     )
         return paths
 
-    def _check_channel_template(self, template: str) -> None:
+    def check_channel_template(self, template: str) -> None:
         """Named channels need `{channel}` in the image path, and only they may use it."""
         if self.channels is not None and CHANNEL not in template:
             raise DataError(
