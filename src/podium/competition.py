@@ -21,6 +21,8 @@ from podium.tasks import Task, build_task, task_type
 
 __all__ = ["Competition", "DataError"]
 
+CHANNEL = "{channel}"  # in an image path: one file per named channel (podium.data.readers)
+
 
 def read_table(path: Path, what: str) -> pd.DataFrame:
     """A CSV table with at least one row; an empty or undecodable file is named, not parsed."""
@@ -58,10 +60,13 @@ class Competition:
 
     cfg: CompetitionConfig
     root: Path
+    # `data.channels` as names: each image is one file per channel, `{channel}` in its path
+    channels: tuple[str, ...] | None = None
 
     @classmethod
     def from_config(cls, cfg: Config) -> Competition:
-        return cls(cfg.competition, cfg.data_dir)
+        names = cfg.data.channels
+        return cls(cfg.competition, cfg.data_dir, tuple(names) if isinstance(names, list) else None)
 
     # ---- tables --------------------------------------------------------------------------
     @cached_property
@@ -121,12 +126,21 @@ class Competition:
         return values_fingerprint(*columns)
 
     def images_fingerprint(self, split: str) -> str:
-        """The split's image files by path, size and modification time."""
-        return files_fingerprint(self.image_paths(split))
+        """The split's image files (every channel's) by path, size and modification time."""
+        return files_fingerprint(f for p in self.image_paths(split) for f in self.files_of(p))
 
     # ---- images --------------------------------------------------------------------------
+    def files_of(self, path: Path) -> list[Path]:
+        """The files of one image path: itself, or one per named channel (`{channel}` filled;
+        the rule of podium.data.readers.channel_paths, which this layer cannot import)."""
+        if self.channels is None:
+            return [path]
+        return [Path(str(path).replace(CHANNEL, name)) for name in self.channels]
+
     def image_paths(self, split: str) -> list[Path]:
-        """Paths of the split's images, in table order; a missing file is an error naming it."""
+        """Paths of the split's images, in table order; a missing file is an error naming it.
+        With named channels a path keeps a literal `{channel}` (the reader fills it) and each
+        channel's file must exist."""
         template = self.cfg.train_images if split == "train" else self.cfg.test_images
         ids = self.train_ids if split == "train" else self.test_ids
         table = (
@@ -134,21 +148,44 @@ class Competition:
             if split == "train"
             else (self.cfg.test_csv or self.cfg.sample_submission)
         )
-        paths = [self.root / template.format(id=i) for i in ids]
+        return self.check_image_paths(template, ids, self.root / table)
+
+    def check_image_paths(self, template: str, ids: np.ndarray, table: Path) -> list[Path]:
+        """`template` filled with each id of `table` (in order): inside the template's folder,
+        and every file present (each channel's, with named channels), else a DataError naming
+        the table's line."""
+        self.check_channel_template(template)
+        paths = [self.root / template.format(id=i, channel=CHANNEL) for i in ids]
         # the template's fixed folder ('train/' of 'train/{id}.png'): an id such as
         # '../../x' must not reach outside it (checked on the names, so symlinks still work)
         folder = os.path.abspath(self.root / os.path.dirname(template.split("{", 1)[0]))
         for row, p in enumerate(paths):
             if not os.path.abspath(p).startswith(folder.rstrip(os.sep) + os.sep):
                 raise DataError(
-                    f"{self.root / table}: line {row + 2}: id {ids[row]!r} points outside the "
+                    f"{table}: line {row + 2}: id {ids[row]!r} points outside the "
                     f"image folder {folder} ({p})"
                 )
-            if not p.is_file():
-                raise DataError(
-                    f"image not found: {p} (id {ids[row]!r}, line {row + 2} of {self.root / table})"
-                )
+            for name, f in zip(self.channels or [None], self.files_of(p), strict=True):
+                if not f.is_file():
+                    channel = f", channel {name!r}" if name is not None else ""
+                    raise DataError(
+                        f"image not found: {f} (id {ids[row]!r}{channel}, line {row + 2} of "
+                        f"{table})"
+                    )
         return paths
+
+    def check_channel_template(self, template: str) -> None:
+        """Named channels need `{channel}` in the image path, and only they may use it."""
+        if self.channels is not None and CHANNEL not in template:
+            raise DataError(
+                f"image path {template!r} has no {CHANNEL}, but data.channels names the "
+                f"channels {list(self.channels)} (one file each: e.g. 'train/{{id}}_{CHANNEL}.png')"
+            )
+        if self.channels is None and CHANNEL in template:
+            raise DataError(
+                f"image path {template!r} has {CHANNEL}, but data.channels is a count; name the "
+                "channels (data.channels: [red, green, blue]) to read one file per channel"
+            )
 
     @cached_property
     def solution(self) -> pd.DataFrame | None:

@@ -19,6 +19,7 @@ from podium.artifacts import file_hash, require
 from podium.competition import Competition
 from podium.config import Config
 from podium.data.cache import load_images
+from podium.data.read_spec import ReadSpec
 from podium.folds import read_folds
 from podium.tasks import Task
 
@@ -66,11 +67,21 @@ class Experiment:
     def cache_size(self) -> tuple[int, int]:
         return self.cfg.data.cache_size or self.cfg.data.image_size
 
-    def _images(self, split: str) -> np.ndarray:
+    @property
+    def read_spec(self) -> ReadSpec:
+        """How files become pixels (`data.channels`, `resize`, `window`, ...)."""
+        return ReadSpec.from_config(self.cfg.data)
+
+    def load_images(self, paths: list[Path], name: str) -> np.ndarray:
+        """`paths` decoded by the config's reader settings at the cache size, through the
+        decode cache (`runs/<comp>/cache/<name>-...npy` unless `data.cache: memory`)."""
         cache_dir = self.cfg.comp_dir / "cache" if self.cfg.data.cache == "memmap" else None
         return load_images(
-            self.comp.image_paths(split), self.cache_size, cache_dir, split, self.cfg.train.progress
+            paths, self.cache_size, cache_dir, name, self.cfg.train.progress, spec=self.read_spec
         )
+
+    def _images(self, split: str) -> np.ndarray:
+        return self.load_images(self.comp.image_paths(split), split)
 
     @cached_property
     def train_images(self) -> np.ndarray:

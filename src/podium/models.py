@@ -15,13 +15,16 @@ import torch
 from podium.config import ConfigError, ModelConfig
 
 
-def create_model(cfg: ModelConfig, num_classes: int) -> torch.nn.Module:
-    """Build `cfg.name` with `num_classes` outputs (binary tasks use 2, like multiclass)."""
+def create_model(cfg: ModelConfig, num_classes: int, in_chans: int = 3) -> torch.nn.Module:
+    """Build `cfg.name` with `num_classes` outputs (binary tasks use 2, like multiclass) and
+    `in_chans` input channels (`data.channels`): timm adapts pretrained RGB stem weights
+    (summed for 1 channel, repeated and rescaled for more)."""
     if cfg.name not in timm.list_models() and not timm.is_model(cfg.name):
         close = difflib.get_close_matches(cfg.name, timm.list_models(), n=3)
         raise ConfigError(f"model.name: unknown timm model {cfg.name!r}; close: {close}")
     kwargs = dict(
         num_classes=num_classes,
+        in_chans=in_chans,
         drop_rate=cfg.drop_rate,
         drop_path_rate=cfg.drop_path_rate,
         **cfg.kwargs,

@@ -1,7 +1,8 @@
 """Everything about a config that can be checked before a stage writes anything: the
-competition's tables and task (metric, classes), the timm model and its keyword arguments,
-the augmentations, the optimizer, and the stage sections (tabular, ensemble, pseudo, tune)
-with the configs they name. A typo is then an error before `run.json` or the decode cache
+competition's tables and task (metric, classes), the image path templates against
+`data.channels`, the external tables, the timm model and its keyword arguments, the
+augmentations (on `data.channels` channels), the optimizer, and the stage sections
+(tabular, ensemble, pseudo, tune) with the configs they name. A typo is then an error before `run.json` or the decode cache
 exist, so fixing it never leaves a half-made run behind that refuses the fixed config.
 """
 
@@ -16,9 +17,11 @@ from podium.config import Config, load_related
 from podium.data.augment import build_train_transform
 from podium.engine.optim import build_optimizer
 from podium.ensemble.schema import parse_ensemble
+from podium.experiment import Experiment
 from podium.models import create_model
 from podium.pseudo.schema import parse_pseudo
 from podium.tuning.schema import parse_tune
+from podium.units.external import External
 
 
 def validate(cfg: Config) -> None:
@@ -29,7 +32,11 @@ def validate(cfg: Config) -> None:
     _ = comp.targets
     if cfg.kind in ("cnn", "pseudo"):
         _check_network(cfg, task.num_outputs)
-        build_train_transform(cfg.data.train_augs, cfg.data.image_size)
+        for template in (cfg.competition.train_images, cfg.competition.test_images):
+            comp.check_channel_template(template)
+        if cfg.data.external:
+            External(Experiment(cfg))  # tables, labels and image files of data.external
+        build_train_transform(cfg.data.train_augs, cfg.data.image_size, cfg.data.n_channels)
     if cfg.kind == "tabular":
         from podium.tabular.schema import parse_tabular  # local for import cost: sklearn, xgboost
 
@@ -48,7 +55,7 @@ def _check_network(cfg: Config, num_outputs: int) -> None:
     its optimizer, so an unknown name or keyword is reported now."""
     arch = cfg.model.model_copy(update={"pretrained": False, "weights": None})
     with torch.device("meta"):
-        model = create_model(arch, num_outputs)
+        model = create_model(arch, num_outputs, cfg.data.n_channels)
     build_optimizer(model, cfg.train)
     if cfg.model.weights and not Path(cfg.model.weights).is_file():
-        create_model(cfg.model, num_outputs)  # the model factory's own message
+        create_model(cfg.model, num_outputs, cfg.data.n_channels)  # the model factory's own message

@@ -16,9 +16,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from podium.config.inputs import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ExternalSource,
+    default_normalisation,
+)
 from podium.errors import ConfigError
 
-__all__ = ["ConfigError"]
+__all__ = ["ConfigError", "ExternalSource", "default_normalisation"]
 
 Kind = Literal["cnn", "tabular", "ensemble", "pseudo"]
 
@@ -85,8 +91,9 @@ class DataConfig(Section):
     # size the decode cache stores (default: image_size); larger lets crops sample detail
     cache_size: tuple[int, int] | None = None
     cache: Literal["memory", "memmap"] = "memmap"
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    # one value per channel; when not given, `default_normalisation(n_channels)`
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
     num_workers: int = Field(2, ge=0)
     train_augs: list[AugmentConfig] = Field(default_factory=list)
     # reading (podium.data.readers): a channel count, or names that fill `{channel}` in the
@@ -98,6 +105,13 @@ class DataConfig(Section):
     # VOI window) map [low, high] to 0..255; without it, each image's percentiles do
     window: tuple[float, float] | None = None
     percentiles: tuple[float, float] = (0.5, 99.5)
+    # labelled images outside the competition's train.csv: they join every fold's training
+    # rows, never a validation fold (podium.external)
+    external: list[ExternalSource] = Field(default_factory=list)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels) if isinstance(self.channels, list) else self.channels
 
     @field_validator("image_size", "cache_size", mode="before")
     @classmethod
@@ -123,6 +137,29 @@ class DataConfig(Section):
         if info.field_name == "percentiles" and v is not None and not 0 <= v[0] < v[1] <= 100:
             raise ValueError(f"percentiles must lie in [0, 100], got {list(v)}")
         return v
+
+    @field_validator("std")
+    @classmethod
+    def _positive_std(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(s <= 0 for s in v):
+            raise ValueError(f"std values must be positive, got {list(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _normalisation_per_channel(self) -> DataConfig:
+        """mean/std left out follow the channel count; given ones must have one value each."""
+        n = self.n_channels
+        default_mean, default_std = default_normalisation(n)
+        for key, default in (("mean", default_mean), ("std", default_std)):
+            if key not in self.model_fields_set:
+                self.__dict__[key] = default  # not setattr: that would re-run this validator
+            elif len(getattr(self, key)) != n:
+                raise ValueError(
+                    f"{key} has {len(getattr(self, key))} values but channels gives "
+                    f"{n} channel(s); give {n} values, or leave {key} out for the default "
+                    f"{list(default)}"
+                )
+        return self
 
 
 class ModelConfig(Section):

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from podium.data.resize import resize_channels
+
 
 class ImageDataset(Dataset):
     """uint8 HWC images with soft targets (N, C) and per-row loss weights (N,)."""
@@ -47,7 +49,7 @@ class ImageDataset(Dataset):
             img = self.transform(image=img)["image"]
         if self.image_size is not None and img.shape[:2] != tuple(self.image_size):
             h, w = self.image_size
-            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+            img = resize_channels(img, h, w, cv2.INTER_AREA)  # any C (cv2 alone drops C=1's axis)
         img = np.ascontiguousarray(img)
         if not img.flags.writeable:  # an untransformed memmap row: torch warns on read-only memory
             img = img.copy()

@@ -19,7 +19,11 @@ def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
     if img.shape[:2] == (h, w):
         return img
     shrink = img.shape[0] > h or img.shape[1] > w
-    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return resize_channels(img, h, w, cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def resize_channels(img: np.ndarray, h: int, w: int, interp: int) -> np.ndarray:
+    """cv2.resize of (H, W, C) to (h, w, C) for any C, with `interp`."""
     # cv2 drops a single channel's axis and resizes at most 4 channels at a time
     parts = [
         cv2.resize(np.ascontiguousarray(img[..., i : i + 4]), (w, h), interpolation=interp)

@@ -80,7 +80,7 @@ def build_model(cfg: Config, num_outputs: int, device: torch.device, seed: int) 
     """Seed, create, move to the device, channels_last: in this order, so that a unit's
     initial weights depend on its seed alone."""
     seed_everything(seed)
-    model = create_model(cfg.model, num_outputs).to(device)
+    model = create_model(cfg.model, num_outputs, cfg.data.n_channels).to(device)
     if cfg.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from podium.config import ConfigError
-from podium.data.cache import load_images
 from podium.experiment import Experiment
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -32,6 +31,6 @@ def extra_ids(folder: Path, files: list[Path]) -> np.ndarray:
 
 
 def load_extra_images(exp: Experiment, files: list[Path]) -> np.ndarray:
-    """The extra images at `exp`'s cache size, cached beside the competition's own."""
-    cache_dir = exp.cfg.comp_dir / "cache" if exp.cfg.data.cache == "memmap" else None
-    return load_images(files, exp.cache_size, cache_dir, "extra", exp.cfg.train.progress)
+    """The extra images at `exp`'s cache size and reader settings (channels, window...),
+    cached beside the competition's own."""
+    return exp.load_images(files, "extra")

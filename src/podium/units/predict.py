@@ -71,7 +71,9 @@ class UnitPredictor:
         self.precision: Precision = resolve_precision(self.device, cfg.train.precision)
         # architecture only: the unit's state dict replaces any pretrained weights
         arch = cfg.model.model_copy(update={"pretrained": False, "weights": None})
-        self.model = create_model(arch, exp.task.num_outputs).to(self.device).eval()
+        self.model = (
+            create_model(arch, exp.task.num_outputs, cfg.data.n_channels).to(self.device).eval()
+        )
         if cfg.train.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.normalize = Normalizer(

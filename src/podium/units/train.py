@@ -4,10 +4,11 @@ its fold. Used by `podium train`, the pseudo-label student and every tune trial.
 
 Freshness: a unit is finished when its `result.json` holds the fingerprint of what it was
 trained from: the training config (values that differ from the defaults), folds.csv, the
-train ids and labels, the train images (path, size, mtime) and the extra rows. A unit made
-from other inputs is refused, naming what changed, until `--force` retrains it (nothing
-finished is ever thrown away silently). Each unit trains under its own lock, so parallel
-`--fold K` processes work and two processes never train the same unit.
+train ids and labels, the train images (path, size, mtime), the extra rows and the external
+tables (`data.external`: rows that join every fold's training set, podium.units.external).
+A unit made from other inputs is refused, naming what changed, until `--force` retrains it
+(nothing finished is ever thrown away silently). Each unit trains under its own lock, so
+parallel `--fold K` processes work and two processes never train the same unit.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from podium.artifacts import exclusive, is_locked, read_json, write_json
 from podium.config import Config, save_resolved
 from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, config_part, fingerprint
+from podium.units.external import External, concat_rows
 
 _log = logging.getLogger(__name__)
 
@@ -47,19 +47,27 @@ def training_config(cfg: Config) -> dict[str, Any]:
     }
 
 
-def unit_stamp(exp: Experiment, fold: int, seed: int, extra: str | None = None) -> Stamp:
-    """The record of unit (fold, seed): `extra` fingerprints its extra rows (pseudo.parquet)."""
-    return Stamp(
-        exp.unit_dir(fold, seed) / "result.json",
-        {
-            "config": training_config(exp.cfg),
-            "folds": exp.folds_hash,
-            "labels": exp.comp.labels_fingerprint,
-            "images": exp.comp.images_fingerprint("train"),
-            "extra": extra or "",
-            "unit": {"fold": fold, "seed": seed},
-        },
-    )
+def unit_stamp(
+    exp: Experiment,
+    fold: int,
+    seed: int,
+    extra: str | None = None,
+    external: External | None = None,
+) -> Stamp:
+    """The record of unit (fold, seed): `extra` fingerprints its extra rows (pseudo.parquet);
+    `data.external` tables (read now unless given) are a part only where configured, so the
+    stamps of runs without them are unchanged."""
+    parts: dict[str, Any] = {
+        "config": training_config(exp.cfg),
+        "folds": exp.folds_hash,
+        "labels": exp.comp.labels_fingerprint,
+        "images": exp.comp.images_fingerprint("train"),
+        "extra": extra or "",
+        "unit": {"fold": fold, "seed": seed},
+    }
+    if exp.cfg.data.external:
+        parts["external"] = (external or External(exp)).fingerprint
+    return Stamp(exp.unit_dir(fold, seed) / "result.json", parts)
 
 
 def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
@@ -147,10 +155,11 @@ def train_units(
             f"--fold {fold}: the competition has folds 0..{exp.cfg.folds.n_splits - 1}"
         )
     prepare(exp, start_over=force and fold is None and seed is None)
+    external = External(exp)  # checked now; decoded when a unit trains
     results = {}
     for f, s in exp.units(fold, seed):
         unit = exp.unit_dir(f, s)
-        stamp = unit_stamp(exp, f, s, extra_fingerprint)
+        stamp = unit_stamp(exp, f, s, extra_fingerprint, external)
         with exclusive(unit_lock(exp, f, s), f"unit fold {f} seed {s} of {exp.cfg.name}"):
             _check_config_unchanged(exp)
             if force and unit.exists():
@@ -163,7 +172,7 @@ def train_units(
                     f"{unit} was trained from other inputs ({', '.join(stamp.changed())} changed "
                     "since); re-run with --force to retrain it, or use a new experiment name"
                 )
-            results[(f, s)] = _train_one(exp, f, s, stamp, extra_rows, on_epoch_end)
+            results[(f, s)] = _train_one(exp, f, s, stamp, extra_rows, on_epoch_end, external)
     return results
 
 
@@ -184,20 +193,14 @@ def _train_one(
     stamp: Stamp,
     extra_rows: ExtraRows | None,
     on_epoch_end: EpochHook | None,
+    external: External | None = None,
 ) -> dict:
     train, valid = fold_rows(exp, fold)
     extra = extra_rows(fold) if extra_rows is not None else None
     if extra is not None:
-        train = TrainRows(
-            np.concatenate([train.images, extra.images]),
-            np.concatenate([train.targets, extra.targets]),
-            np.concatenate(
-                [
-                    np.ones(len(train.images), np.float32),
-                    extra.weights if extra.weights is not None else np.ones(len(extra.images)),
-                ]
-            ).astype(np.float32),
-        )
+        train = concat_rows(train, extra)
+    if external is not None and external.rows is not None:
+        train = concat_rows(train, external.rows)  # training only: never validated on
     _log.info(
         "train %s fold %d seed %d: %d train / %d valid rows",
         exp.cfg.name,

@@ -1,0 +1,122 @@
+"""External labelled data (`data.external`): tables of extra images with labels, such as a
+previous edition of the competition or a public dataset, that join the TRAINING rows of every
+fold and nothing else.
+
+    data:
+      external:
+        - {table: extra.csv, images: extra/{id}.png}    # relative to the competition folder
+
+Why apart from train.csv: external rows have no fold. They are never in folds.csv, never
+validated on, never in oof.parquet or a CV score, so the CV stays a measure of the
+competition's own data; adding them is a training-data choice, like augmentation. Each table
+has the id and target columns of train.csv and is checked like it by the task (a label that is
+not a class names the table and its line); its images are read with the same reader settings
+(`data.channels`, `window`, `resize`; a `{channel}` template when channels are named) through
+the decode cache, into their own cache file. Their ids, labels and image files are
+fingerprinted into every unit's stamp, so changing them retrains (nothing else does).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from podium.competition import read_table, require_columns, require_unique_ids
+from podium.config import ExternalSource
+from podium.engine.trainer import TrainRows
+from podium.experiment import Experiment
+from podium.fingerprint import files_fingerprint, fingerprint, values_fingerprint
+from podium.tasks import task_type
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExternalTable:
+    """One `data.external` entry, its table checked and its image files found."""
+
+    source: ExternalSource
+    path: Path  # the table
+    table: pd.DataFrame
+    targets: np.ndarray  # the task's encoding
+    images: list[Path]  # one per row (a literal {channel} where channels are named)
+
+    @property
+    def cache_name(self) -> str:
+        """The decode cache's file prefix: one cache per external table."""
+        return f"external-{self.path.stem}"
+
+
+def read_external(exp: Experiment, source: ExternalSource) -> ExternalTable:
+    """One external table: the id and target columns, unique ids, labels the task knows (the
+    competition's classes), every image present; errors name the table and its line."""
+    comp, c = exp.comp, exp.cfg.competition
+    path = comp.root / source.table
+    df = read_table(path, "external table (data.external)")
+    require_columns(df, [c.id_column, c.target_column], path)
+    require_unique_ids(df[c.id_column], path)
+    df = task_type(c).clean_table(c, df, path).reset_index(drop=True)
+    targets = exp.task.encode(df, path)
+    images = comp.check_image_paths(source.images, df[c.id_column].to_numpy(), path)
+    return ExternalTable(source, path, df, targets, images)
+
+
+class External:
+    """The experiment's external rows: read and checked on construction (cheap: tables and
+    file names), fingerprinted for the unit stamps, decoded only when a unit trains."""
+
+    def __init__(self, exp: Experiment) -> None:
+        self.exp = exp
+        self.tables = [read_external(exp, s) for s in exp.cfg.data.external]
+
+    def __bool__(self) -> bool:
+        return bool(self.tables)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Each table's path, ids, targets (as written) and image files (every channel's, by
+        path, size and mtime): what a unit trained with them depends on."""
+        task, comp, id_column = self.exp.task, self.exp.comp, self.exp.cfg.competition.id_column
+        parts = []
+        for t in self.tables:
+            labels = [t.table[id_column], *task.target_frame(t.table).T.to_numpy()]
+            files = [f for p in t.images for f in comp.files_of(p)]
+            parts.append([t.source.table, values_fingerprint(*labels), files_fingerprint(files)])
+        return fingerprint(parts)
+
+    @cached_property
+    def rows(self) -> TrainRows | None:
+        """Every table's images (decoded by the config's reader settings) and training
+        targets, as rows to add to each fold's training set."""
+        if not self.tables:
+            return None
+        images = [self.exp.load_images(t.images, t.cache_name) for t in self.tables]
+        targets = np.concatenate([t.targets for t in self.tables])
+        _log.info(
+            "external data: %d rows from %s",
+            len(targets),
+            ", ".join(f"{t.source.table} ({len(t.targets)})" for t in self.tables),
+        )
+        return TrainRows(
+            np.concatenate(images) if len(images) > 1 else images[0],
+            self.exp.task.training_targets(targets),
+        )
+
+
+def concat_rows(train: TrainRows, extra: TrainRows) -> TrainRows:
+    """`train` then `extra`: images, targets, and weights (1 where a side has none)."""
+
+    def weights(rows: TrainRows) -> np.ndarray:
+        n = len(rows.images)
+        return rows.weights if rows.weights is not None else np.ones(n, np.float32)
+
+    return TrainRows(
+        np.concatenate([train.images, extra.images]),
+        np.concatenate([train.targets, extra.targets]),
+        np.concatenate([weights(train), weights(extra)]).astype(np.float32),
+    )
