@@ -19,6 +19,7 @@ from podium.artifacts import exclusive, read_json
 from podium.cli import main
 from podium.config import from_dict
 from podium.errors import ArtifactError, DataError
+from podium.engine.trainer import Interrupted
 from podium.experiment import Experiment
 from podium.units.train import train_units, unit_lock
 
@@ -150,3 +151,13 @@ def test_a_unit_the_config_lacks_is_refused_before_anything_is_written(
     assert main(["train", "-c", str(tmp_path / "toy.yaml"), *flag]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_killed_unit_does_not_resume_on_changed_labels(tmp_path):
+    toy(tmp_path, "train.epochs=2")
+    with pytest.raises(Interrupted):
+        run("train", tmp_path, "train.epochs=2", "train.stop_after_epoch=1")
+    relabel(tmp_path, {0: "b", 1: "a"})
+    with pytest.raises(ArtifactError, match="started from other inputs \\(labels changed"):
+        run("train", tmp_path, "train.epochs=2")
+    run("train", tmp_path, "train.epochs=2", force=True)

@@ -37,6 +37,7 @@ def test_end_to_end_folds_then_train(tiny_config, caplog):
             "last.pt",
             "history.csv",
             "result.json",
+            "started.json",  # the inputs it started from: a resume on other data is refused
         }
         history = pd.read_csv(unit / "history.csv")
         assert list(history["epoch"]) == [1] and history["valid_accuracy"][0] > 0.3

@@ -172,8 +172,21 @@ def train_units(
                     f"{unit} was trained from other inputs ({', '.join(stamp.changed())} changed "
                     "since); re-run with --force to retrain it, or use a new experiment name"
                 )
+            _check_resumable(unit, stamp)
             results[(f, s)] = _train_one(exp, f, s, stamp, extra_rows, on_epoch_end, external)
     return results
+
+
+def _check_resumable(unit: Path, stamp: Stamp) -> None:
+    """A unit resumes from last.pt only on the inputs it started from: `started.json` records
+    them when training begins, so data changed mid-run is refused rather than mixed in."""
+    started = Stamp(unit / "started.json", stamp.parts)
+    if (unit / "last.pt").exists() and (unit / "started.json").exists() and not started.fresh():
+        raise ArtifactError(
+            f"{unit} was started from other inputs ({', '.join(started.changed())} changed "
+            "since) and would resume on today's; re-run with --force to restart it"
+        )
+    started.write()
 
 
 def _check_config_unchanged(exp: Experiment) -> None:
