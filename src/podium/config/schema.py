@@ -58,19 +58,43 @@ class CompetitionConfig(Section):
     solution: str | None = "solution.csv"  # hidden test labels, where the organiser has them
     id_column: str = "id"
     target_column: str = "label"
+    # several numeric targets (regression only): replaces target_column
+    target_columns: list[str] | None = None
     group_column: str | None = None
     train_images: str = "train/{id}.png"
     test_images: str = "test/{id}.png"
-    task: Literal["multiclass", "binary"] = "multiclass"
+    task: Literal["multiclass", "binary", "regression"] = "multiclass"
     classes: list[str] | None = None  # default: sorted unique labels of train.csv
-    metric: str = "accuracy"
+    metric: str = "accuracy"  # regression: rmse unless given
     # what the submission's target column(s) hold: the label, or one probability per class
     submission_format: Literal["label", "proba"] = "label"
+    clip: bool = False  # regression: submitted values clipped to train.csv's range
 
     @field_validator("name")
     @classmethod
     def _folder_name(cls, v: str) -> str:
         return check_folder_name(v, "competition")
+
+    @model_validator(mode="after")
+    def _regression(self) -> CompetitionConfig:
+        """A regression task scores RMSE unless told otherwise; several targets and clipping
+        are regression's alone."""
+        if self.task == "regression":
+            if "metric" not in self.model_fields_set:
+                self.__dict__["metric"] = "rmse"  # not setattr: that would re-run this validator
+        else:
+            for key in ("target_columns", "clip"):
+                if key in self.model_fields_set and getattr(self, key):
+                    raise ValueError(f"{key} is for a regression task (task is {self.task!r})")
+        names = self.target_columns
+        if names is not None and (not names or len(set(names)) != len(names) or "" in names):
+            raise ValueError(f"target_columns must be distinct and non-empty, got {names}")
+        return self
+
+    @property
+    def target_names(self) -> list[str]:
+        """The target column(s) of train.csv: `target_columns`, else `[target_column]`."""
+        return list(self.target_columns) if self.target_columns else [self.target_column]
 
 
 class FoldsConfig(Section):
@@ -196,7 +220,8 @@ class TrainConfig(Section):
     cutmix_alpha: float = Field(0.0, ge=0)
     mixup_prob: float = Field(1.0, ge=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    loss: Literal["ce", "focal"] = "ce"
+    # ce, focal: classification; mse, huber, l1, bce: regression (its default is mse)
+    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce"] = "ce"
     focal_gamma: float = 2.0
     class_weights: Literal["none", "balanced"] | list[float] = "none"
     sampler: Literal["none", "upsample", "downsample"] = "none"
@@ -272,6 +297,8 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Config:
+        if self.competition.task == "regression" and "loss" not in self.train.model_fields_set:
+            self.train.__dict__["loss"] = "mse"  # the task's default (the task checks the rest)
         if self.train.folds is not None:
             bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]
             if bad:
