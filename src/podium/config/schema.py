@@ -22,9 +22,17 @@ from podium.config.inputs import (
     ExternalSource,
     default_normalisation,
 )
+from podium.config.targets import default_loss, resolve_targets, target_names
+from podium.config.views import TTA_VIEWS_DOC, check_view_name
 from podium.errors import ConfigError
 
-__all__ = ["ConfigError", "ExternalSource", "default_normalisation"]
+__all__ = [
+    "TTA_VIEWS_DOC",
+    "ConfigError",
+    "ExternalSource",
+    "check_view_name",
+    "default_normalisation",
+]
 
 Kind = Literal["cnn", "tabular", "ensemble", "pseudo"]
 
@@ -58,8 +66,7 @@ class CompetitionConfig(Section):
     solution: str | None = "solution.csv"  # hidden test labels, where the organiser has them
     id_column: str = "id"
     target_column: str = "label"
-    # several numeric targets (regression only): replaces target_column
-    target_columns: list[str] | None = None
+    target_columns: list[str] | None = None  # regression: several targets (target_names)
     group_column: str | None = None
     train_images: str = "train/{id}.png"
     test_images: str = "test/{id}.png"
@@ -76,25 +83,12 @@ class CompetitionConfig(Section):
         return check_folder_name(v, "competition")
 
     @model_validator(mode="after")
-    def _regression(self) -> CompetitionConfig:
-        """A regression task scores RMSE unless told otherwise; several targets and clipping
-        are regression's alone."""
-        if self.task == "regression":
-            if "metric" not in self.model_fields_set:
-                self.__dict__["metric"] = "rmse"  # not setattr: that would re-run this validator
-        else:
-            for key in ("target_columns", "clip"):
-                if key in self.model_fields_set and getattr(self, key):
-                    raise ValueError(f"{key} is for a regression task (task is {self.task!r})")
-        names = self.target_columns
-        if names is not None and (not names or len(set(names)) != len(names) or "" in names):
-            raise ValueError(f"target_columns must be distinct and non-empty, got {names}")
-        return self
+    def _targets(self) -> CompetitionConfig:
+        return resolve_targets(self)  # regression's defaults and keys
 
     @property
     def target_names(self) -> list[str]:
-        """The target column(s) of train.csv: `target_columns`, else `[target_column]`."""
-        return list(self.target_columns) if self.target_columns else [self.target_column]
+        return target_names(self)  # target_columns, else [target_column]
 
 
 class FoldsConfig(Section):
@@ -220,8 +214,7 @@ class TrainConfig(Section):
     cutmix_alpha: float = Field(0.0, ge=0)
     mixup_prob: float = Field(1.0, ge=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    # ce, focal: classification; mse, huber, l1, bce: regression (its default is mse)
-    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce"] = "ce"
+    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce"] = "ce"  # regression: mse default
     focal_gamma: float = 2.0
     class_weights: Literal["none", "balanced"] | list[float] = "none"
     sampler: Literal["none", "upsample", "downsample"] = "none"
@@ -230,24 +223,6 @@ class TrainConfig(Section):
     progress: bool = True
     # test hook: stop (as if killed) after this epoch; the next run resumes from last.pt
     stop_after_epoch: int | None = None
-
-
-TTA_VIEWS_DOC = "identity, hflip, vflip, transpose, rot90, rot180, rot270, scale<f>, shift<dx>_<dy>"
-FIXED_VIEWS = ("identity", "hflip", "vflip", "transpose", "rot90", "rot180", "rot270")
-# the parametric views: scale<f> zooms about the centre, shift<dx>_<dy> translates by pixels
-SCALE_VIEW = re.compile(r"scale(\d+(?:\.\d+)?)")
-SHIFT_VIEW = re.compile(r"shift(-?\d+)_(-?\d+)")
-
-
-def check_view_name(name: str) -> str:
-    """A TTA view name is one of FIXED_VIEWS or matches a parametric pattern (torch-free, so a
-    config validates without importing the views themselves)."""
-    if name in FIXED_VIEWS or SCALE_VIEW.fullmatch(name) or SHIFT_VIEW.fullmatch(name):
-        return name
-    raise ValueError(
-        f"unknown TTA view {name!r}; known: {sorted(FIXED_VIEWS)}, scale<f> (scale1.1), "
-        "shift<dx>_<dy> (shift2_0)"
-    )
 
 
 class InferConfig(Section):
@@ -297,8 +272,7 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Config:
-        if self.competition.task == "regression" and "loss" not in self.train.model_fields_set:
-            self.train.__dict__["loss"] = "mse"  # the task's default (the task checks the rest)
+        default_loss(self)  # the task's (the task checks the rest: Task.check_config)
         if self.train.folds is not None:
             bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]
             if bad:

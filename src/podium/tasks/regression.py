@@ -37,7 +37,6 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from xgboost import XGBRegressor
 
 from podium.config import CompetitionConfig, Config, TrainConfig
@@ -46,9 +45,9 @@ from podium.metric_fns import REGRESSION_METRICS
 from podium.metrics import Metric
 from podium.tasks.base import Blend, PseudoCandidates, Task
 from podium.tasks.blending import fit_simplex_weights, weighted
+from podium.tasks.losses import LOSSES, RegressionLoss
 
 PRED_PREFIX = "pred_"
-LOSSES = ("mse", "huber", "l1", "bce")
 MAX_BINS = 10  # stratification: quantile bins of the target
 ROWS_PER_BIN = 25  # at least this many rows per bin (fewer bins on small tables)
 
@@ -93,35 +92,6 @@ def parse_values(table: pd.DataFrame, columns: list[str], id_column: str, path: 
             raise DataError(f"{path}: line {i + 2}{which}, column {column!r} has {what}")
         out[:, j] = values
     return out
-
-
-class RegressionLoss(torch.nn.Module):
-    """loss(outputs, scaled targets, row weights): the per-row loss averaged over targets,
-    then the weighted mean over rows (sum_i w_i l_i / N, as SoftTargetLoss without class
-    weights)."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        if kind not in LOSSES:
-            raise ConfigError(f"train.loss: {kind!r} is not a regression loss {list(LOSSES)}")
-        self.kind = kind
-
-    def forward(
-        self, out: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        out, target = out.float(), target.float()
-        if self.kind == "mse":
-            per = F.mse_loss(out, target, reduction="none")
-        elif self.kind == "huber":
-            per = F.huber_loss(out, target, reduction="none", delta=1.0)
-        elif self.kind == "l1":
-            per = F.l1_loss(out, target, reduction="none")
-        else:
-            per = F.binary_cross_entropy_with_logits(out, target, reduction="none")
-        loss = per.mean(dim=1)
-        if weight is not None:
-            loss = loss * weight
-        return loss.sum() / max(1, len(loss))
 
 
 class Regression(Task):
