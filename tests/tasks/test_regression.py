@@ -5,6 +5,7 @@ regression demo (folds -> train -> oof -> infer -> submit -> score)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,7 @@ def test_training_targets_are_scaled_and_activate_inverts_them(tmp_path):
     bce = Regression(comp.cfg, Path("t"), y, loss="bce")
     t = bce.training_targets(y)
     np.testing.assert_allclose(t[:, 0], [0, 1 / 3, 2 / 3, 1], rtol=1e-6)
-    t = np.clip(t, 1e-9, 1 - 1e-9)
+    t = np.clip(t.astype(np.float64), 1e-9, 1 - 1e-9)
     logits = np.log(t / (1 - t))
     np.testing.assert_allclose(bce.activate(logits), y, atol=1e-6)
 
@@ -169,10 +170,9 @@ def test_classification_refuses_a_regression_loss(tmp_path):
         validate(cfg)
 
 
-def test_tiny_run_end_to_end(tmp_path):
-    """folds, train (test_convnext, 1 epoch, 2 folds), oof, infer, submit, score with RMSE."""
+def tiny(tmp_path: Path) -> list[str]:
     write_demo(tmp_path / "data", task="regression")
-    overrides = [
+    return [
         "model.name=test_convnext",
         "train.epochs=1",
         "folds.n_splits=2",
@@ -183,12 +183,17 @@ def test_tiny_run_end_to_end(tmp_path):
         f"paths.runs={tmp_path / 'runs'}",
         f"paths.submissions={tmp_path / 'subs'}",
     ]
+
+
+def test_tiny_run_end_to_end(tmp_path):
+    """folds, train (test_convnext, 1 epoch, 2 folds), oof, infer, submit, score with RMSE."""
+    overrides = tiny(tmp_path)
     config = ROOT / "configs/digits_regression/resnet10t.yaml"
     scores = run("score", Request(config=config, overrides=overrides))
     cfg = load_config(config, overrides)
     exp = Experiment(cfg)
     y = exp.comp.targets[:, 0]
-    cv = pd.read_json(exp.run_dir / "scores.json", typ="series")["cv"]
+    cv = json.loads((exp.run_dir / "scores.json").read_text())["cv"]
     baseline = float(np.sqrt(((y - y.mean()) ** 2).mean()))  # predicting the mean
     print(
         f"tiny regression run: CV rmse {cv:.3f}, test rmse {scores['all']:.3f}, mean {baseline:.3f}"
@@ -200,3 +205,16 @@ def test_tiny_run_end_to_end(tmp_path):
     assert values.between(y.min(), y.max()).all()  # clip: true in base.yaml
     oof = pd.read_parquet(exp.run_dir / "oof.parquet")
     assert list(oof.columns) == ["id", "fold", "target", "pred_value"]
+
+
+def test_tiny_ensemble(tmp_path):
+    """An mse and a bce member, their mean, the MSE blend and the XGBRegressor stack."""
+    overrides = tiny(tmp_path)
+    config = ROOT / "configs/digits_regression/ensemble.yaml"
+    scores = run("score", Request(config=config, overrides=overrides))
+    assert scores["all"] < 2.87  # below predicting the mean
+    ensemble = load_config(config, overrides).run_dir
+    candidates = json.loads((ensemble / "scores.json").read_text())["candidates"]
+    assert candidates["stack"]["kind"] == "stack"
+    names = set(candidates)
+    assert {"resnet10t", "resnet10t_bce", "mean", "blend", "stack"} <= names
