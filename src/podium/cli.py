@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         "demo-data", help="write the embedded digits competition under DATA/digits"
     )
     demo.add_argument("--data", default="data", help="data folder (default: data)")
+    demo.add_argument(
+        "--task",
+        choices=["multiclass", "regression"],
+        default="multiclass",
+        help="multiclass: DATA/digits (the label); regression: DATA/digits_regression (a noisy "
+        "numeric value)",
+    )
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)
         sp.add_argument(
@@ -74,7 +81,7 @@ def _run(args: argparse.Namespace) -> None:
     if args.stage == "demo-data":
         from podium.stages.demo_data import write_demo  # local for import cost: cv2, sklearn
 
-        write_demo(Path(args.data))
+        write_demo(Path(args.data), task=args.task)
         return
     from podium import pipeline  # local for import cost: `podium --help` needs no torch
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from podium.config import CompetitionConfig, Config
+from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.errors import DataError
 from podium.fingerprint import files_fingerprint, values_fingerprint
 from podium.tasks import Task, build_task, task_type
@@ -62,11 +62,14 @@ class Competition:
     root: Path
     # `data.channels` as names: each image is one file per channel, `{channel}` in its path
     channels: tuple[str, ...] | None = None
+    # the experiment's train section, where the task's outputs depend on it (regression's loss)
+    training: TrainConfig | None = None
 
     @classmethod
     def from_config(cls, cfg: Config) -> Competition:
         names = cfg.data.channels
-        return cls(cfg.competition, cfg.data_dir, tuple(names) if isinstance(names, list) else None)
+        channels = tuple(names) if isinstance(names, list) else None
+        return cls(cfg.competition, cfg.data_dir, channels, cfg.train)
 
     # ---- tables --------------------------------------------------------------------------
     @cached_property
@@ -74,7 +77,7 @@ class Competition:
         c = self.cfg
         path = self.root / c.train_csv
         df = read_table(path, "train table")
-        cols = [c.id_column, c.target_column] + ([c.group_column] if c.group_column else [])
+        cols = [c.id_column, *c.target_names] + ([c.group_column] if c.group_column else [])
         require_columns(df, cols, path)
         require_unique_ids(df[c.id_column], path)
         return task_type(c).clean_table(c, df, path).reset_index(drop=True)
@@ -82,7 +85,7 @@ class Competition:
     @cached_property
     def task(self) -> Task:
         """The task, its schema (classes, ...) read from the train table."""
-        return build_task(self.cfg, self.train, self.root / self.cfg.train_csv)
+        return build_task(self.cfg, self.train, self.root / self.cfg.train_csv, self.training)
 
     @cached_property
     def sample_submission(self) -> pd.DataFrame:
@@ -198,7 +201,7 @@ class Competition:
             return None
         c = self.cfg
         df = read_table(path, "solution")
-        require_columns(df, [c.id_column, c.target_column], path)
+        require_columns(df, [c.id_column, *c.target_names], path)
         require_unique_ids(df[c.id_column], path)
         df = task_type(c).clean_table(c, df, path)
         self.task.encode(df, path)

@@ -30,6 +30,7 @@ def validate(cfg: Config) -> None:
     comp = Competition.from_config(cfg)
     task = comp.task  # reads train.csv: the target column, the classes, the metric
     _ = comp.targets
+    task.check_config(cfg)  # settings the task cannot honour (a loss of another task...)
     if cfg.kind in ("cnn", "pseudo"):
         _check_network(cfg, task.num_outputs)
         for template in (cfg.competition.train_images, cfg.competition.test_images):

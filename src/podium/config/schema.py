@@ -22,9 +22,17 @@ from podium.config.inputs import (
     ExternalSource,
     default_normalisation,
 )
+from podium.config.targets import default_loss, resolve_targets, target_names
+from podium.config.views import TTA_VIEWS_DOC, check_view_name
 from podium.errors import ConfigError
 
-__all__ = ["ConfigError", "ExternalSource", "default_normalisation"]
+__all__ = [
+    "TTA_VIEWS_DOC",
+    "ConfigError",
+    "ExternalSource",
+    "check_view_name",
+    "default_normalisation",
+]
 
 Kind = Literal["cnn", "tabular", "ensemble", "pseudo"]
 
@@ -58,19 +66,29 @@ class CompetitionConfig(Section):
     solution: str | None = "solution.csv"  # hidden test labels, where the organiser has them
     id_column: str = "id"
     target_column: str = "label"
+    target_columns: list[str] | None = None  # regression: several targets (target_names)
     group_column: str | None = None
     train_images: str = "train/{id}.png"
     test_images: str = "test/{id}.png"
-    task: Literal["multiclass", "binary"] = "multiclass"
+    task: Literal["multiclass", "binary", "regression"] = "multiclass"
     classes: list[str] | None = None  # default: sorted unique labels of train.csv
-    metric: str = "accuracy"
+    metric: str = "accuracy"  # regression: rmse unless given
     # what the submission's target column(s) hold: the label, or one probability per class
     submission_format: Literal["label", "proba"] = "label"
+    clip: bool = False  # regression: submitted values clipped to train.csv's range
 
     @field_validator("name")
     @classmethod
     def _folder_name(cls, v: str) -> str:
         return check_folder_name(v, "competition")
+
+    @model_validator(mode="after")
+    def _targets(self) -> CompetitionConfig:
+        return resolve_targets(self)  # regression's defaults and keys
+
+    @property
+    def target_names(self) -> list[str]:
+        return target_names(self)  # target_columns, else [target_column]
 
 
 class FoldsConfig(Section):
@@ -196,7 +214,7 @@ class TrainConfig(Section):
     cutmix_alpha: float = Field(0.0, ge=0)
     mixup_prob: float = Field(1.0, ge=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    loss: Literal["ce", "focal"] = "ce"
+    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce"] = "ce"  # regression: mse default
     focal_gamma: float = 2.0
     class_weights: Literal["none", "balanced"] | list[float] = "none"
     sampler: Literal["none", "upsample", "downsample"] = "none"
@@ -205,24 +223,6 @@ class TrainConfig(Section):
     progress: bool = True
     # test hook: stop (as if killed) after this epoch; the next run resumes from last.pt
     stop_after_epoch: int | None = None
-
-
-TTA_VIEWS_DOC = "identity, hflip, vflip, transpose, rot90, rot180, rot270, scale<f>, shift<dx>_<dy>"
-FIXED_VIEWS = ("identity", "hflip", "vflip", "transpose", "rot90", "rot180", "rot270")
-# the parametric views: scale<f> zooms about the centre, shift<dx>_<dy> translates by pixels
-SCALE_VIEW = re.compile(r"scale(\d+(?:\.\d+)?)")
-SHIFT_VIEW = re.compile(r"shift(-?\d+)_(-?\d+)")
-
-
-def check_view_name(name: str) -> str:
-    """A TTA view name is one of FIXED_VIEWS or matches a parametric pattern (torch-free, so a
-    config validates without importing the views themselves)."""
-    if name in FIXED_VIEWS or SCALE_VIEW.fullmatch(name) or SHIFT_VIEW.fullmatch(name):
-        return name
-    raise ValueError(
-        f"unknown TTA view {name!r}; known: {sorted(FIXED_VIEWS)}, scale<f> (scale1.1), "
-        "shift<dx>_<dy> (shift2_0)"
-    )
 
 
 class InferConfig(Section):
@@ -272,6 +272,7 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Config:
+        default_loss(self)  # the task's (the task checks the rest: Task.check_config)
         if self.train.folds is not None:
             bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]
             if bad:

@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
 from podium.artifacts import save_with, write_json
+from podium.config import ConfigError
 from podium.ensemble.schema import MetaConfig
 from podium.tasks import Task
 
@@ -46,7 +47,13 @@ def prior_weights(
         return None
     if prior == "mean":
         return np.full(len(preds), 1.0 / len(preds))
-    return task.blends()[prior].fit(preds, y)
+    blends = task.blends()
+    if prior not in blends:
+        raise ConfigError(
+            f"ensemble.meta.prior: {prior!r} is not a blend of a {task.name} task; "
+            f"use one of {['none', 'mean', *blends]}"
+        )
+    return blends[prior].fit(preds, y)
 
 
 def inner_split(

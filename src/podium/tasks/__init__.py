@@ -7,13 +7,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from podium.config import CompetitionConfig
+from podium.config import CompetitionConfig, TrainConfig
 from podium.errors import ConfigError
 from podium.metrics import Metric
 from podium.tasks.base import Blend, PseudoCandidates, Task
 from podium.tasks.classification import Binary, Multiclass
+from podium.tasks.regression import Regression
 
-TASKS: dict[str, type[Task]] = {"multiclass": Multiclass, "binary": Binary}
+TASKS: dict[str, type[Task]] = {
+    "multiclass": Multiclass,
+    "binary": Binary,
+    "regression": Regression,
+}
 
 __all__ = ["TASKS", "Blend", "PseudoCandidates", "Task", "build_task", "metric_of", "task_type"]
 
@@ -32,7 +37,9 @@ def metric_of(cfg: CompetitionConfig) -> Metric:
     return metrics[cfg.metric]
 
 
-def build_task(cfg: CompetitionConfig, train: pd.DataFrame, path: Path) -> Task:
+def build_task(
+    cfg: CompetitionConfig, train: pd.DataFrame, path: Path, training: TrainConfig | None = None
+) -> Task:
     """The competition's task, its classes (or other target schema) read from the cleaned
-    train table."""
-    return task_type(cfg).from_table(cfg, train, path)
+    train table; `training` where the model's outputs depend on it (a regression's loss)."""
+    return task_type(cfg).from_table(cfg, train, path, training)

@@ -1,5 +1,5 @@
 """The Task seam: everything that depends on the kind of target lives behind this interface,
-one module per task type (`multiclass`, `binary`; multilabel, regression and ordinal next).
+one module per task type (`multiclass`, `binary`, `regression`; multilabel and ordinal next).
 
 Other code asks the task and never assumes class probabilities: how targets are read from
 `train.csv` into arrays and back into submission values, the number of model outputs, the
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from podium.config import CompetitionConfig, TrainConfig
+from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.errors import ConfigError
 from podium.metrics import Metric
 
@@ -77,8 +77,20 @@ class Task(ABC):
 
     @classmethod
     @abstractmethod
-    def from_table(cls, cfg: CompetitionConfig, train: pd.DataFrame, path: Path) -> Task:
-        """The task with its schema (classes, labels, ranges) read from the cleaned train table."""
+    def from_table(
+        cls,
+        cfg: CompetitionConfig,
+        train: pd.DataFrame,
+        path: Path,
+        training: TrainConfig | None = None,
+    ) -> Task:
+        """The task with its schema (classes, labels, ranges) read from the cleaned train table;
+        `training` is the experiment's train section where the model's outputs depend on it
+        (a regression's loss picks its output scale)."""
+
+    def check_config(self, cfg: Config) -> None:  # noqa: B027 (optional hook, no-op default)
+        """Refuse, as a ConfigError naming the key, settings this task cannot honour (a loss
+        of another task, a class sampler without classes...): run before anything is written."""
 
     @abstractmethod
     def encode(self, table: pd.DataFrame, path: Path) -> np.ndarray:

@@ -19,8 +19,8 @@ import pandas as pd
 import torch
 from xgboost import XGBClassifier
 
-from podium.config import CompetitionConfig, TrainConfig
-from podium.errors import DataError
+from podium.config import CompetitionConfig, Config, TrainConfig
+from podium.errors import ConfigError, DataError
 from podium.metrics import METRICS, Metric
 from podium.tasks import probability as P
 from podium.tasks.base import Blend, PseudoCandidates, Task
@@ -85,7 +85,13 @@ class Classification(Task):
         )
 
     @classmethod
-    def from_table(cls, cfg: CompetitionConfig, train: pd.DataFrame, path: Path) -> Classification:
+    def from_table(
+        cls,
+        cfg: CompetitionConfig,
+        train: pd.DataFrame,
+        path: Path,
+        training: TrainConfig | None = None,
+    ) -> Classification:
         if cfg.classes is not None:
             classes = [str(c) for c in cfg.classes]
         else:
@@ -95,6 +101,13 @@ class Classification(Task):
                 f"{path} has one class ({classes[0]!r}); a classifier needs at least two"
             )
         return cls(cfg, path, classes)
+
+    def check_config(self, cfg: Config) -> None:
+        if cfg.train.loss not in ("ce", "focal"):
+            raise ConfigError(
+                f"train.loss: {cfg.train.loss!r} is a regression loss; a {self.name} task "
+                "takes ce or focal"
+            )
 
     # ---- targets ---------------------------------------------------------------------------
     def encode(self, table: pd.DataFrame, path: Path) -> np.ndarray:

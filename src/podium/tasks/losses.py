@@ -1,4 +1,4 @@
-"""Losses over soft targets. Every training row carries a probability vector (one-hot for a
+"""Losses over soft targets (classification) and over scaled values (regression). Every training row carries a probability vector (one-hot for a
 label, mixed for mixup/cutmix, a teacher's distribution for a soft pseudo-label) and a loss
 weight, so one formula serves labels, mixup and pseudo rows alike:
 
@@ -73,3 +73,36 @@ def build_loss(cfg: TrainConfig, labels: np.ndarray, num_classes: int) -> SoftTa
     gamma = cfg.focal_gamma if cfg.loss == "focal" else 0.0
     # with mixup the smoothing is applied once, here, not again inside timm's Mixup
     return SoftTargetLoss(gamma, cfg.label_smoothing, class_weights_for(cfg, labels, num_classes))
+
+
+# regression: over targets scaled by the task (z-scores; min-max for bce)
+LOSSES = ("mse", "huber", "l1", "bce")
+
+
+class RegressionLoss(torch.nn.Module):
+    """loss(outputs, scaled targets, row weights): the per-row loss averaged over targets,
+    then the weighted mean over rows (sum_i w_i l_i / N, as SoftTargetLoss without class
+    weights)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        if kind not in LOSSES:
+            raise ConfigError(f"train.loss: {kind!r} is not a regression loss {list(LOSSES)}")
+        self.kind = kind
+
+    def forward(
+        self, out: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        out, target = out.float(), target.float()
+        if self.kind == "mse":
+            per = F.mse_loss(out, target, reduction="none")
+        elif self.kind == "huber":
+            per = F.huber_loss(out, target, reduction="none", delta=1.0)
+        elif self.kind == "l1":
+            per = F.l1_loss(out, target, reduction="none")
+        else:
+            per = F.binary_cross_entropy_with_logits(out, target, reduction="none")
+        loss = per.mean(dim=1)
+        if weight is not None:
+            loss = loss * weight
+        return loss.sum() / max(1, len(loss))

@@ -58,7 +58,7 @@ def read_external(exp: Experiment, source: ExternalSource) -> ExternalTable:
     comp, c = exp.comp, exp.cfg.competition
     path = comp.root / source.table
     df = read_table(path, "external table (data.external)")
-    require_columns(df, [c.id_column, c.target_column], path)
+    require_columns(df, [c.id_column, *c.target_names], path)
     require_unique_ids(df[c.id_column], path)
     df = task_type(c).clean_table(c, df, path).reset_index(drop=True)
     targets = exp.task.encode(df, path)
