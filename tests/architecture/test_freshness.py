@@ -18,8 +18,8 @@ from podium import pipeline
 from podium.artifacts import exclusive, read_json
 from podium.cli import main
 from podium.config import from_dict
-from podium.errors import ArtifactError, DataError
 from podium.engine.trainer import Interrupted
+from podium.errors import ArtifactError, DataError
 from podium.experiment import Experiment
 from podium.units.train import train_units, unit_lock
 
