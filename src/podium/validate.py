@@ -16,6 +16,7 @@ from podium.config import Config, load_related
 from podium.data.augment import build_train_transform
 from podium.engine.optim import build_optimizer
 from podium.ensemble.schema import parse_ensemble
+from podium.engine.freezing import unfreeze_schedule
 from podium.models import create_model
 from podium.pseudo.schema import parse_pseudo
 from podium.tuning.schema import parse_tune
@@ -50,5 +51,6 @@ def _check_network(cfg: Config, num_outputs: int) -> None:
     with torch.device("meta"):
         model = create_model(arch, num_outputs)
     build_optimizer(model, cfg.train)
+    unfreeze_schedule(model, cfg.train)  # enough stage groups for train.unfreeze
     if cfg.model.weights and not Path(cfg.model.weights).is_file():
         create_model(cfg.model, num_outputs)  # the model factory's own message

@@ -1,8 +1,9 @@
 """The training loop: one fold x seed unit, from a fresh start or resumed from `last.pt`.
 
 The loop owns precision, channels_last, optional torch.compile, gradient accumulation and
-clipping, EMA, mixup/cutmix, the frozen-backbone warmup, early stopping, best/last
-checkpoints, per-epoch history and seeding. Its one hook, `on_epoch_end(epoch, metrics)`,
+clipping, EMA, mixup/cutmix, the frozen-backbone warmup, gradual unfreezing and BatchNorm
+freeze (`freezing`), SWA (`swa`), snapshots at the end of each warm-restart cycle, early
+stopping, best/last checkpoints, per-epoch history and seeding. Its one hook, `on_epoch_end(epoch, metrics)`,
 lets a caller (tune) report and prune without the engine knowing Optuna.
 
 Synchronisation: the per-step loss is accumulated on the device and read once per epoch;
@@ -35,13 +36,15 @@ from podium.data.dataset import EpochSampler, ImageDataset, train_loader
 from podium.data.device import Normalizer
 from podium.data.prefetch import DevicePrefetcher
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
+from podium.engine.freezing import freeze_batchnorm, set_trainable, unfreeze_schedule
 from podium.engine.mixing import build_mixup
 from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
 from podium.engine.seeding import derive_seed, seed_everything
+from podium.engine.swa import Swa, recompute_batchnorm
 from podium.fingerprint import Stamp
-from podium.models import create_model, set_backbone_trainable
+from podium.models import create_model
 from podium.tasks import Task
 
 _log = logging.getLogger(__name__)
@@ -159,6 +162,8 @@ def fit(
     criterion = task.build_loss(tc, train.targets).to(device)
     mixup = build_mixup(tc, num_outputs)
     optimizer = build_optimizer(model, tc)
+    swa = Swa(model, optimizer, tc) if tc.swa is not None else None  # before the LRs move
+    unfreeze = unfreeze_schedule(model, tc)
     updates_per_epoch = max(1, math.ceil(len(loader) / tc.grad_accum))
     scheduler = build_scheduler(optimizer, tc, updates_per_epoch)
     scaler = precision.grad_scaler()
@@ -175,6 +180,8 @@ def fit(
         scaler.load_state_dict(state["scaler"])
         if ema is not None:
             ema.module.load_state_dict(state["ema"])  # its warmup reads num_updates
+        if swa is not None:
+            swa.load_state_dict(state["swa"])
         start_epoch, num_updates = state["epoch"] + 1, state["num_updates"]
         best_score, best_epoch, bad_epochs = (
             state["best_score"],
@@ -191,8 +198,13 @@ def fit(
         t0 = time.time()
         seed_everything(derive_seed(seed, epoch, 2))
         sampler.set_epoch(epoch)
-        set_backbone_trainable(model, epoch >= tc.freeze_backbone_epochs)
+        set_trainable(model, tc, epoch, unfreeze)
         model.train()
+        if tc.freeze_bn:
+            freeze_batchnorm(model)
+        swa_epoch = swa is not None and swa.active(epoch)
+        if swa is not None and swa_epoch:
+            swa.begin_epoch()  # SWALR sets this epoch's LR; the run's schedule stops
         loss_sum = torch.zeros((), device=device)
         n_batches = 0
         bar = tqdm(
@@ -219,7 +231,8 @@ def fit(
                 num_updates += 1
                 if ema is not None:
                     ema.update(model, step=num_updates)
-                scheduler.step_update(num_updates=num_updates)
+                if not swa_epoch:
+                    scheduler.step_update(num_updates=num_updates)
         train_loss = float(loss_sum.item() / max(1, n_batches))  # the epoch's one sync
         loop_seconds = time.perf_counter() - loop_started
         assert loader.batch_size is not None  # train_loader always sets a batch size
@@ -241,7 +254,16 @@ def fit(
             "seconds": round(time.time() - t0, 2),
         }
         history.append(row)
-        scheduler.step(epoch + 1, score)
+        if swa is not None and swa_epoch:
+            swa.end_epoch(model)
+        else:
+            scheduler.step(epoch + 1, score)
+        if tc.snapshots and (epoch + 1) % (tc.epochs // tc.cycles) == 0:
+            cycle = (epoch + 1) // (tc.epochs // tc.cycles)
+            save_checkpoint(
+                unit_dir / f"snapshot{cycle}.pt",
+                {"model": eval_model.state_dict(), "epoch": epoch + 1, "score": score},
+            )
         if metric.better(score, best_score):
             best_score, best_epoch, bad_epochs = score, epoch + 1, 0
             save_checkpoint(
@@ -255,6 +277,7 @@ def fit(
             {
                 "model": model.state_dict(),
                 "ema": ema.module.state_dict() if ema is not None else None,
+                "swa": swa.state_dict() if swa is not None else None,
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict(),
@@ -285,12 +308,40 @@ def fit(
         ):
             raise Interrupted(f"stopped after epoch {epoch + 1} (train.stop_after_epoch)")
 
+    extra_scores: dict[str, float] = {}
+    if swa is not None and swa.n_averaged:
+        if not tc.freeze_bn:  # the average's BN statistics, from the training data
+            seed_everything(derive_seed(seed, tc.epochs, 3))
+            sampler.set_epoch(tc.epochs)
+            recompute_batchnorm(swa.module, batches, precision)
+        logits = predict_logits(
+            swa.module, valid.images, eval_normalize, precision, ["identity"], cfg.infer.batch_size
+        )[0]
+        extra_scores["swa_score"] = metric(valid.y, task.activate(logits))
+        save_checkpoint(
+            unit_dir / "swa.pt",
+            {
+                "model": swa.module.state_dict(),
+                "n_averaged": swa.n_averaged,
+                "score": extra_scores["swa_score"],
+            },
+        )
+        _log.info(
+            "  swa: %d epochs averaged, valid %s %.4f",
+            swa.n_averaged,
+            metric.name,
+            extra_scores["swa_score"],
+        )
+    if tc.snapshots:
+        extra_scores["snapshots_score"] = _snapshots_score(cfg, task, model, valid, unit_dir)
+
     result = {
         "best_score": best_score,
         "best_epoch": best_epoch,
         "epochs_run": len(history),
         "metric": metric.name,
         "final_score": history[-1][f"valid_{metric.name}"] if history else None,
+        **extra_scores,
         "train_seconds": round(time.time() - started, 2),
     }
     if stamp is not None:
@@ -298,6 +349,26 @@ def fit(
     else:
         write_json(unit_dir / "result.json", result)
     return result
+
+
+def _snapshots_score(
+    cfg: Config, task: Task, model: torch.nn.Module, valid: ValidRows, unit_dir: Path
+) -> float:
+    """The validation score of the snapshots' merged predictions (`model` is overwritten)."""
+    device = next(model.parameters()).device
+    precision = resolve_precision(device, cfg.train.precision)
+    normalize = Normalizer(
+        cfg.data.mean, cfg.data.std, device, cfg.train.channels_last, cfg.data.image_size
+    )
+    logits = []
+    for i in range(1, cfg.train.cycles + 1):
+        model.load_state_dict(load_checkpoint(unit_dir / f"snapshot{i}.pt", device)["model"])
+        logits.append(
+            predict_logits(
+                model, valid.images, normalize, precision, ["identity"], cfg.infer.batch_size
+            )[0]
+        )
+    return task.metric()(valid.y, task.merge(np.stack(logits), cfg.infer.merge))
 
 
 def _should_stop(bad_epochs: int, patience: int | None) -> bool:
