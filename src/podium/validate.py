@@ -14,9 +14,9 @@ import torch
 from podium.competition import Competition
 from podium.config import Config, load_related
 from podium.data.augment import build_train_transform
+from podium.engine.freezing import unfreeze_schedule
 from podium.engine.optim import build_optimizer
 from podium.ensemble.schema import parse_ensemble
-from podium.engine.freezing import unfreeze_schedule
 from podium.models import create_model
 from podium.pseudo.schema import parse_pseudo
 from podium.tuning.schema import parse_tune
