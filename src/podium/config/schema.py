@@ -175,6 +175,7 @@ class TrainConfig(Section):
     # cosine with warm restarts: this many equal cycles (timm's cycle_limit); `snapshots`
     # saves the weights at the end of each (snapshot{i}.pt, `checkpoint: snapshots`)
     cycles: int = Field(1, ge=1)
+    cycle_decay: float = Field(1.0, gt=0)  # each restart's peak LR = the previous one's x this
     snapshots: bool = False
     swa: SwaConfig | None = None
     backbone_lr_mult: float = Field(1.0, gt=0)  # discriminative learning rate

@@ -130,6 +130,7 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, updates_
         sched=cfg.scheduler,
         num_epochs=cfg.epochs // cfg.cycles,  # one cycle's length (validated to divide)
         cycle_limit=cfg.cycles,
+        cycle_decay=cfg.cycle_decay,  # timm's default (0.1) would cut each restart's peak
         # timm annotates int, but per-update steps take fractional warmup (x updates_per_epoch)
         warmup_epochs=cfg.warmup_epochs,  # type: ignore[arg-type]
         warmup_lr=cfg.lr * 1e-3,
