@@ -77,7 +77,7 @@ def test_swa_average_is_the_mean_of_the_weights_it_averaged():
             for p in model.parameters():
                 p.add_(torch.randn_like(p))
         seen.append([p.detach().clone() for p in model.parameters()])
-        swa.begin_epoch()
+        assert swa.begin_epoch(1)
         opt.step()  # (no gradients: a no-op, in the order the trainer calls them)
         swa.end_epoch(model)
     assert swa.n_averaged == 3

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from podium.config.recipes import SwaConfig, UnfreezeConfig, check_recipes
 from podium.errors import ConfigError
 
 __all__ = ["ConfigError"]
@@ -134,31 +135,6 @@ class ModelConfig(Section):
     kwargs: dict[str, Any] = Field(default_factory=dict)  # passed to timm.create_model
 
 
-class SwaConfig(Section):
-    """Stochastic weight averaging (`train.swa`): from epoch `start_epoch` (1-based) the LR
-    anneals (cosine, over `anneal_epochs` epochs) to `lr` and holds there, and the weights at
-    the end of every epoch from `start_epoch` on are averaged (torch.optim.swa_utils)."""
-
-    start_epoch: int = Field(ge=1)
-    lr: float = Field(gt=0)  # the head's; the backbone's keeps `backbone_lr_mult`
-    anneal_epochs: int = Field(1, ge=0)
-
-
-class UnfreezeConfig(Section):
-    """Gradual unfreezing (`train.unfreeze`): the backbone starts frozen (the head trains);
-    at each 1-based epoch of `epochs` the next chunk of timm's stage groups unfreezes, from
-    the top down, so that after the last one the whole network trains."""
-
-    epochs: list[int] = Field(min_length=1)
-
-    @field_validator("epochs")
-    @classmethod
-    def _increasing(cls, v: list[int]) -> list[int]:
-        if any(e < 1 for e in v) or any(b <= a for a, b in zip(v, v[1:], strict=False)):
-            raise ValueError(f"epochs must be strictly increasing epoch numbers from 1, got {v}")
-        return v
-
-
 class TrainConfig(Section):
     folds: list[int] | None = None  # default: every fold
     seeds: list[int] = Field(default_factory=lambda: [0])
@@ -208,46 +184,7 @@ class TrainConfig(Section):
 
     @model_validator(mode="after")
     def _recipes(self) -> TrainConfig:
-        """The recipes' keys agree with each other and with the run's length."""
-        if self.cycles > 1 and self.scheduler != "cosine":
-            raise ValueError(f"train.cycles needs scheduler: cosine, not {self.scheduler!r}")
-        if self.cycles > 1 and self.epochs % self.cycles:
-            raise ValueError(
-                f"train.cycles={self.cycles} must divide train.epochs={self.epochs} (each cycle "
-                "ends on an epoch, where its snapshot is saved)"
-            )
-        if self.snapshots and self.cycles < 2:
-            raise ValueError("train.snapshots needs train.cycles >= 2 (one snapshot per cycle)")
-        if self.checkpoint == "snapshots" and not self.snapshots:
-            raise ValueError("train.checkpoint: snapshots needs train.snapshots: true")
-        if self.checkpoint == "swa" and self.swa is None:
-            raise ValueError("train.checkpoint: swa needs a train.swa section")
-        if self.swa is not None:
-            if self.swa.start_epoch > self.epochs:
-                raise ValueError(
-                    f"train.swa.start_epoch={self.swa.start_epoch} is after the last epoch "
-                    f"({self.epochs})"
-                )
-            if self.cycles > 1 or self.scheduler == "onecycle":
-                raise ValueError(
-                    "train.swa sets the LR of its epochs itself: use it with scheduler cosine, "
-                    "flat_cosine, step or none, without train.cycles"
-                )
-        if self.unfreeze is not None:
-            if self.freeze_backbone_epochs:
-                raise ValueError("use train.unfreeze or train.freeze_backbone_epochs, not both")
-            if self.unfreeze.epochs[-1] > self.epochs:
-                raise ValueError(
-                    f"train.unfreeze.epochs {self.unfreeze.epochs} go past the last epoch "
-                    f"({self.epochs})"
-                )
-        if (self.swa is not None or self.snapshots) and self.early_stopping_patience is not None:
-            raise ValueError(
-                "train.swa and train.snapshots run to the last epoch: drop "
-                "train.early_stopping_patience"
-            )
-        if self.freeze_bn_affine and not self.freeze_bn:
-            raise ValueError("train.freeze_bn_affine needs train.freeze_bn: true")
+        check_recipes(self)
         return self
 
 

@@ -90,7 +90,10 @@ def set_trainable(
         p.requires_grad_(trainable and id(p) not in frozen_bn)
 
 
-def freeze_batchnorm(model: torch.nn.Module) -> None:
-    """BatchNorm layers to eval mode (call after `model.train()`): running statistics kept."""
-    for m in batchnorm_layers(model):
-        m.eval()
+def train_mode(model: torch.nn.Module, freeze_bn: bool) -> None:
+    """`model.train()`, with its BatchNorm layers in eval mode when `freeze_bn`: their running
+    statistics are kept and used, as at inference."""
+    model.train()
+    if freeze_bn:
+        for m in batchnorm_layers(model):
+            m.eval()

@@ -46,10 +46,14 @@ class Swa:
         """Whether 0-based `epoch` is an SWA epoch (SWALR sets its LR; it is averaged)."""
         return epoch + 1 >= self.cfg.start_epoch
 
-    def begin_epoch(self) -> None:
-        """At the start of an SWA epoch: SWALR takes over the LR (from where it stands)."""
+    def begin_epoch(self, epoch: int) -> bool:
+        """At the start of 0-based `epoch`: whether it is an SWA epoch; from the first one on,
+        SWALR holds the LR (taking over from where the run's schedule left it)."""
+        if not self.active(epoch):
+            return False
         if self.scheduler is None:
             self.scheduler = self._swalr()
+        return True
 
     def end_epoch(self, model: torch.nn.Module) -> None:
         """At the end of an SWA epoch: average the weights, anneal the LR one step."""

@@ -35,8 +35,9 @@ from podium.data.augment import build_train_transform
 from podium.data.dataset import EpochSampler, ImageDataset, train_loader
 from podium.data.device import Normalizer
 from podium.data.prefetch import DevicePrefetcher
+from podium.engine import averaging
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
-from podium.engine.freezing import freeze_batchnorm, set_trainable, unfreeze_schedule
+from podium.engine.freezing import set_trainable, train_mode, unfreeze_schedule
 from podium.engine.mixing import build_mixup
 from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
@@ -158,6 +159,12 @@ def fit(
         cfg.data.mean, cfg.data.std, device, tc.channels_last, cfg.data.image_size
     )
 
+    def evaluate(net: torch.nn.Module) -> np.ndarray:  # validation logits (N, C)
+        views = ["identity"]
+        return predict_logits(
+            net, valid.images, eval_normalize, precision, views, cfg.infer.batch_size
+        )[0]
+
     # --- optimisation -------------------------------------------------------------------------
     criterion = task.build_loss(tc, train.targets).to(device)
     mixup = build_mixup(tc, num_outputs)
@@ -199,12 +206,8 @@ def fit(
         seed_everything(derive_seed(seed, epoch, 2))
         sampler.set_epoch(epoch)
         set_trainable(model, tc, epoch, unfreeze)
-        model.train()
-        if tc.freeze_bn:
-            freeze_batchnorm(model)
-        swa_epoch = swa is not None and swa.active(epoch)
-        if swa is not None and swa_epoch:
-            swa.begin_epoch()  # SWALR sets this epoch's LR; the run's schedule stops
+        train_mode(model, tc.freeze_bn)
+        swa_epoch = swa is not None and swa.begin_epoch(epoch)  # SWALR sets this epoch's LR
         loss_sum = torch.zeros((), device=device)
         n_batches = 0
         bar = tqdm(
@@ -240,10 +243,7 @@ def fit(
 
         # --- validate the weights that would be kept (EMA when on) -----------------------------
         eval_model = ema.module if ema is not None else model
-        logits = predict_logits(
-            eval_model, valid.images, eval_normalize, precision, ["identity"], cfg.infer.batch_size
-        )[0]
-        pred = task.activate(logits)
+        pred = task.activate(evaluate(eval_model))
         score = metric(valid.y, pred)
         row = {
             "epoch": epoch + 1,
@@ -258,12 +258,7 @@ def fit(
             swa.end_epoch(model)
         else:
             scheduler.step(epoch + 1, score)
-        if tc.snapshots and (epoch + 1) % (tc.epochs // tc.cycles) == 0:
-            cycle = (epoch + 1) // (tc.epochs // tc.cycles)
-            save_checkpoint(
-                unit_dir / f"snapshot{cycle}.pt",
-                {"model": eval_model.state_dict(), "epoch": epoch + 1, "score": score},
-            )
+        averaging.save_snapshot(unit_dir, tc, epoch, eval_model, score)
         if metric.better(score, best_score):
             best_score, best_epoch, bad_epochs = score, epoch + 1, 0
             save_checkpoint(
@@ -308,40 +303,19 @@ def fit(
         ):
             raise Interrupted(f"stopped after epoch {epoch + 1} (train.stop_after_epoch)")
 
-    extra_scores: dict[str, float] = {}
-    if swa is not None and swa.n_averaged:
-        if not tc.freeze_bn:  # the average's BN statistics, from the training data
-            seed_everything(derive_seed(seed, tc.epochs, 3))
-            sampler.set_epoch(tc.epochs)
-            recompute_batchnorm(swa.module, batches, precision)
-        logits = predict_logits(
-            swa.module, valid.images, eval_normalize, precision, ["identity"], cfg.infer.batch_size
-        )[0]
-        extra_scores["swa_score"] = metric(valid.y, task.activate(logits))
-        save_checkpoint(
-            unit_dir / "swa.pt",
-            {
-                "model": swa.module.state_dict(),
-                "n_averaged": swa.n_averaged,
-                "score": extra_scores["swa_score"],
-            },
-        )
-        _log.info(
-            "  swa: %d epochs averaged, valid %s %.4f",
-            swa.n_averaged,
-            metric.name,
-            extra_scores["swa_score"],
-        )
-    if tc.snapshots:
-        extra_scores["snapshots_score"] = _snapshots_score(cfg, task, model, valid, unit_dir)
+    def recompute_bn(module: torch.nn.Module) -> None:  # over a fixed, seeded pass
+        seed_everything(derive_seed(seed, tc.epochs, 3))
+        sampler.set_epoch(tc.epochs)
+        recompute_batchnorm(module, batches, precision)
 
+    extra = averaging.finish(cfg, task, valid.y, unit_dir, model, swa, evaluate, recompute_bn)
     result = {
         "best_score": best_score,
         "best_epoch": best_epoch,
         "epochs_run": len(history),
         "metric": metric.name,
         "final_score": history[-1][f"valid_{metric.name}"] if history else None,
-        **extra_scores,
+        **extra,
         "train_seconds": round(time.time() - started, 2),
     }
     if stamp is not None:
@@ -349,26 +323,6 @@ def fit(
     else:
         write_json(unit_dir / "result.json", result)
     return result
-
-
-def _snapshots_score(
-    cfg: Config, task: Task, model: torch.nn.Module, valid: ValidRows, unit_dir: Path
-) -> float:
-    """The validation score of the snapshots' merged predictions (`model` is overwritten)."""
-    device = next(model.parameters()).device
-    precision = resolve_precision(device, cfg.train.precision)
-    normalize = Normalizer(
-        cfg.data.mean, cfg.data.std, device, cfg.train.channels_last, cfg.data.image_size
-    )
-    logits = []
-    for i in range(1, cfg.train.cycles + 1):
-        model.load_state_dict(load_checkpoint(unit_dir / f"snapshot{i}.pt", device)["model"])
-        logits.append(
-            predict_logits(
-                model, valid.images, normalize, precision, ["identity"], cfg.infer.batch_size
-            )[0]
-        )
-    return task.metric()(valid.y, task.merge(np.stack(logits), cfg.infer.merge))
 
 
 def _should_stop(bad_epochs: int, patience: int | None) -> bool:
