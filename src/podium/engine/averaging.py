@@ -58,7 +58,11 @@ def finish(
         scores["swa_score"] = metric(y, task.activate(evaluate(swa.module)))
         save_checkpoint(
             unit_dir / "swa.pt",
-            {"model": swa.module.state_dict(), "n_averaged": swa.n_averaged, **scores},
+            {
+                "model": swa.module.state_dict(),
+                "n_averaged": swa.n_averaged,
+                "score": scores["swa_score"],
+            },
         )
         _log.info(
             "  swa: %d epochs averaged, valid %s %.4f",
