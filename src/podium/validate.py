@@ -15,6 +15,7 @@ import torch
 from podium.competition import Competition
 from podium.config import Config, load_related
 from podium.data.augment import build_train_transform
+from podium.engine.freezing import unfreeze_schedule
 from podium.engine.optim import build_optimizer
 from podium.ensemble.schema import parse_ensemble
 from podium.experiment import Experiment
@@ -58,5 +59,6 @@ def _check_network(cfg: Config, num_outputs: int) -> None:
     with torch.device("meta"):
         model = create_model(arch, num_outputs, cfg.data.n_channels)
     build_optimizer(model, cfg.train)
+    unfreeze_schedule(model, cfg.train)  # enough stage groups for train.unfreeze
     if cfg.model.weights and not Path(cfg.model.weights).is_file():
         create_model(cfg.model, num_outputs, cfg.data.n_channels)  # the model factory's own message

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from podium.config.inputs import (
     IMAGENET_MEAN,
@@ -22,7 +22,9 @@ from podium.config.inputs import (
     ExternalSource,
     default_normalisation,
 )
+from podium.config.section import Section
 from podium.config.targets import default_loss, resolve_targets, target_names
+from podium.config.training import ModelConfig, TrainConfig
 from podium.config.views import TTA_VIEWS_DOC, check_view_name
 from podium.errors import ConfigError
 
@@ -48,12 +50,6 @@ def check_folder_name(value: str, what: str) -> str:
             "'_', '.'; no separators, not '.' or '..', no leading '.')"
         )
     return value
-
-
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, assignments are validated."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class CompetitionConfig(Section):
@@ -178,51 +174,6 @@ class DataConfig(Section):
                     f"{list(default)}"
                 )
         return self
-
-
-class ModelConfig(Section):
-    name: str = "resnet18"  # any timm model name
-    pretrained: bool = False
-    weights: str | None = None  # a local checkpoint file; never downloaded
-    drop_rate: float = Field(0.0, ge=0, lt=1)
-    drop_path_rate: float = Field(0.0, ge=0, lt=1)
-    kwargs: dict[str, Any] = Field(default_factory=dict)  # passed to timm.create_model
-
-
-class TrainConfig(Section):
-    folds: list[int] | None = None  # default: every fold
-    seeds: list[int] = Field(default_factory=lambda: [0])
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.05, ge=0)
-    optimizer: str = "adamw"  # any timm.optim name
-    momentum: float = 0.9
-    scheduler: Literal["cosine", "onecycle", "step", "none"] = "cosine"
-    warmup_epochs: float = Field(1.0, ge=0)
-    min_lr: float = 1e-6
-    backbone_lr_mult: float = Field(1.0, gt=0)  # discriminative learning rate
-    freeze_backbone_epochs: int = Field(0, ge=0)
-    grad_accum: int = Field(1, ge=1)
-    clip_grad: float | None = None
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    device: str = "auto"
-    channels_last: bool = True
-    compile: bool = False
-    ema_decay: float | None = None
-    mixup_alpha: float = Field(0.0, ge=0)
-    cutmix_alpha: float = Field(0.0, ge=0)
-    mixup_prob: float = Field(1.0, ge=0, le=1)
-    label_smoothing: float = Field(0.0, ge=0, lt=1)
-    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce"] = "ce"  # regression: mse default
-    focal_gamma: float = 2.0
-    class_weights: Literal["none", "balanced"] | list[float] = "none"
-    sampler: Literal["none", "upsample", "downsample"] = "none"
-    early_stopping_patience: int | None = None
-    checkpoint: Literal["best", "last"] = "best"  # which weights oof/infer use
-    progress: bool = True
-    # test hook: stop (as if killed) after this epoch; the next run resumes from last.pt
-    stop_after_epoch: int | None = None
 
 
 class InferConfig(Section):

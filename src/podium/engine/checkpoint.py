@@ -2,8 +2,10 @@
 Checkpoints hold only tensors and plain Python values so that the safe loader accepts them.
 
     best.pt  {"model": state_dict of the evaluated weights (EMA when on), "epoch", "score"}
-    last.pt  everything to resume exactly: model, optimizer, scheduler, scaler, EMA, epoch,
-             update count, early-stopping state and history
+    last.pt  everything to resume exactly: model, optimizer, scheduler, scaler, EMA, SWA
+             (average, n_averaged, SWALR), epoch, update count, early-stopping state, history
+    swa.pt   {"model": the SWA average with recomputed BN statistics, "n_averaged", "score"}
+    snapshot{i}.pt  {"model", "epoch", "score"}: the evaluated weights at the end of cycle i
 """
 
 from __future__ import annotations
@@ -62,9 +64,24 @@ def _pickled(path: Path) -> bool:
         return f.read(2) in (b"PK", *(bytes([0x80, v]) for v in range(2, 6)))
 
 
+def checkpoint_members(which: str, cycles: int) -> list[str]:
+    """The weights one unit predicts with for `train.checkpoint`: one set, or for `snapshots`
+    each cycle's snapshot (their predictions are merged like seeds')."""
+    if which == "snapshots":
+        return [f"snapshot{i}" for i in range(1, cycles + 1)]
+    return [which]
+
+
 def inference_state(unit_dir: Path, which: str = "best") -> dict[str, torch.Tensor]:
-    """The weights oof/infer use: best.pt's, or last.pt's evaluated weights (EMA when on)."""
-    if which == "best":
-        return load_checkpoint(unit_dir / "best.pt")["model"]
+    """The weights oof/infer use: best.pt's, swa.pt's, a snapshot's (`snapshot{i}`), or
+    last.pt's evaluated weights (EMA when on)."""
+    if which != "last":
+        path = unit_dir / f"{which}.pt"
+        if not path.exists():
+            raise ArtifactError(
+                f"{path} does not exist: the unit was trained without it (train.swa / "
+                "train.snapshots) or stopped early; retrain it with --force"
+            )
+        return load_checkpoint(path)["model"]
     state = load_checkpoint(unit_dir / "last.pt")
     return state["ema"] if state.get("ema") is not None else state["model"]

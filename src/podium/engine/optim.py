@@ -3,15 +3,20 @@
 Discriminative learning rates: the backbone's parameter groups get `lr * backbone_lr_mult`,
 the head gets `lr`. timm's schedulers scale each group from its own initial lr, so the ratio
 holds through warmup and decay. `onecycle` is torch's OneCycleLR behind timm's interface.
+`flat_cosine` holds the LR flat for `flat_fraction` of the run, then follows a cosine to
+`min_lr` (timm's Scheduler base, per update). `cycles: K` makes `cosine` restart K times
+(timm's cycle_limit, each cycle `epochs / K` long): the snapshot-ensemble schedule.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 from timm.optim import create_optimizer_v2
 from timm.scheduler import create_scheduler_v2
+from timm.scheduler.scheduler import Scheduler
 
 from podium.config import ConfigError, TrainConfig
 from podium.models import head_parameters
@@ -74,6 +79,31 @@ class OneCycle:
         self.sched.load_state_dict(state)
 
 
+class FlatCosine(Scheduler):
+    """Linear warmup, flat at each group's initial LR until `flat_fraction` of the updates,
+    then a half cosine to `min_lr` at the last update. Stepped per update (`t` = updates)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, cfg: TrainConfig, updates_per_epoch: int):
+        self.total = max(1, cfg.epochs * updates_per_epoch)
+        self.warmup = round(cfg.warmup_epochs * updates_per_epoch)
+        self.flat_end = max(self.warmup, round(cfg.flat_fraction * self.total))
+        self.warmup_lr, self.min_lr = cfg.lr * 1e-3, cfg.min_lr
+        super().__init__(optimizer, "lr", t_in_epochs=False)
+        if self.warmup:  # start the first update at the warmup LR, as timm's schedulers do
+            self.update_groups(self._get_lr(0))
+
+    def _get_lr(self, t: int) -> list[float]:
+        if t < self.warmup:
+            return [
+                self.warmup_lr + (b - self.warmup_lr) * t / self.warmup for b in self.base_values
+            ]
+        if t < self.flat_end:
+            return list(self.base_values)
+        progress = min(1.0, (t - self.flat_end) / max(1, self.total - self.flat_end))
+        cos = 0.5 * (1 + math.cos(math.pi * progress))
+        return [self.min_lr + (b - self.min_lr) * cos for b in self.base_values]
+
+
 class NoSchedule:
     def step(self, epoch: int, metric: float | None = None) -> None:
         pass
@@ -93,10 +123,14 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, updates_
         return NoSchedule()
     if cfg.scheduler == "onecycle":
         return OneCycle(optimizer, cfg, updates_per_epoch)
+    if cfg.scheduler == "flat_cosine":
+        return FlatCosine(optimizer, cfg, updates_per_epoch)
     scheduler, _ = create_scheduler_v2(
         optimizer,
         sched=cfg.scheduler,
-        num_epochs=cfg.epochs,
+        num_epochs=cfg.epochs // cfg.cycles,  # one cycle's length (validated to divide)
+        cycle_limit=cfg.cycles,
+        cycle_decay=cfg.cycle_decay,  # timm's default (0.1) would cut each restart's peak
         # timm annotates int, but per-update steps take fractional warmup (x updates_per_epoch)
         warmup_epochs=cfg.warmup_epochs,  # type: ignore[arg-type]
         warmup_lr=cfg.lr * 1e-3,

@@ -1,8 +1,9 @@
 """The training loop: one fold x seed unit, from a fresh start or resumed from `last.pt`.
 
 The loop owns precision, channels_last, optional torch.compile, gradient accumulation and
-clipping, EMA, mixup/cutmix, the frozen-backbone warmup, early stopping, best/last
-checkpoints, per-epoch history and seeding. Its one hook, `on_epoch_end(epoch, metrics)`,
+clipping, EMA, mixup/cutmix, the frozen-backbone warmup, gradual unfreezing and BatchNorm
+freeze (`freezing`), SWA (`swa`), snapshots at the end of each warm-restart cycle, early
+stopping, best/last checkpoints, per-epoch history and seeding. Its one hook, `on_epoch_end(epoch, metrics)`,
 lets a caller (tune) report and prune without the engine knowing Optuna.
 
 Synchronisation: the per-step loss is accumulated on the device and read once per epoch;
@@ -34,14 +35,17 @@ from podium.data.augment import build_train_transform
 from podium.data.dataset import EpochSampler, ImageDataset, train_loader
 from podium.data.device import Normalizer
 from podium.data.prefetch import DevicePrefetcher
+from podium.engine import averaging
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
+from podium.engine.freezing import set_trainable, train_mode, unfreeze_schedule
 from podium.engine.mixing import build_mixup
 from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
 from podium.engine.seeding import derive_seed, seed_everything
+from podium.engine.swa import Swa, recompute_batchnorm
 from podium.fingerprint import Stamp
-from podium.models import create_model, set_backbone_trainable
+from podium.models import create_model
 from podium.tasks import Task
 
 _log = logging.getLogger(__name__)
@@ -155,10 +159,18 @@ def fit(
         cfg.data.mean, cfg.data.std, device, tc.channels_last, cfg.data.image_size
     )
 
+    def evaluate(net: torch.nn.Module) -> np.ndarray:  # validation logits (N, C)
+        views = ["identity"]
+        return predict_logits(
+            net, valid.images, eval_normalize, precision, views, cfg.infer.batch_size
+        )[0]
+
     # --- optimisation -------------------------------------------------------------------------
     criterion = task.build_loss(tc, train.targets).to(device)
     mixup = build_mixup(tc, num_outputs)
     optimizer = build_optimizer(model, tc)
+    swa = Swa(model, optimizer, tc) if tc.swa is not None else None  # before the LRs move
+    unfreeze = unfreeze_schedule(model, tc)
     updates_per_epoch = max(1, math.ceil(len(loader) / tc.grad_accum))
     scheduler = build_scheduler(optimizer, tc, updates_per_epoch)
     scaler = precision.grad_scaler()
@@ -175,6 +187,8 @@ def fit(
         scaler.load_state_dict(state["scaler"])
         if ema is not None:
             ema.module.load_state_dict(state["ema"])  # its warmup reads num_updates
+        if swa is not None:
+            swa.load_state_dict(state["swa"])
         start_epoch, num_updates = state["epoch"] + 1, state["num_updates"]
         best_score, best_epoch, bad_epochs = (
             state["best_score"],
@@ -191,8 +205,9 @@ def fit(
         t0 = time.time()
         seed_everything(derive_seed(seed, epoch, 2))
         sampler.set_epoch(epoch)
-        set_backbone_trainable(model, epoch >= tc.freeze_backbone_epochs)
-        model.train()
+        set_trainable(model, tc, epoch, unfreeze)
+        train_mode(model, tc.freeze_bn)
+        swa_epoch = swa is not None and swa.begin_epoch(epoch)  # SWALR sets this epoch's LR
         loss_sum = torch.zeros((), device=device)
         n_batches = 0
         bar = tqdm(
@@ -219,7 +234,8 @@ def fit(
                 num_updates += 1
                 if ema is not None:
                     ema.update(model, step=num_updates)
-                scheduler.step_update(num_updates=num_updates)
+                if not swa_epoch:
+                    scheduler.step_update(num_updates=num_updates)
         train_loss = float(loss_sum.item() / max(1, n_batches))  # the epoch's one sync
         loop_seconds = time.perf_counter() - loop_started
         assert loader.batch_size is not None  # train_loader always sets a batch size
@@ -227,10 +243,7 @@ def fit(
 
         # --- validate the weights that would be kept (EMA when on) -----------------------------
         eval_model = ema.module if ema is not None else model
-        logits = predict_logits(
-            eval_model, valid.images, eval_normalize, precision, ["identity"], cfg.infer.batch_size
-        )[0]
-        pred = task.activate(logits)
+        pred = task.activate(evaluate(eval_model))
         score = metric(valid.y, pred)
         row = {
             "epoch": epoch + 1,
@@ -241,7 +254,11 @@ def fit(
             "seconds": round(time.time() - t0, 2),
         }
         history.append(row)
-        scheduler.step(epoch + 1, score)
+        if swa is not None and swa_epoch:
+            swa.end_epoch(model)
+        else:
+            scheduler.step(epoch + 1, score)
+        averaging.save_snapshot(unit_dir, tc, epoch, eval_model, score)
         if metric.better(score, best_score):
             best_score, best_epoch, bad_epochs = score, epoch + 1, 0
             save_checkpoint(
@@ -255,6 +272,7 @@ def fit(
             {
                 "model": model.state_dict(),
                 "ema": ema.module.state_dict() if ema is not None else None,
+                "swa": swa.state_dict() if swa is not None else None,
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict(),
@@ -285,12 +303,19 @@ def fit(
         ):
             raise Interrupted(f"stopped after epoch {epoch + 1} (train.stop_after_epoch)")
 
+    def recompute_bn(module: torch.nn.Module) -> None:  # over a fixed, seeded pass
+        seed_everything(derive_seed(seed, tc.epochs, 3))
+        sampler.set_epoch(tc.epochs)
+        recompute_batchnorm(module, batches, precision)
+
+    extra = averaging.finish(cfg, task, valid.y, unit_dir, model, swa, evaluate, recompute_bn)
     result = {
         "best_score": best_score,
         "best_epoch": best_epoch,
         "epochs_run": len(history),
         "metric": metric.name,
         "final_score": history[-1][f"valid_{metric.name}"] if history else None,
+        **extra,
         "train_seconds": round(time.time() - started, 2),
     }
     if stamp is not None:

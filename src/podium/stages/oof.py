@@ -5,7 +5,7 @@ Writes `oof.parquet` (id, fold, target, prediction columns) and `scores.json`: t
 the validation loss per fold and overall, for each TTA view alone and for the merged TTA, so
 the gain from TTA is visible. It also scores the other checkpoint choice (best vs last):
 picking the best epoch on the fold the OOF is scored on makes `best` optimistic, and the gap
-says by how much. Skipped when `oof.json` records the same units and prediction settings.
+says by how much. With `train.checkpoint: snapshots` it scores each snapshot alone too. Skipped when `oof.json` records the same units and prediction settings.
 """
 
 from __future__ import annotations
@@ -50,9 +50,11 @@ def run(exp: Experiment, force: bool = False) -> None:
     n, c = len(y), task.num_outputs
     predictor = UnitPredictor(exp)
     other = "last" if cfg.train.checkpoint == "best" else "best"
-    # logits[checkpoint][v] = (S, N, C) over seeds, rows filled fold by fold
+    # logits[checkpoint][v] = (S * K, N, C) over seeds (x K snapshots), rows filled by fold
     logits = {
-        ck: np.zeros((len(views), len(cfg.train.seeds), n, c), np.float32)
+        ck: np.zeros(
+            (len(views), len(cfg.train.seeds) * len(predictor.members(ck)), n, c), np.float32
+        )
         for ck in (cfg.train.checkpoint, other)
     }
     for k in range(cfg.folds.n_splits):
@@ -62,8 +64,8 @@ def run(exp: Experiment, force: bool = False) -> None:
             for s, out in enumerate(predictor.per_seed(k, images, views, ck)):
                 logits[ck][:, s, rows] = out
 
-    def merged(ck: str, v: list[int]) -> np.ndarray:
-        block = logits[ck][v]  # (len(v), S, N, C)
+    def merged(ck: str, v: list[int], members: slice = slice(None)) -> np.ndarray:
+        block = logits[ck][v][:, members]  # (len(v), S [x K], N, C)
         return task.merge(block.reshape(-1, n, c), merge)
 
     every_view = list(range(len(views)))
@@ -80,6 +82,17 @@ def run(exp: Experiment, force: bool = False) -> None:
         f"{other}_checkpoint": score_block(task, y, merged(other, every_view), fold_of_row),
         "seconds": round(time.time() - t0, 2),
     }
+    snapshots = predictor.members(cfg.train.checkpoint)
+    if len(snapshots) > 1:  # each snapshot alone (over seeds and views); "final" is their mean
+        scores["snapshots"] = {
+            name: score_block(
+                task,
+                y,
+                merged(cfg.train.checkpoint, every_view, slice(j, None, len(snapshots))),
+                fold_of_row,
+            )
+            for j, name in enumerate(snapshots)
+        }
     write_oof(
         exp.run_dir / OOF, task, comp.train_ids, fold_of_row, task.target_frame(comp.train), pred
     )
@@ -95,6 +108,8 @@ def format_scores(name: str, scores: dict) -> str:
     ]
     for view, s in scores.get("views", {}).items():
         lines.append(f"  view {view:<12} {m} {s[m]:.4f}  log_loss {s['log_loss']:.4f}")
+    for name, s in scores.get("snapshots", {}).items():
+        lines.append(f"  {name:<15} {m} {s[m]:.4f}  log_loss {s['log_loss']:.4f}")
     for key in ("best_checkpoint", "last_checkpoint"):
         if key in scores:
             s = scores[key]

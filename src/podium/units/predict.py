@@ -1,6 +1,7 @@
 """Predicting with trained units: the model rebuilt from the run's config and the weights
-oof/infer use (`train.checkpoint`: best or last), on the resolved device; the logits of
-every TTA view, which the task merges."""
+oof/infer use (`train.checkpoint`: best, last, swa, or snapshots: each cycle's snapshot,
+merged like seeds), on the resolved device; the logits of every TTA view, which the task
+merges."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 
 from podium.artifacts import read_json
 from podium.data.device import Normalizer
-from podium.engine.checkpoint import inference_state
+from podium.engine.checkpoint import checkpoint_members, inference_state
 from podium.engine.precision import Precision, resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
 from podium.errors import ArtifactError
@@ -97,8 +98,16 @@ class UnitPredictor:
             self.model, images, self.normalize, self.precision, views, self.exp.cfg.infer.batch_size
         )
 
+    def members(self, checkpoint: str | None = None) -> list[str]:
+        """The weights each unit predicts with: one, or each snapshot (`snapshots`)."""
+        cfg = self.exp.cfg.train
+        return checkpoint_members(checkpoint or cfg.checkpoint, cfg.cycles)
+
     def per_seed(
         self, fold: int, images: np.ndarray, views: list[str], checkpoint: str | None = None
     ) -> Iterator[np.ndarray]:
+        """(V, N, C) logits per seed, and per snapshot within a seed (`snapshots`): the
+        members that are merged."""
         for seed in self.exp.cfg.train.seeds:
-            yield self.logits(fold, seed, images, views, checkpoint)
+            for weights in self.members(checkpoint):
+                yield self.logits(fold, seed, images, views, weights)

@@ -1,0 +1,83 @@
+"""The training recipes' config (`train.swa`, `train.unfreeze`) and the checks that keep
+the recipe keys consistent with each other and with the run's length (`check_recipes`, run by
+`TrainConfig`'s validator). See engine/swa.py, engine/freezing.py, engine/averaging.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from podium.config.training import TrainConfig
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)  # as schema.Section
+
+
+class SwaConfig(_Section):
+    """Stochastic weight averaging (`train.swa`): from epoch `start_epoch` (1-based) the LR
+    anneals (cosine, over `anneal_epochs` epochs) to `lr` and holds there, and the weights at
+    the end of every epoch from `start_epoch` on are averaged (torch.optim.swa_utils)."""
+
+    start_epoch: int = Field(ge=1)
+    lr: float = Field(gt=0)  # the head's; the backbone's keeps `backbone_lr_mult`
+    anneal_epochs: int = Field(1, ge=0)
+
+
+class UnfreezeConfig(_Section):
+    """Gradual unfreezing (`train.unfreeze`): the backbone starts frozen (the head trains);
+    at each 1-based epoch of `epochs` the next chunk of timm's stage groups unfreezes, from
+    the top down, so that after the last one the whole network trains."""
+
+    epochs: list[int] = Field(min_length=1)
+
+    @field_validator("epochs")
+    @classmethod
+    def _increasing(cls, v: list[int]) -> list[int]:
+        if any(e < 1 for e in v) or any(b <= a for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError(f"epochs must be strictly increasing epoch numbers from 1, got {v}")
+        return v
+
+
+def check_recipes(t: TrainConfig) -> None:
+    """A ValueError (a ConfigError naming the key, once pydantic reports it) for recipe keys
+    that contradict each other or the run's length."""
+    if t.cycles > 1 and t.scheduler != "cosine":
+        raise ValueError(f"train.cycles needs scheduler: cosine, not {t.scheduler!r}")
+    if t.cycles > 1 and t.epochs % t.cycles:
+        raise ValueError(
+            f"train.cycles={t.cycles} must divide train.epochs={t.epochs} (each cycle "
+            "ends on an epoch, where its snapshot is saved)"
+        )
+    if t.snapshots and t.cycles < 2:
+        raise ValueError("train.snapshots needs train.cycles >= 2 (one snapshot per cycle)")
+    if t.checkpoint == "snapshots" and not t.snapshots:
+        raise ValueError("train.checkpoint: snapshots needs train.snapshots: true")
+    if t.checkpoint == "swa" and t.swa is None:
+        raise ValueError("train.checkpoint: swa needs a train.swa section")
+    if t.swa is not None:
+        if t.swa.start_epoch > t.epochs:
+            raise ValueError(
+                f"train.swa.start_epoch={t.swa.start_epoch} is after the last epoch ({t.epochs})"
+            )
+        if t.cycles > 1 or t.scheduler == "onecycle":
+            raise ValueError(
+                "train.swa sets the LR of its epochs itself: use it with scheduler cosine, "
+                "flat_cosine, step or none, without train.cycles"
+            )
+    if t.unfreeze is not None:
+        if t.freeze_backbone_epochs:
+            raise ValueError("use train.unfreeze or train.freeze_backbone_epochs, not both")
+        if t.unfreeze.epochs[-1] > t.epochs:
+            raise ValueError(
+                f"train.unfreeze.epochs {t.unfreeze.epochs} go past the last epoch ({t.epochs})"
+            )
+    if (t.swa is not None or t.snapshots) and t.early_stopping_patience is not None:
+        raise ValueError(
+            "train.swa and train.snapshots run to the last epoch: drop "
+            "train.early_stopping_patience"
+        )
+    if t.freeze_bn_affine and not t.freeze_bn:
+        raise ValueError("train.freeze_bn_affine needs train.freeze_bn: true")
