@@ -17,7 +17,7 @@ EXP_FLAG := $(if $(EXP),--exp $(EXP),)
 # the demo competition is written on demand; a real competition's files are the user's
 DEMO_DATA := $(if $(findstring configs/digits/,$(CONFIG)),data/digits/train.csv,)
 
-.PHONY: setup demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput clean-runs
+.PHONY: setup demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput bench-decode clean-runs
 
 setup: $(VENV)/.installed
 
