@@ -5,6 +5,8 @@ written and scored."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from podium.artifacts import read_json
@@ -39,3 +41,14 @@ def test_make_folds_train_infer_ensemble_score_on_the_demo_stack(tmp_path, demo_
     assert len(submissions) == 1  # `score` scored the ensemble's submission, not a new one
     record = read_json(cfg.run_dir / "submission.json")
     assert Path(record["path"]) == submissions[0]
+
+    # the quality benchmark reads the same run (exit 1 only if the tiny stack loses)
+    bench = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "-c", str(ENSEMBLE), *tiny],
+        capture_output=True,
+        text=True,
+    )
+    assert bench.returncode in (0, 1), bench.stderr
+    assert (
+        "nested selection (choice per fold)" in bench.stdout and "SVC(gamma=0.001" in bench.stdout
+    )
