@@ -50,7 +50,11 @@ def toy_config(root: Path, **competition):
             "data": {"image_size": 8, "num_workers": 0},
             "folds": {"n_splits": 2},
             "train": {"progress": False},
-            "paths": {"data": str(root), "runs": str(Path(root) / "runs")},
+            "paths": {
+                "data": str(root),
+                "runs": str(Path(root) / "runs"),
+                "submissions": str(Path(root) / "submissions"),
+            },
         }
     )
 

@@ -46,7 +46,11 @@ def config(root: Path, *external: dict, image_size: int = 8):
             "folds": {"n_splits": 2},
             "model": {"name": "test_convnext"},
             "train": {"epochs": 1, "batch_size": 4, "progress": False, "device": "cpu"},
-            "paths": {"data": str(root), "runs": str(root / "runs")},
+            "paths": {
+                "data": str(root),
+                "runs": str(root / "runs"),
+                "submissions": str(root / "submissions"),
+            },
         }
     )
 

@@ -99,7 +99,11 @@ def test_train_on_a_truncated_last_pt_exits_2_with_one_line(tmp_path, capsys):
                 "data": {"image_size": 8, "num_workers": 0},
                 "folds": {"n_splits": 2},
                 "train": {"progress": False, "epochs": 1},
-                "paths": {"data": str(tmp_path), "runs": str(tmp_path / "runs")},
+                "paths": {
+                    "data": str(tmp_path),
+                    "runs": str(tmp_path / "runs"),
+                    "submissions": str(tmp_path / "submissions"),
+                },
             }
         )
     )

@@ -36,7 +36,11 @@ def toy(tmp_path: Path, *overrides: str, method: str = "kfold"):
         "folds": {"n_splits": 2, "method": method},
         "model": {"name": "test_convnext"},
         "train": {"epochs": 1, "progress": False, "batch_size": 4, "checkpoint": "last"},
-        "paths": {"data": str(tmp_path), "runs": str(tmp_path / "runs")},
+        "paths": {
+            "data": str(tmp_path),
+            "runs": str(tmp_path / "runs"),
+            "submissions": str(tmp_path / "submissions"),
+        },
     }
     for o in overrides:
         key, value = o.split("=")

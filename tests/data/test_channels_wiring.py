@@ -74,7 +74,11 @@ def channel_config(root: Path, channels: int | list[str], **data) -> object:
             "model": {"name": "test_convnext"},
             "train": {"epochs": 1, "batch_size": 4, "progress": False, "device": "cpu"},
             "infer": {"tta": ["identity", "hflip"], "batch_size": 8},
-            "paths": {"data": str(root), "runs": str(root / "runs")},
+            "paths": {
+                "data": str(root),
+                "runs": str(root / "runs"),
+                "submissions": str(root / "submissions"),
+            },
         }
     )
 

@@ -82,7 +82,11 @@ def test_oof_and_infer_treat_a_tabular_member_as_predicted(tmp_path, demo_data_r
                 "extends": str(ROOT / "configs/digits/base.yaml"),
                 "folds": {"n_splits": 2},
                 "tabular": {"model": "knn", "params": {"n_neighbors": 3}},
-                "paths": {"data": str(demo_data_root), "runs": str(tmp_path / "runs")},
+                "paths": {
+                    "data": str(demo_data_root),
+                    "runs": str(tmp_path / "runs"),
+                    "submissions": str(tmp_path / "submissions"),
+                },
             }
         )
     )
