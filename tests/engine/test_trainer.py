@@ -15,7 +15,7 @@ from podium.artifacts import read_json
 from podium.engine.checkpoint import inference_state, load_checkpoint
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.seeding import seed_everything
-from podium.engine.trainer import TrainRows, ValidRows, fit, unit_done
+from podium.engine.trainer import TrainRows, ValidRows, fit
 from podium.models import create_model, head_parameters
 from podium.tasks.classification import Multiclass
 
@@ -63,7 +63,7 @@ def test_a_unit_writes_checkpoints_history_and_result(config, data, tmp_path):
         on_epoch_end=lambda e, m: seen.append((e, m)),
     )
     unit = tmp_path / "unit"
-    assert unit_done(unit)
+    assert (unit / "result.json").exists()
     assert {p.name for p in unit.iterdir()} == {"best.pt", "last.pt", "history.csv", "result.json"}
     history = pd.read_csv(unit / "history.csv")
     assert list(history["epoch"]) == [1, 2]
@@ -149,3 +149,14 @@ def test_precision_choice():
         cuda = torch.device("cuda")
         assert resolve_precision(cuda, "fp16").uses_scaler
         assert resolve_precision(cuda, "auto").dtype in (torch.bfloat16, torch.float16)
+
+
+def test_a_tied_metric_keeps_the_epoch_with_the_lower_validation_loss(config, data, tmp_path):
+    """A saturated metric (accuracy 1.0 from epoch 1 on two separable classes) must not freeze
+    `best.pt` at its first epoch: ties are broken by the validation loss."""
+    cfg = config("train.epochs=3", "train.lr=0.003")
+    fit(cfg, two_classes(cfg), *data, tmp_path, seed=0)
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert (history["valid_accuracy"] == 1.0).all()  # tied at every epoch
+    assert history["valid_loss"].is_monotonic_decreasing
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 3  # not epoch 1, the first tie

@@ -3,13 +3,13 @@
 The loop owns precision, channels_last, optional torch.compile, gradient accumulation and
 clipping, EMA, mixup/cutmix, the frozen-backbone warmup, gradual unfreezing and BatchNorm
 freeze (`freezing`), SWA (`swa`), snapshots at the end of each warm-restart cycle, early
-stopping, best/last checkpoints, per-epoch history and seeding. Its one hook, `on_epoch_end(epoch, metrics)`,
-lets a caller (tune) report and prune without the engine knowing Optuna.
+stopping, best/last checkpoints (metric ties broken by the validation loss: `selection`),
+per-epoch history and seeding. Its one hook, `on_epoch_end(epoch, metrics)`, lets a caller
+(tune) report and prune without the engine knowing Optuna.
 
 Synchronisation: the per-step loss is accumulated on the device and read once per epoch;
 no `.item()` inside the step loop. On a GPU the next batch is copied and normalised on a side
-stream while the current one computes (`DevicePrefetcher`); on the CPU batches are prepared
-in turn, as before.
+stream while the current one computes (`DevicePrefetcher`); on the CPU they come in turn.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
 from podium.engine.seeding import derive_seed, seed_everything
+from podium.engine.selection import is_improvement
 from podium.engine.swa import Swa, recompute_batchnorm
 from podium.fingerprint import Stamp
 from podium.models import create_model
@@ -73,11 +74,6 @@ class ValidRows:
 
 class Interrupted(RuntimeError):
     """Raised by the `train.stop_after_epoch` test hook, as if the process had been killed."""
-
-
-def unit_done(unit_dir: Path) -> bool:
-    """A unit is finished when its result.json exists (written after best.pt, atomically)."""
-    return (unit_dir / "result.json").exists()
 
 
 def build_model(cfg: Config, num_outputs: int, device: torch.device, seed: int) -> torch.nn.Module:
@@ -177,6 +173,7 @@ def fit(
 
     # --- resume ---------------------------------------------------------------------------------
     start_epoch, num_updates, best_score, best_epoch, bad_epochs = 0, 0, None, -1, 0
+    best_loss: float | None = None  # breaks ties of the metric (a saturated AUC, accuracy)
     history: list[dict[str, float]] = []
     last_path = unit_dir / "last.pt"
     if last_path.exists():
@@ -195,6 +192,7 @@ def fit(
             state["best_epoch"],
             state["bad_epochs"],
         )
+        best_loss = state.get("best_loss")
         history = state["history"]
         _log.info("  resuming %s at epoch %d/%d", unit_dir, start_epoch + 1, tc.epochs)
 
@@ -259,8 +257,9 @@ def fit(
         else:
             scheduler.step(epoch + 1, score)
         averaging.save_snapshot(unit_dir, tc, epoch, eval_model, score)
-        if metric.better(score, best_score):
-            best_score, best_epoch, bad_epochs = score, epoch + 1, 0
+        loss = row["valid_loss"]
+        if is_improvement(score, loss, best_score, best_loss, metric.greater_is_better):
+            best_score, best_loss, best_epoch, bad_epochs = score, loss, epoch + 1, 0
             save_checkpoint(
                 unit_dir / "best.pt",
                 {"model": eval_model.state_dict(), "epoch": epoch + 1, "score": score},
@@ -279,6 +278,7 @@ def fit(
                 "epoch": epoch,
                 "num_updates": num_updates,
                 "best_score": best_score,
+                "best_loss": best_loss,
                 "best_epoch": best_epoch,
                 "bad_epochs": bad_epochs,
                 "history": history,
