@@ -71,6 +71,10 @@ def member_paths(config: Path, exp: str | None = None) -> list[Path]:
     return chosen
 
 
+# sections that belong to the config named on the command line, never to its members
+OWN_SECTIONS = ("ensemble.", "ensemble=", "tune.", "tune=")
+
+
 class Pipeline:
     """Runs stages for one request, each at most once per config (a teacher shared by two
     members is trained once), validating every config before any stage writes."""
@@ -83,10 +87,11 @@ class Pipeline:
     # ---- configs -------------------------------------------------------------------------
     def load(self, path: Path, member: bool = False, extra: list[str] | None = None) -> Config:
         """`path` with the request's overrides (then `extra`); a member of an ensemble takes
-        them all but the ensemble's own section (`ensemble.meta.seeds=[0]` is not its key)."""
+        them all but the ensemble's own sections (`ensemble.meta.seeds=[0]` or
+        `tune.n_trials=2` on a meta study are not a member's keys)."""
         overrides = self.request.overrides
         if member:
-            overrides = [o for o in overrides if not o.startswith(("ensemble.", "ensemble="))]
+            overrides = [o for o in overrides if not o.startswith(OWN_SECTIONS)]
         cfg = load_config(path, [*overrides, *(extra or [])])
         if cfg.run_dir not in self._valid:
             validate(cfg)

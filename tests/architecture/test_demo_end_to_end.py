@@ -52,3 +52,18 @@ def test_make_folds_train_infer_ensemble_score_on_the_demo_stack(tmp_path, demo_
     assert (
         "nested selection (choice per fold)" in bench.stdout and "SVC(gamma=0.001" in bench.stdout
     )
+
+
+def test_an_ensembles_own_sections_stay_off_its_members(tmp_path, demo_data_root):
+    """`podium tune -c tune_meta.yaml tune.n_trials=2`: the tune override is the meta study's,
+    not its members' (a member with a `tune:` section would be refused)."""
+    from podium import pipeline
+
+    request = pipeline.Request(
+        config=ROOT / "configs" / "digits" / "tune_meta.yaml",
+        overrides=[f"paths.data={demo_data_root}", "tune.n_trials=2", "ensemble.meta.seeds=[0]"],
+    )
+    p = pipeline.Pipeline(request)
+    members = p.members(p.load(request.config))
+    assert [m.name for m in members] == ["resnet10t", "resnet18d", "convnext", "pixels_svc"]
+    assert all(m.tune is None and m.ensemble is None for m in members)
