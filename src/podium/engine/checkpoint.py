@@ -10,10 +10,10 @@ Checkpoints hold only tensors and plain Python values so that the safe loader ac
 
 from __future__ import annotations
 
-import pickle
 import re
 import warnings
 from pathlib import Path
+from pickle import UnpicklingError  # only to name torch's refusal; nothing is unpickled
 from typing import Any
 
 import torch
@@ -39,7 +39,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         with warnings.catch_warnings():  # torch's notice on a pickle's protocol: the error says it
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
             state = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, ValueError) as e:
+    except (UnpicklingError, RuntimeError, EOFError, KeyError, ValueError) as e:
         text = str(e).strip()
         if "Weights only load failed" in text and _pickled(path):
             why = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. Please|\n\n|$)", text, re.S)
