@@ -129,8 +129,17 @@ class Competition:
         return values_fingerprint(*columns)
 
     def images_fingerprint(self, split: str) -> str:
-        """The split's image files (every channel's) by path, size and modification time."""
-        return files_fingerprint(f for p in self.image_paths(split) for f in self.files_of(p))
+        """The split's image files (every channel's) by path, size and modification time;
+        computed once per split (every unit's stamp asks for it: one stat per file, not one per
+        file and unit)."""
+        if split not in self._images_fingerprints:
+            files = (f for p in self.image_paths(split) for f in self.files_of(p))
+            self._images_fingerprints[split] = files_fingerprint(files)
+        return self._images_fingerprints[split]
+
+    @cached_property
+    def _images_fingerprints(self) -> dict[str, str]:
+        return {}
 
     # ---- images --------------------------------------------------------------------------
     def files_of(self, path: Path) -> list[Path]:
