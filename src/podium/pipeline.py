@@ -194,7 +194,17 @@ class Pipeline:
 
 def _train_cnn(p: Pipeline, cfg: Config, force: bool) -> None:
     r = p.request
-    train_stage.run(Experiment(cfg), force=force, fold=r.fold, seed=r.seed)
+    teachers = [Experiment(t) for t in _teachers(p, cfg)]
+    train_stage.run(Experiment(cfg), force=force, fold=r.fold, seed=r.seed, teachers=teachers)
+
+
+def _teachers(p: Pipeline, cfg: Config) -> list[Config]:
+    """`train.distill.teacher`, trained first: an experiment, or an ensemble's members."""
+    if cfg.train.distill is None:
+        return []
+    teacher = p.related(cfg.train.distill.teacher_path(cfg.source), cfg)
+    p.train(teacher)
+    return p.members(teacher) if teacher.kind == "ensemble" else [teacher]
 
 
 def _train_tabular(p: Pipeline, cfg: Config, force: bool) -> None:

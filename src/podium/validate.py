@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from podium.competition import Competition
-from podium.config import Config, load_related
+from podium.config import Config, ConfigError, load_related
 from podium.data.augment import build_train_transform
 from podium.engine.freezing import unfreeze_schedule
 from podium.engine.optim import build_optimizer
@@ -50,6 +50,27 @@ def validate(cfg: Config) -> None:
         validate(load_related(parse_pseudo(cfg).teacher_path(cfg.source), cfg))
     if cfg.tune is not None:
         parse_tune(cfg)
+    if cfg.train.distill is not None:
+        _check_distill(cfg)
+
+
+def _check_distill(cfg: Config) -> None:
+    """A student is a plain CNN experiment trained by `podium train`; its teacher a CNN
+    experiment or an ensemble (its members are checked when the teacher is built)."""
+    assert cfg.train.distill is not None
+    if cfg.kind != "cnn" or cfg.tune is not None:
+        what = "a tune study" if cfg.tune is not None else f"a {cfg.kind} config"
+        raise ConfigError(
+            f"{cfg.source}: train.distill is for plain CNN experiments, not {what}: distil "
+            "in the experiment, then tune or pseudo-label with it"
+        )
+    teacher = load_related(cfg.train.distill.teacher_path(cfg.source), cfg)
+    if teacher.kind == "tabular":
+        raise ConfigError(
+            f"{cfg.source}: train.distill.teacher {teacher.name!r} is a tabular model; a "
+            "teacher predicts the student's training images with its fold-k CNN models"
+        )
+    validate(teacher)
 
 
 def _check_network(cfg: Config, num_outputs: int) -> None:

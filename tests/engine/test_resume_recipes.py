@@ -1,5 +1,6 @@
 """Exact resume with the training recipes on: SWA (average, n_averaged and SWALR in last.pt,
-swa.pt), snapshots, BatchNorm freeze and gradual unfreezing. A unit killed after epochs 1
+swa.pt), snapshots, progressive resizing (a restart stage), BatchNorm freeze and gradual
+unfreezing (distillation: test_distill.py). A unit killed after epochs 1
 and 2 (`train.stop_after_epoch`) and resumed ends bit for bit where an uninterrupted run
 does; the settings of test_resume (EMA, mixup/cutmix, accumulation, clipping, drop path) stay
 on."""
@@ -21,6 +22,13 @@ RECIPES = {
     "snapshots": (
         ["train.cycles=3", "train.snapshots=true", "train.checkpoint=snapshots"],
         ["snapshot1.pt", "snapshot2.pt", "snapshot3.pt"],
+    ),
+    "progressive": (
+        [
+            "model.name=test_resnet",
+            "train.stages=[{epochs: 1, image_size: 24}, {epochs: 2, lr: 0.002}]",
+        ],
+        [],
     ),
     "freeze_bn_unfreeze": (
         [

@@ -22,6 +22,7 @@ from podium.config.inputs import (
     ExternalSource,
     default_normalisation,
 )
+from podium.config.recipes import check_stage_sizes
 from podium.config.section import Section
 from podium.config.targets import default_loss, resolve_targets, target_names
 from podium.config.training import ModelConfig, TrainConfig
@@ -228,6 +229,7 @@ class Config(Section):
             bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]
             if bad:
                 raise ValueError(f"train.folds {bad} outside 0..{self.folds.n_splits - 1}")
+        check_stage_sizes(self.train, self.data.image_size, self.data.cache_size)
         return self
 
     @property

@@ -6,7 +6,13 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from podium.config.recipes import SwaConfig, UnfreezeConfig, check_recipes
+from podium.config.recipes import (
+    DistillConfig,
+    StageConfig,
+    SwaConfig,
+    UnfreezeConfig,
+    check_recipes,
+)
 from podium.config.section import Section
 
 
@@ -41,6 +47,9 @@ class TrainConfig(Section):
     backbone_lr_mult: float = Field(1.0, gt=0)  # discriminative learning rate
     freeze_backbone_epochs: int = Field(0, ge=0)
     unfreeze: UnfreezeConfig | None = None  # gradual unfreezing, top stage groups first
+    # progressive resizing: train.epochs split into stages at growing image sizes
+    stages: list[StageConfig] | None = None
+    distill: DistillConfig | None = None  # a teacher's soft predictions join the labels
     freeze_bn: bool = False  # BatchNorm layers in eval mode: running statistics never change
     freeze_bn_affine: bool = False  # with freeze_bn: their weight and bias are frozen too
     grad_accum: int = Field(1, ge=1)

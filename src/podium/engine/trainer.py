@@ -18,7 +18,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,89 +25,37 @@ import numpy as np
 import pandas as pd
 import torch
 from timm.utils import ModelEmaV3
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from podium.artifacts import write_csv, write_json
 from podium.config import Config
-from podium.data.augment import build_train_transform
-from podium.data.dataset import EpochSampler, ImageDataset, train_loader
 from podium.data.device import Normalizer
 from podium.data.prefetch import DevicePrefetcher
 from podium.engine import averaging
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
+from podium.engine.distill import distilled
 from podium.engine.freezing import set_trainable, train_mode, unfreeze_schedule
+from podium.engine.inputs import TrainRows, ValidRows, build_model, build_train_loader
 from podium.engine.mixing import build_mixup
 from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
+from podium.engine.progressive import StagedScheduler, stage_sizes
 from podium.engine.seeding import derive_seed, seed_everything
 from podium.engine.selection import is_improvement
 from podium.engine.swa import Swa, recompute_batchnorm
 from podium.fingerprint import Stamp
-from podium.models import create_model
 from podium.tasks import Task
 
 _log = logging.getLogger(__name__)
 
+__all__ = ["EpochHook", "Interrupted", "TrainRows", "ValidRows", "build_model", "fit"]
+
 EpochHook = Callable[[int, dict[str, float]], None]
-
-
-@dataclass
-class TrainRows:
-    """What one unit trains on: uint8 images, the task's training targets (N, outputs) and
-    loss weights (N,)."""
-
-    images: np.ndarray
-    targets: np.ndarray
-    weights: np.ndarray | None = None
-
-
-@dataclass
-class ValidRows:
-    """The validation fold: uint8 images and the task's encoded targets `y`."""
-
-    images: np.ndarray
-    y: np.ndarray
 
 
 class Interrupted(RuntimeError):
     """Raised by the `train.stop_after_epoch` test hook, as if the process had been killed."""
-
-
-def build_model(cfg: Config, num_outputs: int, device: torch.device, seed: int) -> torch.nn.Module:
-    """Seed, create, move to the device, channels_last: in this order, so that a unit's
-    initial weights depend on its seed alone."""
-    seed_everything(seed)
-    model = create_model(cfg.model, num_outputs, cfg.data.n_channels).to(device)
-    if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model
-
-
-def build_train_loader(
-    cfg: Config, task: Task, rows: TrainRows, sampler_seed: int, device: torch.device
-) -> tuple[DataLoader, EpochSampler]:
-    """The augmenting loader over `rows`, with its (seed, epoch)-deterministic sampler."""
-    dataset = ImageDataset(
-        rows.images,
-        rows.targets,
-        rows.weights,
-        build_train_transform(cfg.data.train_augs, cfg.data.image_size),
-        cfg.data.image_size,
-    )
-    labels = task.sampler_labels(rows.targets) if cfg.train.sampler != "none" else None
-    sampler = EpochSampler(len(dataset), sampler_seed, labels, cfg.train.sampler)
-    batch_size = min(cfg.train.batch_size, len(sampler))
-    loader = train_loader(
-        dataset,
-        sampler,
-        batch_size - batch_size % 2,  # mixup pairs need an even batch
-        cfg.data.num_workers,
-        pin_memory=device.type == "cuda",
-        drop_last=True,
-    )
-    return loader, sampler
 
 
 def fit(
@@ -135,8 +82,7 @@ def fit(
     ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
     forward = torch.compile(model) if tc.compile else model
 
-    # --- data -----------------------------------------------------------------------------------
-    loader, sampler = build_train_loader(cfg, task, train, derive_seed(seed, 1), device)
+    # --- data: one loader per image size (`train.stages`), the same order at every size ----
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
 
     def to_device(batch):
@@ -147,7 +93,12 @@ def fit(
             weights.to(device, non_blocking=True),
         )
 
-    batches = DevicePrefetcher(loader, to_device, device)
+    def feed(size: tuple[int, int]):
+        loader, sampler = build_train_loader(cfg, task, train, derive_seed(seed, 1), device, size)
+        return loader, sampler, DevicePrefetcher(loader, to_device, device)
+
+    sizes = stage_sizes(tc, cfg.data.image_size)
+    loader, sampler, batches = feed(sizes[0])
     steps_per_epoch = len(loader)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest kernels
@@ -162,13 +113,14 @@ def fit(
         )[0]
 
     # --- optimisation -------------------------------------------------------------------------
-    criterion = task.build_loss(tc, train.targets).to(device)
+    criterion = distilled(task, tc, task.build_loss(tc, train.targets), train).to(device)
     mixup = build_mixup(tc, num_outputs)
     optimizer = build_optimizer(model, tc)
     swa = Swa(model, optimizer, tc) if tc.swa is not None else None  # before the LRs move
     unfreeze = unfreeze_schedule(model, tc)
     updates_per_epoch = max(1, math.ceil(len(loader) / tc.grad_accum))
-    scheduler = build_scheduler(optimizer, tc, updates_per_epoch)
+    schedule = StagedScheduler if tc.stages else build_scheduler
+    scheduler = schedule(optimizer, tc, updates_per_epoch)
     scaler = precision.grad_scaler()
 
     # --- resume ---------------------------------------------------------------------------------
@@ -202,6 +154,8 @@ def fit(
             break
         t0 = time.time()
         seed_everything(derive_seed(seed, epoch, 2))
+        if sizes[epoch] != loader.dataset.image_size:
+            loader, sampler, batches = feed(sizes[epoch])  # a new progressive stage
         sampler.set_epoch(epoch)
         set_trainable(model, tc, epoch, unfreeze)
         train_mode(model, tc.freeze_bn)

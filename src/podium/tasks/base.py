@@ -201,3 +201,14 @@ class Task(ABC):
     @abstractmethod
     def pseudo_targets(self, pred: np.ndarray, soft: bool) -> np.ndarray:
         """Training targets of pseudo rows: the teacher's predictions or hard labels."""
+
+    # ---- knowledge distillation (`train.distill`) ------------------------------------------
+    def distill_targets(self, pred: np.ndarray, temperature: float) -> np.ndarray:
+        """A teacher's merged predictions (N, columns) as the student's soft targets."""
+        raise ConfigError(f"train.distill: a {self.name} task cannot be distilled")
+
+    def distill_loss(
+        self, logits: torch.Tensor, soft: torch.Tensor, temperature: float
+    ) -> torch.Tensor:
+        """Per-row loss of the student's logits against `distill_targets`."""
+        raise ConfigError(f"train.distill: a {self.name} task cannot be distilled")

@@ -22,6 +22,7 @@ from xgboost import XGBClassifier
 from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.errors import ConfigError, DataError
 from podium.metrics import METRICS, Metric
+from podium.tasks import distillation as D
 from podium.tasks import probability as P
 from podium.tasks.base import Blend, PseudoCandidates, Task
 from podium.tasks.blending import fit_simplex_weights, weighted
@@ -232,6 +233,14 @@ class Classification(Task):
     @property
     def label_names(self) -> list[str]:
         return list(self.classes)
+
+    def distill_targets(self, pred: np.ndarray, temperature: float) -> np.ndarray:
+        return D.softened(pred, temperature)
+
+    def distill_loss(
+        self, logits: torch.Tensor, soft: torch.Tensor, temperature: float
+    ) -> torch.Tensor:
+        return D.soft_cross_entropy(logits, soft, temperature)
 
     def pseudo_targets(self, pred: np.ndarray, soft: bool) -> np.ndarray:
         if soft:

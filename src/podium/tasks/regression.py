@@ -43,6 +43,7 @@ from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.errors import ConfigError, DataError
 from podium.metric_fns import REGRESSION_METRICS
 from podium.metrics import Metric
+from podium.tasks import distillation as D
 from podium.tasks.base import Blend, PseudoCandidates, Task
 from podium.tasks.blending import fit_simplex_weights, weighted
 from podium.tasks.losses import LOSSES, RegressionLoss
@@ -306,6 +307,12 @@ class Regression(Task):
         return np.asarray(model.predict(x, base_margin=margin)).reshape(len(x), -1)
 
     # ---- pseudo-labels ---------------------------------------------------------------------
+    def distill_targets(self, pred: np.ndarray, temperature: float) -> np.ndarray:
+        return self.training_targets(pred)  # temperature softens probabilities: not values
+
+    def distill_loss(self, logits: torch.Tensor, soft: torch.Tensor, temperature: float):
+        return D.value_error(logits, soft, scaled_bce=self.loss == "bce")
+
     def _no_pseudo(self) -> ConfigError:
         return ConfigError("pseudo: pseudo-labels are not supported for a regression task")
 

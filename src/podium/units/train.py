@@ -17,8 +17,9 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.artifacts import exclusive, is_locked, read_json, write_json
 from podium.config import Config, save_resolved
@@ -27,6 +28,9 @@ from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, config_part, fingerprint
 from podium.units.external import External, concat_rows
+
+if TYPE_CHECKING:  # units.distill predicts with units.predict, which reads unit stamps here
+    from podium.units.distill import Distiller
 
 _log = logging.getLogger(__name__)
 
@@ -147,9 +151,12 @@ def train_units(
     extra_rows: ExtraRows | None = None,
     extra_fingerprint: str | None = None,
     on_epoch_end: EpochHook | None = None,
+    distiller: Distiller | None = None,
 ) -> dict[tuple[int, int], dict]:
     """Train the units; `extra_rows(fold)` adds rows (pseudo-labels) to a fold's training set
-    only, never to its validation set. `force` retrains the units it covers (only those)."""
+    only, never to its validation set; a `distiller` adds its teacher's soft targets (and its
+    fold-k units to each unit's fingerprint). `force` retrains the units it covers (only
+    those)."""
     if fold is not None and fold not in range(exp.cfg.folds.n_splits):
         raise ArtifactError(
             f"--fold {fold}: the competition has folds 0..{exp.cfg.folds.n_splits - 1}"
@@ -159,7 +166,10 @@ def train_units(
     results = {}
     for f, s in exp.units(fold, seed):
         unit = exp.unit_dir(f, s)
-        stamp = unit_stamp(exp, f, s, extra_fingerprint, external)
+        extra = extra_fingerprint
+        if distiller is not None:
+            extra = fingerprint({"extra": extra_fingerprint, "teacher": distiller.fingerprint(f)})
+        stamp = unit_stamp(exp, f, s, extra, external)
         with exclusive(unit_lock(exp, f, s), f"unit fold {f} seed {s} of {exp.cfg.name}"):
             _check_config_unchanged(exp)
             if force and unit.exists():
@@ -173,7 +183,9 @@ def train_units(
                     "since); re-run with --force to retrain it, or use a new experiment name"
                 )
             _check_resumable(unit, stamp)
-            results[(f, s)] = _train_one(exp, f, s, stamp, extra_rows, on_epoch_end, external)
+            results[(f, s)] = _train_one(
+                exp, f, s, stamp, extra_rows, on_epoch_end, external, distiller
+            )
     return results
 
 
@@ -207,6 +219,7 @@ def _train_one(
     extra_rows: ExtraRows | None,
     on_epoch_end: EpochHook | None,
     external: External | None = None,
+    distiller: Distiller | None = None,
 ) -> dict:
     train, valid = fold_rows(exp, fold)
     extra = extra_rows(fold) if extra_rows is not None else None
@@ -214,6 +227,8 @@ def _train_one(
         train = concat_rows(train, extra)
     if external is not None and external.rows is not None:
         train = concat_rows(train, external.rows)  # training only: never validated on
+    if distiller is not None:
+        train = replace(train, teacher=distiller.soft_targets(fold, train.images))
     _log.info(
         "train %s fold %d seed %d: %d train / %d valid rows",
         exp.cfg.name,

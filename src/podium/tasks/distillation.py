@@ -1,0 +1,39 @@
+"""The teacher's side of knowledge distillation, per kind of output (see engine/distill.py).
+
+Classification: the teacher's probabilities softened by the temperature T (p^(1/T),
+renormalised: the softmax of its log-probabilities / T, which is what T does to logits), and
+the student's cross-entropy at the same T, times T^2 so that its gradients keep the labels'
+scale (Hinton et al., 2015). Values (regression): the teacher's predictions in the student's
+training scale and a squared error (a BCE for the min-max scaled `bce` loss); T does not
+apply.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from podium.tasks.probability import softmax
+
+
+def softened(proba: np.ndarray, temperature: float) -> np.ndarray:
+    logp = np.log(np.clip(np.asarray(proba, np.float64), 1e-12, None))
+    return softmax(logp / temperature).astype(np.float32)
+
+
+def soft_cross_entropy(
+    logits: torch.Tensor, soft: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """Per-row cross-entropy of logits / T against `soft`, times T^2."""
+    logp = F.log_softmax(logits.float() / temperature, dim=1)
+    return -(soft.float() * logp).sum(1) * temperature**2
+
+
+def value_error(logits: torch.Tensor, soft: torch.Tensor, scaled_bce: bool) -> torch.Tensor:
+    """Per-row error of the student's outputs against the teacher's (training scale)."""
+    if scaled_bce:
+        return F.binary_cross_entropy_with_logits(
+            logits.float(), soft.float(), reduction="none"
+        ).mean(1)
+    return (logits.float() - soft.float()).pow(2).mean(1)
