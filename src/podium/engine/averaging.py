@@ -26,6 +26,19 @@ _log = logging.getLogger(__name__)
 
 Evaluate = Callable[[torch.nn.Module], np.ndarray]  # model -> validation logits (N, C)
 
+# the validation score result.json records for the weights each `train.checkpoint` predicts with
+SCORE_OF = {
+    "best": "best_score",
+    "last": "final_score",
+    "swa": "swa_score",
+    "snapshots": "snapshots_score",
+}
+
+
+def checkpoint_score(result: dict, checkpoint: str) -> float:
+    """A unit's validation score for the weights oof/infer will use (tune's objective)."""
+    return float(result[SCORE_OF[checkpoint]])
+
 
 def save_snapshot(
     unit_dir: Path, tc: TrainConfig, epoch: int, model: torch.nn.Module, score: float

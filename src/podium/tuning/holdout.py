@@ -19,6 +19,7 @@ import optuna
 
 from podium.artifacts import read_json
 from podium.config import Config
+from podium.engine.averaging import checkpoint_score
 from podium.errors import LockedError
 from podium.experiment import Experiment
 from podium.tuning.objective import trial_base
@@ -55,9 +56,10 @@ def holdout_cv(cfg: Config, study: optuna.Study, study_name: str) -> dict[str, A
     except LockedError as e:  # another worker of the study is training this very holdout
         _log.info("tune %s: %s; its summary.json will hold the holdout CV", study_name, e)
         return None
-    key = "best_score" if cfg.train.checkpoint == "best" else "final_score"
     scores = {
-        f"fold{f}/seed{s}": read_json(exp.unit_dir(f, s) / "result.json")[key]
+        f"fold{f}/seed{s}": checkpoint_score(
+            read_json(exp.unit_dir(f, s) / "result.json"), cfg.train.checkpoint
+        )
         for f, s in exp.units()
     }
     return {

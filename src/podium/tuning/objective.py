@@ -23,6 +23,7 @@ import optuna
 
 from podium.artifacts import read_json
 from podium.config import Config
+from podium.engine.averaging import checkpoint_score
 from podium.ensemble.meta_cv import meta_cv_score
 from podium.experiment import Experiment
 from podium.tasks import metric_of
@@ -87,7 +88,7 @@ class TrainObjective:
 
     def _unit_score(self, unit_dir: Path) -> float:
         result = read_json(unit_dir / "result.json")
-        return result["best_score" if self.cfg.train.checkpoint == "best" else "final_score"]
+        return checkpoint_score(result, self.cfg.train.checkpoint)
 
     def _reporter(self, trial: optuna.Trial, step0: int):
         key = f"valid_{self.metric.name}"
