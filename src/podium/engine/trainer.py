@@ -18,7 +18,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +38,15 @@ from podium.engine import averaging
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
 from podium.engine.freezing import set_trainable, train_mode, unfreeze_schedule
 from podium.engine.mixing import build_mixup
+from podium.engine.network import build_model
 from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
+from podium.engine.rows import TrainRows, ValidRows
 from podium.engine.seeding import derive_seed, seed_everything
 from podium.engine.selection import is_improvement
 from podium.engine.swa import Swa, recompute_batchnorm
 from podium.fingerprint import Stamp
-from podium.models import create_model
 from podium.tasks import Task
 
 _log = logging.getLogger(__name__)
@@ -54,36 +54,8 @@ _log = logging.getLogger(__name__)
 EpochHook = Callable[[int, dict[str, float]], None]
 
 
-@dataclass
-class TrainRows:
-    """What one unit trains on: uint8 images, the task's training targets (N, outputs) and
-    loss weights (N,)."""
-
-    images: np.ndarray
-    targets: np.ndarray
-    weights: np.ndarray | None = None
-
-
-@dataclass
-class ValidRows:
-    """The validation fold: uint8 images and the task's encoded targets `y`."""
-
-    images: np.ndarray
-    y: np.ndarray
-
-
 class Interrupted(RuntimeError):
     """Raised by the `train.stop_after_epoch` test hook, as if the process had been killed."""
-
-
-def build_model(cfg: Config, num_outputs: int, device: torch.device, seed: int) -> torch.nn.Module:
-    """Seed, create, move to the device, channels_last: in this order, so that a unit's
-    initial weights depend on its seed alone."""
-    seed_everything(seed)
-    model = create_model(cfg.model, num_outputs, cfg.data.n_channels).to(device)
-    if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model
 
 
 def build_train_loader(
@@ -96,6 +68,7 @@ def build_train_loader(
         rows.weights,
         build_train_transform(cfg.data.train_augs, cfg.data.image_size),
         cfg.data.image_size,
+        rows.metadata,
     )
     labels = task.sampler_labels(rows.targets) if cfg.train.sampler != "none" else None
     sampler = EpochSampler(len(dataset), sampler_seed, labels, cfg.train.sampler)
@@ -131,7 +104,7 @@ def fit(
     unit_dir.mkdir(parents=True, exist_ok=True)
 
     # --- model, in a fixed order: seed -> create -> device -> EMA -> compile --------------------
-    model = build_model(cfg, num_outputs, device, seed)
+    model = build_model(cfg, num_outputs, device, seed, train.metadata_stats)
     ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
     forward = torch.compile(model) if tc.compile else model
 
@@ -140,11 +113,12 @@ def fit(
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
 
     def to_device(batch):
-        images, targets, weights = batch
+        images, targets, weights, *metadata = batch  # metadata: with competition.metadata
         return (
             normalize(images),
             targets.to(device, non_blocking=True),
             weights.to(device, non_blocking=True),
+            *(m.to(device, non_blocking=True) for m in metadata),
         )
 
     batches = DevicePrefetcher(loader, to_device, device)
@@ -158,7 +132,13 @@ def fit(
     def evaluate(net: torch.nn.Module) -> np.ndarray:  # validation logits (N, C)
         views = ["identity"]
         return predict_logits(
-            net, valid.images, eval_normalize, precision, views, cfg.infer.batch_size
+            net,
+            valid.images,
+            eval_normalize,
+            precision,
+            views,
+            cfg.infer.batch_size,
+            valid.metadata,
         )[0]
 
     # --- optimisation -------------------------------------------------------------------------
@@ -213,11 +193,11 @@ def fit(
         )
         optimizer.zero_grad(set_to_none=True)
         loop_started = time.perf_counter()
-        for step, (x, targets, weights) in enumerate(bar):
-            if mixup is not None:
+        for step, (x, targets, weights, *metadata) in enumerate(bar):
+            if mixup is not None:  # pixels and targets; each row keeps its own metadata
                 x, targets = mixup(x, targets)
             with precision.autocast():
-                logits = forward(x)
+                logits = forward(x, *metadata)
             loss = criterion(logits, targets, weights)
             scaler.scale(loss / tc.grad_accum).backward()
             loss_sum += loss.detach()

@@ -22,6 +22,7 @@ from typing import Any
 
 from podium.artifacts import exclusive, is_locked, read_json, write_json
 from podium.config import Config, save_resolved
+from podium.data.metadata import fit_stats
 from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
@@ -67,16 +68,24 @@ def unit_stamp(
     }
     if exp.cfg.data.external:
         parts["external"] = (external or External(exp)).fingerprint
+    if exp.metadata_layout is not None:  # competition.metadata, read by the network
+        parts["metadata"] = exp.metadata_fingerprint("train")
     return Stamp(exp.unit_dir(fold, seed) / "result.json", parts)
 
 
 def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
-    """The labelled rows of the other folds for training, fold `fold` for validation."""
+    """The labelled rows of the other folds for training, fold `fold` for validation; with
+    metadata, its standardisation is fitted on the training rows alone."""
     y = exp.comp.targets
     is_valid = exp.fold_of_row == fold
     images = exp.train_images
     train = TrainRows(images[~is_valid], exp.task.training_targets(y[~is_valid]))
-    return train, ValidRows(images[is_valid], y[is_valid])
+    valid = ValidRows(images[is_valid], y[is_valid])
+    meta, layout = exp.train_metadata, exp.metadata_layout
+    if meta is not None and layout is not None:
+        train.metadata, valid.metadata = meta[~is_valid], meta[is_valid]
+        train.metadata_stats = fit_stats(layout, meta[~is_valid])
+    return train, valid
 
 
 def unit_lock(exp: Experiment, fold: int, seed: int) -> Path:
