@@ -137,7 +137,7 @@ def test_build_model_sets_the_fold_statistics():
     cfg = metadata_config(Path("."))
     model = build_model(cfg, 2, torch.device("cpu"), 0, stats)
     assert model.mean.item() == pytest.approx(20.0)
-    plain = build_model(cfg.model_copy(update={"model": cfg.model}), 2, torch.device("cpu"), 0)
+    plain = build_model(cfg, 2, torch.device("cpu"), 0)
     assert not isinstance(plain, MetadataNet)  # no statistics: the timm model
 
 

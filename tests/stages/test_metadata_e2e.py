@@ -144,3 +144,14 @@ def test_stack_metadata_true_needs_competition_metadata(tmp_path):
     )
     with pytest.raises(ConfigError, match="metadata: true needs competition.metadata"):
         build_level2([member], Competition.from_config(cfg), FeaturesConfig(metadata=True))
+
+
+def test_lr_find_sweeps_the_metadata_network(tmp_path):
+    from podium.engine.lr_find import lr_find
+
+    write_metadata_competition(tmp_path)
+    cfg = _config(tmp_path)
+    folds_stage.run(cfg)
+    exp = Experiment(cfg)
+    result = lr_find(cfg, exp.task, fold_rows(exp, 0)[0], steps=3)
+    assert len(result.lrs) == 3 and np.isfinite(result.losses).all()
