@@ -155,3 +155,22 @@ def test_lr_find_sweeps_the_metadata_network(tmp_path):
     exp = Experiment(cfg)
     result = lr_find(cfg, exp.task, fold_rows(exp, 0)[0], steps=3)
     assert len(result.lrs) == 3 and np.isfinite(result.losses).all()
+
+
+def test_demo_data_metadata_label_needs_digit_and_metadata(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from podium.stages.demo_data import SITE_BONUS, write_demo
+
+    out = write_demo(tmp_path, task="metadata")
+    train = pd.read_csv(out / "train.csv", dtype=str, keep_default_na=False)
+    test = pd.read_csv(out / "test.csv", dtype=str, keep_default_na=False)
+    solution = pd.read_csv(out / "solution.csv", dtype=str)
+    assert list(train.columns) == ["id", "age", "site", "label"]
+    assert list(test.columns) == ["id", "age", "site"] and len(test) == len(solution) == 360
+    assert (train["age"] == "").any()  # missing values to impute
+    digit = load_digits().target[[int(i.removeprefix("img_")) for i in train["id"]]]
+    known = train["age"] != ""
+    score = digit + (train["age"].where(known, "0").astype(int) - 20) / 10
+    score += train["site"].map(SITE_BONUS)
+    assert ((score >= 9).astype(int).astype(str) == train["label"])[known].all()

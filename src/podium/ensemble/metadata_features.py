@@ -14,12 +14,15 @@ target statistics), so nothing about the labels leaks into a fold's features.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from podium.competition import Competition
 from podium.data.metadata import numeric_values, require_metadata_columns
 from podium.errors import ConfigError
+from podium.fingerprint import values_fingerprint
 
 
 def metadata_columns(setting: bool | list[str], comp: Competition) -> list[str]:
@@ -62,3 +65,11 @@ def metadata_features(
             parts_test.append(numeric_values(test, c, test_where)[:, None])
             names.append(f"meta:{c}")
     return np.hstack(parts_train), np.hstack(parts_test), names
+
+
+def metadata_fingerprint(setting: bool | list[str], comp: Competition) -> str:
+    """The cells of the columns the stack reads, in train.csv and the test table."""
+    columns = metadata_columns(setting, comp)
+    test = comp.test if comp.cfg.test_csv else comp.sample_submission
+    cells: list[Any] = [t[c] if c in t.columns else [] for t in (comp.train, test) for c in columns]
+    return values_fingerprint(*cells)
