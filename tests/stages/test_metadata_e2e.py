@@ -17,6 +17,7 @@ from podium.engine.checkpoint import inference_state
 from podium.ensemble.features import build_level2
 from podium.ensemble.members import Member
 from podium.ensemble.schema import FeaturesConfig
+from podium.errors import DataError
 from podium.experiment import Experiment
 from podium.stages import folds as folds_stage
 from podium.stages import infer as infer_stage
@@ -174,3 +175,26 @@ def test_demo_data_metadata_label_needs_digit_and_metadata(tmp_path):
     score = digit + (train["age"].where(known, "0").astype(int) - 20) / 10
     score += train["site"].map(SITE_BONUS)
     assert ((score >= 9).astype(int).astype(str) == train["label"])[known].all()
+
+
+def test_external_tables_bring_their_metadata(tmp_path):
+    import cv2
+
+    from podium.units.external import External
+
+    comp = write_metadata_competition(tmp_path)
+    (comp / "extra").mkdir()
+    for i in ("x0", "x1"):
+        cv2.imwrite(str(comp / "extra" / f"{i}.png"), np.full((8, 8, 3), 9, np.uint8))
+    table = pd.DataFrame({"id": ["x0", "x1"], "label": ["a", "b"], "age": ["5", ""]})
+    table.to_csv(comp / "extra.csv", index=False)
+    cfg = _config(tmp_path)
+    cfg.data.external = [{"table": "extra.csv", "images": "extra/{id}.png"}]
+    with pytest.raises(DataError, match=r"extra\.csv: missing metadata column\(s\) \['site'\]"):
+        validate(cfg)
+    table.assign(site=["y", "new"]).to_csv(comp / "extra.csv", index=False)
+    validate(cfg)
+    folds_stage.run(cfg)
+    rows = External(Experiment(cfg)).rows
+    assert rows.metadata[:, 1].tolist() == [2, 0]  # 'new' is not a train.csv category
+    assert rows.metadata[0, 0] == 5 and np.isnan(rows.metadata[1, 0])

@@ -158,8 +158,3 @@ def fit_stats(layout: MetadataLayout, rows: np.ndarray) -> MetadataStats:
         mask[0] = True
         seen.append(mask)
     return MetadataStats(layout, mean.astype(np.float32), std.astype(np.float32), seen)
-
-
-def metadata_fingerprint_columns(table: pd.DataFrame, layout: MetadataLayout) -> list[pd.Series]:
-    """The metadata cells as written: what a unit's or a prediction's stamp hashes."""
-    return [table[c] for c in layout.columns]
