@@ -8,6 +8,7 @@ the decoded image caches. Stages open one of these instead of re-deriving paths.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +20,10 @@ from podium.artifacts import file_hash, require
 from podium.competition import Competition
 from podium.config import Config
 from podium.data.cache import load_images
+from podium.data.metadata import MetadataLayout, competition_layout, split_metadata
 from podium.data.read_spec import ReadSpec
+from podium.engine.network import uses_metadata
+from podium.fingerprint import values_fingerprint
 from podium.folds import read_folds
 from podium.tasks import Task
 
@@ -90,3 +94,22 @@ class Experiment:
     @cached_property
     def test_images(self) -> np.ndarray:
         return self._images("test")
+
+    # ---- metadata: the raw matrices the network reads (None when it reads none) -------------
+    @cached_property
+    def metadata_layout(self) -> MetadataLayout | None:
+        return competition_layout(self.comp) if uses_metadata(self.cfg) else None
+
+    @cached_property
+    def train_metadata(self) -> np.ndarray | None:
+        return split_metadata(self.comp, "train") if self.metadata_layout else None
+
+    @cached_property
+    def test_metadata(self) -> np.ndarray | None:
+        return split_metadata(self.comp, "test") if self.metadata_layout else None
+
+    def metadata_fingerprint(self, split: str) -> str:
+        """The split's metadata as read (a changed cell retrains / re-predicts)."""
+        matrix = self.train_metadata if split == "train" else self.test_metadata
+        data = matrix.tobytes() if matrix is not None else b""
+        return values_fingerprint([hashlib.sha256(data).hexdigest()])

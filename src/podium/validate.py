@@ -15,7 +15,9 @@ import torch
 from podium.competition import Competition
 from podium.config import Config, ConfigError, load_related
 from podium.data.augment import build_train_transform
+from podium.data.metadata import check_metadata, competition_layout
 from podium.engine.freezing import unfreeze_schedule
+from podium.engine.network import create_network, uses_metadata
 from podium.engine.optim import build_optimizer
 from podium.ensemble.schema import parse_ensemble
 from podium.experiment import Experiment
@@ -32,12 +34,14 @@ def validate(cfg: Config) -> None:
     task = comp.task  # reads train.csv: the target column, the classes, the metric
     _ = comp.targets
     task.check_config(cfg)  # settings the task cannot honour (a loss of another task...)
+    if cfg.competition.metadata is not None:
+        check_metadata(comp)  # both tables: every column, numbers where numeric
     if cfg.kind in ("cnn", "pseudo"):
-        _check_network(cfg, task.num_outputs)
+        _check_network(cfg, task.num_outputs, comp)
         for template in (cfg.competition.train_images, cfg.competition.test_images):
             comp.check_channel_template(template)
         if cfg.data.external:
-            External(Experiment(cfg))  # tables, labels and image files of data.external
+            _ = External(Experiment(cfg)).fingerprint  # tables, labels, images, metadata
         build_train_transform(cfg.data.train_augs, cfg.data.image_size, cfg.data.n_channels)
     if cfg.kind == "tabular":
         from podium.tabular.schema import parse_tabular  # local for import cost: sklearn, xgboost
@@ -73,12 +77,17 @@ def _check_distill(cfg: Config) -> None:
     validate(teacher)
 
 
-def _check_network(cfg: Config, num_outputs: int) -> None:
+def _check_network(cfg: Config, num_outputs: int, comp: Competition) -> None:
     """Build the model on the meta device (no memory, no weights: fast even for big ones) and
     its optimizer, so an unknown name or keyword is reported now."""
-    arch = cfg.model.model_copy(update={"pretrained": False, "weights": None})
+    layout = competition_layout(comp) if uses_metadata(cfg) else None
+    if layout is not None and cfg.kind == "pseudo":
+        raise ConfigError(
+            "pseudo: a student that reads metadata (competition.metadata) is not supported yet; "
+            "set model.metadata.use: false for the student"
+        )
     with torch.device("meta"):
-        model = create_model(arch, num_outputs, cfg.data.n_channels)
+        model = create_network(cfg, num_outputs, layout, pretrained=False, weights=None)
     build_optimizer(model, cfg.train)
     unfreeze_schedule(model, cfg.train)  # enough stage groups for train.unfreeze
     if cfg.model.weights and not Path(cfg.model.weights).is_file():

@@ -1,9 +1,10 @@
 """Config pieces about a competition's inputs beyond its own tables: the normalisation that
-fits a channel count, and external labelled data (`data.external`, podium.units.external)."""
+fits a channel count, external labelled data (`data.external`, podium.units.external) and
+the tabular metadata columns beside each image (`competition.metadata`)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -35,3 +36,33 @@ class ExternalSource(BaseModel):
         if "{id}" not in v:
             raise ValueError(f"external images template {v!r} needs an {{id}} placeholder")
         return v
+
+
+class MetadataColumns(BaseModel):
+    """`competition.metadata`: tabular columns beside each image, in train.csv and the test
+    table (podium.data.metadata reads them; the network's MLP and the stack use them)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    numeric: list[str] = []
+    categorical: list[str] = []
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> MetadataColumns:
+        both = self.columns
+        if not both:
+            raise ValueError("metadata names no column: give numeric and/or categorical columns")
+        repeated = sorted({c for c in both if both.count(c) > 1})
+        if repeated:
+            raise ValueError(f"metadata lists column(s) {repeated} more than once")
+        return self
+
+
+def check_metadata_columns(metadata: MetadataColumns, taken: dict[str, str]) -> None:
+    """The id, target and group columns are not metadata (a target would leak the label)."""
+    for column in metadata.columns:
+        if column in taken:
+            raise ValueError(f"metadata column {column!r} is the {taken[column]} column")

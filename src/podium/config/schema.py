@@ -20,6 +20,8 @@ from podium.config.inputs import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     ExternalSource,
+    MetadataColumns,
+    check_metadata_columns,
     default_normalisation,
 )
 from podium.config.recipes import check_stage_sizes
@@ -73,6 +75,8 @@ class CompetitionConfig(Section):
     # what the submission's target column(s) hold: the label, or one probability per class
     submission_format: Literal["label", "proba"] = "label"
     clip: bool = False  # regression: submitted values clipped to train.csv's range
+    # numeric / categorical columns of train.csv and the test table (podium.data.metadata)
+    metadata: MetadataColumns | None = None
 
     @field_validator("name")
     @classmethod
@@ -81,7 +85,13 @@ class CompetitionConfig(Section):
 
     @model_validator(mode="after")
     def _targets(self) -> CompetitionConfig:
-        return resolve_targets(self)  # regression's defaults and keys
+        resolved = resolve_targets(self)  # regression's defaults and keys
+        if resolved.metadata is not None:
+            taken = {c: "target" for c in resolved.target_names} | {resolved.id_column: "id"}
+            if resolved.group_column:
+                taken[resolved.group_column] = "group"
+            check_metadata_columns(resolved.metadata, taken)
+        return resolved
 
     @property
     def target_names(self) -> list[str]:

@@ -16,6 +16,17 @@ from podium.config.recipes import (
 from podium.config.section import Section
 
 
+class MetadataNetConfig(Section):
+    """`model.metadata`: the MLP over `competition.metadata` joined to the backbone's pooled
+    features before the head (podium.engine.metadata_net). On whenever the competition lists
+    metadata; `use: false` trains the image-only network on the same competition."""
+
+    use: bool = True
+    hidden: int = Field(64, ge=1)  # width of the MLP's two layers
+    embed_dim: int = Field(8, ge=1)  # per categorical column (at most its categories + 1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+
+
 class ModelConfig(Section):
     name: str = "resnet18"  # any timm model name
     pretrained: bool = False
@@ -23,6 +34,7 @@ class ModelConfig(Section):
     drop_rate: float = Field(0.0, ge=0, lt=1)
     drop_path_rate: float = Field(0.0, ge=0, lt=1)
     kwargs: dict[str, Any] = Field(default_factory=dict)  # passed to timm.create_model
+    metadata: MetadataNetConfig = Field(default_factory=MetadataNetConfig)
 
 
 class TrainConfig(Section):

@@ -19,7 +19,9 @@ from podium.data.resize import resize_channels
 
 
 class ImageDataset(Dataset):
-    """uint8 HWC images with soft targets (N, C) and per-row loss weights (N,)."""
+    """uint8 HWC images with soft targets (N, C) and per-row loss weights (N,); with a raw
+    metadata matrix (N, M) (podium.data.metadata), each sample carries its row as a fourth
+    item, never augmented."""
 
     def __init__(
         self,
@@ -28,6 +30,7 @@ class ImageDataset(Dataset):
         weights: np.ndarray | None = None,
         transform=None,
         image_size: tuple[int, int] | None = None,
+        metadata: np.ndarray | None = None,
     ) -> None:
         self.images = images
         self.targets = torch.as_tensor(np.asarray(targets, dtype=np.float32))
@@ -36,6 +39,7 @@ class ImageDataset(Dataset):
         )
         self.transform = transform
         self.image_size = image_size
+        self.metadata = None if metadata is None else torch.as_tensor(metadata, dtype=torch.float32)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -53,7 +57,8 @@ class ImageDataset(Dataset):
         img = np.ascontiguousarray(img)
         if not img.flags.writeable:  # an untransformed memmap row: torch warns on read-only memory
             img = img.copy()
-        return torch.from_numpy(img), self.targets[index], self.weights[index]
+        sample = (torch.from_numpy(img), self.targets[index], self.weights[index])
+        return sample if self.metadata is None else (*sample, self.metadata[index])
 
 
 def balanced_indices(labels: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarray:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from podium.config import TrainConfig
-from podium.engine.inputs import TrainRows
+from podium.engine.rows import TrainRows
 from podium.tasks import Task
 
 

@@ -1,10 +1,8 @@
-"""What one unit trains on and how it is fed: the training and validation rows, the model
-built in a seed-determined order, and the augmenting loader at a given image size (progressive
-resizing builds one per stage size)."""
+"""How one unit's training rows are fed: the augmenting loader at a given image size
+(progressive resizing builds one per stage size). The rows are engine/rows.py's, the network
+engine/network.py's."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -13,38 +11,8 @@ from torch.utils.data import DataLoader
 from podium.config import Config
 from podium.data.augment import build_train_transform
 from podium.data.dataset import EpochSampler, ImageDataset, train_loader
-from podium.engine.seeding import seed_everything
-from podium.models import create_model
+from podium.engine.rows import TrainRows
 from podium.tasks import Task
-
-
-@dataclass
-class TrainRows:
-    """What one unit trains on: uint8 images, the task's training targets (N, outputs), loss
-    weights (N,) and, when distilling, the teacher's soft targets (N, outputs)."""
-
-    images: np.ndarray
-    targets: np.ndarray
-    weights: np.ndarray | None = None
-    teacher: np.ndarray | None = None
-
-
-@dataclass
-class ValidRows:
-    """The validation fold: uint8 images and the task's encoded targets `y`."""
-
-    images: np.ndarray
-    y: np.ndarray
-
-
-def build_model(cfg: Config, num_outputs: int, device: torch.device, seed: int) -> torch.nn.Module:
-    """Seed, create, move to the device, channels_last: in this order, so that a unit's
-    initial weights depend on its seed alone."""
-    seed_everything(seed)
-    model = create_model(cfg.model, num_outputs, cfg.data.n_channels).to(device)
-    if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model
 
 
 def build_train_loader(
@@ -66,6 +34,7 @@ def build_train_loader(
         rows.weights,
         build_train_transform(cfg.data.train_augs, size),
         size,
+        rows.metadata,
     )
     labels = task.sampler_labels(rows.targets) if cfg.train.sampler != "none" else None
     sampler = EpochSampler(len(dataset), sampler_seed, labels, cfg.train.sampler)

@@ -13,9 +13,10 @@ import numpy as np
 
 from podium.config import Config
 from podium.data.device import Normalizer
+from podium.engine.inputs import build_train_loader
 from podium.engine.optim import build_optimizer
 from podium.engine.precision import resolve_device, resolve_precision
-from podium.engine.trainer import TrainRows, build_model, build_train_loader
+from podium.engine.trainer import TrainRows, build_model
 from podium.tasks import Task
 
 
@@ -40,7 +41,7 @@ def lr_find(
     tc = cfg.train
     device = resolve_device(tc.device)
     precision = resolve_precision(device, tc.precision)
-    model = build_model(cfg, task.num_outputs, device, tc.seeds[0])
+    model = build_model(cfg, task.num_outputs, device, tc.seeds[0], rows.metadata_stats)
     model.train()
     loader, sampler = build_train_loader(cfg, task, rows, tc.seeds[0], device)
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
@@ -54,12 +55,12 @@ def lr_find(
     step, epoch = 0, 0
     while step < steps:
         sampler.set_epoch(epoch)
-        for images, targets, weights in loader:
+        for images, targets, weights, *metadata in loader:
             lr = start_lr * factor**step
             for g, b in zip(optimizer.param_groups, base, strict=True):
                 g["lr"] = lr * b / top
             with precision.autocast():
-                logits = model(normalize(images))
+                logits = model(normalize(images), *(m.to(device) for m in metadata))
             loss = criterion(logits, targets.to(device), weights.to(device))
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

@@ -45,6 +45,18 @@ def _host_batches(images: np.ndarray, batch_size: int, pin: bool) -> Iterator[to
             yield batch
 
 
+def _metadata_batches(metadata: np.ndarray, batch_size: int) -> Iterator[torch.Tensor]:
+    for start in range(0, len(metadata), batch_size):
+        yield torch.as_tensor(metadata[start : start + batch_size], dtype=torch.float32)
+
+
+def _with_metadata(normalizer: Normalizer, device: torch.device):
+    def prepare(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return normalizer(batch[0]), batch[1].to(device, non_blocking=True)
+
+    return prepare
+
+
 @torch.inference_mode()
 def predict_logits(
     model: torch.nn.Module,
@@ -53,8 +65,11 @@ def predict_logits(
     precision: Precision,
     views: Sequence[str] = ("identity",),
     batch_size: int = 256,
+    metadata: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Logits of every view: float32 array (V, N, C).
+    """Logits of every view: float32 array (V, N, C). With `metadata` (raw matrix (N, M),
+    podium.data.metadata) the model is called as `model(view(x), metadata_batch)`: TTA views
+    change the pixels only.
 
     Nothing in the loop waits for the device: logits go to (pinned) host memory with
     non-blocking copies and are read once at the end, so on a GPU the next batch's reading,
@@ -65,14 +80,22 @@ def predict_logits(
     model.eval()
     device = normalizer.device
     cuda = device.type == "cuda"
-    batches = DevicePrefetcher(_host_batches(images, batch_size, pin=cuda), normalizer, device)
+    host = _host_batches(images, batch_size, pin=cuda)
+    batches = DevicePrefetcher(
+        host
+        if metadata is None
+        else zip(host, _metadata_batches(metadata, batch_size), strict=True),
+        normalizer if metadata is None else _with_metadata(normalizer, device),
+        device,
+    )
     out: torch.Tensor | None = None  # (V, N, C), allocated once the class count is known
     start = 0
-    for x in batches:
+    for batch in batches:
+        x, extra = (batch, ()) if metadata is None else (batch[0], batch[1:])
         end = start + len(x)
         with precision.autocast():
             for v, fn in enumerate(fns):
-                logits = model(fn(x)).float()
+                logits = model(fn(x), *extra).float()
                 if out is None:
                     shape = (len(fns), len(images), logits.shape[1])
                     out = torch.empty(shape, dtype=torch.float32, pin_memory=cuda)

@@ -110,7 +110,7 @@ def recompute_batchnorm(
     model.train()
     for batch in batches:
         with precision.autocast():
-            model(batch[0])
+            model(batch[0], *batch[3:])  # (images, targets, weights[, metadata])
     for m, momentum in momenta.items():
         m.momentum = momentum
     model.train(was_training)

@@ -35,12 +35,14 @@ from podium.engine import averaging
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
 from podium.engine.distill import distilled
 from podium.engine.freezing import set_trainable, train_mode, unfreeze_schedule
-from podium.engine.inputs import TrainRows, ValidRows, build_model, build_train_loader
+from podium.engine.inputs import build_train_loader
 from podium.engine.mixing import build_mixup
+from podium.engine.network import build_model
 from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
 from podium.engine.progressive import StagedScheduler, stage_sizes
+from podium.engine.rows import TrainRows, ValidRows
 from podium.engine.seeding import derive_seed, seed_everything
 from podium.engine.selection import is_improvement
 from podium.engine.swa import Swa, recompute_batchnorm
@@ -78,7 +80,7 @@ def fit(
     unit_dir.mkdir(parents=True, exist_ok=True)
 
     # --- model, in a fixed order: seed -> create -> device -> EMA -> compile --------------------
-    model = build_model(cfg, num_outputs, device, seed)
+    model = build_model(cfg, num_outputs, device, seed, train.metadata_stats)
     ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
     forward = torch.compile(model) if tc.compile else model
 
@@ -86,11 +88,12 @@ def fit(
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
 
     def to_device(batch):
-        images, targets, weights = batch
+        images, targets, weights, *metadata = batch  # metadata: with competition.metadata
         return (
             normalize(images),
             targets.to(device, non_blocking=True),
             weights.to(device, non_blocking=True),
+            *(m.to(device, non_blocking=True) for m in metadata),
         )
 
     def feed(size: tuple[int, int]):
@@ -109,7 +112,13 @@ def fit(
     def evaluate(net: torch.nn.Module) -> np.ndarray:  # validation logits (N, C)
         views = ["identity"]
         return predict_logits(
-            net, valid.images, eval_normalize, precision, views, cfg.infer.batch_size
+            net,
+            valid.images,
+            eval_normalize,
+            precision,
+            views,
+            cfg.infer.batch_size,
+            valid.metadata,
         )[0]
 
     # --- optimisation -------------------------------------------------------------------------
@@ -167,11 +176,11 @@ def fit(
         )
         optimizer.zero_grad(set_to_none=True)
         loop_started = time.perf_counter()
-        for step, (x, targets, weights) in enumerate(bar):
-            if mixup is not None:
+        for step, (x, targets, weights, *metadata) in enumerate(bar):
+            if mixup is not None:  # pixels and targets; each row keeps its own metadata
                 x, targets = mixup(x, targets)
             with precision.autocast():
-                logits = forward(x)
+                logits = forward(x, *metadata)
             loss = criterion(logits, targets, weights)
             scaler.scale(loss / tc.grad_accum).backward()
             loss_sum += loss.detach()

@@ -12,6 +12,7 @@ from podium.artifacts import file_hash, require
 from podium.competition import Competition
 from podium.config import Config
 from podium.ensemble.members import Member, load_members
+from podium.ensemble.metadata_features import metadata_fingerprint
 from podium.ensemble.schema import EnsembleConfig
 from podium.errors import ConfigError
 from podium.fingerprint import Stamp, config_part
@@ -49,7 +50,8 @@ def load_inputs(cfg: Config, section: EnsembleConfig) -> Inputs:
 
 
 def stamp(cfg: Config, section: EnsembleConfig, inputs: Inputs, out: Path) -> Stamp:
-    """Changes when the section, the folds, the labels or any member's predictions change."""
+    """Changes when the section, the folds, the labels, any member's predictions or the
+    metadata features' cells change."""
     return Stamp(
         out / "ensemble.json",
         {
@@ -58,5 +60,11 @@ def stamp(cfg: Config, section: EnsembleConfig, inputs: Inputs, out: Path) -> St
             "folds": inputs.folds_hash,
             "labels": inputs.comp.labels_fingerprint,
             "members": {m.name: m.fingerprint for m in inputs.members},
+            # the metadata features' cells, where the stack reads them (else no part)
+            **(
+                {"metadata": metadata_fingerprint(section.features.metadata, inputs.comp)}
+                if section.features.metadata
+                else {}
+            ),
         },
     )

@@ -8,7 +8,7 @@ closest valid one), so the ensemble stage trusts it.
       features:
         logits: false             # add log p beside each member's probabilities
         row_stats: true           # entropy and max probability per member, member agreement
-        metadata: []              # numeric columns of train.csv / the test table
+        metadata: []              # columns of train.csv / the test table; true = competition.metadata
       meta:                       # the XGBoost meta-model (sklearn API)
         seeds: [0, 1, 2]          # test = mean over folds x seeds
         prior: logit_blend        # trees boost from this blend (or blend, mean, none)
@@ -65,7 +65,8 @@ class FeaturesConfig(_Strict):
     # the members' mean probability per class: the blend itself, one column a tree can split on
     mean_proba: bool = False
     row_stats: bool = True
-    metadata: list[str] = Field(default_factory=list)
+    # columns of train.csv / the test table; true: competition.metadata's (categoricals one-hot)
+    metadata: bool | list[str] = Field(default_factory=list)
 
 
 class MetaConfig(_Strict):

@@ -229,6 +229,11 @@ class Teacher:
                 "needs features only its own stages build)"
             )
         exp = Experiment(self.cfg)
+        if exp.metadata_layout is not None:
+            raise ConfigError(
+                f"pseudo.extra_images: teacher {self.name!r} reads metadata "
+                "(competition.metadata), which extra images do not have"
+            )
         teacher_folds = list(range(self.cfg.folds.n_splits))
         trained_fingerprints(exp, teacher_folds)  # every unit trained, from today's inputs
         images = load_extra_images(exp, files)

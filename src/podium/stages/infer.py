@@ -30,6 +30,8 @@ def stamp(exp: Experiment) -> Stamp:
             "settings": prediction_settings(exp),
             "predicted_folds": folds,
             "test": [list(exp.comp.test_ids), exp.comp.images_fingerprint("test")],
+            # the test table's metadata, where the network reads it (else no part: unchanged)
+            **({"metadata": exp.metadata_fingerprint("test")} if exp.metadata_layout else {}),
         },
     )
 
@@ -48,7 +50,8 @@ def run(exp: Experiment, force: bool = False) -> None:
     predictor = UnitPredictor(exp)
     by_fold, everything = {}, []
     for k in folds:
-        logits = np.concatenate(list(predictor.per_seed(k, images, cfg.infer.tta)))  # (S*V, N, C)
+        per_seed = predictor.per_seed(k, images, cfg.infer.tta, metadata=exp.test_metadata)
+        logits = np.concatenate(list(per_seed))  # (S*V, N, C)
         everything.append(logits)
         by_fold[k] = task.merge(logits, cfg.infer.merge)
     write_test_by_fold(exp.run_dir / TEST_BY_FOLD, task, comp.test_ids, by_fold)

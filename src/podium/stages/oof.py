@@ -60,8 +60,9 @@ def run(exp: Experiment, force: bool = False) -> None:
     for k in range(cfg.folds.n_splits):
         rows = np.flatnonzero(fold_of_row == k)
         images = exp.train_images[rows]
+        meta = exp.train_metadata[rows] if exp.train_metadata is not None else None
         for ck in logits:
-            for s, out in enumerate(predictor.per_seed(k, images, views, ck)):
+            for s, out in enumerate(predictor.per_seed(k, images, views, ck, meta)):
                 logits[ck][:, s, rows] = out
 
     def merged(ck: str, v: list[int], members: slice = slice(None)) -> np.ndarray:

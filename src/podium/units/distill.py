@@ -39,8 +39,11 @@ class Distiller:
         """What the fold's soft targets come from: each teacher's fold-k units."""
         return fingerprint({t.cfg.name: trained_fingerprints(t, [fold]) for t in self.teachers})
 
-    def soft_targets(self, fold: int, images: np.ndarray) -> np.ndarray:
-        """(N, outputs) soft targets for `images`, the student's fold-`fold` training rows."""
+    def soft_targets(
+        self, fold: int, images: np.ndarray, metadata: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(N, outputs) soft targets for `images` (and their raw `metadata` rows, for a teacher
+        whose network reads them), the student's fold-`fold` training rows."""
         cached = self._cache.get(fold)
         if cached is not None and cached[0] == len(images):
             return cached[1]
@@ -48,7 +51,10 @@ class Distiller:
         preds = []
         for t in self.teachers:
             predictor = UnitPredictor(t)
-            logits = np.concatenate(list(predictor.per_seed(fold, images, ["identity"])))
+            rows = metadata if t.metadata_layout else None
+            logits = np.concatenate(
+                list(predictor.per_seed(fold, images, ["identity"], metadata=rows))
+            )
             preds.append(t.task.merge(logits, t.cfg.infer.merge))
         mean = np.mean(preds, axis=0)  # members averaged in prediction space
         soft = task.distill_targets(mean, self.temperature).astype(np.float32)
@@ -77,6 +83,11 @@ def _check_teacher(student: Experiment, teacher: Experiment) -> None:
     if teacher.task.columns != student.task.columns:
         raise ConfigError(
             f"{where} predicts {teacher.task.columns}, the student {student.task.columns}"
+        )
+    if teacher.metadata_layout is not None and student.metadata_layout is None:
+        raise ConfigError(
+            f"{where} reads metadata: its student must read it too (model.metadata.use), so "
+            "that the training rows carry it"
         )
     if teacher.cfg.data.n_channels != student.cfg.data.n_channels:
         raise ConfigError(

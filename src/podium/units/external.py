@@ -28,7 +28,9 @@ import pandas as pd
 
 from podium.competition import read_table, require_columns, require_unique_ids
 from podium.config import ExternalSource
+from podium.data.metadata import metadata_matrix
 from podium.engine.trainer import TrainRows
+from podium.errors import DataError
 from podium.experiment import Experiment
 from podium.fingerprint import files_fingerprint, fingerprint, values_fingerprint
 from podium.tasks import task_type
@@ -87,6 +89,9 @@ class External:
             labels = [t.table[id_column], *task.target_frame(t.table).T.to_numpy()]
             files = [f for p in t.images for f in comp.files_of(p)]
             parts.append([t.source.table, values_fingerprint(*labels), files_fingerprint(files)])
+            if self.exp.metadata_layout is not None:  # checked here: validate computes this
+                meta = metadata_matrix(self.exp.metadata_layout, t.table, str(t.path))
+                parts[-1].append(values_fingerprint(meta.ravel().tolist()))
         return fingerprint(parts)
 
     @cached_property
@@ -102,21 +107,36 @@ class External:
             len(targets),
             ", ".join(f"{t.source.table} ({len(t.targets)})" for t in self.tables),
         )
+        layout = self.exp.metadata_layout  # the network's metadata: each table has it too
+        metadata = None
+        if layout is not None:
+            metadata = np.concatenate(
+                [metadata_matrix(layout, t.table, str(t.path)) for t in self.tables]
+            )
         return TrainRows(
             np.concatenate(images) if len(images) > 1 else images[0],
             self.exp.task.training_targets(targets),
+            metadata=metadata,
         )
 
 
 def concat_rows(train: TrainRows, extra: TrainRows) -> TrainRows:
-    """`train` then `extra`: images, targets, and weights (1 where a side has none)."""
+    """`train` then `extra`: images, targets, weights (1 where a side has none) and metadata
+    (the statistics stay `train`'s: fitted on the fold's own rows)."""
 
     def weights(rows: TrainRows) -> np.ndarray:
         n = len(rows.images)
         return rows.weights if rows.weights is not None else np.ones(n, np.float32)
 
+    metadata = None
+    if train.metadata is not None:
+        if extra.metadata is None:
+            raise DataError("extra training rows have no metadata, but the network reads it")
+        metadata = np.concatenate([train.metadata, extra.metadata])
     return TrainRows(
         np.concatenate([train.images, extra.images]),
         np.concatenate([train.targets, extra.targets]),
         np.concatenate([weights(train), weights(extra)]).astype(np.float32),
+        metadata,
+        train.metadata_stats,
     )

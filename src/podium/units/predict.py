@@ -13,11 +13,11 @@ import torch
 from podium.artifacts import read_json
 from podium.data.device import Normalizer
 from podium.engine.checkpoint import checkpoint_members, inference_state
+from podium.engine.network import create_network
 from podium.engine.precision import Precision, resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
-from podium.models import create_model
 from podium.units.train import unit_stamp
 
 
@@ -71,10 +71,11 @@ class UnitPredictor:
         self.device = resolve_device(cfg.train.device)
         self.precision: Precision = resolve_precision(self.device, cfg.train.precision)
         # architecture only: the unit's state dict replaces any pretrained weights
-        arch = cfg.model.model_copy(update={"pretrained": False, "weights": None})
-        self.model = (
-            create_model(arch, exp.task.num_outputs, cfg.data.n_channels).to(self.device).eval()
+        # (with metadata, its statistics are buffers of each unit's state dict too)
+        network = create_network(
+            cfg, exp.task.num_outputs, exp.metadata_layout, pretrained=False, weights=None
         )
+        self.model = network.to(self.device).eval()
         if cfg.train.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.normalize = Normalizer(
@@ -88,14 +89,17 @@ class UnitPredictor:
         images: np.ndarray,
         views: list[str],
         checkpoint: str | None = None,
+        metadata: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(V, N, C) logits of unit (fold, seed) on `images`, one slice per TTA view."""
+        """(V, N, C) logits of unit (fold, seed) on `images` (and their raw `metadata` rows
+        when the network reads metadata), one slice per TTA view."""
         state = inference_state(
             self.exp.unit_dir(fold, seed), checkpoint or self.exp.cfg.train.checkpoint
         )
         self.model.load_state_dict(state)
+        batch = self.exp.cfg.infer.batch_size
         return predict_logits(
-            self.model, images, self.normalize, self.precision, views, self.exp.cfg.infer.batch_size
+            self.model, images, self.normalize, self.precision, views, batch, metadata
         )
 
     def members(self, checkpoint: str | None = None) -> list[str]:
@@ -104,10 +108,15 @@ class UnitPredictor:
         return checkpoint_members(checkpoint or cfg.checkpoint, cfg.cycles)
 
     def per_seed(
-        self, fold: int, images: np.ndarray, views: list[str], checkpoint: str | None = None
+        self,
+        fold: int,
+        images: np.ndarray,
+        views: list[str],
+        checkpoint: str | None = None,
+        metadata: np.ndarray | None = None,
     ) -> Iterator[np.ndarray]:
         """(V, N, C) logits per seed, and per snapshot within a seed (`snapshots`): the
         members that are merged."""
         for seed in self.exp.cfg.train.seeds:
             for weights in self.members(checkpoint):
-                yield self.logits(fold, seed, images, views, weights)
+                yield self.logits(fold, seed, images, views, weights, metadata)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.artifacts import exclusive, is_locked, read_json, write_json
 from podium.config import Config, save_resolved
+from podium.data.metadata import fit_stats
 from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
@@ -71,16 +72,24 @@ def unit_stamp(
     }
     if exp.cfg.data.external:
         parts["external"] = (external or External(exp)).fingerprint
+    if exp.metadata_layout is not None:  # competition.metadata, read by the network
+        parts["metadata"] = exp.metadata_fingerprint("train")
     return Stamp(exp.unit_dir(fold, seed) / "result.json", parts)
 
 
 def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
-    """The labelled rows of the other folds for training, fold `fold` for validation."""
+    """The labelled rows of the other folds for training, fold `fold` for validation; with
+    metadata, its standardisation is fitted on the training rows alone."""
     y = exp.comp.targets
     is_valid = exp.fold_of_row == fold
     images = exp.train_images
     train = TrainRows(images[~is_valid], exp.task.training_targets(y[~is_valid]))
-    return train, ValidRows(images[is_valid], y[is_valid])
+    valid = ValidRows(images[is_valid], y[is_valid])
+    meta, layout = exp.train_metadata, exp.metadata_layout
+    if meta is not None and layout is not None:
+        train.metadata, valid.metadata = meta[~is_valid], meta[is_valid]
+        train.metadata_stats = fit_stats(layout, meta[~is_valid])
+    return train, valid
 
 
 def unit_lock(exp: Experiment, fold: int, seed: int) -> Path:
@@ -228,7 +237,8 @@ def _train_one(
     if external is not None and external.rows is not None:
         train = concat_rows(train, external.rows)  # training only: never validated on
     if distiller is not None:
-        train = replace(train, teacher=distiller.soft_targets(fold, train.images))
+        soft = distiller.soft_targets(fold, train.images, train.metadata)
+        train = replace(train, teacher=soft)
     _log.info(
         "train %s fold %d seed %d: %d train / %d valid rows",
         exp.cfg.name,

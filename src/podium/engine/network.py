@@ -1,0 +1,53 @@
+"""The experiment's network, built in one place for training, prediction and validation: the
+timm model, or, when the competition lists metadata and `model.metadata.use` is on, the image
++ metadata network (podium.engine.metadata_net) around a timm backbone."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from podium.config import Config
+from podium.data.metadata import MetadataLayout, MetadataStats
+from podium.engine.metadata_net import MetadataNet
+from podium.engine.seeding import seed_everything
+from podium.models import create_model
+
+
+def uses_metadata(cfg: Config) -> bool:
+    """Whether the experiment's network takes metadata: listed, and `model.metadata.use`."""
+    return cfg.competition.metadata is not None and cfg.model.metadata.use
+
+
+def create_network(
+    cfg: Config, num_outputs: int, layout: MetadataLayout | None = None, **overrides
+) -> nn.Module:
+    """The experiment's network: the timm model (`podium.models.create_model`), or, with
+    `layout`, its backbone (num_classes=0) inside a MetadataNet. `overrides` replace
+    `model:` keys (the predictor builds the architecture without pretrained weights)."""
+    model_cfg = cfg.model.model_copy(update=overrides) if overrides else cfg.model
+    if layout is None:
+        return create_model(model_cfg, num_outputs, cfg.data.n_channels)
+    backbone = create_model(model_cfg, 0, cfg.data.n_channels)
+    return MetadataNet(backbone, layout, num_outputs, cfg)
+
+
+def build_model(
+    cfg: Config,
+    num_outputs: int,
+    device: torch.device,
+    seed: int,
+    metadata: MetadataStats | None = None,
+) -> torch.nn.Module:
+    """Seed, create, move to the device, channels_last: in this order, so that a unit's
+    initial weights depend on its seed alone. With `metadata` (a fold's statistics), the
+    image + metadata network standardising by them."""
+    seed_everything(seed)
+    layout = metadata.layout if metadata is not None else None
+    model = create_network(cfg, num_outputs, layout)
+    if isinstance(model, MetadataNet) and metadata is not None:
+        model.set_stats(metadata)
+    model = model.to(device)
+    if cfg.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
