@@ -70,14 +70,25 @@ def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) 
     task, names = comp.task, [m.name for m in members]
     opts = (cfg.logits, cfg.row_stats, cfg.mean_proba)
     train, feature_names = task.level2_features([m.oof for m in members], names, *opts)
-    test, _ = task.level2_features([m.test for m in members], names, *opts)
     if cfg.metadata:
         check_metadata(cfg.metadata, comp)
-        test_file = comp.cfg.test_csv or comp.cfg.sample_submission
         train = np.hstack(
             [train, _metadata(comp.train, cfg.metadata, str(comp.root / comp.cfg.train_csv))]
         )
+        feature_names += [f"meta:{c}" for c in cfg.metadata]
+    test = test_level2([m.test for m in members], names, comp, cfg)
+    return Level2(train.astype(np.float32), test, feature_names)
+
+
+def test_level2(
+    tests: list[np.ndarray], names: list[str], comp: Competition, cfg: FeaturesConfig
+) -> np.ndarray:
+    """The test rows' level-2 features from the members' test predictions: what the stack
+    predicts on, here and in `podium predict` (which has no train rows)."""
+    opts = (cfg.logits, cfg.row_stats, cfg.mean_proba)
+    test, _ = comp.task.level2_features(tests, names, *opts)
+    if cfg.metadata:
+        test_file = comp.cfg.test_csv or comp.cfg.sample_submission
         test_table = comp.test if comp.cfg.test_csv else comp.sample_submission
         test = np.hstack([test, _metadata(test_table, cfg.metadata, str(comp.root / test_file))])
-        feature_names += [f"meta:{c}" for c in cfg.metadata]
-    return Level2(train.astype(np.float32), test.astype(np.float32), feature_names)
+    return test.astype(np.float32)
