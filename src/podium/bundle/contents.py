@@ -174,6 +174,6 @@ def export_targets(cfg: Config, bundle: Path) -> None:
     """The train targets as written in train.csv, with row numbers for ids: all the task
     needs to rebuild its schema (classes, a regression's range) without train.csv."""
     comp = Experiment(cfg).comp
-    targets = comp.task.target_frame(comp.train).reset_index(drop=True)
+    targets = comp.train[comp.cfg.target_names].reset_index(drop=True)
     frame = pd.concat([pd.DataFrame({comp.cfg.id_column: range(len(targets))}), targets], axis=1)
     write_csv(bundle / TARGETS, frame)

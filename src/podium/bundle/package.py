@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from podium.artifacts import atomic_write_text, write_json
@@ -43,23 +45,33 @@ def _pip(args: list[str], what: str) -> None:
 
 
 def build_podium_wheel(dest: Path) -> Path:
-    """podium's wheel, built offline (no build isolation: the backend installed here)."""
+    """podium's wheel, built offline (no build isolation: the backend installed here) from a
+    copy of the source tree, so the build leaves no build/ or egg-info in the user's."""
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("podium-*.whl"):
         old.unlink()
-    _pip(
-        [
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "-q",
-            "-w",
-            str(dest),
-            str(project_root()),
-        ],
-        "building podium's wheel",
-    )
+    root = project_root()
+    with tempfile.TemporaryDirectory(prefix="podium-wheel-") as tmp:
+        src = Path(tmp) / "podium"
+        shutil.copytree(
+            root / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (root / name).is_file():
+                shutil.copy(root / name, src / name)
+        _pip(
+            [
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "--no-index",
+                "-q",
+                "-w",
+                str(dest),
+                str(src),
+            ],
+            "building podium's wheel",
+        )
     wheels = sorted(dest.glob("podium-*.whl"))
     if not wheels:
         raise ArtifactError(f"building podium's wheel wrote no podium-*.whl into {dest}")
