@@ -61,17 +61,29 @@ def stack(tmp_path_factory, demo_data_root):
     )
     configs = work / "configs"
     write_yaml(configs / "base.yaml", base)
-    write_yaml(configs / "cnn.yaml", {"extends": "base.yaml", "infer": {"tta": ["identity", "shift1_0"]}})
+    write_yaml(
+        configs / "cnn.yaml", {"extends": "base.yaml", "infer": {"tta": ["identity", "shift1_0"]}}
+    )
     write_yaml(
         configs / "pixels.yaml",
-        {"extends": "base.yaml", "tabular": {"model": "logistic", "image_size": 8, "params": {"max_iter": 200}}},
+        {
+            "extends": "base.yaml",
+            "tabular": {"model": "logistic", "image_size": 8, "params": {"max_iter": 200}},
+        },
     )
-    meta = {"seeds": [0, 1], "early_stopping_rounds": 5, "n_jobs": 1,
-            "params": {"n_estimators": 30, "learning_rate": 0.3}}
+    meta = {
+        "seeds": [0, 1],
+        "early_stopping_rounds": 5,
+        "n_jobs": 1,
+        "params": {"n_estimators": 30, "learning_rate": 0.3},
+    }
     ens = write_yaml(
         configs / "ens.yaml",
-        {"extends": "base.yaml", "name": "stack",
-         "ensemble": {"members": ["cnn.yaml", "pixels.yaml"], "meta": meta, "select": "stack"}},
+        {
+            "extends": "base.yaml",
+            "name": "stack",
+            "ensemble": {"members": ["cnn.yaml", "pixels.yaml"], "meta": meta, "select": "stack"},
+        },
     )
     pipeline.run("ensemble", pipeline.Request(config=ens))
     bundle = pipeline.run("export", pipeline.Request(config=ens), out=work / "bundle")
@@ -117,10 +129,17 @@ def test_predict_from_the_bundle_alone_in_a_fresh_venv(stack, demo_data_root, tm
     shutil.copytree(demo_data_root / "digits" / "test", data / "test")
     shutil.copy(demo_data_root / "digits" / "sample_submission.csv", data)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
+        check=True,
+    )
     py = venv / "bin" / "python"
-    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    purelib = subprocess.run(
+        [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     # torch, timm, pip... from this interpreter's site-packages; its .pth files (an editable
     # podium) are not processed from a directory added this way
     (Path(purelib) / "parent.pth").write_text("\n".join(site.getsitepackages()) + "\n")
@@ -128,15 +147,37 @@ def test_predict_from_the_bundle_alone_in_a_fresh_venv(stack, demo_data_root, tm
     hidden = subprocess.run([py, "-c", "import podium"], env=env, cwd=tmp_path, capture_output=True)
     assert hidden.returncode != 0, "podium must not be importable before the bundle's wheel"
     wheel = next((tmp_path / "bundle" / "wheels").glob("podium-*.whl"))
-    subprocess.run([py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(wheel)],
-                   env=env, cwd=tmp_path, check=True)
-    where = subprocess.run([py, "-c", "import podium; print(podium.__file__)"], env=env,
-                           cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+    subprocess.run(
+        [py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(wheel)],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    where = subprocess.run(
+        [py, "-c", "import podium; print(podium.__file__)"],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert where.startswith(str(venv)), where
     out = tmp_path / "out" / "submission.csv"
     done = subprocess.run(
-        [venv / "bin" / "podium", "predict", "--bundle", tmp_path / "bundle", "--data", data, "--out", out],
-        env=env, cwd=tmp_path, capture_output=True, text=True,
+        [
+            venv / "bin" / "podium",
+            "predict",
+            "--bundle",
+            tmp_path / "bundle",
+            "--data",
+            data,
+            "--out",
+            out,
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     said = done.stdout + done.stderr
@@ -184,5 +225,8 @@ def test_a_bundle_from_a_newer_podium_is_refused(stack, demo_data_root, tmp_path
 def test_stale_members_are_refused_with_the_command(stack, tmp_path):
     work, ens, _ = stack
     with pytest.raises(ArtifactError, match=r"podium infer -c .*ens.yaml --exp cnn"):
-        pipeline.run("export", pipeline.Request(config=ens, overrides=["infer.tta=[identity]"]),
-                     out=tmp_path / "b")
+        pipeline.run(
+            "export",
+            pipeline.Request(config=ens, overrides=["infer.tta=[identity]"]),
+            out=tmp_path / "b",
+        )
