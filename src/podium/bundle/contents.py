@@ -47,16 +47,53 @@ def how(cfg: Config, stage: str, top: Config) -> str:
     return f"podium {stage} -c {cfg.source}"
 
 
-def export_cnn(cfg: Config, top: Config, bundle: Path, half: bool) -> dict[str, Any]:
-    """A CNN (or pseudo-label student) member: its units' inference weights, in the run
-    layout `UnitPredictor` reads (so `podium predict` runs the very code `infer` runs)."""
+def check_member(cfg: Config, top: Config) -> None:
+    """Refuse a member whose artifacts are missing or stale (naming the command that makes
+    them) or that has no safe form, before anything is copied."""
     exp = Experiment(cfg)
+    if cfg.kind == "tabular":
+        _check_tabular(exp, top)
+        return
+    if cfg.kind not in ("cnn", "pseudo"):
+        raise ArtifactError(f"{cfg.source}: a {cfg.kind} config cannot be a member of a bundle")
     record = infer_stamp(exp)  # refuses untrained or stale units, with the command
     if not record.fresh([exp.run_dir / TEST]):
         raise ArtifactError(
             f"{exp.run_dir / TEST} is missing or older than the trained units; make it with: "
             f"{how(cfg, 'infer', top)}"
         )
+
+
+def _check_tabular(exp: Experiment, top: Config) -> None:
+    cfg = exp.cfg
+    record = Stamp(exp.run_dir / "tabular.json", tabular_parts(exp))
+    if not record.fresh([exp.run_dir / TEST]):
+        raise ArtifactError(
+            f"{exp.run_dir / TEST} is missing or stale (its inputs changed); make it with: "
+            f"{how(cfg, 'train', top)}"
+        )
+    for k in range(cfg.folds.n_splits):
+        fold_dir = exp.run_dir / f"fold{k}"
+        listing = fold_dir / MODELS_JSON
+        if not listing.is_file() or not Stamp(fold_dir / "fold.json", tabular_parts(exp)).fresh():
+            raise ArtifactError(
+                f"{fold_dir}: no stored models of today's fit (made by an older podium, or "
+                f"stale); refit them with: {how(cfg, 'train', top)} --force"
+            )
+        for entry in read_json(listing).values():
+            if "unsafe" in entry:
+                model = (cfg.tabular or {}).get("model")
+                raise ArtifactError(
+                    f"member {cfg.name!r}: tabular.model {model!r} cannot be exported safely "
+                    f"({entry['unsafe']}; podium never pickles); use svc, logistic or xgboost, "
+                    "or leave the member out of the ensemble"
+                )
+
+
+def export_cnn(cfg: Config, bundle: Path, half: bool) -> dict[str, Any]:
+    """A CNN (or pseudo-label student) member: its units' inference weights, in the run
+    layout `UnitPredictor` reads (so `podium predict` runs the very code `infer` runs)."""
+    exp = Experiment(cfg)
     weights = checkpoint_members(cfg.train.checkpoint, cfg.train.cycles)
     dest = bundle / "runs" / cfg.competition.name / cfg.name
     files = []
@@ -83,35 +120,15 @@ def export_cnn(cfg: Config, top: Config, bundle: Path, half: bool) -> dict[str, 
     }
 
 
-def export_tabular(cfg: Config, top: Config, bundle: Path) -> dict[str, Any]:
+def export_tabular(cfg: Config, bundle: Path) -> dict[str, Any]:
     """A tabular member: each fold's seed models, in their safe (non-pickle) form."""
     exp = Experiment(cfg)
-    retrain = f"{how(cfg, 'train', top)} --force"
-    record = Stamp(exp.run_dir / "tabular.json", tabular_parts(exp))
-    if not record.fresh([exp.run_dir / TEST]):
-        raise ArtifactError(
-            f"{exp.run_dir / TEST} is missing or stale (its inputs changed); make it with: "
-            f"{how(cfg, 'train', top)}"
-        )
     dest = bundle / "runs" / cfg.competition.name / cfg.name
     files = []
     folds = list(range(cfg.folds.n_splits))
     for k in folds:
         fold_dir = exp.run_dir / f"fold{k}"
-        listing = fold_dir / MODELS_JSON
-        fold_stamp = Stamp(fold_dir / "fold.json", tabular_parts(exp))
-        if not listing.is_file() or not fold_stamp.fresh():
-            raise ArtifactError(
-                f"{fold_dir}: no stored models of today's fit (made by an older podium, or "
-                f"stale); refit them with: {retrain}"
-            )
-        for entry in read_json(listing).values():
-            if "unsafe" in entry:
-                raise ArtifactError(
-                    f"member {cfg.name!r}: tabular.model {cfg.tabular and cfg.tabular.get('model')!r} "
-                    f"cannot be exported safely ({entry['unsafe']}; podium never pickles); use "
-                    "svc, logistic or xgboost, or leave the member out of the ensemble"
-                )
+        for entry in read_json(fold_dir / MODELS_JSON).values():
             for name in entry["files"]:
                 target = dest / f"fold{k}" / name
                 target.parent.mkdir(parents=True, exist_ok=True)

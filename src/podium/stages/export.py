@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.bundle.contents import (
+    check_member,
     export_cnn,
     export_combination,
     export_tabular,
@@ -57,7 +58,12 @@ def run(
             combination = export_combination(cfg, work)
         else:
             combination = {"chosen": cfg.name, "kind": "member", "members": [cfg.name]}
-        entries = [_member(m, cfg, work, half) for m in members]
+        for m in members:
+            check_member(m, cfg)
+        entries = [
+            export_tabular(m, work) if m.kind == "tabular" else export_cnn(m, work, half)
+            for m in members
+        ]
         export_targets(cfg, work)
         wheel = build_podium_wheel(work / WHEELS)
         extra = download_wheels(work / WHEELS, wheels) if wheels else []
@@ -91,11 +97,3 @@ def run(
     print(f"  kernel:  kaggle kernels push -p {bundle / 'kernel'}")
     print(f"  offline: podium predict --bundle {bundle} --data DATA_DIR --out submission.csv")
     return bundle
-
-
-def _member(cfg: Config, top: Config, bundle: Path, half: bool) -> dict[str, Any]:
-    if cfg.kind == "tabular":
-        return export_tabular(cfg, top, bundle)
-    if cfg.kind in ("cnn", "pseudo"):
-        return export_cnn(cfg, top, bundle, half)
-    raise ArtifactError(f"{cfg.source}: a {cfg.kind} config cannot be a member of a bundle")
