@@ -121,13 +121,17 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def test_predict_from_the_bundle_alone_in_a_fresh_venv(stack, demo_data_root, tmp_path):
-    work, ens, bundle = stack
-    # the target machine: the bundle, the test images and sample_submission.csv, nothing else
-    shutil.copytree(bundle, tmp_path / "bundle")
-    data = tmp_path / "input" / "hidden-test"
+def test_the_kernel_predicts_from_the_bundle_alone_in_a_fresh_venv(stack, demo_data_root, tmp_path):
+    """The Kaggle kernel rehearsed: /kaggle/input holds the bundle dataset and the competition's
+    test images + sample_submission.csv; the kernel's script installs podium from the bundle
+    (no index) into a fresh venv and runs `podium predict` into /kaggle/working."""
+    work, _, bundle = stack
+    kaggle_input, working = tmp_path / "input", tmp_path / "working"
+    shutil.copytree(bundle, kaggle_input / "podium-digits-stack")
+    data = kaggle_input / "digits"  # no train.csv, no runs, no config, no solution
     shutil.copytree(demo_data_root / "digits" / "test", data / "test")
     shutil.copy(demo_data_root / "digits" / "sample_submission.csv", data)
+    working.mkdir()
     venv = tmp_path / "venv"
     subprocess.run(
         [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
@@ -140,54 +144,35 @@ def test_predict_from_the_bundle_alone_in_a_fresh_venv(stack, demo_data_root, tm
         capture_output=True,
         text=True,
     ).stdout.strip()
-    # torch, timm, pip... from this interpreter's site-packages; its .pth files (an editable
-    # podium) are not processed from a directory added this way
+    # torch, timm, pip... from this interpreter's site-packages; the .pth files there (an
+    # editable podium) are not processed from a directory added this way
     (Path(purelib) / "parent.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    env = _clean_env()
-    hidden = subprocess.run([py, "-c", "import podium"], env=env, cwd=tmp_path, capture_output=True)
+    env = _clean_env() | {
+        "PODIUM_KAGGLE_INPUT": str(kaggle_input),
+        "PODIUM_KAGGLE_WORKING": str(working),
+    }
+    hidden = subprocess.run([py, "-c", "import podium"], env=env, cwd=working, capture_output=True)
     assert hidden.returncode != 0, "podium must not be importable before the bundle's wheel"
-    wheel = next((tmp_path / "bundle" / "wheels").glob("podium-*.whl"))
-    subprocess.run(
-        [py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(wheel)],
-        env=env,
-        cwd=tmp_path,
-        check=True,
-    )
+    script = kaggle_input / "podium-digits-stack" / "kernel" / "predict.py"
+    done = subprocess.run([py, script], env=env, cwd=working, capture_output=True, text=True)
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said[-3000:]
     where = subprocess.run(
         [py, "-c", "import podium; print(podium.__file__)"],
         env=env,
-        cwd=tmp_path,
+        cwd=working,
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    assert where.startswith(str(venv)), where
-    out = tmp_path / "out" / "submission.csv"
-    done = subprocess.run(
-        [
-            venv / "bin" / "podium",
-            "predict",
-            "--bundle",
-            tmp_path / "bundle",
-            "--data",
-            data,
-            "--out",
-            out,
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    said = done.stdout + done.stderr
+    assert where.startswith(str(venv)), where  # the bundle's wheel, not the checkout
     assert "test images x" in said and "about" in said, said  # the estimate
     runs = work / "runs" / "digits" / "ensemble" / "stack"
     expected = pd.read_parquet(runs / TEST).set_index("id")
-    got = pd.read_parquet(out.parent / TEST).set_index("id").loc[expected.index]
+    got = pd.read_parquet(working / TEST).set_index("id").loc[expected.index]
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), atol=1e-5)
     submitted = Path(read_json(runs / "submission.json")["path"])
-    assert pd.read_csv(out, dtype=str).equals(pd.read_csv(submitted, dtype=str))
+    assert (working / "submission.csv").read_bytes() == submitted.read_bytes()
 
 
 def _predict(bundle: Path, demo_data_root: Path, tmp_path: Path) -> Path:

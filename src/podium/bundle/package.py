@@ -96,29 +96,35 @@ def slug(text: str) -> str:
 
 
 KERNEL_SCRIPT = '''"""podium predict in a Kaggle code competition (internet off): install podium from the
-bundle dataset, predict the hidden test images, write /kaggle/working/submission.csv.
-Written by `podium export`."""
+bundle dataset, predict the hidden test images, write submission.csv into the working folder.
+Written by `podium export`; PODIUM_KAGGLE_INPUT / PODIUM_KAGGLE_WORKING replace /kaggle/input
+and /kaggle/working to rehearse it on another machine."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-INPUT = Path("/kaggle/input")
+INPUT = Path(os.environ.get("PODIUM_KAGGLE_INPUT", "/kaggle/input"))
+WORKING = Path(os.environ.get("PODIUM_KAGGLE_WORKING", "/kaggle/working"))
 COMPETITION = {competition!r}
-# the bundle: the attached dataset that holds manifest.json
-bundle = next(p.parent for p in sorted(INPUT.rglob("manifest.json")) if (p.parent / "wheels").is_dir())
-# the competition's data: the folder with sample_submission.csv that is not the bundle
+# the bundle: the attached dataset that holds manifest.json and wheels/
+bundle = next(
+    p.parent for p in sorted(INPUT.rglob("manifest.json")) if (p.parent / "wheels").is_dir()
+)
+# the competition's data: the folder with the sample submission that is not the bundle
 samples = [p.parent for p in sorted(INPUT.rglob({sample!r})) if bundle not in p.parents]
-data = next((p for p in samples if COMPETITION in p.parts), samples[0])
+data = next((p for p in samples if COMPETITION in p.name), samples[0])
 wheels = bundle / "wheels"
+podium_wheel = next(wheels.glob("podium-*.whl"))  # by file: a podium already there is no reason to skip it
 with_deps = any(not w.name.startswith("podium-") for w in wheels.glob("*.whl"))
 subprocess.check_call(
-    [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(wheels),
-     *([] if with_deps else ["--no-deps"]), "podium"]
+    [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheels),
+     *([] if with_deps else ["--no-deps"]), str(podium_wheel)]
 )
 subprocess.check_call(
     [sys.executable, "-m", "podium", "predict", "--bundle", str(bundle), "--data", str(data),
-     "--out", "/kaggle/working/submission.csv"]
+     "--out", str(WORKING / "submission.csv")]
 )
 '''
 
