@@ -128,7 +128,7 @@ def test_the_kernel_predicts_from_the_bundle_alone_in_a_fresh_venv(stack, demo_d
     work, _, bundle = stack
     kaggle_input, working = tmp_path / "input", tmp_path / "working"
     shutil.copytree(bundle, kaggle_input / "podium-digits-stack")
-    data = kaggle_input / "digits"  # no train.csv, no runs, no config, no solution
+    data = kaggle_input / "digits-hidden"  # no train.csv, no runs, no config, no solution
     shutil.copytree(demo_data_root / "digits" / "test", data / "test")
     shutil.copy(demo_data_root / "digits" / "sample_submission.csv", data)
     working.mkdir()
