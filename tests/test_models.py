@@ -1,5 +1,6 @@
 """The model factory: timm models by name with the competition's head, local weights by
-path, and pretrained weights only from the local cache (a miss is an offline error)."""
+path, and pretrained weights through timm's hub path (offline and not cached is a clear error;
+tests never reach the network: tests/test_weights.py mocks the hub)."""
 
 from __future__ import annotations
 
@@ -42,11 +43,12 @@ def test_missing_weights_file_is_named(tmp_path):
 
 
 def test_pretrained_weights_missing_from_the_cache_fail_offline(tmp_path, monkeypatch):
-    """An empty HF_HOME: the error says how to get the weights, and nothing touches the network."""
+    """HF_HUB_OFFLINE and an empty HF_HOME: the error says how to get the weights, and
+    nothing touches the network."""
     monkeypatch.setenv("HF_HOME", str(tmp_path))
-    # huggingface_hub read HF_HOME at import; point its cache there too
+    # huggingface_hub read HF_HOME and HF_HUB_OFFLINE at import; set its copies too
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     attempts = []
 
     def no_network(*args, **kwargs):
@@ -59,7 +61,7 @@ def test_pretrained_weights_missing_from_the_cache_fail_offline(tmp_path, monkey
         create_model(ModelConfig(name="test_convnext", pretrained=True), num_classes=2)
     message = str(err.value)
     assert "not in the local cache" in message and "'test_convnext'" in message
-    assert "model.weights" in message  # the way out
+    assert "model.weights" in message and "podium weights" in message  # the ways out
     assert attempts == []
 
 

@@ -29,6 +29,8 @@ STAGES = {
     "score": "score a submission against the competition's solution.csv",
     "pseudo": "pseudo-label with a teacher and train the student",
     "tune": "an Optuna study over config keys",
+    "export": "an offline inference bundle (Kaggle code competitions): weights, manifest, wheel",
+    "weights": "fetch the pretrained weight files a config needs (cache, or --out DIR)",
 }
 FORCE = {"folds", "train", "oof", "infer", "ensemble", "submit", "pseudo"}
 EXP = {"train", "oof", "infer", "lr-find"}
@@ -71,6 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["train"].add_argument("--fold", type=int)
     sub.choices["train"].add_argument("--seed", type=int)
     sub.choices["lr-find"].add_argument("--steps", type=int, default=100)
+    export = sub.choices["export"]
+    export.add_argument("--out", help="bundle folder (default: the run folder's bundle/)")
+    export.add_argument("--half", action="store_true", help="store the weights as fp16")
+    export.add_argument(
+        "--wheels",
+        nargs="+",
+        metavar="SPEC",
+        help="also download these requirements' wheels (pip download: uses the network)",
+    )
+    sub.choices["weights"].add_argument("--out", help="copy the files into this folder")
+    predict = sub.add_parser(
+        "predict",
+        help="test predictions and the submission from an exported bundle alone",
+        description="test predictions and the validated submission from a bundle alone",
+    )
+    predict.add_argument("--bundle", required=True, help="the folder podium export wrote")
+    predict.add_argument(
+        "--data", required=True, help="competition folder: test images, sample_submission.csv"
+    )
+    predict.add_argument(
+        "--out", default="submission.csv", help="submission CSV (test.parquet goes beside it)"
+    )
     sub.choices["score"].add_argument(
         "--submission", help="a CSV (default: the config's current submission, made if missing)"
     )
@@ -82,6 +106,11 @@ def _run(args: argparse.Namespace) -> None:
         from podium.stages.demo_data import write_demo  # local for import cost: cv2, sklearn
 
         write_demo(Path(args.data), task=args.task)
+        return
+    if args.stage == "predict":  # no config: the bundle is the whole input
+        from podium.stages.predict import run as predict_bundle
+
+        predict_bundle(Path(args.bundle), Path(args.data), Path(args.out))
         return
     from podium import pipeline  # local for import cost: `podium --help` needs no torch
 
@@ -96,6 +125,10 @@ def _run(args: argparse.Namespace) -> None:
     options = {}
     if args.stage == "lr-find":
         options["steps"] = args.steps
+    if args.stage == "export":
+        options.update(out=args.out and Path(args.out), half=args.half, wheels=args.wheels)
+    if args.stage == "weights" and args.out:
+        options["out"] = Path(args.out)
     if args.stage == "score" and args.submission:
         options["submission"] = Path(args.submission)
     pipeline.run(args.stage, request, **options)

@@ -1,12 +1,13 @@
-"""Model factory: timm models by name, with the head sized for the competition and weights
-only from local files. `pretrained: true` without `weights:` reads timm's cache offline;
-a miss is an error that says where to put the file, never a download.
+"""Model factory: timm models by name, with the head sized for the competition. Weights come
+from a local file (`model.weights`) or, with `pretrained: true`, through timm's normal hub
+path: downloaded once into the Hugging Face cache (`HF_HOME`) when the machine is online,
+read from that cache when it is not (`HF_HUB_OFFLINE=1`); offline and not cached is a
+ConfigError that says how to get the file (`podium weights`), never a silent random init.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 from pathlib import Path
 
 import timm
@@ -38,24 +39,40 @@ def create_model(cfg: ModelConfig, num_classes: int, in_chans: int = 3) -> torch
             cfg, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **kwargs
         )
     if cfg.pretrained:
-        os.environ["HF_HUB_OFFLINE"] = "1"  # no network at run time
-        # huggingface_hub reads the variable once, at import (timm imports it first): set
-        # its flag too, or a cache miss retries the network for ~45 s before failing
-        import huggingface_hub.constants  # local: only the pretrained path touches the hub
-
-        huggingface_hub.constants.HF_HUB_OFFLINE = True
         try:
             return _timm_model(cfg, pretrained=True, **kwargs)
         except ConfigError:
             raise
         except Exception as e:
-            raise ConfigError(
-                f"model.pretrained: weights for {cfg.name!r} are not in the local cache and podium "
-                f"does not download at run time ({type(e).__name__}). Download them once on a machine "
-                "with network (timm.create_model(name, pretrained=True)) into HF_HOME, or set "
-                "model.weights to a local file."
-            ) from None
+            raise ConfigError(_pretrained_error(cfg.name, e)) from None
     return _timm_model(cfg, pretrained=False, **kwargs)
+
+
+def _offline() -> bool:
+    import huggingface_hub.constants  # local: only the pretrained path touches the hub
+
+    return bool(huggingface_hub.constants.HF_HUB_OFFLINE)
+
+
+def _pretrained_error(name: str, e: Exception) -> str:
+    how = (
+        "fetch them once on a machine with network (`podium weights -c CONFIG --out DIR`, or "
+        "`podium weights -c CONFIG` into HF_HOME's cache), or set model.weights to a local file"
+    )
+    if _offline():
+        return (
+            f"model.pretrained: weights for {name!r} are not in the local cache and HF_HUB_OFFLINE "
+            f"is set ({type(e).__name__}); {how}"
+        )
+    return (
+        f"model.pretrained: could not download the weights of {name!r} ({type(e).__name__}: "
+        f"{_first_line(e)}); {how}"
+    )
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:200] if text else "no message"
 
 
 def _timm_model(cfg: ModelConfig, **kwargs) -> torch.nn.Module:
@@ -85,3 +102,52 @@ def set_backbone_trainable(model: torch.nn.Module, trainable: bool) -> None:
     for p in model.parameters():
         if id(p) not in head:
             p.requires_grad_(trainable)
+
+
+def fetch_weights(cfg: ModelConfig, out: Path | None = None) -> Path:
+    """The pretrained weight file of `cfg.name`, through timm's hub path (Hugging Face hub, or
+    the model's URL for the few that have no hub id): downloaded into the cache unless there,
+    then copied to `out` when given (a folder to carry offline and name in `model.weights`).
+    The file is checked by building the model from it, so a wrong file fails here, not later."""
+    import shutil
+
+    from timm.models import _hub, get_pretrained_cfg  # local: only this command uses them
+
+    if cfg.name not in timm.list_models() and not timm.is_model(cfg.name):
+        raise ConfigError(f"model.name: unknown timm model {cfg.name!r}")
+    pcfg = get_pretrained_cfg(cfg.name)
+    if pcfg is None or not (pcfg.hf_hub_id or pcfg.url):
+        raise ConfigError(f"model.name: timm has no pretrained weights for {cfg.name!r}")
+    try:
+        if pcfg.hf_hub_id:
+            model_id, revision = _hub.hf_split(pcfg.hf_hub_id)
+            names = [pcfg.hf_hub_filename] if pcfg.hf_hub_filename else []
+            names = names or ["model.safetensors", "pytorch_model.bin"]
+            cached = _hub_file(_hub, model_id, revision, names)
+        else:
+            cached = Path(_hub.download_cached_file(str(pcfg.url)))
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError(_pretrained_error(cfg.name, e)) from None
+    path = cached
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{cfg.name}{''.join(cached.suffixes) or '.bin'}"
+        shutil.copyfile(cached, path)
+    # the check: timm loads the file as `model.weights` would (head adapted, channels summed)
+    create_model(cfg.model_copy(update={"pretrained": False, "weights": str(path)}), 2)
+    return path
+
+
+def _hub_file(hub, model_id: str, revision: str | None, names: list[str]) -> Path:
+    """The first of `names` the hub repository has (timm prefers safetensors, as here)."""
+    from huggingface_hub.utils import EntryNotFoundError
+
+    for i, name in enumerate(names):
+        try:
+            return Path(hub.hf_hub_download(model_id, filename=name, revision=revision))
+        except EntryNotFoundError:
+            if i == len(names) - 1:
+                raise
+    raise AssertionError("unreachable: names is never empty")

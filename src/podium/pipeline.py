@@ -7,6 +7,8 @@ goes through here; stages never call each other.
     pseudo: the teacher's predictions -> pseudo-labels + student train -> oof -> infer -> report
     tune: folds (train mode) or the members' predictions (meta mode) -> the study
     lr-find: folds -> the range test
+    export: nothing is run: a missing or stale artifact is refused with its command
+    weights: the pretrained files of the config, its members and a student's teachers
 
 Every stage skips what is fresh (its stamp records what it was made from), so asking for a
 late stage costs only what is missing or stale. `--force` redoes the stage asked for, never
@@ -28,6 +30,7 @@ from podium.config import Config, ConfigError, load_config, load_related, read_y
 from podium.experiment import Experiment
 from podium.pseudo.schema import parse_pseudo
 from podium.stages import ensemble as ensemble_stage
+from podium.stages import export as export_stage
 from podium.stages import folds as folds_stage
 from podium.stages import infer as infer_stage
 from podium.stages import lr_find as lr_find_stage
@@ -37,6 +40,7 @@ from podium.stages import score as score_stage
 from podium.stages import submit as submit_stage
 from podium.stages import tabular as tabular_stage
 from podium.stages import train as train_stage
+from podium.stages import weights as weights_stage
 from podium.tuning.schema import parse_tune
 from podium.validate import validate
 
@@ -187,6 +191,22 @@ class Pipeline:
             self.folds(cfg)
         return tune_stage.run(cfg)
 
+    def export(self, cfg: Config, **options: Any) -> Path:
+        """A bundle of what is already made: export trains and predicts nothing itself."""
+        members = self.members(cfg) if cfg.kind == "ensemble" else [cfg]
+        return export_stage.run(cfg, members, **options)
+
+    def weights(self, cfg: Config, out: Path | None) -> Any:
+        configs, queue = [], [cfg]
+        while queue:
+            c = queue.pop()
+            configs.append(c)
+            if c.kind == "ensemble":
+                queue.extend(self.members(c))
+            elif c.kind == "pseudo":
+                queue.append(self.related(parse_pseudo(c).teacher_path(c.source), c))
+        return weights_stage.run(configs, out)
+
     def lr_find(self, cfg: Config, steps: int) -> Any:
         self.folds(cfg)
         return lr_find_stage.run(Experiment(cfg), steps=steps)
@@ -272,4 +292,8 @@ def run(stage: str, request: Request, **options: Any) -> Any:
         return p.pseudo(cfg, force)
     if stage == "tune":
         return p.tune(cfg)
+    if stage == "export":
+        return p.export(cfg, **options)
+    if stage == "weights":
+        return p.weights(cfg, options.get("out"))
     raise ValueError(f"unknown stage {stage!r}")

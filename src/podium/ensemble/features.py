@@ -48,7 +48,7 @@ def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) 
     task, names = comp.task, [m.name for m in members]
     opts = (cfg.logits, cfg.row_stats, cfg.mean_proba)
     train, feature_names = task.level2_features([m.oof for m in members], names, *opts)
-    test, _ = task.level2_features([m.test for m in members], names, *opts)
+    test = test_level2([m.test for m in members], names, comp, cfg)
     columns = metadata_columns(cfg.metadata, comp)
     if columns:
         check_metadata(columns, comp)
@@ -61,3 +61,14 @@ def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) 
         train, test = np.hstack([train, meta_train]), np.hstack([test, meta_test])
         feature_names += meta_names
     return Level2(train.astype(np.float32), test.astype(np.float32), feature_names)
+
+
+def test_level2(
+    tests: list[np.ndarray], names: list[str], comp: Competition, cfg: FeaturesConfig
+) -> np.ndarray:
+    """The test rows' level-2 features from the members' test predictions, before any
+    metadata columns: what the stack predicts on, here and in `podium predict` (which has no
+    train rows; a stack over metadata columns is not exported)."""
+    opts = (cfg.logits, cfg.row_stats, cfg.mean_proba)
+    test, _ = comp.task.level2_features(tests, names, *opts)
+    return test.astype(np.float32)

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
-from podium.artifacts import save_with, write_json
+from podium.artifacts import read_json, save_with, write_json
 from podium.config import ConfigError
 from podium.ensemble.schema import MetaConfig
 from podium.tasks import Task
@@ -163,3 +163,29 @@ def stack_cv(
             {"prior": meta.prior, "members_weights_by_fold": result.prior_weights},
         )
     return result
+
+
+def stack_predict(
+    task: Task,
+    x_test: np.ndarray,
+    test: list[np.ndarray],
+    meta_dir: Path,
+    units: list[tuple[int, int]],
+) -> np.ndarray:
+    """The stack's test prediction from its saved meta-models (`podium predict`): the mean
+    over `units` (fold, seed), fold-major as `stack_cv` sums them, each model boosted from its
+    fold's prior (prior.json), so the numbers are the ones `stack_cv` wrote."""
+    prior = read_json(meta_dir / "prior.json")
+    out = np.zeros((len(x_test), test[0].shape[1]))
+    margins: dict[int, np.ndarray | None] = {}
+    for k, seed in units:
+        if k not in margins:
+            weights = prior["members_weights_by_fold"].get(f"fold{k}")
+            margins[k] = (
+                None
+                if weights is None
+                else task.prior_margin(test, np.asarray(weights), prior["prior"])
+            )
+        model = load_meta_model(meta_dir / f"fold{k}_seed{seed}.ubj")
+        out += task.meta_predict(model, x_test, margins[k]) / len(units)
+    return out

@@ -11,29 +11,16 @@ from __future__ import annotations
 import logging
 import time
 
-import numpy as np
-
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.predictions import TEST, TEST_BY_FOLD, write_test, write_test_by_fold
-from podium.units.predict import UnitPredictor, prediction_settings, trained_fingerprints
+from podium.units.predict import UnitPredictor, infer_stamp, merge_test
 
 _log = logging.getLogger(__name__)
 
 
 def stamp(exp: Experiment) -> Stamp:
-    folds = exp.cfg.fold_ids()
-    return Stamp(
-        exp.run_dir / "infer.json",
-        {
-            "units": trained_fingerprints(exp, folds),
-            "settings": prediction_settings(exp),
-            "predicted_folds": folds,
-            "test": [list(exp.comp.test_ids), exp.comp.images_fingerprint("test")],
-            # the test table's metadata, where the network reads it (else no part: unchanged)
-            **({"metadata": exp.metadata_fingerprint("test")} if exp.metadata_layout else {}),
-        },
-    )
+    return infer_stamp(exp)
 
 
 def run(exp: Experiment, force: bool = False) -> None:
@@ -48,18 +35,14 @@ def run(exp: Experiment, force: bool = False) -> None:
     comp = exp.comp
     images = exp.test_images
     predictor = UnitPredictor(exp)
-    by_fold, everything = {}, []
-    for k in folds:
-        per_seed = predictor.per_seed(k, images, cfg.infer.tta, metadata=exp.test_metadata)
-        logits = np.concatenate(list(per_seed))  # (S*V, N, C)
-        everything.append(logits)
-        by_fold[k] = task.merge(logits, cfg.infer.merge)
+    logits = predictor.test_logits(images, metadata=exp.test_metadata)  # {fold: (S*V, N, C)}
+    by_fold = {k: task.merge(v, cfg.infer.merge) for k, v in logits.items()}
     write_test_by_fold(exp.run_dir / TEST_BY_FOLD, task, comp.test_ids, by_fold)
     write_test(
         exp.run_dir / TEST,
         task,
         comp.test_ids,
-        task.merge(np.concatenate(everything), cfg.infer.merge),
+        merge_test(task, logits, cfg.infer.merge),
     )
     n_models = len(folds) * len(cfg.train.seeds)
     record.write(folds=folds, models=n_models, seconds=round(time.time() - t0, 2))

@@ -24,8 +24,8 @@ from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.predictions import OOF, TEST, TEST_BY_FOLD, write_oof, write_test, write_test_by_fold
 from podium.scoring import score_block, scores_header
-from podium.tabular.fit import fit_fold, pixel_features
-from podium.tabular.schema import parse_tabular, tabular_config
+from podium.tabular.fit import fit_fold, pixel_features, tabular_parts
+from podium.tabular.schema import parse_tabular
 
 _log = logging.getLogger(__name__)
 
@@ -33,12 +33,7 @@ _log = logging.getLogger(__name__)
 def run(exp: Experiment, force: bool = False) -> None:
     cfg, comp, task = exp.cfg, exp.comp, exp.task
     section = parse_tabular(cfg)
-    parts = {
-        "config": tabular_config(cfg),
-        "folds": exp.folds_hash,
-        "labels": comp.labels_fingerprint,
-        "images": [comp.images_fingerprint("train"), comp.images_fingerprint("test")],
-    }
+    parts = tabular_parts(exp)
     record = Stamp(exp.run_dir / "tabular.json", parts)
     outputs = [exp.run_dir / f for f in (OOF, TEST, TEST_BY_FOLD, "scores.json")]
     if not force and record.fresh(outputs):

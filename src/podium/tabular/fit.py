@@ -1,35 +1,61 @@
 """Fitting a tabular member fold by fold on the competition's folds: fold k's rows predicted
 by the model fitted on the other folds (mean over `train.seeds`), the test rows by each fold's
 model. A finished fold is not refitted: its predictions are kept in `fold{k}/` with a stamp
-of what they were made from, so a killed run resumes and a changed input refits."""
+of what they were made from, so a killed run resumes and a changed input refits. Each
+fitted model is kept too, in a safe form (`tabular.store`, never pickle), for `podium export`;
+`fold{k}/models.json` lists them (or says why a model type has no safe form)."""
 
 from __future__ import annotations
 
 import numpy as np
-from xgboost import XGBClassifier
 
-from podium.artifacts import save_with
+from podium.artifacts import write_json
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.predictions import read_test, write_test
 from podium.tabular.estimators import build_model, fit_quietly
-from podium.tabular.schema import TabularConfig
+from podium.tabular.schema import TabularConfig, tabular_config
+from podium.tabular.store import UnsafeModel, save_model
+
+MODELS_JSON = "models.json"  # per fold: {"seed{s}": {"files": [...]} or {"unsafe": why}}
+
+
+def tabular_parts(exp: Experiment) -> dict:
+    """What a tabular member's predictions and models are made from (`tabular.json` and each
+    fold's `fold.json` record it; `podium export` checks it)."""
+    comp = exp.comp
+    return {
+        "config": tabular_config(exp.cfg),
+        "folds": exp.folds_hash,
+        "labels": comp.labels_fingerprint,
+        "images": [comp.images_fingerprint("train"), comp.images_fingerprint("test")],
+    }
 
 
 def pixel_features(exp: Experiment, section: TabularConfig) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) as float32 rows of pixels in [0, 1], read through the decode cache at
     `tabular.image_size` (its own cache file beside the CNNs')."""
+    return split_pixels(exp, section, "train"), split_pixels(exp, section, "test")
+
+
+def split_pixels(exp: Experiment, section: TabularConfig, split: str) -> np.ndarray:
+    """One split's rows of pixels (`podium predict` reads only the test split)."""
     size = (section.image_size, section.image_size)
     data = exp.cfg.data.model_copy(update={"image_size": size, "cache_size": None})
     pixels = Experiment(exp.cfg.model_copy(update={"data": data}))
+    x = (pixels.train_images if split == "train" else pixels.test_images).astype(np.float32)
+    x /= 255.0
+    if section.grayscale:
+        x = x.mean(axis=-1)
+    return x.reshape(len(x), -1)
 
-    def flat(images: np.ndarray) -> np.ndarray:
-        x = images.astype(np.float32) / 255.0
-        if section.grayscale:
-            x = x.mean(axis=-1)
-        return x.reshape(len(x), -1)
 
-    return flat(pixels.train_images), flat(pixels.test_images)
+def predict_seeds(models: list, x: np.ndarray, num_outputs: int) -> np.ndarray:
+    """The mean over a fold's seed models of their class probabilities."""
+    out = np.zeros((len(x), num_outputs))
+    for model in models:
+        out += _predict(model, x, num_outputs) / len(models)
+    return out
 
 
 def _predict(model, x: np.ndarray, num_outputs: int) -> np.ndarray:
@@ -53,19 +79,24 @@ def fit_fold(
     rows = exp.fold_of_row == k
     valid_ids, test_ids = comp.train_ids[rows], comp.test_ids
     stamp = Stamp(fold_dir / "fold.json", parts)
-    files = fold_dir / "valid.parquet", fold_dir / "test.parquet"
+    files = fold_dir / "valid.parquet", fold_dir / "test.parquet", fold_dir / MODELS_JSON
     if stamp.fresh(files):
         return read_test(files[0], task, valid_ids), read_test(files[1], task, test_ids)
     y = comp.targets
     valid = np.zeros((rows.sum(), task.num_outputs))
     test = np.zeros((len(x_test), task.num_outputs))
+    stored: dict[str, dict] = {}
     for seed in cfg.train.seeds:
         model = build_model(section, seed)
         fit_quietly(model, x[~rows], y[~rows])
         valid += _predict(model, x[rows], task.num_outputs) / len(cfg.train.seeds)
         test += _predict(model, x_test, task.num_outputs) / len(cfg.train.seeds)
-        if isinstance(model, XGBClassifier):
-            save_with(fold_dir / f"model_seed{seed}.json", model.save_model)
+        try:
+            written = save_model(model, fold_dir / f"model_seed{seed}")
+            stored[f"seed{seed}"] = {"files": [f.name for f in written]}
+        except UnsafeModel as e:
+            stored[f"seed{seed}"] = {"unsafe": str(e)}
+    write_json(fold_dir / MODELS_JSON, stored)
     write_test(files[0], task, valid_ids, valid)
     write_test(files[1], task, test_ids, test)
     stamp.write()

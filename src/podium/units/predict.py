@@ -5,7 +5,7 @@ merges."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -18,6 +18,8 @@ from podium.engine.precision import Precision, resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
+from podium.fingerprint import Stamp
+from podium.tasks import Task
 from podium.units.train import unit_stamp
 
 
@@ -60,6 +62,27 @@ def trained_fingerprints(exp: Experiment, folds: list[int]) -> dict[str, str]:
             f"`podium train -c {exp.cfg.source}` first"
         )
     return out
+
+
+def infer_stamp(exp: Experiment) -> Stamp:
+    """What test.parquet was made from (`podium infer` writes it; `podium export` checks it)."""
+    folds = exp.cfg.fold_ids()
+    return Stamp(
+        exp.run_dir / "infer.json",
+        {
+            "units": trained_fingerprints(exp, folds),
+            "settings": prediction_settings(exp),
+            "predicted_folds": folds,
+            "test": [list(exp.comp.test_ids), exp.comp.images_fingerprint("test")],
+            # the test table's metadata, where the network reads it (else no part: unchanged)
+            **({"metadata": exp.metadata_fingerprint("test")} if exp.metadata_layout else {}),
+        },
+    )
+
+
+def merge_test(task: Task, logits: dict[int, np.ndarray], how: str) -> np.ndarray:
+    """test.parquet's predictions: every fold's units' views merged at once (`infer.merge`)."""
+    return task.merge(np.concatenate(list(logits.values())), how)
 
 
 class UnitPredictor:
@@ -120,3 +143,29 @@ class UnitPredictor:
         for seed in self.exp.cfg.train.seeds:
             for weights in self.members(checkpoint):
                 yield self.logits(fold, seed, images, views, weights, metadata)
+
+    def test_logits(
+        self,
+        images: np.ndarray,
+        on_model: Callable[[], None] | None = None,
+        metadata: np.ndarray | None = None,
+    ) -> dict[int, np.ndarray]:
+        """{fold: (S*V, N, C) logits} of every unit of the config's folds on `images` (and
+        their raw `metadata` rows, where the network reads them) with the config's TTA views:
+        what `infer` (and `podium predict`) merge; `on_model` is called after each set of
+        weights (a progress bar)."""
+        cfg = self.exp.cfg
+        out = {}
+        for k in cfg.fold_ids():
+            blocks = []
+            for block in self.per_seed(k, images, cfg.infer.tta, metadata=metadata):
+                blocks.append(block)
+                if on_model is not None:
+                    on_model()
+            out[k] = np.concatenate(blocks)
+        return out
+
+    def n_models(self) -> int:
+        """How many sets of weights `test_logits` runs (folds x seeds x snapshots)."""
+        cfg = self.exp.cfg
+        return len(cfg.fold_ids()) * len(cfg.train.seeds) * len(self.members())

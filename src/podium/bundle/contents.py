@@ -1,0 +1,207 @@
+"""What `podium export` copies from the runs into a bundle, after checking that it is what the
+current predictions were made from (a missing or stale artifact is refused with the command
+that makes it): each member's inference weights (EMA / SWA / snapshots resolved, optimizer
+state dropped, optionally fp16), a tabular member's models in their safe form, the stack's
+meta-models, and the members' configs with local paths removed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from podium.artifacts import read_json, write_csv
+from podium.config import Config, PathsConfig
+from podium.engine.checkpoint import checkpoint_members, inference_state, save_checkpoint
+from podium.ensemble.inputs import load_inputs
+from podium.ensemble.inputs import stamp as ensemble_stamp
+from podium.ensemble.schema import parse_ensemble
+from podium.errors import ArtifactError
+from podium.experiment import Experiment
+from podium.fingerprint import Stamp
+from podium.predictions import TEST
+from podium.tabular.fit import MODELS_JSON, tabular_parts
+from podium.units.predict import infer_stamp
+
+TARGETS = "targets.csv"
+
+
+def inference_config(cfg: Config) -> dict[str, Any]:
+    """The resolved config a member predicts with, without the machine's paths, pretrained
+    weight files, external data or the sections of other stages (a student's teacher)."""
+    d = cfg.resolved()
+    d["paths"] = PathsConfig().model_dump(mode="json")
+    d["model"].update(pretrained=False, weights=None)
+    d["data"]["external"] = []
+    for section in ("pseudo", "tune", "ensemble"):
+        d[section] = None
+    return d
+
+
+def how(cfg: Config, stage: str, top: Config) -> str:
+    """The command that remakes `cfg`'s artifacts of `stage`, as the user would type it."""
+    if top.kind == "ensemble" and cfg is not top:
+        return f"podium {stage} -c {top.source} --exp {Path(cfg.source or '').stem}"
+    return f"podium {stage} -c {cfg.source}"
+
+
+def check_member(cfg: Config, top: Config) -> None:
+    """Refuse a member whose artifacts are missing or stale (naming the command that makes
+    them) or that has no safe form, before anything is copied."""
+    exp = Experiment(cfg)
+    if cfg.kind == "tabular":
+        _check_tabular(exp, top)
+        return
+    if cfg.kind not in ("cnn", "pseudo"):
+        raise ArtifactError(f"{cfg.source}: a {cfg.kind} config cannot be a member of a bundle")
+    if exp.metadata_layout is not None:
+        raise ArtifactError(
+            f"{cfg.source}: its network reads competition.metadata, whose categories come from "
+            "train.csv, which a bundle does not carry yet; export a member with "
+            "model.metadata.use: false"
+        )
+    record = infer_stamp(exp)  # refuses untrained or stale units, with the command
+    if not record.fresh([exp.run_dir / TEST]):
+        raise ArtifactError(
+            f"{exp.run_dir / TEST} is missing or older than the trained units; make it with: "
+            f"{how(cfg, 'infer', top)}"
+        )
+
+
+def _check_tabular(exp: Experiment, top: Config) -> None:
+    cfg = exp.cfg
+    record = Stamp(exp.run_dir / "tabular.json", tabular_parts(exp))
+    if not record.fresh([exp.run_dir / TEST]):
+        raise ArtifactError(
+            f"{exp.run_dir / TEST} is missing or stale (its inputs changed); make it with: "
+            f"{how(cfg, 'train', top)}"
+        )
+    for k in range(cfg.folds.n_splits):
+        fold_dir = exp.run_dir / f"fold{k}"
+        listing = fold_dir / MODELS_JSON
+        if not listing.is_file() or not Stamp(fold_dir / "fold.json", tabular_parts(exp)).fresh():
+            raise ArtifactError(
+                f"{fold_dir}: no stored models of today's fit (made by an older podium, or "
+                f"stale); refit them with: {how(cfg, 'train', top)} --force"
+            )
+        for entry in read_json(listing).values():
+            if "unsafe" in entry:
+                model = (cfg.tabular or {}).get("model")
+                raise ArtifactError(
+                    f"member {cfg.name!r}: tabular.model {model!r} cannot be exported safely "
+                    f"({entry['unsafe']}; podium never pickles); use svc, logistic or xgboost, "
+                    "or leave the member out of the ensemble"
+                )
+
+
+def export_cnn(cfg: Config, bundle: Path, half: bool) -> dict[str, Any]:
+    """A CNN (or pseudo-label student) member: its units' inference weights, in the run
+    layout `UnitPredictor` reads (so `podium predict` runs the very code `infer` runs)."""
+    exp = Experiment(cfg)
+    weights = checkpoint_members(cfg.train.checkpoint, cfg.train.cycles)
+    dest = bundle / "runs" / cfg.competition.name / cfg.name
+    files = []
+    for fold, seed in exp.units():
+        for which in weights:
+            state = inference_state(exp.unit_dir(fold, seed), which)
+            if half:
+                state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+            path = dest / f"fold{fold}" / f"seed{seed}" / f"{which}.pt"
+            save_checkpoint(path, {"model": state})
+            files.append(path.relative_to(bundle).as_posix())
+    return {
+        "name": cfg.name,
+        "kind": "cnn",
+        "config": inference_config(cfg),
+        "model": cfg.model.name,
+        "folds": cfg.fold_ids(),
+        "seeds": cfg.train.seeds,
+        "weights": weights,
+        "checkpoints": files,
+        "tta": cfg.infer.tta,
+        "merge": cfg.infer.merge,
+        "half": half,
+    }
+
+
+def export_tabular(cfg: Config, bundle: Path) -> dict[str, Any]:
+    """A tabular member: each fold's seed models, in their safe (non-pickle) form."""
+    exp = Experiment(cfg)
+    dest = bundle / "runs" / cfg.competition.name / cfg.name
+    files = []
+    folds = list(range(cfg.folds.n_splits))
+    for k in folds:
+        fold_dir = exp.run_dir / f"fold{k}"
+        for entry in read_json(fold_dir / MODELS_JSON).values():
+            for name in entry["files"]:
+                target = dest / f"fold{k}" / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(fold_dir / name, target)
+                files.append(target.relative_to(bundle).as_posix())
+    return {
+        "name": cfg.name,
+        "kind": "tabular",
+        "config": inference_config(cfg),
+        "model": (cfg.tabular or {}).get("model"),
+        "folds": folds,
+        "seeds": cfg.train.seeds,
+        "models": files,
+    }
+
+
+def export_combination(cfg: Config, bundle: Path) -> dict[str, Any]:
+    """An ensemble's chosen candidate and what it needs: blend weights, or the stack's
+    meta-models and prior. Refused when the ensemble is not current with its members."""
+    section = parse_ensemble(cfg)
+    inputs = load_inputs(cfg, section)  # refuses missing member predictions, with the command
+    out = cfg.run_dir
+    if not ensemble_stamp(cfg, section, inputs, out).fresh([out / TEST, out / "scores.json"]):
+        raise ArtifactError(
+            f"{out}: the ensemble is missing or older than its members' predictions; make it "
+            f"with: podium ensemble -c {cfg.source}"
+        )
+    scores = read_json(out / "scores.json")
+    chosen = scores["chosen"]
+    cand = scores["candidates"][chosen]
+    combination: dict[str, Any] = {
+        "chosen": chosen,
+        "kind": cand["kind"],
+        "members": [m.name for m in inputs.members],
+        "cv": scores.get("cv"),
+    }
+    if cand["kind"] == "blend":
+        combination["weights_by_fold"] = cand["weights_by_fold"]
+    if cand["kind"] == "stack":
+        if section.features.metadata:
+            raise ArtifactError(
+                f"{cfg.source}: ensemble.features.metadata: a stack over metadata columns "
+                "cannot be exported yet (their categories come from train.csv)"
+            )
+        meta = out / "meta"
+        units = [(int(k), s) for k in sorted(set(inputs.fold.tolist())) for s in section.meta.seeds]
+        names = [f"fold{k}_seed{s}.ubj" for k, s in units] + ["prior.json"]
+        for name in names:
+            if not (meta / name).is_file():
+                raise ArtifactError(
+                    f"{meta / name} not found; remake the ensemble: podium ensemble -c "
+                    f"{cfg.source} --force"
+                )
+            (bundle / "ensemble" / "meta").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(meta / name, bundle / "ensemble" / "meta" / name)
+        combination.update(
+            meta_units=units,
+            features=section.features.model_dump(mode="json"),
+            prior=cand.get("prior"),
+        )
+    return combination
+
+
+def export_targets(cfg: Config, bundle: Path) -> None:
+    """The train targets as written in train.csv, with row numbers for ids: all the task
+    needs to rebuild its schema (classes, a regression's range) without train.csv."""
+    comp = Experiment(cfg).comp
+    targets = comp.train[comp.cfg.target_names].reset_index(drop=True)
+    frame = pd.concat([pd.DataFrame({comp.cfg.id_column: range(len(targets))}), targets], axis=1)
+    write_csv(bundle / TARGETS, frame)

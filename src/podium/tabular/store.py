@@ -1,0 +1,121 @@
+"""Fitted tabular models on disk without pickle: a scikit-learn estimator is its class (from
+a fixed registry, never a name imported at load time) plus its attributes, the arrays in an
+`.npz` read with `allow_pickle=False` and the plain values (numbers, strings, tuples) in a
+JSON file; XGBoost models use XGBoost's own JSON. An estimator holding anything else (the
+trees of a forest, the KD-tree of a k-NN) has no safe form here and is refused by name.
+
+Reloading sets the attributes on a bare instance, exactly what unpickling would do, so the
+reloaded model predicts the same numbers as the fitted one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from xgboost import XGBClassifier
+
+from podium.artifacts import atomic_write_text, save_with
+from podium.errors import ArtifactError
+from podium.tabular.estimators import MODELS
+
+# the classes a stored model may name: the registry's, and the scaler of `standardize`
+CLASSES: dict[str, type] = {
+    **{cls.__name__: cls for cls, _, _ in MODELS.values()},
+    "StandardScaler": StandardScaler,
+}
+
+
+class UnsafeModel(ArtifactError):
+    """A fitted model with attributes that only pickle could store."""
+
+
+def _plain(value: Any, where: str) -> Any:
+    """A JSON form of a plain attribute value (tuples tagged, to come back as tuples)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic) and value.dtype != object:
+        return {"__scalar__": value.item(), "dtype": value.dtype.str}
+    if isinstance(value, (tuple, list)) and all(
+        v is None or isinstance(v, (bool, int, float, str)) for v in value
+    ):
+        return {"__tuple__": list(value)} if isinstance(value, tuple) else list(value)
+    raise UnsafeModel(f"{where} is a {type(value).__name__}")
+
+
+def _unplain(value: Any) -> Any:
+    if isinstance(value, dict) and "__tuple__" in value:
+        return tuple(value["__tuple__"])
+    if isinstance(value, dict) and "__scalar__" in value:
+        return np.dtype(value["dtype"]).type(value["__scalar__"])
+    return value
+
+
+def _state(model: Any, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    cls = type(model).__name__
+    if CLASSES.get(cls) is not type(model):
+        raise UnsafeModel(f"{name}: {cls} is not one of the storable models {sorted(CLASSES)}")
+    plain: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in vars(model).items():
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            arrays[key] = value
+        else:
+            plain[key] = _plain(value, f"{name}: {cls}.{key}")
+    return {"class": cls, "attributes": plain, "arrays": sorted(arrays)}, arrays
+
+
+def save_model(model: Any, path: Path) -> list[Path]:
+    """`path`.sklearn.json + `path`.npz, or for XGBoost `path`.json (its own format): the
+    files written."""
+    path = Path(path)
+    if isinstance(model, XGBClassifier):
+        out = path.with_suffix(".json")
+        save_with(out, model.save_model)
+        return [out]
+    steps = model.steps if isinstance(model, Pipeline) else [("model", model)]
+    meta: dict[str, Any] = {"pipeline": isinstance(model, Pipeline), "steps": []}
+    arrays: dict[str, np.ndarray] = {}
+    for step, est in steps:
+        state, arr = _state(est, f"{path.name} step {step!r}")
+        meta["steps"].append({"name": step, **state})
+        arrays |= {f"{step}/{k}": v for k, v in arr.items()}
+    npz = path.with_suffix(".npz")
+    save_with(npz, lambda tmp: np.savez(tmp, **arrays))  # type: ignore[arg-type]
+    atomic_write_text(path.with_suffix(".sklearn.json"), json.dumps(meta, indent=1))
+    return [path.with_suffix(".sklearn.json"), npz]
+
+
+def model_files(path: Path) -> list[Path]:
+    """The files `save_model` wrote for `path` (either form)."""
+    path = Path(path)
+    npz = path.with_suffix(".npz")
+    return [path.with_suffix(".sklearn.json"), npz] if npz.exists() else [path.with_suffix(".json")]
+
+
+def load_model(path: Path) -> Any:
+    """A model stored by `save_model`; a missing file is an ArtifactError naming it."""
+    path = Path(path)
+    for f in model_files(path):
+        if not f.is_file():
+            raise ArtifactError(f"tabular model not found: {f}")
+    if not path.with_suffix(".npz").exists():
+        model = XGBClassifier()
+        model.load_model(path.with_suffix(".json"))
+        return model
+    meta = json.loads(path.with_suffix(".sklearn.json").read_text())
+    with np.load(path.with_suffix(".npz"), allow_pickle=False) as npz:
+        steps = []
+        for step in meta["steps"]:
+            cls: Any = CLASSES.get(step["class"])
+            if cls is None:
+                raise ArtifactError(f"{path}: unknown model class {step['class']!r}")
+            est = cls.__new__(cls)
+            est.__dict__.update({k: _unplain(v) for k, v in step["attributes"].items()})
+            est.__dict__.update({k: npz[f"{step['name']}/{k}"] for k in step["arrays"]})
+            steps.append((step["name"], est))
+    return Pipeline(steps) if meta["pipeline"] else steps[0][1]
