@@ -48,10 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data", default="data", help="data folder (default: data)")
     demo.add_argument(
         "--task",
-        choices=["multiclass", "regression"],
+        choices=["multiclass", "regression", "multilabel"],
         default="multiclass",
         help="multiclass: DATA/digits (the label); regression: DATA/digits_regression (a noisy "
-        "numeric value)",
+        "numeric value); multilabel: DATA/digits_multilabel (space-separated tags)",
     )
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)

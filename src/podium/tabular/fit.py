@@ -60,7 +60,7 @@ def fit_fold(
     valid = np.zeros((rows.sum(), task.num_outputs))
     test = np.zeros((len(x_test), task.num_outputs))
     for seed in cfg.train.seeds:
-        model = build_model(section, seed)
+        model = task.tabular_model(build_model(section, seed))  # multilabel: one-vs-rest
         fit_quietly(model, x[~rows], y[~rows])
         valid += _predict(model, x[rows], task.num_outputs) / len(cfg.train.seeds)
         test += _predict(model, x_test, task.num_outputs) / len(cfg.train.seeds)
