@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", metavar="key=value")
     args = p.parse_args(argv)
     cfg = load_config(args.config, args.overrides)
+    if cfg.competition.task == "multilabel":  # its own table: benchmarks/quality_multilabel.py
+        from quality_multilabel import main as multilabel_main
+
+        return multilabel_main(cfg, args.config)
     if cfg.competition.metric != "accuracy":
         sys.exit("the quality benchmark compares accuracy: run it on the digits demo")
     scores_path = require(
