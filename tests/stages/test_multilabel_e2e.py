@@ -1,14 +1,17 @@
 """The multilabel demo at tiny scale, end to end: demo-data --task multilabel, folds (iterative
 stratification), two CNN members (test_convnext, 1 epoch, 2 folds) and the one-vs-rest
 logistic member, oof, infer, the ensemble (blends and the multi-label XGBoost stack), submit
-(tags at the thresholds fitted on the OOF rows) and score on the hidden solution; and lr-find."""
+(tags at the thresholds fitted on the OOF rows) and score on the hidden solution; lr-find; and
+the multilabel OOF notebook on the ensemble's run."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import nbformat
 import pandas as pd
+from nbclient import NotebookClient
 
 from podium.config import load_config
 from podium.experiment import Experiment
@@ -19,6 +22,7 @@ from podium.submission import read_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs/digits_multilabel"
+NOTEBOOK = ROOT / "notebooks/oof_multilabel.ipynb"
 
 
 def tiny(tmp_path: Path) -> list[str]:
@@ -47,7 +51,14 @@ def test_demo_data_has_tags_and_empty_rows(tmp_path):
     assert list(solution.columns) == ["id", "tags", "Usage"]
 
 
-def test_tiny_ensemble_end_to_end(tmp_path):
+def test_notebook_is_committed_without_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+
+
+def test_tiny_ensemble_end_to_end(tmp_path, monkeypatch):
     overrides = tiny(tmp_path)
     config = CONFIGS / "ensemble.yaml"
     scores = run("score", Request(config=config, overrides=overrides))
@@ -69,3 +80,15 @@ def test_tiny_ensemble_end_to_end(tmp_path):
     assert "thresholds" in member_scores["views"]["identity"]  # per view, each fitted
     result = lr_find.run(Experiment(member), steps=8)
     assert len(result.lrs) == 8 and result.suggestion > 0
+
+    monkeypatch.setenv("PODIUM_ROOT", str(ROOT))
+    monkeypatch.setenv("PODIUM_RUN_DIR", str(cfg.run_dir))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    text = "\n".join(
+        out.get("text", "") + out.get("data", {}).get("text/plain", "")
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+    )
+    assert "thresholds for the submission" in text and "average precision" in text
+    assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
