@@ -261,3 +261,23 @@ def test_blends_fit_per_label_weights():
     assert METRICS["log_loss"](y, oof) < min(METRICS["log_loss"](y, a), METRICS["log_loss"](y, b))
     lw = BLENDS["logit_blend"].fit([a, b], y)
     assert lw.shape == (2,) and (lw >= 0).all()
+
+
+def test_tune_direction_and_target_columns_refused_as_metadata(tmp_path):
+    from podium.ensemble.features import check_metadata
+    from podium.tasks import metric_of
+
+    cfg, comp = multilabel(tmp_path, metric="f2_samples")
+    assert metric_of(cfg.competition).greater_is_better
+    cfg, _ = multilabel(tmp_path, metric="log_loss")
+    assert not metric_of(cfg.competition).greater_is_better
+    comp_dir = write_competition(tmp_path, ["x"] * 4)
+    table = pd.read_csv(comp_dir / "train.csv", dtype=str)
+    table.assign(u=["1", "0", "1", "0"], v=["0", "1", "0", "1"]).to_csv(
+        comp_dir / "train.csv", index=False
+    )
+    comp = Competition.from_config(
+        toy_config(tmp_path, task="multilabel", target_columns=["u", "v"])
+    )
+    with pytest.raises(ConfigError, match="'v' is the competition's target column"):
+        check_metadata(["v"], comp)
