@@ -69,7 +69,7 @@ format: setup
 	$(BIN)/ruff check --fix src tests benchmarks
 
 bench-quality: setup
-	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/quality.py -c $(CONFIG)
 
 bench-throughput: setup
 	$(BIN)/python benchmarks/throughput.py
