@@ -4,7 +4,9 @@
 # (train needs folds, ensemble its members' oof and infer...) and skips what is fresh, so any
 # target works on its own and re-running is cheap.
 
-CONFIG ?= configs/digits/ensemble.yaml
+# DEMO picks the demo competition of `make demo` (digits, digits_regression, digits_multilabel)
+DEMO ?= digits
+CONFIG ?= configs/$(DEMO)/ensemble.yaml
 EXP ?=
 ARGS ?=
 PY ?= python3
@@ -15,7 +17,8 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 
 EXP_FLAG := $(if $(EXP),--exp $(EXP),)
 # the demo competition is written on demand; a real competition's files are the user's
-DEMO_DATA := $(if $(findstring configs/digits/,$(CONFIG)),data/digits/train.csv,)
+DEMO_DIR := $(word 2,$(subst /, ,$(CONFIG)))
+DEMO_DATA := $(if $(and $(filter configs,$(firstword $(subst /, ,$(CONFIG)))),$(filter digits digits_%,$(DEMO_DIR))),data/$(DEMO_DIR)/train.csv,)
 
 .PHONY: setup demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput bench-decode clean-runs
 
@@ -29,6 +32,9 @@ $(VENV)/.installed: pyproject.toml
 
 data/digits/train.csv: | setup
 	$(PODIUM) demo-data
+
+data/digits_%/train.csv: | setup
+	$(PODIUM) demo-data --task $*
 
 demo-data: data/digits/train.csv
 
@@ -46,7 +52,7 @@ tune: setup $(DEMO_DATA)
 	$(PODIUM) tune -c $(or $(TUNE),configs/digits/tune.yaml) $(ARGS)
 
 # the main job on the demo: folds -> members -> oof/infer -> stack -> submission -> local LB
-demo: CONFIG := configs/digits/ensemble.yaml
+demo: CONFIG := configs/$(DEMO)/ensemble.yaml
 demo: score
 
 test: setup
@@ -63,7 +69,7 @@ format: setup
 	$(BIN)/ruff check --fix src tests benchmarks
 
 bench-quality: setup
-	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/quality.py -c $(CONFIG)
 
 bench-throughput: setup
 	$(BIN)/python benchmarks/throughput.py

@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.metadata:
         return metadata_table(args.overrides)
     cfg = load_config(args.config, args.overrides)
+    if cfg.competition.task == "multilabel":  # its own table: benchmarks/quality_multilabel.py
+        from quality_multilabel import main as multilabel_main
+
+        return multilabel_main(cfg, args.config)
     if cfg.competition.metric != "accuracy":
         sys.exit("the quality benchmark compares accuracy: run it on the digits demo")
     scores_path = require(

@@ -23,20 +23,22 @@ def assign_folds(comp: Competition, cfg: FoldsConfig) -> pd.DataFrame:
     if needs_groups and not comp.cfg.group_column:
         raise DataError(f"folds.method={cfg.method!r} needs competition.group_column")
     groups = train[comp.cfg.group_column].to_numpy() if needs_groups else None
-    if cfg.method in ("stratified", "stratified_group"):
-        counts = pd.Series(y).value_counts()
-        small = counts[counts < cfg.n_splits]
-        if len(small):
-            raise DataError(
-                f"{path}: {comp.task.describe_stratum(small.index[0])} has {small.iloc[0]} rows, fewer than "
-                f"folds.n_splits={cfg.n_splits}; lower n_splits or use folds.method=kfold"
-            )
     if needs_groups:
         assert groups is not None  # read above whenever needs_groups
         n_groups = len(np.unique(groups))
         if n_groups < cfg.n_splits:
             raise DataError(
                 f"{path}: {n_groups} groups in {comp.cfg.group_column!r}, fewer than {cfg.n_splits} folds"
+            )
+    # a task that splits its own way (multilabel: iterative stratification)
+    own = comp.task.split_folds(comp.targets, cfg.method, cfg.n_splits, cfg.seed, groups)
+    if own is None and cfg.method in ("stratified", "stratified_group"):
+        counts = pd.Series(y).value_counts()
+        small = counts[counts < cfg.n_splits]
+        if len(small):
+            raise DataError(
+                f"{path}: {comp.task.describe_stratum(small.index[0])} has {small.iloc[0]} rows, fewer than "
+                f"folds.n_splits={cfg.n_splits}; lower n_splits or use folds.method=kfold"
             )
 
     splitter = {
@@ -49,8 +51,11 @@ def assign_folds(comp: Competition, cfg: FoldsConfig) -> pd.DataFrame:
         ),
     }[cfg.method]()
     fold = np.full(len(train), -1, dtype=np.int64)
-    for k, (_, valid) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
-        fold[valid] = k
+    if own is not None:
+        fold = own
+    else:
+        for k, (_, valid) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
+            fold[valid] = k
     return pd.DataFrame({"id": comp.train_ids, "fold": fold})
 
 

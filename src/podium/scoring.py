@@ -12,24 +12,28 @@ from podium.tasks import Task
 
 
 def score_block(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -> dict[str, Any]:
-    """{metric: overall, "log_loss": overall, fold_mean, fold_std, folds: {k: {...}}}.
+    """{metric: overall, "log_loss": overall, fold_mean, fold_std, folds: {k: {...}}}, and
+    what the task fitted on the OOF rows to score them (multilabel: "thresholds").
 
-    "log_loss" is the task's validation loss (the log-loss for classification)."""
+    "log_loss" is the task's validation loss (the log-loss for classification). The metric
+    scores the task's `oof_decisions`: fold k's decided with rules fitted without fold k."""
     metric = task.metric()
+    decided, fitted = task.oof_decisions(y, pred, fold)
     per_fold = {
         int(k): {
-            metric.name: metric(y[fold == k], pred[fold == k]),
+            metric.name: metric(y[fold == k], decided[fold == k]),
             "log_loss": task.validation_loss(y[fold == k], pred[fold == k]),
         }
         for k in np.unique(fold)
     }
     values = [v[metric.name] for v in per_fold.values()]
     return {
-        metric.name: metric(y, pred),
+        metric.name: metric(y, decided),
         "log_loss": task.validation_loss(y, pred),
         "fold_mean": float(np.mean(values)),
         "fold_std": float(np.std(values)),
         "folds": per_fold,
+        **(fitted or {}),
     }
 
 
@@ -42,3 +46,18 @@ def scores_header(task: Task, block: dict[str, Any]) -> dict[str, Any]:
         "cv": block[metric.name],
         "log_loss": block["log_loss"],
     }
+
+
+def decision_note(block: dict[str, Any]) -> str | None:
+    """One line for a report where the score block holds fitted decision thresholds
+    (multilabel F metrics): the submission's thresholds and the honest vs in-sample F."""
+    fitted = block.get("thresholds")
+    if not fitted:
+        return None
+    t = np.asarray(fitted["thresholds"])
+    shown = " ".join(f"{v:.2f}" for v in t) if fitted["per_label"] else f"{t[0]:.2f}"
+    return (
+        f"thresholds ({'per label' if fitted['per_label'] else 'global'}, fitted on every OOF "
+        f"row, for the submission): {shown}; F with thresholds fitted without each fold "
+        f"{fitted['cv_score']:.4f} (the CV), on every row {fitted['fit_score']:.4f} (in-sample)"
+    )

@@ -25,7 +25,8 @@ def build_submission(comp: Competition, run_dir: Path) -> pd.DataFrame:
     sample_ids = comp.sample_submission[id_col].to_numpy()
     pred = read_test(run_dir / TEST, comp.task, sample_ids)
     sub = pd.DataFrame({id_col: sample_ids})
-    for column, values in comp.task.submission_values(pred, target_columns(comp)).items():
+    task = comp.task.for_submission(run_dir)  # multilabel: the thresholds fitted on its OOF
+    for column, values in task.submission_values(pred, target_columns(comp)).items():
         sub[column] = values
     return sub
 
@@ -50,7 +51,7 @@ def validate_submission(comp: Competition, sub: pd.DataFrame, source: str) -> No
     for col in target_columns(comp):
         values = sub[col]
         bad = values.isna() | (values.astype(str).str.strip() == "")
-        if bad.any():
+        if bad.any() and not comp.task.empty_submission_values:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(f"{source}: line {i + 2}, column {col!r} is empty or NaN")
         comp.task.check_submission_column(values, col, source)

@@ -65,11 +65,11 @@ class CompetitionConfig(Section):
     solution: str | None = "solution.csv"  # hidden test labels, where the organiser has them
     id_column: str = "id"
     target_column: str = "label"
-    target_columns: list[str] | None = None  # regression: several targets (target_names)
+    target_columns: list[str] | None = None  # regression: several targets; multilabel: 0/1 columns
     group_column: str | None = None
     train_images: str = "train/{id}.png"
     test_images: str = "test/{id}.png"
-    task: Literal["multiclass", "binary", "regression"] = "multiclass"
+    task: Literal["multiclass", "binary", "regression", "multilabel"] = "multiclass"
     classes: list[str] | None = None  # default: sorted unique labels of train.csv
     metric: str = "accuracy"  # regression: rmse unless given
     # what the submission's target column(s) hold: the label, or one probability per class
@@ -77,6 +77,7 @@ class CompetitionConfig(Section):
     clip: bool = False  # regression: submitted values clipped to train.csv's range
     # numeric / categorical columns of train.csv and the test table (podium.data.metadata)
     metadata: MetadataColumns | None = None
+    thresholds: Literal["global", "per_label"] = "global"  # multilabel F metrics: fitted on OOF
 
     @field_validator("name")
     @classmethod

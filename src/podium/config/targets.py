@@ -7,6 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 REGRESSION_ONLY = ("target_columns", "clip")
+# a task's metric and loss where the config gives none (the schema's defaults are classes')
+DEFAULT_METRIC = {"regression": "rmse", "multilabel": "auc"}
+DEFAULT_LOSS = {"regression": "mse", "multilabel": "bce"}
 
 
 def resolve_targets(competition: Any) -> Any:
@@ -14,11 +17,14 @@ def resolve_targets(competition: Any) -> Any:
     regression's alone; `target_columns` are distinct and non-empty (a ValueError otherwise).
     `competition` is a CompetitionConfig (its validator calls this)."""
     c = competition
-    if c.task == "regression":
-        if "metric" not in c.model_fields_set:
-            c.__dict__["metric"] = "rmse"  # not setattr: that would re-run the validator
-    else:
+    if c.task in DEFAULT_METRIC and "metric" not in c.model_fields_set:
+        c.__dict__["metric"] = DEFAULT_METRIC[
+            c.task
+        ]  # not setattr: that would re-run the validator
+    if c.task != "regression":
         for key in REGRESSION_ONLY:
+            if c.task == "multilabel" and key == "target_columns":
+                continue  # one 0/1 column per label
             if key in c.model_fields_set and getattr(c, key):
                 raise ValueError(f"{key} is for a regression task (task is {c.task!r})")
     names = c.target_columns
@@ -34,6 +40,8 @@ def target_names(competition: Any) -> list[str]:
 
 
 def default_loss(config: Any) -> None:
-    """A regression's `train.loss` defaults to mse (the schema's default, ce, is a class loss)."""
-    if config.competition.task == "regression" and "loss" not in config.train.model_fields_set:
-        config.train.__dict__["loss"] = "mse"  # not setattr: no re-validation
+    """A regression's `train.loss` defaults to mse, a multilabel's to bce (the schema's
+    default, ce, is a softmax loss)."""
+    task = config.competition.task
+    if task in DEFAULT_LOSS and "loss" not in config.train.model_fields_set:
+        config.train.__dict__["loss"] = DEFAULT_LOSS[task]  # not setattr: no re-validation

@@ -75,8 +75,13 @@ class TrainConfig(Section):
     cutmix_alpha: float = Field(0.0, ge=0)
     mixup_prob: float = Field(1.0, ge=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce"] = "ce"  # regression: mse default
+    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce", "asl"] = (
+        "ce"  # regression: mse default
+    )
     focal_gamma: float = 2.0
+    asl_gamma_neg: float = Field(4.0, ge=0)  # multilabel asl: focusing of negatives
+    asl_gamma_pos: float = Field(1.0, ge=0)  # ... of positives
+    asl_clip: float = Field(0.05, ge=0, lt=1)  # ... probability shift of negatives
     class_weights: Literal["none", "balanced"] | list[float] = "none"
     sampler: Literal["none", "upsample", "downsample"] = "none"
     early_stopping_patience: int | None = None

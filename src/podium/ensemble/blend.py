@@ -25,13 +25,14 @@ def blend_cv(
     fold: np.ndarray,
     blend: Blend,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(blend OOF, blend test, weights per fold (K, M)): fold k predicted with weights fitted
-    on the other folds; the test blend uses the mean of the K weight vectors."""
+    """(blend OOF, blend test, weights per fold (K, M), or (K, M, L) for per-label weights):
+    fold k predicted with weights fitted on the other folds; the test blend uses the mean of
+    the K weight vectors."""
     out = np.zeros_like(oof[0])
-    folds = np.unique(fold)
-    weights = np.zeros((len(folds), len(oof)))
-    for i, k in enumerate(folds):
+    by_fold = []
+    for k in np.unique(fold):
         fit_rows, rows = fold != k, fold == k
-        weights[i] = blend.fit([p[fit_rows] for p in oof], y[fit_rows])
-        out[rows] = blend.apply([p[rows] for p in oof], weights[i])
+        by_fold.append(np.asarray(blend.fit([p[fit_rows] for p in oof], y[fit_rows])))
+        out[rows] = blend.apply([p[rows] for p in oof], by_fold[-1])
+    weights = np.stack(by_fold)
     return out, blend.apply(test, weights.mean(axis=0)), weights

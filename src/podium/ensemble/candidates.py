@@ -36,7 +36,8 @@ def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) 
     for name, blend in task.blends().items():
         oof, test, w = blend_cv(oofs, tests, y, fold, blend)
         note = f"{blend.note} " + ", ".join(
-            f"{m.name} {v:.2f}" for m, v in zip(members, w.mean(axis=0), strict=True)
+            f"{m.name} {float(np.mean(v)):.2f}"  # per-label weights: their mean
+            for m, v in zip(members, w.mean(axis=0), strict=True)
         )
         weights = {"weights_by_fold": {m.name: w[:, i].tolist() for i, m in enumerate(members)}}
         cands.append(candidate(name, "blend", oof, test, note=note, extra=weights))

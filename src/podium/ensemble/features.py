@@ -30,7 +30,8 @@ def check_metadata(columns: list[str], comp: Competition) -> None:
     """Refuse the competition's own target, id and group columns as meta-model features."""
     c = comp.cfg
     why = {
-        c.target_column: "target column; it would leak the label into the stack",
+        # every target column (several for regression targets or multilabel 0/1 columns)
+        **{t: "target column; it would leak the label into the stack" for t in c.target_names},
         c.id_column: "id column; a row's name is not a feature (the meta-model would memorise rows)",
     }
     if c.group_column:

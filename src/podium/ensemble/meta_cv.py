@@ -9,6 +9,7 @@ from podium.ensemble.features import build_level2
 from podium.ensemble.inputs import load_inputs
 from podium.ensemble.schema import check_meta_params, parse_ensemble
 from podium.ensemble.stack import stack_cv
+from podium.scoring import score_block
 
 
 def meta_cv_score(cfg: Config, params: dict[str, Any]) -> float:
@@ -37,4 +38,5 @@ def meta_cv_score(cfg: Config, params: dict[str, Any]) -> float:
         section.meta,
         section.meta.xgb_params(params),
     )
-    return inputs.task.metric()(inputs.y, result.oof)
+    # scored as every candidate is (multilabel F: thresholds fitted without each fold)
+    return score_block(inputs.task, inputs.y, result.oof, inputs.fold)[inputs.task.metric().name]

@@ -13,7 +13,7 @@ from podium.ensemble.inputs import Inputs
 from podium.ensemble.report import Candidate, rank_key, write_report
 from podium.ensemble.significance import PairedComparison, compare
 from podium.predictions import OOF, TEST, write_oof, write_test
-from podium.scoring import scores_header
+from podium.scoring import decision_note, scores_header
 
 
 def write_outputs(
@@ -55,6 +55,9 @@ def write_outputs(
         f"{chosen.name} (picked per fold: {', '.join(sorted(set(nested['picked_by_fold'].values())))}).",
         f"Members: {', '.join(f'{m.name} ({m.run_dir})' for m in inputs.members)}.",
     ]
+    note = decision_note(chosen.scores)
+    if note:
+        notes.append(f"The chosen candidate's decision {note}.")
     write_report(out, f"Ensemble {cfg.name} ({comp.cfg.name})", cands, name, chosen.name, notes)
     scores = {
         **scores_header(task, chosen.scores),

@@ -17,6 +17,17 @@ numeric target instead of the label:
 Learnable from the pixels (it is the digit, up to the noise), with an RMSE floor of about 0.3
 and an RMSE of about 2.9 for predicting the mean.
 
+`--task multilabel` writes `data/digits_multilabel/`, same images and split, Planet's layout
+(one column of space-separated tags, `multilabel_tags`):
+
+    train.csv             id,tags     e.g. 'even big loop', '' (no tag: a thin 1)
+    sample_submission.csv id,tags     (tags = a placeholder, 'even')
+    solution.csv          id,tags,Usage
+
+Tags: `even`, `prime`, `big` (> 4), `loop` (0, 6, 8, 9) follow from the digit; `bold` (more
+ink than the median image of its digit) from the pixels, with 10% of its values flipped, so
+no model saturates it.
+
 `--task metadata` writes `data/digits_metadata/`: the same images with tabular metadata that
 carries signal the pixels do not (`competition.metadata`, podium.data.metadata):
 
@@ -75,14 +86,40 @@ def metadata_columns(digit: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarr
     return {"age": written, "site": site}, (score >= 9).astype(int).astype(str)
 
 
+BOLD_FLIPS = 0.1  # share of the multilabel demo's `bold` tags flipped
+DEMO_FOLDERS = {
+    "multiclass": "digits",
+    "regression": "digits_regression",
+    "multilabel": "digits_multilabel",
+    "metadata": "digits_metadata",
+}
+
+
+def multilabel_tags(digit: np.ndarray, pixels: np.ndarray, seed: int = SEED) -> np.ndarray:
+    """Each image's tags (see the module docstring), space-separated, '' for none."""
+    ink = pixels.sum(axis=1)
+    median = {d: np.median(ink[digit == d]) for d in np.unique(digit)}
+    bold = ink > np.array([median[d] for d in digit])
+    bold ^= np.random.default_rng(seed + 2).random(len(digit)) < BOLD_FLIPS
+    tags = {
+        "even": digit % 2 == 0,
+        "prime": np.isin(digit, [2, 3, 5, 7]),
+        "big": digit > 4,
+        "loop": np.isin(digit, [0, 6, 8, 9]),
+        "bold": bold,
+    }
+    names = np.array(list(tags), dtype=object)
+    on = np.stack(list(tags.values()), axis=1)
+    return np.array([" ".join(names[row]) for row in on], dtype=object)
+
+
 def write_demo(root: Path, task: str = "multiclass") -> Path:
-    """The demo competition under `root`: `digits/` (multiclass) or `digits_regression/`."""
-    if task not in ("multiclass", "regression", "metadata"):
+    """The demo competition under `root`: `digits/` (multiclass), `digits_regression/`,
+    `digits_multilabel/` or `digits_metadata/`."""
+    if task not in DEMO_FOLDERS:
         raise ValueError(f"unknown demo task {task!r}")
     regression = task == "regression"
-    out = Path(root) / {"regression": "digits_regression", "metadata": "digits_metadata"}.get(
-        task, "digits"
-    )
+    out = Path(root) / DEMO_FOLDERS[task]
     if all((out / f).is_file() for f in FILES):
         _log.info("demo data already present: %s", out)
         return out
@@ -98,6 +135,9 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
         noise = np.random.default_rng(SEED + 1).normal(0.0, REGRESSION_NOISE, len(ids))
         labels = np.char.mod("%.2f", digits.target + noise)
         column, placeholder = "value", "0.0"
+    if task == "multilabel":
+        labels = multilabel_tags(digits.target, digits.data)
+        column, placeholder = "tags", "even"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

@@ -31,6 +31,7 @@ from podium.ensemble.report import text_table
 from podium.ensemble.schema import parse_ensemble
 from podium.ensemble.significance import PairedComparison
 from podium.predictions import OOF, TEST
+from podium.scoring import decision_note
 
 _log = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ def run(cfg: Config, force: bool = False) -> dict:
     if "vs_best_member" in scores:
         vs = scores["vs_best_member"]
         print("  " + PairedComparison.from_json(vs).summary(scores["chosen"], vs["member"]))
+    note = decision_note(scores.get("final", {}))
+    if note:
+        print(f"  {note}")
     nested = scores["nested_selection"]
     print(
         f"ensemble {cfg.name}: chose {scores['chosen']}, CV {metric.name} {scores['cv']:.4f}, "

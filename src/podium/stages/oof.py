@@ -19,7 +19,7 @@ from podium.artifacts import write_json
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.predictions import OOF, write_oof
-from podium.scoring import score_block, scores_header
+from podium.scoring import decision_note, score_block, scores_header
 from podium.units.predict import UnitPredictor, prediction_settings, trained_fingerprints
 
 _log = logging.getLogger(__name__)
@@ -107,6 +107,9 @@ def format_scores(name: str, scores: dict) -> str:
     lines = [
         f"oof {name}: CV {m} {scores['cv']:.4f}  log_loss {scores['log_loss']:.4f}  ({scores['seconds']}s)"
     ]
+    note = decision_note(scores.get("final", {}))
+    if note:
+        lines.append(f"  {note}")
     for view, s in scores.get("views", {}).items():
         lines.append(f"  view {view:<12} {m} {s[m]:.4f}  log_loss {s['log_loss']:.4f}")
     for name, s in scores.get("snapshots", {}).items():

@@ -87,7 +87,7 @@ def fit_fold(
     test = np.zeros((len(x_test), task.num_outputs))
     stored: dict[str, dict] = {}
     for seed in cfg.train.seeds:
-        model = build_model(section, seed)
+        model = task.tabular_model(build_model(section, seed))  # multilabel: one-vs-rest
         fit_quietly(model, x[~rows], y[~rows])
         valid += _predict(model, x[rows], task.num_outputs) / len(cfg.train.seeds)
         test += _predict(model, x_test, task.num_outputs) / len(cfg.train.seeds)

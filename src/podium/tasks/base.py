@@ -1,5 +1,5 @@
 """The Task seam: everything that depends on the kind of target lives behind this interface,
-one module per task type (`multiclass`, `binary`, `regression`; multilabel and ordinal next).
+one module per task type (`multiclass`, `binary`, `regression`, `multilabel`; ordinal next).
 
 Other code asks the task and never assumes class probabilities: how targets are read from
 `train.csv` into arrays and back into submission values, the number of model outputs, the
@@ -54,6 +54,8 @@ class Task(ABC):
 
     name: ClassVar[str]
     metrics: ClassVar[dict[str, Metric]]
+    # may a submission cell be empty (a multilabel row with no tag)?
+    empty_submission_values: ClassVar[bool] = False
 
     def __init__(self, cfg: CompetitionConfig, source: Path) -> None:
         self.cfg = cfg
@@ -212,3 +214,29 @@ class Task(ABC):
     ) -> torch.Tensor:
         """Per-row loss of the student's logits against `distill_targets`."""
         raise ConfigError(f"train.distill: a {self.name} task cannot be distilled")
+
+    # ---- hooks with a default: what only some tasks do ------------------------------------
+    def split_folds(
+        self, y: np.ndarray, method: str, n_splits: int, seed: int, groups: np.ndarray | None
+    ) -> np.ndarray | None:
+        """(N,) fold of each row where the task splits its own way (multilabel: iterative
+        stratification); None leaves it to `podium.folds`' scikit-learn splitters."""
+        return None
+
+    def oof_decisions(
+        self, y: np.ndarray, pred: np.ndarray, fold: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, Any] | None]:
+        """OOF predictions as the metric scores them, and what was fitted to make them
+        (JSON-ready, merged into the score block): fold k's decisions must come from rules
+        fitted without fold k (multilabel thresholds). Default: the predictions, nothing."""
+        return pred, None
+
+    def for_submission(self, run_dir: Path) -> Task:
+        """The task as a submission of the run in `run_dir` needs it (multilabel: with the
+        thresholds fitted on every OOF row, read from its scores.json). Default: itself."""
+        return self
+
+    def tabular_model(self, model: Any) -> Any:
+        """The scikit-learn estimator a tabular member fits for this task (multilabel wraps it
+        one-vs-rest). Default: the classifier as it is."""
+        return model
