@@ -34,6 +34,18 @@ def test_softened_probabilities_flatten_with_temperature():
     assert (np.argsort(hot) == np.argsort(p)).all()  # the ranking is kept
 
 
+def test_multilabel_soft_targets_soften_each_label_through_its_logit():
+    from podium.tasks.distillation import sigmoid_cross_entropy, softened_sigmoid
+
+    p = np.array([[0.9, 0.5, 0.1]])
+    assert np.allclose(softened_sigmoid(p, 1.0), p, atol=1e-6)
+    hot = softened_sigmoid(p, 3.0)
+    assert 0.5 < hot[0, 0] < 0.9 and np.isclose(hot[0, 1], 0.5) and 0.1 < hot[0, 2] < 0.5
+    logits, soft = torch.tensor([[2.0, 0.0, -2.0]]), torch.tensor([[0.8, 0.5, 0.2]])
+    expected = F.binary_cross_entropy_with_logits(logits / 2, soft) * 4
+    assert torch.allclose(sigmoid_cross_entropy(logits, soft, 2.0), expected.reshape(1))
+
+
 def test_distill_loss_mixes_labels_and_teacher_as_documented():
     torch.manual_seed(0)
     logits, t = torch.randn(6, 3), 2.0

@@ -1,5 +1,6 @@
 """The teacher's side of knowledge distillation, per kind of output (see engine/distill.py).
 
+Multilabel: each label's probability softened alike through its logit, and a BCE at T.
 Classification: the teacher's probabilities softened by the temperature T (p^(1/T),
 renormalised: the softmax of its log-probabilities / T, which is what T does to logits), and
 the student's cross-entropy at the same T, times T^2 so that its gradients keep the labels'
@@ -28,6 +29,22 @@ def soft_cross_entropy(
     """Per-row cross-entropy of logits / T against `soft`, times T^2."""
     logp = F.log_softmax(logits.float() / temperature, dim=1)
     return -(soft.float() * logp).sum(1) * temperature**2
+
+
+def softened_sigmoid(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Independent labels: each probability's logit / T, back through the sigmoid."""
+    p = np.clip(np.asarray(proba, np.float64), 1e-7, 1 - 1e-7)
+    return (1.0 / (1.0 + np.exp(-np.log(p / (1 - p)) / temperature))).astype(np.float32)
+
+
+def sigmoid_cross_entropy(
+    logits: torch.Tensor, soft: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """Per-row mean over labels of the BCE of logits / T against `soft`, times T^2."""
+    bce = F.binary_cross_entropy_with_logits(
+        logits.float() / temperature, soft.float(), reduction="none"
+    )
+    return bce.mean(1) * temperature**2
 
 
 def value_error(logits: torch.Tensor, soft: torch.Tensor, scaled_bce: bool) -> torch.Tensor:

@@ -36,6 +36,7 @@ from podium.artifacts import read_json
 from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.errors import ArtifactError, ConfigError, DataError
 from podium.metrics import Metric
+from podium.tasks import distillation as D
 from podium.tasks import multilabel_blends as B
 from podium.tasks import tags as T
 from podium.tasks.base import Blend, PseudoCandidates, Task
@@ -277,6 +278,12 @@ class Multilabel(Task):
         return OneVsRestClassifier(model)
 
     # ---- pseudo-labels ---------------------------------------------------------------------
+    def distill_targets(self, pred: np.ndarray, temperature: float) -> np.ndarray:
+        return D.softened_sigmoid(pred, temperature)
+
+    def distill_loss(self, logits: torch.Tensor, soft: torch.Tensor, temperature: float):
+        return D.sigmoid_cross_entropy(logits, soft, temperature)
+
     def _no_pseudo(self) -> ConfigError:
         return ConfigError("pseudo: pseudo-labels are not supported for a multilabel task")
 
