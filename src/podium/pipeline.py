@@ -20,11 +20,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from podium.config import Config, ConfigError, load_config, load_related, read_yaml
+from podium.engine import distributed
 from podium.experiment import Experiment
 from podium.pseudo.schema import parse_pseudo
 from podium.stages import ensemble as ensemble_stage
@@ -232,6 +233,8 @@ def _check_unit(request: Request, cfg: Config) -> None:
 
 def run(stage: str, request: Request, **options: Any) -> Any:
     """Run `stage` for `request`, making what it needs first."""
+    if distributed.launched():
+        return _run_launched(stage, request)
     p = Pipeline(request)
     path, force = request.config, request.force
     if stage in ("train", "oof", "infer"):
@@ -263,3 +266,37 @@ def run(stage: str, request: Request, **options: Any) -> Any:
     if stage == "tune":
         return p.tune(cfg)
     raise ValueError(f"unknown stage {stage!r}")
+
+
+def _run_launched(stage: str, request: Request) -> None:
+    """Under torchrun: one unit (`train --fold K --seed S`) over the processes. Rank 0 makes
+    what the unit reads (folds.csv) before the others read it; only rank 0 logs progress."""
+    world = distributed.env_world_size()
+    if stage != "train":
+        raise ConfigError(
+            f"podium {stage} under torchrun (WORLD_SIZE={world}): only `podium train --fold K "
+            f"--seed S` runs over several processes; run `podium {stage}` as one process"
+        )
+    if request.fold is None or request.seed is None:
+        raise ConfigError(
+            f"podium train under torchrun (WORLD_SIZE={world}) trains one unit over its "
+            "processes: pass --fold K --seed S (many units: `podium train --devices 0,1`)"
+        )
+    if distributed.env_rank() != 0:  # the others train in silence
+        request = replace(request, overrides=[*request.overrides, "train.progress=false"])
+        logging.getLogger("podium").setLevel(logging.WARNING)
+    p = Pipeline(request)
+    top = p.load(request.config)
+    cfg = p.members(top, request.exp)[0] if top.kind == "ensemble" else top
+    if top.kind == "ensemble" and request.exp is None:
+        raise ConfigError(f"{request.config}: under torchrun, name one member with --exp")
+    if cfg.kind != "cnn":
+        raise ConfigError(
+            f"{cfg.source}: under torchrun only an image experiment trains (this is a {cfg.kind} "
+            "config); train it as one process per unit"
+        )
+    _check_unit(request, cfg)
+    distributed.setup(cfg.train.device)  # left when the process exits
+    with distributed.main_first():
+        p.folds(cfg)
+    p.train(cfg, request.force)

@@ -35,7 +35,7 @@ from podium.data.augment import build_train_transform
 from podium.data.dataset import EpochSampler, ImageDataset, train_loader
 from podium.data.device import Normalizer
 from podium.data.prefetch import DevicePrefetcher
-from podium.engine import averaging
+from podium.engine import averaging, distributed
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
 from podium.engine.freezing import set_trainable, train_mode, unfreeze_schedule
 from podium.engine.mixing import build_mixup
@@ -99,10 +99,10 @@ def build_train_loader(
     )
     labels = task.sampler_labels(rows.targets) if cfg.train.sampler != "none" else None
     sampler = EpochSampler(len(dataset), sampler_seed, labels, cfg.train.sampler)
-    batch_size = min(cfg.train.batch_size, len(sampler))
+    batch_size = min(cfg.train.batch_size, len(sampler)) // distributed.current().world_size
     loader = train_loader(
         dataset,
-        sampler,
+        distributed.shard(sampler),  # this process's positions of the epoch's order
         batch_size - batch_size % 2,  # mixup pairs need an even batch
         cfg.data.num_workers,
         pin_memory=device.type == "cuda",
@@ -126,14 +126,14 @@ def fit(
     tc = cfg.train
     num_outputs = task.num_outputs
     metric = task.metric()
-    device = resolve_device(tc.device)
+    device = distributed.device_of(resolve_device(tc.device))
     precision = resolve_precision(device, tc.precision)
     unit_dir.mkdir(parents=True, exist_ok=True)
 
     # --- model, in a fixed order: seed -> create -> device -> EMA -> compile --------------------
     model = build_model(cfg, num_outputs, device, seed)
     ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
-    forward = torch.compile(model) if tc.compile else model
+    forward = distributed.step_module(model, tc, device)  # DDP under torchrun; compiled
 
     # --- data -----------------------------------------------------------------------------------
     loader, sampler = build_train_loader(cfg, task, train, derive_seed(seed, 1), device)
@@ -155,11 +155,12 @@ def fit(
         cfg.data.mean, cfg.data.std, device, tc.channels_last, cfg.data.image_size
     )
 
-    def evaluate(net: torch.nn.Module) -> np.ndarray:  # validation logits (N, C)
-        views = ["identity"]
-        return predict_logits(
-            net, valid.images, eval_normalize, precision, views, cfg.infer.batch_size
+    def evaluate(net: torch.nn.Module) -> np.ndarray:  # validation logits (N, C), all ranks'
+        views, rows = ["identity"], distributed.row_range(len(valid.images))
+        part = predict_logits(
+            net, valid.images[rows], eval_normalize, precision, views, cfg.infer.batch_size
         )[0]
+        return distributed.gather_rows(part, len(valid.images))
 
     # --- optimisation -------------------------------------------------------------------------
     criterion = task.build_loss(tc, train.targets).to(device)
@@ -216,13 +217,14 @@ def fit(
         for step, (x, targets, weights) in enumerate(bar):
             if mixup is not None:
                 x, targets = mixup(x, targets)
-            with precision.autocast():
+            sync = (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch
+            with precision.autocast(), distributed.no_sync(forward, sync):
                 logits = forward(x)
             loss = criterion(logits, targets, weights)
             scaler.scale(loss / tc.grad_accum).backward()
             loss_sum += loss.detach()
             n_batches += 1
-            if (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch:
+            if sync:
                 if tc.clip_grad:
                     scaler.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
@@ -234,10 +236,9 @@ def fit(
                     ema.update(model, step=num_updates)
                 if not swa_epoch:
                     scheduler.step_update(num_updates=num_updates)
-        train_loss = float(loss_sum.item() / max(1, n_batches))  # the epoch's one sync
+        train_loss = float(distributed.mean_over_ranks(loss_sum / max(1, n_batches)).item())
         loop_seconds = time.perf_counter() - loop_started
-        assert loader.batch_size is not None  # train_loader always sets a batch size
-        images_seen = n_batches * loader.batch_size
+        images_seen = n_batches * distributed.global_batch(loader)
 
         # --- validate the weights that would be kept (EMA when on) -----------------------------
         eval_model = ema.module if ema is not None else model
@@ -284,7 +285,7 @@ def fit(
                 "history": history,
             },
         )
-        write_csv(unit_dir / "history.csv", pd.DataFrame(history))
+        distributed.on_main(write_csv, unit_dir / "history.csv", pd.DataFrame(history))
         if tc.progress:
             _log.info(
                 f"  epoch {epoch + 1:>3}/{tc.epochs}  loss {row['train_loss']:.4f}  "
@@ -319,9 +320,9 @@ def fit(
         "train_seconds": round(time.time() - started, 2),
     }
     if stamp is not None:
-        stamp.write(**result)
+        distributed.on_main(stamp.write, **result)
     else:
-        write_json(unit_dir / "result.json", result)
+        distributed.on_main(write_json, unit_dir / "result.json", result)
     return result
 
 
