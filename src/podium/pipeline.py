@@ -39,6 +39,7 @@ from podium.stages import submit as submit_stage
 from podium.stages import tabular as tabular_stage
 from podium.stages import train as train_stage
 from podium.tuning.schema import parse_tune
+from podium.units.devices import train_on_devices
 from podium.validate import validate
 
 _log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Request:
     exp: str | None = None
     fold: int | None = None
     seed: int | None = None
+    devices: list[str] | None = None  # `--devices 0,1`: units (tune workers) over a pool
 
 
 def member_paths(config: Path, exp: str | None = None) -> list[Path]:
@@ -84,6 +86,7 @@ class Pipeline:
         self.request = request
         self._done: set[tuple[str, Path]] = set()
         self._valid: set[Path] = set()
+        self._overrides: dict[Path, list[str]] = {}  # per run folder: how its config was made
 
     # ---- configs -------------------------------------------------------------------------
     def load(self, path: Path, member: bool = False, extra: list[str] | None = None) -> Config:
@@ -94,6 +97,7 @@ class Pipeline:
         if member:
             overrides = [o for o in overrides if not o.startswith(OWN_SECTIONS)]
         cfg = load_config(path, [*overrides, *(extra or [])])
+        self._overrides[cfg.run_dir] = [*overrides, *(extra or [])]
         if cfg.run_dir not in self._valid:
             validate(cfg)
             self._valid.add(cfg.run_dir)
@@ -110,7 +114,15 @@ class Pipeline:
     def related(self, path: Path, like: Config) -> Config:
         cfg = load_related(path, like)
         validate(cfg)
+        self._overrides[cfg.run_dir] = [
+            f"paths.{k}={v}" for k, v in like.paths.model_dump().items()
+        ]
         return cfg
+
+    def command_args(self, cfg: Config) -> list[str]:
+        """`-c FILE key=value...`: the command line that loads `cfg` as this run did (for
+        the processes of a device pool)."""
+        return ["-c", str(cfg.source), *self._overrides[cfg.run_dir]]
 
     def _once(self, stage: str, cfg: Config, fn: Callable[[], Any]) -> Any:
         key = (stage, cfg.run_dir)
@@ -186,6 +198,8 @@ class Pipeline:
                 self.predictions(member)
         else:
             self.folds(cfg)
+        if self.request.devices:
+            return tune_stage.run_workers(cfg, self.request.devices, self.command_args(cfg))
         return tune_stage.run(cfg)
 
     def lr_find(self, cfg: Config, steps: int) -> Any:
@@ -195,6 +209,10 @@ class Pipeline:
 
 def _train_cnn(p: Pipeline, cfg: Config, force: bool) -> None:
     r = p.request
+    if r.devices:
+        args = p.command_args(cfg)
+        train_on_devices(Experiment(cfg), args, r.devices, force, r.fold, r.seed)
+        return
     train_stage.run(Experiment(cfg), force=force, fold=r.fold, seed=r.seed)
 
 
@@ -206,6 +224,11 @@ def _train_student(p: Pipeline, cfg: Config, force: bool) -> None:
     teacher = p.related(parse_pseudo(cfg).teacher_path(cfg.source), cfg)
     p.predictions(teacher)
     r = p.request
+    if r.devices:  # pseudo.parquet made here, before the units' processes read it
+        exp = Experiment(cfg)
+        _, fp = pseudo_stage.student_rows(exp, force=force and r.fold is None and r.seed is None)
+        train_on_devices(exp, p.command_args(cfg), r.devices, force, r.fold, r.seed, fp)
+        return
     pseudo_stage.train_student(Experiment(cfg), force=force, fold=r.fold, seed=r.seed)
 
 
@@ -277,6 +300,8 @@ def _run_launched(stage: str, request: Request) -> None:
             f"podium {stage} under torchrun (WORLD_SIZE={world}): only `podium train --fold K "
             f"--seed S` runs over several processes; run `podium {stage}` as one process"
         )
+    if request.devices:
+        raise ConfigError("--devices starts a process per device itself: run it without torchrun")
     if request.fold is None or request.seed is None:
         raise ConfigError(
             f"podium train under torchrun (WORLD_SIZE={world}) trains one unit over its "
