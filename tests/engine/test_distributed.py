@@ -122,12 +122,15 @@ def last_weights(tmp_path: Path, name: str) -> dict[str, torch.Tensor]:
 
 
 def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
-    runs = {n: write_config(tmp_path, small_demo, n) for n in ("a", "b", "resumed", "single")}
+    names = ("a", "b", "resumed", "single", "batchnorm")
+    runs = {n: write_config(tmp_path, small_demo, n) for n in names}
     spec = [
         {"config": str(runs["a"]), "overrides": []},
         {"config": str(runs["b"]), "overrides": []},
         {"config": str(runs["resumed"]), "overrides": ["train.stop_after_epoch=1"]},
         {"config": str(runs["resumed"]), "overrides": []},
+        # BatchNorm: running statistics (and so the EMA) must not drift apart across ranks
+        {"config": str(runs["batchnorm"]), "overrides": ["model.name=test_resnet"]},
     ]
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
@@ -148,13 +151,13 @@ def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
-    assert [run["exit"] for run in ranks[0]] == [0, 0, "interrupted", 0]
+    assert [run["exit"] for run in ranks[0]] == [0, 0, "interrupted", 0, 0]
 
     # checkpoints: written by rank 0 alone, last.pt once per epoch, best.pt when it improves
     writes = ranks[0][0]["writes"]
     assert writes.count("last.pt") == 2 and 1 <= writes.count("best.pt") <= 2
     assert all(run["writes"] == [] for run in ranks[1])
-    # the evaluated EMA weights are the same on both ranks at every validation
+    # the evaluated EMA weights (and buffers) are the same on both ranks at every validation
     for r0, r1 in zip(ranks[0], ranks[1], strict=True):
         assert len(r0["evaluated"]) and r0["evaluated"] == r1["evaluated"]
 

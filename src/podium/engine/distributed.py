@@ -157,7 +157,7 @@ def check_config(tc: TrainConfig, world_size: int, device: torch.device) -> None
 
 def step_module(model: torch.nn.Module, tc: TrainConfig, device: torch.device) -> torch.nn.Module:
     """The module the step loop calls: `model` itself in one process, else DDP around it
-    (gradients all-reduced; BatchNorm buffers broadcast from rank 0 at each forward), with
+    (gradients all-reduced; BatchNorm buffers copied from rank 0 after each forward), with
     `train.sync_bn` converting its BatchNorm layers first; compiled when `train.compile`.
 
     The optimizer, EMA and checkpoints keep using the bare `model`: SyncBN conversion keeps
@@ -174,16 +174,25 @@ def step_module(model: torch.nn.Module, tc: TrainConfig, device: torch.device) -
             model,
             device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=bool(tc.freeze_backbone_epochs or tc.unfreeze),
+            broadcast_buffers=False,  # micro_step copies them after the forward instead
         )
     return cast(torch.nn.Module, torch.compile(forward)) if tc.compile else forward
 
 
-def no_sync(forward: torch.nn.Module, sync: bool) -> contextlib.AbstractContextManager[Any]:
-    """Accumulation micro-steps skip the gradient all-reduce; the step's last one does it."""
+@contextlib.contextmanager
+def micro_step(forward: torch.nn.Module, sync: bool) -> Iterator[None]:
+    """Around one micro-step's forward pass. Accumulation micro-steps skip the gradient
+    all-reduce (`no_sync`: DDP decides it at the forward); the update's last one does it.
+    After the forward, rank 0's buffers (BatchNorm running statistics) are copied to every
+    rank, so the EMA update and validation see the same model everywhere; DDP's own
+    broadcast (turned off) would come only before the next forward."""
     ddp = getattr(forward, "_orig_mod", forward)  # under torch.compile
-    if not sync and isinstance(ddp, DistributedDataParallel):
-        return ddp.no_sync()
-    return contextlib.nullcontext()
+    if not isinstance(ddp, DistributedDataParallel):
+        yield
+        return
+    with contextlib.nullcontext() if sync else ddp.no_sync():
+        yield
+    broadcast_buffers(ddp.module)
 
 
 def on_main(write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -199,10 +208,17 @@ def global_batch(loader: DataLoader) -> int:
 
 
 def broadcast_buffers(model: torch.nn.Module) -> None:
-    """Rank 0's buffers (BatchNorm statistics recomputed for SWA) on every rank."""
-    if current().active:
-        for buf in model.buffers():
-            dist.broadcast(buf.data, src=0)
+    """Rank 0's buffers (BatchNorm statistics) on every rank: one broadcast per dtype."""
+    if not current().active:
+        return
+    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
+    for buf in model.buffers():
+        by_dtype.setdefault(buf.dtype, []).append(buf)
+    for bufs in by_dtype.values():
+        flat = torch.cat([b.detach().reshape(-1) for b in bufs])
+        dist.broadcast(flat, src=0)
+        for b, part in zip(bufs, flat.split([b.numel() for b in bufs]), strict=True):
+            b.data.copy_(part.view_as(b))
 
 
 # ---- data ----------------------------------------------------------------------------------

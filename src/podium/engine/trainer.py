@@ -218,7 +218,7 @@ def fit(
             if mixup is not None:
                 x, targets = mixup(x, targets)
             sync = (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch
-            with precision.autocast(), distributed.no_sync(forward, sync):
+            with precision.autocast(), distributed.micro_step(forward, sync):
                 logits = forward(x)
             loss = criterion(logits, targets, weights)
             scaler.scale(loss / tc.grad_accum).backward()
