@@ -127,14 +127,21 @@ def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
     spec = [
         {"config": str(runs["a"]), "overrides": []},
         {"config": str(runs["b"]), "overrides": []},
+        # dies after epoch 1 (attempt 0); torchrun restarts the processes, which resume
         {"config": str(runs["resumed"]), "overrides": ["train.stop_after_epoch=1"]},
-        {"config": str(runs["resumed"]), "overrides": []},
         # BatchNorm: running statistics (and so the EMA) must not drift apart across ranks
         {"config": str(runs["batchnorm"]), "overrides": ["model.name=test_resnet"]},
     ]
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    launcher = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--max-restarts",
+        "1",
+    ]
     proc = subprocess.run(
         [
             *launcher,
@@ -150,8 +157,13 @@ def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
-    assert [run["exit"] for run in ranks[0]] == [0, 0, "interrupted", 0, 0]
+    ranks = [json.loads((tmp_path / f"rank{r}-attempt0.json").read_text()) for r in range(2)]
+    assert [run["exit"] for run in ranks[0]] == [0, 0]  # then the third command died
+    restarted = [json.loads((tmp_path / f"rank{r}-attempt1.json").read_text()) for r in range(2)]
+    assert [run["exit"] for run in restarted[0]] == [0, 0, 0, 0]
+    assert restarted[0][0]["writes"] == restarted[0][1]["writes"] == []  # finished: skipped
+    assert restarted[0][2]["writes"].count("last.pt") == 1  # epoch 2 only: resumed
+    ranks = [r[:2] + rr[2:] for r, rr in zip(ranks, restarted, strict=True)]
 
     # checkpoints: written by rank 0 alone, last.pt once per epoch, best.pt when it improves
     writes = ranks[0][0]["writes"]

@@ -1,12 +1,15 @@
 """Run under torchrun by tests/engine/test_distributed.py: several `podium train --fold 0
---seed 0` commands in the same processes (one process group each, as the CLI makes it), with
+--seed 0` commands in the same processes (one process group, as the CLI makes it), with
 what each rank wrote and the evaluated (EMA) weights each rank saw recorded per rank.
 
-    torchrun --standalone --nproc-per-node 2 tests/engine/torchrun_scenarios.py SPEC OUT
+    torchrun --standalone --nproc-per-node 2 --max-restarts 1 \
+        tests/engine/torchrun_scenarios.py SPEC OUT
 
-SPEC is a JSON list of {"config": path, "overrides": [...]}; OUT/rank{r}.json gets, per
-command, its exit (0, or "interrupted"), the checkpoint files this rank wrote, and a
-checksum of the evaluated weights at each validation.
+SPEC is a JSON list of {"config": path, "overrides": [...]}; after each command,
+OUT/rank{r}-attempt{a}.json gets, per command so far, its exit status, the checkpoint files
+this rank wrote and a checksum of the evaluated weights at each validation. A command
+stopped by `train.stop_after_epoch` ends the processes (as a crash would): torchrun
+restarts them (attempt 1), and the commands run again, resuming or skipping.
 """
 
 from __future__ import annotations
@@ -45,13 +48,11 @@ def checksummed_predict(net, *args, **kwargs):
 checkpoint.save_with = counting_save
 trainer.predict_logits = checksummed_predict
 
+attempt = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
 runs = []
 for command in spec:
     record = {"writes": [], "evaluated": []}
-    argv = ["-q", "train", "-c", command["config"], "--fold", "0", "--seed", "0"]
-    try:
-        record["exit"] = main([*argv, *command["overrides"]])
-    except trainer.Interrupted:
-        record["exit"] = "interrupted"
     runs.append(record)
-(out / f"rank{rank}.json").write_text(json.dumps(runs))
+    argv = ["-q", "train", "-c", command["config"], "--fold", "0", "--seed", "0"]
+    record["exit"] = main([*argv, *command["overrides"]])  # Interrupted ends the process
+    (out / f"rank{rank}-attempt{attempt}.json").write_text(json.dumps(runs))
