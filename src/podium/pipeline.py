@@ -26,6 +26,7 @@ from typing import Any
 
 from podium.config import Config, ConfigError, load_config, load_related, read_yaml
 from podium.engine import distributed
+from podium.engine.precision import resolve_device
 from podium.experiment import Experiment
 from podium.pseudo.schema import parse_pseudo
 from podium.stages import ensemble as ensemble_stage
@@ -312,15 +313,16 @@ def _run_launched(stage: str, request: Request) -> None:
         logging.getLogger("podium").setLevel(logging.WARNING)
     p = Pipeline(request)
     top = p.load(request.config)
-    cfg = p.members(top, request.exp)[0] if top.kind == "ensemble" else top
     if top.kind == "ensemble" and request.exp is None:
         raise ConfigError(f"{request.config}: under torchrun, name one member with --exp")
+    cfg = p.members(top, request.exp)[0] if top.kind == "ensemble" else top
     if cfg.kind != "cnn":
         raise ConfigError(
             f"{cfg.source}: under torchrun only an image experiment trains (this is a {cfg.kind} "
             "config); train it as one process per unit"
         )
     _check_unit(request, cfg)
+    distributed.check_config(cfg.train, world, resolve_device(cfg.train.device))
     distributed.setup(cfg.train.device)  # left when the process exits
     with distributed.main_first():
         p.folds(cfg)

@@ -64,14 +64,21 @@ def test_the_batch_is_global_and_sync_bn_needs_gpus():
         distributed.check_config(TrainConfig(sync_bn=True), 2, torch.device("cpu"))
 
 
-def test_under_torchrun_only_one_unit_trains(monkeypatch, capsys, tmp_path):
+def test_under_torchrun_only_one_unit_trains(monkeypatch, capsys, tmp_path, demo_data_root):
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "2")
-    config = tmp_path / "x.yaml"
+    config = write_config(tmp_path, demo_data_root, "x")
     assert main(["train", "-c", str(config), "--fold", "0"]) == 2
     assert "pass --fold K --seed S" in capsys.readouterr().err
     assert main(["oof", "-c", str(config)]) == 2
     assert "only `podium train --fold K --seed S` runs over several" in capsys.readouterr().err
+    unit = ["--fold", "0", "--seed", "0"]
+    assert main(["train", "-c", str(config), *unit, "--devices", "0,1"]) == 2
+    assert "run it without torchrun" in capsys.readouterr().err
+    # checked before the process group is joined and before anything is written
+    assert main(["train", "-c", str(config), *unit, "train.batch_size=15"]) == 2
+    assert "train.batch_size=15 is the global batch" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 # ---- two processes -----------------------------------------------------------------------
