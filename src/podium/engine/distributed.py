@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import inspect
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -155,6 +156,14 @@ def check_config(tc: TrainConfig, world_size: int, device: torch.device) -> None
         )
 
 
+# torch 2.14 renamed DDP's `broadcast_buffers` (still accepted, with a FutureWarning)
+_NO_FORWARD_BUFFER_SYNC: dict[str, Any] = (
+    {"forward_sync_buffers": False}
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    else {"broadcast_buffers": False}
+)
+
+
 def step_module(model: torch.nn.Module, tc: TrainConfig, device: torch.device) -> torch.nn.Module:
     """The module the step loop calls: `model` itself in one process, else DDP around it
     (gradients all-reduced; BatchNorm buffers copied from rank 0 after each forward), with
@@ -174,7 +183,7 @@ def step_module(model: torch.nn.Module, tc: TrainConfig, device: torch.device) -
             model,
             device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=bool(tc.freeze_backbone_epochs or tc.unfreeze),
-            broadcast_buffers=False,  # micro_step copies them after the forward instead
+            **_NO_FORWARD_BUFFER_SYNC,  # micro_step copies them after the forward instead
         )
     return cast(torch.nn.Module, torch.compile(forward)) if tc.compile else forward
 
