@@ -11,7 +11,10 @@ For each model it measures, in this order:
             epoch and then the measured ones; img/s of the step loop (loader included) and
             the epoch's wall time (validation and checkpoints included);
   inference `predict.predict_logits` (the oof/infer path) per TTA view, against the model's
-            forward pass on synthetic batches on the device.
+            forward pass on synthetic batches on the device;
+  ddp N=1   with `--ddp`: `fit` again inside a process group of one (DDP-wrapped model,
+            sharded sampler and validation), as a ratio of `podium`: DDP's overhead where
+            it is not needed.
 
 The competition (train.csv, train/*.jpg, test/*.jpg, sample_submission.csv) is generated
 once under `--cache-dir` and reused. Timed regions are bracketed by `torch.cuda.synchronize()`
@@ -27,6 +30,7 @@ about `--epoch-seconds` (10), so that the start of an epoch is a small part of i
     python benchmarks/throughput.py --device cuda        # resnet50@224, efficientnet_b0@224,
                                                          # resnet18@64 on 20,000 JPEGs at 256 px
     python benchmarks/throughput.py --models resnet50@224:128 --compile --json out.json
+    python benchmarks/throughput.py --device cuda --ddp   # + DDP with one process vs plain
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import timm  # noqa: E402
 import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
 
 from podium.artifacts import write_json  # noqa: E402
 from podium.config import Config, from_dict  # noqa: E402
@@ -384,6 +389,30 @@ def podium_fit(
     )
 
 
+def podium_fit_ddp(
+    cfg: Config,
+    task: Task,
+    rows: TrainRows,
+    valid: ValidRows,
+    device: torch.device,
+    memory: PeakMemory,
+) -> Phase:
+    """The same `fit` inside a process group of one (NCCL on CUDA, gloo on the CPU), as
+    `torchrun --nproc-per-node 1` would run it: the model wrapped in DistributedDataParallel,
+    the sampler and validation going through the sharding code. Against `podium`, the cost
+    of DDP where it is not needed (it should be none)."""
+    store = cfg.run_dir / "ddp-store"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.unlink(missing_ok=True)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend, init_method=f"file://{store}", rank=0, world_size=1)
+    try:
+        return podium_fit(cfg, task, rows, valid, device, memory)
+    finally:
+        dist.destroy_process_group()
+        store.unlink(missing_ok=True)
+
+
 def inference_limit(
     model: torch.nn.Module,
     cfg: Config,
@@ -505,6 +534,15 @@ def bench_model(
         f"{podium.extra['epoch_wall_seconds']:.2f}s wall",
         flush=True,
     )
+    if args.ddp:
+        ddp = podium_fit_ddp(cfg, task, rows, valid, device, memory)
+        result["podium_ddp"] = {**asdict(ddp), "images_per_second": ddp.rate}
+        result["ddp_ratio"] = ddp.rate / podium.rate
+        print(
+            f"  ddp N=1  {ddp.rate:>9,.0f} img/s  peak {ddp.peak_gib:.2f} GiB  "
+            f"= {ddp.rate / podium.rate:.0%} of podium without DDP",
+            flush=True,
+        )
     if device.type == "cpu" and cfg.data.num_workers == 0:
         # one process does everything: CPU seconds count its work whatever else shares the cores
         print(
@@ -595,6 +633,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=Path(
             os.environ.get("PODIUM_BENCH_CACHE", Path(tempfile.gettempdir()) / "podium-throughput")
         ),
+    )
+    p.add_argument(
+        "--ddp",
+        action="store_true",
+        help="also time fit under DistributedDataParallel with one process (its overhead)",
     )
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args(argv)

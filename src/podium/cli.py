@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--force", action="store_true", help="redo this stage's finished work")
         if name in EXP:
             sp.add_argument("--exp", help="with an ensemble config: only this member")
+    for name in ("train", "oof", "infer", "pseudo", "tune"):
+        sub.choices[name].add_argument(
+            "--devices",
+            help="a device pool, e.g. 0,1 (or cpu,cpu): fold x seed units (tune: workers) in "
+            "parallel, one process per device; oof/infer/pseudo train missing units this way",
+        )
     sub.choices["train"].add_argument("--fold", type=int)
     sub.choices["train"].add_argument("--seed", type=int)
     sub.choices["lr-find"].add_argument("--steps", type=int, default=100)
@@ -114,6 +120,7 @@ def _run(args: argparse.Namespace) -> None:
         predict_bundle(Path(args.bundle), Path(args.data), Path(args.out))
         return
     from podium import pipeline  # local for import cost: `podium --help` needs no torch
+    from podium.units.devices import parse_devices
 
     request = pipeline.Request(
         config=Path(args.config),
@@ -122,6 +129,7 @@ def _run(args: argparse.Namespace) -> None:
         exp=getattr(args, "exp", None),
         fold=getattr(args, "fold", None),
         seed=getattr(args, "seed", None),
+        devices=parse_devices(args.devices) if getattr(args, "devices", None) else None,
     )
     options = {}
     if args.stage == "lr-find":
@@ -132,6 +140,11 @@ def _run(args: argparse.Namespace) -> None:
         options["out"] = Path(args.out)
     if args.stage == "score" and args.submission:
         options["submission"] = Path(args.submission)
+    from podium import launch  # torchrun's processes train one unit together
+
+    if launch.launched():
+        launch.run(args.stage, request)
+        return
     pipeline.run(args.stage, request, **options)
 
 

@@ -19,7 +19,30 @@ from podium.config import ConfigError, ModelConfig
 def create_model(cfg: ModelConfig, num_classes: int, in_chans: int = 3) -> torch.nn.Module:
     """Build `cfg.name` with `num_classes` outputs (binary tasks use 2, like multiclass) and
     `in_chans` input channels (`data.channels`): timm adapts pretrained RGB stem weights
-    (summed for 1 channel, repeated and rescaled for more)."""
+    (summed for 1 channel, repeated and rescaled for more). `model.grad_checkpointing`
+    recomputes activations in the backward pass: less memory, same numbers, ~30% slower."""
+    model = _create(cfg, num_classes, in_chans)
+    if cfg.grad_checkpointing:
+        set_grad_checkpointing(model, cfg.name)
+    return model
+
+
+def set_grad_checkpointing(model: torch.nn.Module, name: str) -> None:
+    """timm's `set_grad_checkpointing()`; a model without it is refused by name, not left
+    silently at full memory."""
+    enable = getattr(model, "set_grad_checkpointing", None)
+    try:
+        if enable is None:
+            raise NotImplementedError("no set_grad_checkpointing()")
+        enable(True)
+    except (AssertionError, NotImplementedError) as e:
+        raise ConfigError(
+            f"model.grad_checkpointing: timm's {name} does not support gradient checkpointing "
+            f"({e or type(e).__name__}); set model.grad_checkpointing=false"
+        ) from None
+
+
+def _create(cfg: ModelConfig, num_classes: int, in_chans: int) -> torch.nn.Module:
     if cfg.name not in timm.list_models() and not timm.is_model(cfg.name):
         close = difflib.get_close_matches(cfg.name, timm.list_models(), n=3)
         raise ConfigError(f"model.name: unknown timm model {cfg.name!r}; close: {close}")

@@ -42,6 +42,7 @@ from podium.stages import tabular as tabular_stage
 from podium.stages import train as train_stage
 from podium.stages import weights as weights_stage
 from podium.tuning.schema import parse_tune
+from podium.units.devices import train_on_devices
 from podium.validate import validate
 
 _log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Request:
     exp: str | None = None
     fold: int | None = None
     seed: int | None = None
+    devices: list[str] | None = None  # `--devices 0,1`: units (tune workers) over a pool
 
 
 def member_paths(config: Path, exp: str | None = None) -> list[Path]:
@@ -87,6 +89,7 @@ class Pipeline:
         self.request = request
         self._done: set[tuple[str, Path]] = set()
         self._valid: set[Path] = set()
+        self._overrides: dict[Path, list[str]] = {}  # per run folder: how its config was made
 
     # ---- configs -------------------------------------------------------------------------
     def load(self, path: Path, member: bool = False, extra: list[str] | None = None) -> Config:
@@ -97,6 +100,7 @@ class Pipeline:
         if member:
             overrides = [o for o in overrides if not o.startswith(OWN_SECTIONS)]
         cfg = load_config(path, [*overrides, *(extra or [])])
+        self._overrides[cfg.run_dir] = [*overrides, *(extra or [])]
         if cfg.run_dir not in self._valid:
             validate(cfg)
             self._valid.add(cfg.run_dir)
@@ -113,7 +117,15 @@ class Pipeline:
     def related(self, path: Path, like: Config) -> Config:
         cfg = load_related(path, like)
         validate(cfg)
+        self._overrides[cfg.run_dir] = [
+            f"paths.{k}={v}" for k, v in like.paths.model_dump().items()
+        ]
         return cfg
+
+    def command_args(self, cfg: Config) -> list[str]:
+        """`-c FILE key=value...`: the command line that loads `cfg` as this run did (for
+        the processes of a device pool)."""
+        return ["-c", str(cfg.source), *self._overrides[cfg.run_dir]]
 
     def _once(self, stage: str, cfg: Config, fn: Callable[[], Any]) -> Any:
         key = (stage, cfg.run_dir)
@@ -189,6 +201,8 @@ class Pipeline:
                 self.predictions(member)
         else:
             self.folds(cfg)
+        if self.request.devices:
+            return tune_stage.run_workers(cfg, self.request.devices, self.command_args(cfg))
         return tune_stage.run(cfg)
 
     def export(self, cfg: Config, **options: Any) -> Path:
@@ -215,6 +229,10 @@ class Pipeline:
 def _train_cnn(p: Pipeline, cfg: Config, force: bool) -> None:
     r = p.request
     teachers = [Experiment(t) for t in _teachers(p, cfg)]
+    if r.devices:
+        args = p.command_args(cfg)
+        train_on_devices(Experiment(cfg), args, r.devices, force, r.fold, r.seed)
+        return
     train_stage.run(Experiment(cfg), force=force, fold=r.fold, seed=r.seed, teachers=teachers)
 
 
@@ -235,6 +253,11 @@ def _train_student(p: Pipeline, cfg: Config, force: bool) -> None:
     teacher = p.related(parse_pseudo(cfg).teacher_path(cfg.source), cfg)
     p.predictions(teacher)
     r = p.request
+    if r.devices:  # pseudo.parquet made here, before the units' processes read it
+        exp = Experiment(cfg)
+        _, fp = pseudo_stage.student_rows(exp, force=force and r.fold is None and r.seed is None)
+        train_on_devices(exp, p.command_args(cfg), r.devices, force, r.fold, r.seed, fp)
+        return
     pseudo_stage.train_student(Experiment(cfg), force=force, fold=r.fold, seed=r.seed)
 
 
@@ -246,7 +269,7 @@ _TRAIN: dict[str, Callable[[Pipeline, Config, bool], None]] = {
 }
 
 
-def _check_unit(request: Request, cfg: Config) -> None:
+def check_unit(request: Request, cfg: Config) -> None:
     """`--fold` / `--seed` name a unit the config has, before anything is trained."""
     n = cfg.folds.n_splits
     if request.fold is not None and request.fold not in range(n):
@@ -268,7 +291,7 @@ def run(stage: str, request: Request, **options: Any) -> Any:
         # an ensemble config stands for its members (`--exp` narrows), a plain one for itself
         top = p.load(path)
         configs = p.members(top, request.exp) if top.kind == "ensemble" else [top]
-        _check_unit(request, configs[0])
+        check_unit(request, configs[0])
         for cfg in configs:
             getattr(p, stage)(cfg, force)
         return None

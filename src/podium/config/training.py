@@ -35,6 +35,8 @@ class ModelConfig(Section):
     drop_path_rate: float = Field(0.0, ge=0, lt=1)
     kwargs: dict[str, Any] = Field(default_factory=dict)  # passed to timm.create_model
     metadata: MetadataNetConfig = Field(default_factory=MetadataNetConfig)
+    # timm's set_grad_checkpointing: recompute activations in backward (memory for time)
+    grad_checkpointing: bool = False
 
 
 class TrainConfig(Section):
@@ -65,6 +67,7 @@ class TrainConfig(Section):
     freeze_bn: bool = False  # BatchNorm layers in eval mode: running statistics never change
     freeze_bn_affine: bool = False  # with freeze_bn: their weight and bias are frozen too
     grad_accum: int = Field(1, ge=1)
+    sync_bn: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
     clip_grad: float | None = None
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     device: str = "auto"

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from podium.config import Config, TrainConfig
+from podium.engine import distributed
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
 from podium.engine.swa import Swa
 from podium.tasks import Task
@@ -68,6 +69,7 @@ def finish(
     if swa is not None and swa.n_averaged:
         if not cfg.train.freeze_bn:  # the average's BN statistics, from the training data
             recompute_bn(swa.module)
+            distributed.broadcast_buffers(swa.module)  # rank 0's (each rank saw its shard)
         scores["swa_score"] = metric(y, task.activate(evaluate(swa.module)))
         save_checkpoint(
             unit_dir / "swa.pt",
@@ -84,6 +86,7 @@ def finish(
             scores["swa_score"],
         )
     if cfg.train.snapshots:
+        distributed.current().barrier()  # the snapshots rank 0 wrote are read below
         device = next(model.parameters()).device
         logits = []
         for i in range(1, cfg.train.cycles + 1):

@@ -19,10 +19,14 @@ from typing import Any
 import torch
 
 from podium.artifacts import ArtifactError, save_with
+from podium.engine.distributed import current
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    save_with(path, lambda tmp: torch.save(state, tmp))
+    """Written once: in a process group (torchrun) by rank 0 only, the others holding the
+    same weights."""
+    if current().is_main:
+        save_with(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 from podium.config import Config
 from podium.data.augment import build_train_transform
 from podium.data.dataset import EpochSampler, ImageDataset, train_loader
+from podium.engine import distributed
 from podium.engine.rows import TrainRows
 from podium.tasks import Task
 
@@ -38,10 +39,11 @@ def build_train_loader(
     )
     labels = task.sampler_labels(rows.targets) if cfg.train.sampler != "none" else None
     sampler = EpochSampler(len(dataset), sampler_seed, labels, cfg.train.sampler)
-    batch_size = min(cfg.train.batch_size, len(sampler))
+    # train.batch_size is global: each of the world's processes takes its share
+    batch_size = min(cfg.train.batch_size, len(sampler)) // distributed.current().world_size
     loader = train_loader(
         dataset,
-        sampler,
+        distributed.shard(sampler),  # this process's positions of the epoch's order
         batch_size - batch_size % 2,  # mixup pairs need an even batch
         cfg.data.num_workers,
         pin_memory=device.type == "cuda",

@@ -31,7 +31,7 @@ from podium.artifacts import write_csv, write_json
 from podium.config import Config
 from podium.data.device import Normalizer
 from podium.data.prefetch import DevicePrefetcher
-from podium.engine import averaging
+from podium.engine import averaging, distributed
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
 from podium.engine.distill import distilled
 from podium.engine.freezing import set_trainable, train_mode, unfreeze_schedule
@@ -75,14 +75,14 @@ def fit(
     tc = cfg.train
     num_outputs = task.num_outputs
     metric = task.metric()
-    device = resolve_device(tc.device)
+    device = distributed.device_of(resolve_device(tc.device))
     precision = resolve_precision(device, tc.precision)
     unit_dir.mkdir(parents=True, exist_ok=True)
 
     # --- model, in a fixed order: seed -> create -> device -> EMA -> compile --------------------
     model = build_model(cfg, num_outputs, device, seed, train.metadata_stats)
     ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
-    forward = torch.compile(model) if tc.compile else model
+    forward = distributed.step_module(model, tc, device)  # DDP under torchrun; compiled
 
     # --- data: one loader per image size (`train.stages`), the same order at every size ----
     normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
@@ -109,17 +109,13 @@ def fit(
         cfg.data.mean, cfg.data.std, device, tc.channels_last, cfg.data.image_size
     )
 
-    def evaluate(net: torch.nn.Module) -> np.ndarray:  # validation logits (N, C)
-        views = ["identity"]
-        return predict_logits(
-            net,
-            valid.images,
-            eval_normalize,
-            precision,
-            views,
-            cfg.infer.batch_size,
-            valid.metadata,
+    def evaluate(net: torch.nn.Module) -> np.ndarray:  # validation logits (N, C), all ranks'
+        views, rows = ["identity"], distributed.row_range(len(valid.images))
+        meta = valid.metadata[rows] if valid.metadata is not None else None
+        part = predict_logits(
+            net, valid.images[rows], eval_normalize, precision, views, cfg.infer.batch_size, meta
         )[0]
+        return distributed.gather_rows(part, len(valid.images))
 
     # --- optimisation -------------------------------------------------------------------------
     criterion = distilled(task, tc, task.build_loss(tc, train.targets), train).to(device)
@@ -179,13 +175,14 @@ def fit(
         for step, (x, targets, weights, *metadata) in enumerate(bar):
             if mixup is not None:  # pixels and targets; each row keeps its own metadata
                 x, targets = mixup(x, targets)
-            with precision.autocast():
+            sync = (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch
+            with precision.autocast(), distributed.micro_step(forward, sync):
                 logits = forward(x, *metadata)
             loss = criterion(logits, targets, weights)
             scaler.scale(loss / tc.grad_accum).backward()
             loss_sum += loss.detach()
             n_batches += 1
-            if (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch:
+            if sync:
                 if tc.clip_grad:
                     scaler.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
@@ -197,10 +194,9 @@ def fit(
                     ema.update(model, step=num_updates)
                 if not swa_epoch:
                     scheduler.step_update(num_updates=num_updates)
-        train_loss = float(loss_sum.item() / max(1, n_batches))  # the epoch's one sync
+        train_loss = float(distributed.mean_over_ranks(loss_sum / max(1, n_batches)).item())
         loop_seconds = time.perf_counter() - loop_started
-        assert loader.batch_size is not None  # train_loader always sets a batch size
-        images_seen = n_batches * loader.batch_size
+        images_seen = n_batches * distributed.global_batch(loader)
 
         # --- validate the weights that would be kept (EMA when on) -----------------------------
         eval_model = ema.module if ema is not None else model
@@ -247,7 +243,7 @@ def fit(
                 "history": history,
             },
         )
-        write_csv(unit_dir / "history.csv", pd.DataFrame(history))
+        distributed.on_main(write_csv, unit_dir / "history.csv", pd.DataFrame(history))
         if tc.progress:
             _log.info(
                 f"  epoch {epoch + 1:>3}/{tc.epochs}  loss {row['train_loss']:.4f}  "
@@ -282,9 +278,9 @@ def fit(
         "train_seconds": round(time.time() - started, 2),
     }
     if stamp is not None:
-        stamp.write(**result)
+        distributed.on_main(stamp.write, **result)
     else:
-        write_json(unit_dir / "result.json", result)
+        distributed.on_main(write_json, unit_dir / "result.json", result)
     return result
 
 

@@ -73,19 +73,20 @@ def train_student(
     exp: Experiment, force: bool = False, fold: int | None = None, seed: int | None = None
 ) -> dict:
     """Train the student's units on their labelled rows plus fold-matched pseudo rows."""
+    rows, fp = student_rows(exp, force=force and fold is None and seed is None)
+    return train_units(
+        exp, force=force, fold=fold, seed=seed, extra_rows=rows.for_fold, extra_fingerprint=fp
+    )
+
+
+def student_rows(exp: Experiment, force: bool = False) -> tuple[PseudoRows, str]:
+    """pseudo.parquet made (or checked fresh) and its fingerprint, which the student's unit
+    stamps record: before the units train, here or in their own processes (`--devices`)."""
     section = parse_pseudo(exp.cfg)
     # before anything touches the run folder: a student named like its teacher is refused
     teacher = open_teacher(exp.cfg, section.teacher_path(exp.cfg.source))
-    rows = ensure_pseudo(exp, section, teacher, force=force and fold is None and seed is None)
-    record = read_json(exp.run_dir / PSEUDO_JSON)
-    return train_units(
-        exp,
-        force=force,
-        fold=fold,
-        seed=seed,
-        extra_rows=rows.for_fold,
-        extra_fingerprint=record["fingerprint"],
-    )
+    rows = ensure_pseudo(exp, section, teacher, force=force)
+    return rows, read_json(exp.run_dir / PSEUDO_JSON)["fingerprint"]
 
 
 # ---- pseudo.parquet --------------------------------------------------------------------------

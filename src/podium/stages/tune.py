@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from podium.config import Config, ConfigError
+from podium.engine.seeding import derive_seed
 from podium.ensemble.schema import check_meta_params, parse_ensemble
 from podium.tasks import metric_of
 from podium.tuning.holdout import holdout_cv
@@ -31,6 +32,8 @@ from podium.tuning.report import trials_table, write_outputs
 from podium.tuning.schema import parse_tune
 from podium.tuning.space import check_space, describe
 from podium.tuning.study import open_study, storage_url
+from podium.units.devices import Job, check_outcomes, run_pool
+from podium.units.devices import summary as pool_summary
 
 _log = logging.getLogger(__name__)
 
@@ -89,7 +92,46 @@ def run(cfg: Config) -> optuna.Study:
             gc_after_trial=tune.mode == "train",
         )
 
-    # --- what the study leaves behind -----------------------------------------------------------
+    return _report(cfg, study, name, url, started)
+
+
+def run_workers(cfg: Config, devices: list[str], config_args: list[str]) -> optuna.Study:
+    """`podium tune --devices 0,1`: one `podium tune` worker per device on the study's
+    storage, each running `tune.n_trials` with its own sampler seed; then the study's
+    report here (the holdout check included, once). SQLite is refused: Optuna advises
+    against sharing it between processes."""
+    tune = parse_tune(cfg)
+    name, url = tune.study or cfg.name, storage_url(cfg, tune)
+    if url.startswith("sqlite"):
+        raise ConfigError(
+            f"{cfg.source}: `podium tune --devices` runs {len(devices)} workers on one study, "
+            f"and {url} is SQLite, which Optuna advises against sharing: set tune.storage to a "
+            f"journal file (e.g. tune.storage={cfg.comp_dir / 'optuna.journal'}) or an RDB URL"
+        )
+    started, seed = time.time(), tune.sampler.seed
+    jobs = [
+        Job(
+            f"tune worker {i}",
+            ["tune", *config_args, "tune.holdout=false"]
+            + ([f"tune.sampler.seed={derive_seed(seed, i)}"] if seed is not None else []),
+            cfg.comp_dir / "tune" / name / "logs" / f"worker{i}.log",
+        )
+        for i in range(len(devices))
+    ]
+    outcomes = run_pool(jobs, devices, "tune workers")
+    print(f"tune {name} over devices {','.join(devices)}:\n{pool_summary(outcomes)}")
+    check_outcomes(outcomes, "tune workers")
+    study = open_study(cfg, tune, name, _direction(cfg))
+    return _report(cfg, study, name, url, started)
+
+
+def _direction(cfg: Config) -> Literal["maximize", "minimize"]:
+    return "maximize" if metric_of(cfg.competition).greater_is_better else "minimize"
+
+
+def _report(cfg: Config, study: optuna.Study, name: str, url: str, started: float) -> optuna.Study:
+    """What the study leaves behind: trials.csv, summary.json, best.yaml, the holdout check."""
+    tune = parse_tune(cfg)
     out_dir = cfg.comp_dir / "tune" / name
     # the best trial won on the folds it was tuned on: its honest figure is on the others
     holdout = holdout_cv(cfg, study, name) if tune.mode == "train" and tune.holdout else None

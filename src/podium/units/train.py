@@ -13,17 +13,20 @@ parallel `--fold K` processes work and two processes never train the same unit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podium.artifacts import exclusive, is_locked, read_json, write_json
 from podium.config import Config, save_resolved
 from podium.data.metadata import fit_stats
+from podium.engine import distributed
 from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
@@ -46,7 +49,7 @@ def training_config(cfg: Config) -> dict[str, Any]:
     return {
         "competition": config_part(cfg.competition),
         "data": config_part(cfg.data),
-        "model": config_part(cfg.model),
+        "model": config_part(cfg.model, exclude={"grad_checkpointing"}),  # same weights
         "train": config_part(cfg.train, exclude=UNTRAINED_KEYS),
         "pseudo": cfg.pseudo,
     }
@@ -170,32 +173,47 @@ def train_units(
         raise ArtifactError(
             f"--fold {fold}: the competition has folds 0..{exp.cfg.folds.n_splits - 1}"
         )
-    prepare(exp, start_over=force and fold is None and seed is None)
+    # under torchrun, rank 0 alone prepares, locks and decides; every rank trains the unit
+    main = distributed.current().is_main
+    distributed.main_decides(partial(_prepared, exp, force and fold is None and seed is None))
     external = External(exp)  # checked now; decoded when a unit trains
     results = {}
     for f, s in exp.units(fold, seed):
-        unit = exp.unit_dir(f, s)
         extra = extra_fingerprint
         if distiller is not None:
             extra = fingerprint({"extra": extra_fingerprint, "teacher": distiller.fingerprint(f)})
         stamp = unit_stamp(exp, f, s, extra, external)
-        with exclusive(unit_lock(exp, f, s), f"unit fold {f} seed {s} of {exp.cfg.name}"):
-            _check_config_unchanged(exp)
-            if force and unit.exists():
-                shutil.rmtree(unit)
-            elif stamp.fresh():
-                _log.info("train %s fold %d seed %d: done, skipped", exp.cfg.name, f, s)
-                continue
-            elif (unit / "result.json").exists():
-                raise ArtifactError(
-                    f"{unit} was trained from other inputs ({', '.join(stamp.changed())} changed "
-                    "since); re-run with --force to retrain it, or use a new experiment name"
+        what = f"unit fold {f} seed {s} of {exp.cfg.name}"
+        with exclusive(unit_lock(exp, f, s), what) if main else contextlib.nullcontext():
+            if distributed.main_decides(partial(_to_train, exp, f, s, stamp, force)):
+                results[(f, s)] = _train_one(
+                    exp, f, s, stamp, extra_rows, on_epoch_end, external, distiller
                 )
-            _check_resumable(unit, stamp)
-            results[(f, s)] = _train_one(
-                exp, f, s, stamp, extra_rows, on_epoch_end, external, distiller
-            )
     return results
+
+
+def _prepared(exp: Experiment, start_over: bool) -> bool:
+    prepare(exp, start_over)
+    return True
+
+
+def _to_train(exp: Experiment, f: int, s: int, stamp: Stamp, force: bool) -> bool:
+    """Whether unit (f, s) trains now (under its lock): not when fresh; a unit finished on
+    other inputs is refused; `force` removes it first."""
+    unit = exp.unit_dir(f, s)
+    _check_config_unchanged(exp)
+    if force and unit.exists():
+        shutil.rmtree(unit)
+    elif stamp.fresh():
+        _log.info("train %s fold %d seed %d: done, skipped", exp.cfg.name, f, s)
+        return False
+    elif (unit / "result.json").exists():
+        raise ArtifactError(
+            f"{unit} was trained from other inputs ({', '.join(stamp.changed())} changed "
+            "since); re-run with --force to retrain it, or use a new experiment name"
+        )
+    _check_resumable(unit, stamp)
+    return True
 
 
 def _check_resumable(unit: Path, stamp: Stamp) -> None:
