@@ -4,7 +4,9 @@
 # (train needs folds, ensemble its members' oof and infer...) and skips what is fresh, so any
 # target works on its own and re-running is cheap.
 
-CONFIG ?= configs/digits/ensemble.yaml
+# `make demo DEMO=digits_ordinal`: another embedded demo (its data written on demand)
+DEMO ?= digits
+CONFIG ?= configs/$(DEMO)/ensemble.yaml
 EXP ?=
 ARGS ?=
 PY ?= python3
@@ -16,6 +18,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 EXP_FLAG := $(if $(EXP),--exp $(EXP),)
 # the demo competition is written on demand; a real competition's files are the user's
 DEMO_DATA := $(if $(findstring configs/digits/,$(CONFIG)),data/digits/train.csv,)
+DEMO_DATA += $(if $(findstring configs/digits_ordinal/,$(CONFIG)),data/digits_ordinal/train.csv,)
 
 .PHONY: setup demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput bench-decode clean-runs
 
@@ -32,6 +35,9 @@ data/digits/train.csv: | setup
 
 demo-data: data/digits/train.csv
 
+data/digits_ordinal/train.csv: | setup
+	$(PODIUM) demo-data --task ordinal
+
 folds train oof infer lr-find: setup $(DEMO_DATA)
 	$(PODIUM) $@ -c $(CONFIG) $(if $(filter folds,$@),,$(EXP_FLAG)) $(ARGS)
 
@@ -46,7 +52,7 @@ tune: setup $(DEMO_DATA)
 	$(PODIUM) tune -c $(or $(TUNE),configs/digits/tune.yaml) $(ARGS)
 
 # the main job on the demo: folds -> members -> oof/infer -> stack -> submission -> local LB
-demo: CONFIG := configs/digits/ensemble.yaml
+demo: CONFIG := configs/$(DEMO)/ensemble.yaml
 demo: score
 
 test: setup

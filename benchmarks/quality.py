@@ -13,6 +13,9 @@ the demo's 1,437, so a harder bar than the same-folds figure).
 
 Prints the table and whether the chosen candidate beats every reference on both the metric
 and the log-loss; exits 1 when it does not (so CI can hold the line).
+
+An ordinal ensemble (configs/digits_ordinal/ensemble.yaml) gets the ordinal table instead:
+QWK against Ridge / SVR regressions on the raw pixels (`benchmarks/quality_ordinal.py`).
 """
 
 from __future__ import annotations
@@ -90,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", metavar="key=value")
     args = p.parse_args(argv)
     cfg = load_config(args.config, args.overrides)
+    if cfg.competition.task == "ordinal":
+        import quality_ordinal  # beside this file (benchmarks/ is on sys.path when run)
+
+        path = require(
+            cfg.run_dir / "scores.json", "ensemble scores", f"podium ensemble -c {args.config}"
+        )
+        return quality_ordinal.main(cfg, read_json(path), str(path))
     if cfg.competition.metric != "accuracy":
         sys.exit("the quality benchmark compares accuracy: run it on the digits demo")
     scores_path = require(

@@ -48,10 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data", default="data", help="data folder (default: data)")
     demo.add_argument(
         "--task",
-        choices=["multiclass", "regression"],
+        choices=["multiclass", "regression", "ordinal"],
         default="multiclass",
         help="multiclass: DATA/digits (the label); regression: DATA/digits_regression (a noisy "
-        "numeric value)",
+        "numeric value); ordinal: DATA/digits_ordinal (grades 0-4)",
     )
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)

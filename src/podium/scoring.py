@@ -14,7 +14,9 @@ from podium.tasks import Task
 def score_block(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -> dict[str, Any]:
     """{metric: overall, "log_loss": overall, fold_mean, fold_std, folds: {k: {...}}}.
 
-    "log_loss" is the task's validation loss (the log-loss for classification)."""
+    "log_loss" is the task's validation loss (the log-loss for classification). A task that
+    decides with something fitted on OOF rows (ordinal cut-points) re-scores the metric with
+    fold k decided by what the other folds fitted, and keeps the fit (`Task.decided_scores`)."""
     metric = task.metric()
     per_fold = {
         int(k): {
@@ -24,13 +26,14 @@ def score_block(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -
         for k in np.unique(fold)
     }
     values = [v[metric.name] for v in per_fold.values()]
-    return {
+    block = {
         metric.name: metric(y, pred),
         "log_loss": task.validation_loss(y, pred),
         "fold_mean": float(np.mean(values)),
         "fold_std": float(np.std(values)),
         "folds": per_fold,
     }
+    return task.decided_scores(y, pred, fold, block)
 
 
 def scores_header(task: Task, block: dict[str, Any]) -> dict[str, Any]:

@@ -66,12 +66,14 @@ class CompetitionConfig(Section):
     group_column: str | None = None
     train_images: str = "train/{id}.png"
     test_images: str = "test/{id}.png"
-    task: Literal["multiclass", "binary", "regression"] = "multiclass"
+    task: Literal["multiclass", "binary", "regression", "ordinal"] = "multiclass"
     classes: list[str] | None = None  # default: sorted unique labels of train.csv
     metric: str = "accuracy"  # regression: rmse unless given
     # what the submission's target column(s) hold: the label, or one probability per class
     submission_format: Literal["label", "proba"] = "label"
     clip: bool = False  # regression: submitted values clipped to train.csv's range
+    grades: list[int] | None = None  # ordinal: default every integer from train's min to max
+    ordinal_head: Literal["regression", "expectation"] = "regression"  # ordinal's model head
 
     @field_validator("name")
     @classmethod

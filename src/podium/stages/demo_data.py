@@ -17,6 +17,14 @@ numeric target instead of the label:
 Learnable from the pixels (it is the digit, up to the noise), with an RMSE floor of about 0.3
 and an RMSE of about 2.9 for predicting the mean.
 
+`--task ordinal` writes `data/digits_ordinal/` (APTOS-like grades 0-4), column `grade`:
+
+    grade = clip(round(digit * 4/9 + noise), 0, 4), noise ~ N(0, 0.3)
+
+i.e. digit // 2 up to the noise, which moves about a fifth of the rows one grade (mostly the
+odd digits, which sit between two grades). The best possible predictor (the most likely grade
+of each digit) scores QWK about 0.94 (accuracy 0.78), so the demo is not saturated at 1.0.
+
 Stratified 80/20 split with a fixed seed; writing is idempotent (a complete folder is left
 alone) and atomic (built in a temp folder, then renamed).
 """
@@ -49,14 +57,23 @@ def digit_to_rgb(pixels: np.ndarray, size: int = SIZE) -> np.ndarray:
 
 
 REGRESSION_NOISE = 0.3  # sd of the noise added to the digit in the regression demo
+ORDINAL_NOISE = 0.3  # sd of the noise added to digit * 4/9 before rounding to a grade
+DEMOS = {"multiclass": "digits", "regression": "digits_regression", "ordinal": "digits_ordinal"}
+
+
+def ordinal_grades(digit: np.ndarray) -> np.ndarray:
+    """Grades 0-4 of the ordinal demo, as strings (see the module docstring)."""
+    noise = np.random.default_rng(SEED + 2).normal(0.0, ORDINAL_NOISE, len(digit))
+    return np.clip(np.rint(digit * 4 / 9 + noise), 0, 4).astype(int).astype(str)
 
 
 def write_demo(root: Path, task: str = "multiclass") -> Path:
-    """The demo competition under `root`: `digits/` (multiclass) or `digits_regression/`."""
-    if task not in ("multiclass", "regression"):
+    """The demo competition under `root`: `digits/` (multiclass), `digits_regression/` or
+    `digits_ordinal/`."""
+    if task not in DEMOS:
         raise ValueError(f"unknown demo task {task!r}")
     regression = task == "regression"
-    out = Path(root) / ("digits_regression" if regression else "digits")
+    out = Path(root) / DEMOS[task]
     if all((out / f).is_file() for f in FILES):
         _log.info("demo data already present: %s", out)
         return out
@@ -72,6 +89,8 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
         noise = np.random.default_rng(SEED + 1).normal(0.0, REGRESSION_NOISE, len(ids))
         labels = np.char.mod("%.2f", digits.target + noise)
         column, placeholder = "value", "0.0"
+    if task == "ordinal":
+        labels, column = ordinal_grades(digits.target), "grade"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

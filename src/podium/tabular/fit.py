@@ -6,6 +6,7 @@ of what they were made from, so a killed run resumes and a changed input refits.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import is_regressor
 from xgboost import XGBClassifier
 
 from podium.artifacts import save_with
@@ -33,7 +34,10 @@ def pixel_features(exp: Experiment, section: TabularConfig) -> tuple[np.ndarray,
 
 
 def _predict(model, x: np.ndarray, num_outputs: int) -> np.ndarray:
-    """predict_proba mapped onto every class (a class absent from a fold's rows gets 0)."""
+    """A regressor's values (N, targets); a classifier's predict_proba mapped onto every class
+    (a class absent from a fold's rows gets 0)."""
+    if is_regressor(model):
+        return np.asarray(model.predict(x), np.float64).reshape(len(x), -1)
     out = np.zeros((len(x), num_outputs))
     out[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(x)
     return out
@@ -56,14 +60,16 @@ def fit_fold(
     files = fold_dir / "valid.parquet", fold_dir / "test.parquet"
     if stamp.fresh(files):
         return read_test(files[0], task, valid_ids), read_test(files[1], task, test_ids)
-    y = comp.targets
-    valid = np.zeros((rows.sum(), task.num_outputs))
-    test = np.zeros((len(x_test), task.num_outputs))
+    y = comp.targets  # classes (N,), or values (N, targets): one target is fitted as (N,)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    valid = np.zeros((rows.sum(), len(task.columns)))
+    test = np.zeros((len(x_test), len(task.columns)))
     for seed in cfg.train.seeds:
         model = build_model(section, seed)
         fit_quietly(model, x[~rows], y[~rows])
-        valid += _predict(model, x[rows], task.num_outputs) / len(cfg.train.seeds)
-        test += _predict(model, x_test, task.num_outputs) / len(cfg.train.seeds)
+        valid += _predict(model, x[rows], len(task.columns)) / len(cfg.train.seeds)
+        test += _predict(model, x_test, len(task.columns)) / len(cfg.train.seeds)
         if isinstance(model, XGBClassifier):
             save_with(fold_dir / f"model_seed{seed}.json", model.save_model)
     write_test(files[0], task, valid_ids, valid)

@@ -12,12 +12,14 @@ from podium.errors import ConfigError
 from podium.metrics import Metric
 from podium.tasks.base import Blend, PseudoCandidates, Task
 from podium.tasks.classification import Binary, Multiclass
+from podium.tasks.ordinal import Ordinal
 from podium.tasks.regression import Regression
 
 TASKS: dict[str, type[Task]] = {
     "multiclass": Multiclass,
     "binary": Binary,
     "regression": Regression,
+    "ordinal": Ordinal,
 }
 
 __all__ = ["TASKS", "Blend", "PseudoCandidates", "Task", "build_task", "metric_of", "task_type"]

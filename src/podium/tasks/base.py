@@ -54,6 +54,11 @@ class Task(ABC):
 
     name: ClassVar[str]
     metrics: ClassVar[dict[str, Metric]]
+    # predictions are values (regression, ordinal), not class probabilities: tabular members
+    # are regressors
+    predicts_values: ClassVar[bool] = False
+    # the submission needs a decision fitted on the OOF rows (ordinal cut-points): `decide`
+    decides: ClassVar[bool] = False
 
     def __init__(self, cfg: CompetitionConfig, source: Path) -> None:
         self.cfg = cfg
@@ -150,6 +155,24 @@ class Task(ABC):
 
     def metric(self, name: str | None = None) -> Metric:
         return self.metrics[name or self.cfg.metric]
+
+    # ---- decisions fitted on OOF rows (ordinal cut-points) ---------------------------------
+    def decided_scores(
+        self, y: np.ndarray, pred: np.ndarray, fold: np.ndarray, block: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A score block (`podium.scoring.score_block`) with the metric re-scored after a
+        decision fitted CV-honestly on the folds (fold k decided by what the other folds fit)
+        and the fitted decision kept; unchanged for tasks that decide nothing."""
+        return block
+
+    def decide(self, pred: np.ndarray, final: dict[str, Any], source: str) -> np.ndarray:
+        """Test predictions decided with what `decided_scores` fitted on every OOF row (the
+        run's scores.json `final` block, read from `source`)."""
+        return pred
+
+    def report_lines(self, block: dict[str, Any]) -> list[str]:
+        """Lines describing a score block's fitted decision, for the stages' printouts."""
+        return []
 
     # ---- submissions -----------------------------------------------------------------------
     @abstractmethod
