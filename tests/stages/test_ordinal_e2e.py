@@ -1,11 +1,14 @@
 """The ordinal demo end to end at tiny scale: two CNN members (a regression head and an
 expectation head, test_convnext, 1 epoch, 2 folds), the SVR member on the pixels, the
 ensemble (mean, blend, XGBRegressor stack) graded by OOF cut-points, the submission in
-integer grades and its local score; and lr-find on the expectation head."""
+integer grades and its local score, the quality benchmark's ordinal table; and lr-find on the
+expectation head."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +69,16 @@ def test_tiny_ordinal_ensemble_end_to_end(tmp_path):
         "target",
         "pred_grade",
     ]
+    # the quality benchmark's ordinal table reads the same run (exit 1 only if the stack loses)
+    bench = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "-c", str(config), *overrides],
+        capture_output=True,
+        text=True,
+    )
+    assert bench.returncode in (0, 1), bench.stderr
+    assert (
+        "SVR(gamma=0.001, C=10), raw pixels" in bench.stdout and "nested selection" in bench.stdout
+    )
 
 
 def test_lr_find_on_the_expectation_head(tmp_path):

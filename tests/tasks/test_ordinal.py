@@ -139,7 +139,7 @@ def test_submission_holds_grades_cut_at_the_oof_cut_points(tmp_path):
 @pytest.mark.parametrize(
     "competition, section, message",
     [
-        ({}, {"pseudo": {"teacher": "a.yaml"}}, "pseudo: pseudo-labels select confident classes"),
+        ({}, {"pseudo": {"teacher": "a.yaml"}}, "pseudo: pseudo-labels select confident classes; an ordinal"),
         ({}, {"train": {"loss": "ce"}}, "train.loss: 'ce' is a classification loss"),
         ({"ordinal_head": "expectation"}, {"train": {"loss": "mse"}}, "train.loss: 'mse' is a"),
         ({}, {"train": {"sampler": "upsample"}}, "train.sampler: "),
@@ -156,6 +156,13 @@ def test_refused_settings_name_the_key(tmp_path, competition, section, message):
         d[key] = {**(d.get(key) or {}), **values}
     with pytest.raises(ConfigError, match=message):
         validate(from_dict(d, source="toy"))
+
+
+def test_tune_maximizes_qwk(tmp_path):
+    from podium.tasks import metric_of
+
+    cfg = toy_config(tmp_path, task="ordinal")
+    assert metric_of(cfg.competition).greater_is_better
 
 
 def test_expectation_head_takes_class_settings(tmp_path):

@@ -137,13 +137,18 @@ class Regression(Task):
             if bad:
                 raise ConfigError(f"{cfg.source}: {key}: {why} (competition.task: {self.name})")
 
+    @property
+    def a_name(self) -> str:
+        """The task's name with its article, for messages ("a regression", "an ordinal")."""
+        return f"{'an' if self.name[0] in 'aeiou' else 'a'} {self.name}"
+
     def refusals(self, cfg: Config) -> dict[str, tuple[bool, str]]:
         """key -> (is the setting refused?, why): what a value task cannot honour."""
         tc, comp = cfg.train, cfg.competition
         refused = {
             "train.loss": (
                 tc.loss not in LOSSES,
-                f"{tc.loss!r} is a classification loss; a {self.name} task takes {list(LOSSES)}",
+                f"{tc.loss!r} is a classification loss; {self.a_name} task takes {list(LOSSES)}",
             ),
             "train.sampler": (tc.sampler != "none", "class-balanced sampling needs classes"),
             "train.class_weights": (tc.class_weights != "none", "class weights need classes"),
@@ -155,12 +160,12 @@ class Regression(Task):
             ),
             "competition.submission_format": (
                 comp.submission_format != "label",
-                f"'proba' needs classes; a {self.name} submission holds the values",
+                f"'proba' needs classes; {self.a_name} submission holds the values",
             ),
-            "competition.classes": (comp.classes is not None, f"a {self.name} task has no classes"),
+            "competition.classes": (comp.classes is not None, f"{self.a_name} task has no classes"),
             "pseudo": (
                 cfg.pseudo is not None,
-                f"pseudo-labels select confident classes; a {self.name} task has none",
+                f"pseudo-labels select confident classes; {self.a_name} task has none",
             ),
         }
         if cfg.ensemble is not None:
@@ -226,7 +231,7 @@ class Regression(Task):
             return self.activate(logits).mean(axis=0)
         if how == "logit":
             return self.activate(np.asarray(logits).mean(axis=0))
-        raise ConfigError(f"infer.merge: {how!r} does not apply to a {self.name} task")
+        raise ConfigError(f"infer.merge: {how!r} does not apply to {self.a_name} task")
 
     def validation_loss(self, y: np.ndarray, pred: np.ndarray) -> float:
         """The loss in target units: MAE for `l1`, MSE otherwise."""
@@ -308,7 +313,7 @@ class Regression(Task):
 
     # ---- pseudo-labels ---------------------------------------------------------------------
     def _no_pseudo(self) -> ConfigError:
-        return ConfigError(f"pseudo: pseudo-labels are not supported for a {self.name} task")
+        return ConfigError(f"pseudo: pseudo-labels are not supported for {self.a_name} task")
 
     def pseudo_candidates(self, pred: np.ndarray) -> PseudoCandidates:
         raise self._no_pseudo()
