@@ -139,7 +139,11 @@ def test_submission_holds_grades_cut_at_the_oof_cut_points(tmp_path):
 @pytest.mark.parametrize(
     "competition, section, message",
     [
-        ({}, {"pseudo": {"teacher": "a.yaml"}}, "pseudo: pseudo-labels select confident classes; an ordinal"),
+        (
+            {},
+            {"pseudo": {"teacher": "a.yaml"}},
+            "pseudo: pseudo-labels select confident classes; an ordinal",
+        ),
         ({}, {"train": {"loss": "ce"}}, "train.loss: 'ce' is a classification loss"),
         ({"ordinal_head": "expectation"}, {"train": {"loss": "mse"}}, "train.loss: 'mse' is a"),
         ({}, {"train": {"sampler": "upsample"}}, "train.sampler: "),
