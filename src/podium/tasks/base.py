@@ -1,5 +1,5 @@
 """The Task seam: everything that depends on the kind of target lives behind this interface,
-one module per task type (`multiclass`, `binary`, `regression`; multilabel and ordinal next).
+one module per task type (`multiclass`, `binary`, `regression`, `ordinal`; multilabel next).
 
 Other code asks the task and never assumes class probabilities: how targets are read from
 `train.csv` into arrays and back into submission values, the number of model outputs, the
