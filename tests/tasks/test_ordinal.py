@@ -202,3 +202,22 @@ def test_a_tabular_regressor_predicts_grades_on_the_folds(tmp_path):
     assert list(oof.columns) == ["id", "fold", "target", "pred_label"]
     scores = pd.read_json(exp.run_dir / "scores.json", typ="series")
     assert scores["metric"] == "qwk" and "cutpoints" in scores["final"]
+
+
+def test_the_paired_comparison_counts_cv_graded_rows(tmp_path):
+    from podium.ensemble.significance import compare
+
+    comp = ordinal(tmp_path, ["0", "1", "2", "3", "4"])
+    task, rng = comp.task, np.random.default_rng(3)
+    n = 200
+    y = rng.integers(0, 5, n).astype(float)[:, None]
+    fold = np.arange(n) % 2
+    a, b = y + rng.normal(0, 0.4, (n, 1)), y * 0.8 + rng.normal(0, 0.6, (n, 1))
+    ga, gb = task.decided_oof(y, a, fold), task.decided_oof(y, b, fold)
+    assert set(np.unique(ga)) <= {0, 1, 2, 3, 4}
+    result = compare(task, y, a, b, "qwk", n_boot=50, decided=(ga, gb))
+    right_a, right_b = ga[:, 0] == y[:, 0], gb[:, 0] == y[:, 0]
+    assert result.fixed == int((right_a & ~right_b).sum())
+    assert result.broken == int((~right_a & right_b).sum())
+    qwk = task.metric()
+    assert result.gains["qwk"].observed == pytest.approx(qwk(y, ga) - qwk(y, gb))

@@ -165,6 +165,11 @@ class Task(ABC):
         and the fitted decision kept; unchanged for tasks that decide nothing."""
         return block
 
+    def decided_oof(self, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -> np.ndarray:
+        """OOF predictions after the decision fitted without each row's fold (what the paired
+        comparison of two candidates counts); unchanged for tasks that decide nothing."""
+        return pred
+
     def decide(self, pred: np.ndarray, final: dict[str, Any], source: str) -> np.ndarray:
         """Test predictions decided with what `decided_scores` fitted on every OOF row (the
         run's scores.json `final` block, read from `source`)."""

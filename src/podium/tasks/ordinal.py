@@ -22,10 +22,11 @@ Decisions. QWK scores grades, so values become grades through cut-points
 (`podium.cutpoints`). Where the folds are known (`decided_scores`: oof, tabular, the ensemble's
 candidates) the reported QWK is CV-honest: fold k graded with cut-points fitted on the other
 folds; the cut-points fitted on every OOF row are saved in scores.json (`final.cutpoints`) and
-grade the test rows of the submission (`decide`). Where no folds are known (an epoch's
-validation score, a bootstrap, a submitted file) the QWK is that of the values rounded to the
-nearest grade, which fits nothing. The validation loss is the MSE in grade units for both
-heads, so members with different heads compare. Pseudo-labels are refused (`check_config`).
+grade the test rows of the submission (`decide`); the ensemble's paired comparison counts
+the CV-graded grades (`decided_oof`). Where no folds are known (an epoch's validation score,
+the nested selection's per-fold choice, a submitted file) the QWK is that of the values
+rounded to the nearest grade, which fits nothing. The validation loss is the MSE in grade
+units for both heads, so members with different heads compare. Pseudo-labels are refused.
 """
 
 from __future__ import annotations
@@ -242,6 +243,14 @@ class Ordinal(Regression):
                 "rounded_accuracy": float(np.mean(self.rounded(pred) == g)),
             },
         }
+
+    def decided_oof(self, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -> np.ndarray:
+        """(N, 1) OOF grades, fold k graded by cut-points fitted on the other folds."""
+        if len(np.unique(fold)) < 2:
+            return pred
+        g = np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.int64)
+        x = np.asarray(pred, np.float64).reshape(len(pred), -1)[:, 0]
+        return fit_cutpoints_cv(g, x, fold, self.grades).oof_grades[:, None].astype(np.float64)
 
     def decide(self, pred: np.ndarray, final: dict[str, Any], source: str) -> np.ndarray:
         """Test values graded with the cut-points fitted on every OOF row (N, 1)."""
