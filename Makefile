@@ -4,7 +4,8 @@
 # (train needs folds, ensemble its members' oof and infer...) and skips what is fresh, so any
 # target works on its own and re-running is cheap.
 
-# DEMO picks the demo competition of `make demo` (digits, digits_regression, digits_multilabel)
+# DEMO picks the demo competition of `make demo` (digits, digits_regression, digits_multilabel,
+# digits_ordinal, digits_metadata); its data is written on demand
 DEMO ?= digits
 CONFIG ?= configs/$(DEMO)/ensemble.yaml
 EXP ?=

@@ -22,6 +22,9 @@ image-only on the CV AUC.
     podium ensemble -c configs/digits_metadata/stack.yaml
     podium oof -c configs/digits_metadata/image_metadata.yaml
     python benchmarks/quality.py --metadata
+
+An ordinal ensemble (configs/digits_ordinal/ensemble.yaml) gets the ordinal table instead:
+QWK against Ridge / SVR regressions on the raw pixels (`benchmarks/quality_ordinal.py`).
 """
 
 from __future__ import annotations
@@ -106,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         from quality_multilabel import main as multilabel_main
 
         return multilabel_main(cfg, args.config)
+    if cfg.competition.task == "ordinal":
+        import quality_ordinal  # beside this file (benchmarks/ is on sys.path when run)
+
+        path = require(
+            cfg.run_dir / "scores.json", "ensemble scores", f"podium ensemble -c {args.config}"
+        )
+        return quality_ordinal.main(cfg, read_json(path), str(path))
     if cfg.competition.metric != "accuracy":
         sys.exit("the quality benchmark compares accuracy: run it on the digits demo")
     scores_path = require(

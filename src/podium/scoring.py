@@ -16,7 +16,9 @@ def score_block(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -
     what the task fitted on the OOF rows to score them (multilabel: "thresholds").
 
     "log_loss" is the task's validation loss (the log-loss for classification). The metric
-    scores the task's `oof_decisions`: fold k's decided with rules fitted without fold k."""
+    scores the task's `oof_decisions`: fold k's decided with rules fitted without fold k
+    (multilabel thresholds); a task whose decisions change the metric's scale afterwards
+    (ordinal cut-points) re-scores the block in `Task.decided_scores`."""
     metric = task.metric()
     decided, fitted = task.oof_decisions(y, pred, fold)
     per_fold = {
@@ -27,7 +29,7 @@ def score_block(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -
         for k in np.unique(fold)
     }
     values = [v[metric.name] for v in per_fold.values()]
-    return {
+    block = {
         metric.name: metric(y, decided),
         "log_loss": task.validation_loss(y, pred),
         "fold_mean": float(np.mean(values)),
@@ -35,6 +37,7 @@ def score_block(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -
         "folds": per_fold,
         **(fitted or {}),
     }
+    return task.decided_scores(y, pred, fold, block)
 
 
 def scores_header(task: Task, block: dict[str, Any]) -> dict[str, Any]:

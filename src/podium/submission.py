@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from podium.artifacts import read_json, require
 from podium.competition import Competition, read_table
 from podium.errors import DataError
 from podium.predictions import TEST, read_test
@@ -24,6 +25,9 @@ def build_submission(comp: Competition, run_dir: Path) -> pd.DataFrame:
     id_col = comp.cfg.id_column
     sample_ids = comp.sample_submission[id_col].to_numpy()
     pred = read_test(run_dir / TEST, comp.task, sample_ids)
+    if comp.task.decides:  # e.g. ordinal grades cut at the cut-points fitted on every OOF row
+        scores = require(run_dir / "scores.json", "scores", "podium oof (or ensemble)")
+        pred = comp.task.decide(pred, read_json(scores).get("final") or {}, str(scores))
     sub = pd.DataFrame({id_col: sample_ids})
     task = comp.task.for_submission(run_dir)  # multilabel: the thresholds fitted on its OOF
     for column, values in task.submission_values(pred, target_columns(comp)).items():

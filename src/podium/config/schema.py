@@ -69,7 +69,7 @@ class CompetitionConfig(Section):
     group_column: str | None = None
     train_images: str = "train/{id}.png"
     test_images: str = "test/{id}.png"
-    task: Literal["multiclass", "binary", "regression", "multilabel"] = "multiclass"
+    task: Literal["multiclass", "binary", "regression", "multilabel", "ordinal"] = "multiclass"
     classes: list[str] | None = None  # default: sorted unique labels of train.csv
     metric: str = "accuracy"  # regression: rmse unless given
     # what the submission's target column(s) hold: the label, or one probability per class
@@ -78,6 +78,8 @@ class CompetitionConfig(Section):
     # numeric / categorical columns of train.csv and the test table (podium.data.metadata)
     metadata: MetadataColumns | None = None
     thresholds: Literal["global", "per_label"] = "global"  # multilabel F metrics: fitted on OOF
+    grades: list[int] | None = None  # ordinal: default every integer from train's min to max
+    ordinal_head: Literal["regression", "expectation"] = "regression"  # ordinal's model head
 
     @field_validator("name")
     @classmethod

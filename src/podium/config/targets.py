@@ -10,6 +10,7 @@ REGRESSION_ONLY = ("target_columns", "clip")
 # a task's metric and loss where the config gives none (the schema's defaults are classes')
 DEFAULT_METRIC = {"regression": "rmse", "multilabel": "auc"}
 DEFAULT_LOSS = {"regression": "mse", "multilabel": "bce"}
+ORDINAL_ONLY = ("grades", "ordinal_head")
 
 
 def resolve_targets(competition: Any) -> Any:
@@ -27,6 +28,15 @@ def resolve_targets(competition: Any) -> Any:
                 continue  # one 0/1 column per label
             if key in c.model_fields_set and getattr(c, key):
                 raise ValueError(f"{key} is for a regression task (task is {c.task!r})")
+    if c.task == "ordinal":
+        if "metric" not in c.model_fields_set:
+            c.__dict__["metric"] = "qwk"
+        if c.grades is not None and (len(set(c.grades)) != len(c.grades) or len(c.grades) < 2):
+            raise ValueError(f"grades must be at least two distinct integers, got {c.grades}")
+    else:
+        for key in ORDINAL_ONLY:
+            if key in c.model_fields_set and getattr(c, key) != type(c).model_fields[key].default:
+                raise ValueError(f"{key} is for an ordinal task (task is {c.task!r})")
     names = c.target_columns
     if names is not None and (not names or len(set(names)) != len(names) or "" in names):
         raise ValueError(f"target_columns must be distinct and non-empty, got {names}")
@@ -40,8 +50,11 @@ def target_names(competition: Any) -> list[str]:
 
 
 def default_loss(config: Any) -> None:
-    """A regression's `train.loss` defaults to mse, a multilabel's to bce (the schema's
-    default, ce, is a softmax loss)."""
-    task = config.competition.task
-    if task in DEFAULT_LOSS and "loss" not in config.train.model_fields_set:
-        config.train.__dict__["loss"] = DEFAULT_LOSS[task]  # not setattr: no re-validation
+    """A task's `train.loss` default where the schema's (ce, a softmax loss) does not fit:
+    mse for regression and an ordinal task's regression head, bce for multilabel."""
+    c = config.competition
+    loss = DEFAULT_LOSS.get(c.task)
+    if c.task == "ordinal" and c.ordinal_head == "regression":
+        loss = "mse"
+    if loss is not None and "loss" not in config.train.model_fields_set:
+        config.train.__dict__["loss"] = loss  # not setattr: no re-validation

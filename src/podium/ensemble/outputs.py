@@ -37,7 +37,12 @@ def write_outputs(
     )
     vs_best: PairedComparison | None = None
     if chosen.kind != "member":
-        vs_best = compare(task, inputs.y, chosen.oof, best_member.oof, name)
+        y, fold = inputs.y, inputs.fold
+        decided = (
+            task.decided_oof(y, chosen.oof, fold),
+            task.decided_oof(y, best_member.oof, fold),
+        )
+        vs_best = compare(task, y, chosen.oof, best_member.oof, name, decided=decided)
     notes = [
         f"Chosen: **{chosen.name}** by CV {name} (log-loss breaks ties); best single member: "
         f"{best_member.name} ({best_member.scores[name]:.4f}, log-loss {best_member.scores['log_loss']:.4f}).",

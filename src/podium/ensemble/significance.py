@@ -106,9 +106,13 @@ def compare(
     metric: str,
     n_boot: int = 1000,
     seed: int = 0,
+    decided: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PairedComparison:
-    """Paired comparison of two prediction arrays on the same rows `y`."""
-    right_a, right_b = task.correct(y, challenger), task.correct(y, reference)
+    """Paired comparison of two prediction arrays on the same rows `y`. `decided`: the two
+    arrays after the task's CV-honest decision (ordinal grades, `Task.decided_oof`), which the
+    row counts and the metric compare; the log-loss compares the predictions."""
+    a, b = decided if decided is not None else (challenger, reference)
+    right_a, right_b = task.correct(y, a), task.correct(y, b)
     fixed = broken = 0
     p = 1.0
     if right_a is not None and right_b is not None:
@@ -118,8 +122,9 @@ def compare(
     gains = {}
     for name in dict.fromkeys([metric, "log_loss"]):
         m = task.metric(name)
-        observed = _signed(m, m(y, challenger), m(y, reference))
-        boot = _bootstrap(m, y, challenger, reference, n_boot, seed)
+        one, two = (a, b) if name == metric else (challenger, reference)
+        observed = _signed(m, m(y, one), m(y, two))
+        boot = _bootstrap(m, y, one, two, n_boot, seed)
         low, high = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)
         gains[name] = Gain(float(observed), float(low), float(high))
     return PairedComparison(fixed, broken, float(p), gains)

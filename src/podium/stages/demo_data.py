@@ -39,6 +39,13 @@ carries signal the pixels do not (`competition.metadata`, podium.data.metadata):
 site is categorical (a, b, c, d: bonus 0..3). Neither the image nor the metadata alone decides
 the label (the best use of the digit alone gives an AUC of about 0.92, of the metadata
 alone about 0.75); both together decide it.
+`--task ordinal` writes `data/digits_ordinal/` (APTOS-like grades 0-4), column `grade`:
+
+    grade = clip(round(digit * 4/9 + noise), 0, 4), noise ~ N(0, 0.3)
+
+i.e. digit // 2 up to the noise, which moves about a fifth of the rows one grade (mostly the
+odd digits, which sit between two grades). The best possible predictor (the most likely grade
+of each digit) scores QWK about 0.94 (accuracy 0.78), so the demo is not saturated at 1.0.
 
 Stratified 80/20 split with a fixed seed; writing is idempotent (a complete folder is left
 alone) and atomic (built in a temp folder, then renamed).
@@ -92,6 +99,7 @@ DEMO_FOLDERS = {
     "regression": "digits_regression",
     "multilabel": "digits_multilabel",
     "metadata": "digits_metadata",
+    "ordinal": "digits_ordinal",
 }
 
 
@@ -113,9 +121,18 @@ def multilabel_tags(digit: np.ndarray, pixels: np.ndarray, seed: int = SEED) -> 
     return np.array([" ".join(names[row]) for row in on], dtype=object)
 
 
+ORDINAL_NOISE = 0.3  # sd of the noise added to digit * 4/9 before rounding to a grade
+
+
+def ordinal_grades(digit: np.ndarray) -> np.ndarray:
+    """Grades 0-4 of the ordinal demo, as strings (see the module docstring)."""
+    noise = np.random.default_rng(SEED + 2).normal(0.0, ORDINAL_NOISE, len(digit))
+    return np.clip(np.rint(digit * 4 / 9 + noise), 0, 4).astype(int).astype(str)
+
+
 def write_demo(root: Path, task: str = "multiclass") -> Path:
     """The demo competition under `root`: `digits/` (multiclass), `digits_regression/`,
-    `digits_multilabel/` or `digits_metadata/`."""
+    `digits_multilabel/`, `digits_ordinal/` or `digits_metadata/`."""
     if task not in DEMO_FOLDERS:
         raise ValueError(f"unknown demo task {task!r}")
     regression = task == "regression"
@@ -138,6 +155,8 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
     if task == "multilabel":
         labels = multilabel_tags(digits.target, digits.data)
         column, placeholder = "tags", "even"
+    if task == "ordinal":
+        labels, column = ordinal_grades(digits.target), "grade"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

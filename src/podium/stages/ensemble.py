@@ -75,4 +75,6 @@ def run(cfg: Config, force: bool = False) -> dict:
         f"log_loss {scores['log_loss']:.4f} (nested-selection CV {nested[metric.name]:.4f}, "
         f"log_loss {nested['log_loss']:.4f})"
     )
+    for line in inputs.task.report_lines(scores["final"]):  # ordinal: the cut-points
+        print(line)
     return scores

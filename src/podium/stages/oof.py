@@ -99,7 +99,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     )
     write_json(exp.run_dir / "scores.json", scores)
     record.write(cv=scores["cv"])
-    print(format_scores(cfg.name, scores))
+    print("\n".join([format_scores(cfg.name, scores), *task.report_lines(final)]))
 
 
 def format_scores(name: str, scores: dict) -> str:

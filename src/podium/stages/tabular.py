@@ -43,7 +43,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     save_resolved(cfg, exp.run_dir / "config.yaml")
     write_json(exp.run_dir / "run.json", {"kind": cfg.kind, "folds_hash": exp.folds_hash})
     x, x_test = pixel_features(exp, section)
-    oof = np.zeros((len(x), task.num_outputs))
+    oof = np.zeros((len(x), len(task.columns)))  # prediction columns
     by_fold = {}
     for k in range(cfg.folds.n_splits):
         rows = exp.fold_of_row == k
@@ -72,3 +72,5 @@ def run(exp: Experiment, force: bool = False) -> None:
         scores["log_loss"],
         scores["seconds"],
     )
+    for line in task.report_lines(final):  # ordinal: the cut-points
+        _log.info("tabular %s: %s", cfg.name, line.strip())

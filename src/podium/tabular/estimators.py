@@ -1,5 +1,7 @@
-"""The tabular members' estimators: a registry of scikit-learn and XGBoost classifiers by name,
-with the defaults podium needs (probabilities out), built per seed."""
+"""The tabular members' estimators: a registry of scikit-learn and XGBoost models by name,
+with the defaults podium needs (probabilities out), built per seed. Classifiers serve the
+class tasks; the regressors (`ridge`, `svr`) the value tasks (regression, ordinal), fitted on
+the target values."""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
+from sklearn.svm import SVC, SVR
 from xgboost import XGBClassifier
 
 if TYPE_CHECKING:  # the schema imports this registry
@@ -36,14 +38,18 @@ def fit_quietly(model, x: np.ndarray, y: np.ndarray):
 
 
 # name -> (the estimator's class, its builder, the defaults podium needs: probabilities out)
-MODELS: dict[str, tuple[type, Callable[..., ClassifierMixin], dict[str, Any]]] = {
+MODELS: dict[str, tuple[type, Callable[..., ClassifierMixin | RegressorMixin], dict[str, Any]]] = {
     "svc": (SVC, _svc, {}),
     "logistic": (LogisticRegression, LogisticRegression, {"max_iter": 2000}),
     "knn": (KNeighborsClassifier, KNeighborsClassifier, {}),
     "extra_trees": (ExtraTreesClassifier, ExtraTreesClassifier, {"n_estimators": 500}),
     "random_forest": (RandomForestClassifier, RandomForestClassifier, {"n_estimators": 500}),
     "xgboost": (XGBClassifier, XGBClassifier, {"tree_method": "hist"}),
+    # regressors: value tasks (Task.predicts_values)
+    "ridge": (Ridge, Ridge, {}),
+    "svr": (SVR, SVR, {}),
 }
+REGRESSORS = ("ridge", "svr")
 
 
 def build_model(section: TabularConfig, seed: int):

@@ -8,6 +8,7 @@ fitted model is kept too, in a safe form (`tabular.store`, never pickle), for `p
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import is_regressor
 
 from podium.artifacts import write_json
 from podium.experiment import Experiment
@@ -59,7 +60,10 @@ def predict_seeds(models: list, x: np.ndarray, num_outputs: int) -> np.ndarray:
 
 
 def _predict(model, x: np.ndarray, num_outputs: int) -> np.ndarray:
-    """predict_proba mapped onto every class (a class absent from a fold's rows gets 0)."""
+    """A regressor's values (N, targets); a classifier's predict_proba mapped onto every class
+    (a class absent from a fold's rows gets 0)."""
+    if is_regressor(model):
+        return np.asarray(model.predict(x), np.float64).reshape(len(x), -1)
     out = np.zeros((len(x), num_outputs))
     out[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(x)
     return out
@@ -82,15 +86,17 @@ def fit_fold(
     files = fold_dir / "valid.parquet", fold_dir / "test.parquet", fold_dir / MODELS_JSON
     if stamp.fresh(files):
         return read_test(files[0], task, valid_ids), read_test(files[1], task, test_ids)
-    y = comp.targets
-    valid = np.zeros((rows.sum(), task.num_outputs))
-    test = np.zeros((len(x_test), task.num_outputs))
+    y = comp.targets  # classes (N,), or values (N, targets): one target is fitted as (N,)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    valid = np.zeros((rows.sum(), len(task.columns)))
+    test = np.zeros((len(x_test), len(task.columns)))
     stored: dict[str, dict] = {}
     for seed in cfg.train.seeds:
         model = task.tabular_model(build_model(section, seed))  # multilabel: one-vs-rest
         fit_quietly(model, x[~rows], y[~rows])
-        valid += _predict(model, x[rows], task.num_outputs) / len(cfg.train.seeds)
-        test += _predict(model, x_test, task.num_outputs) / len(cfg.train.seeds)
+        valid += _predict(model, x[rows], len(task.columns)) / len(cfg.train.seeds)
+        test += _predict(model, x_test, len(task.columns)) / len(cfg.train.seeds)
         try:
             written = save_model(model, fold_dir / f"model_seed{seed}")
             stored[f"seed{seed}"] = {"files": [f.name for f in written]}

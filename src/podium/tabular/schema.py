@@ -1,7 +1,8 @@
 """The `tabular:` section of a member config, validated once at the boundary.
 
 tabular:
-  model: svc            # svc, logistic, knn, extra_trees, random_forest, xgboost
+  model: svc            # svc, logistic, knn, extra_trees, random_forest, xgboost;
+                        # ridge, svr for the value tasks (regression, ordinal)
   params: {C: 10, gamma: 0.25}   # keyword arguments of that estimator
   image_size: 8         # pixels come from the uint8 decode cache at this size (h = w)
   grayscale: true       # mean over RGB (one value per pixel)
@@ -17,13 +18,16 @@ from xgboost import XGBClassifier
 
 from podium.config import Config, ConfigError, parse_section
 from podium.fingerprint import config_part
-from podium.tabular.estimators import MODELS
+from podium.tabular.estimators import MODELS, REGRESSORS
+from podium.tasks import task_type
 
 
 class TabularConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: Literal["svc", "logistic", "knn", "extra_trees", "random_forest", "xgboost"]
+    model: Literal[
+        "svc", "logistic", "knn", "extra_trees", "random_forest", "xgboost", "ridge", "svr"
+    ]
     params: dict[str, Any] = Field(default_factory=dict)
     image_size: int = Field(8, ge=1)
     grayscale: bool = True
@@ -36,6 +40,19 @@ def parse_tabular(cfg: Config) -> TabularConfig:
     if section.model == "svc" and section.params.get("probability") is False:
         raise ConfigError(
             f"{cfg.source}: tabular.params.probability must stay true for svc (the ensemble needs probabilities)"
+        )
+    values = task_type(cfg.competition).predicts_values
+    if values != (section.model in REGRESSORS):
+        kinds = list(REGRESSORS) if values else [m for m in MODELS if m not in REGRESSORS]
+        what = "a classifier (probabilities)" if values else "a regressor (values)"
+        raise ConfigError(
+            f"{cfg.source}: tabular: {section.model!r} is {what}; a "
+            f"{cfg.competition.task} task takes {kinds}"
+        )
+    if section.model == "svr" and len(cfg.competition.target_names) > 1:
+        raise ConfigError(
+            f"{cfg.source}: tabular.model: svr fits one target; use ridge for "
+            f"competition.target_columns {cfg.competition.target_names}"
         )
     cls, _, _ = MODELS[section.model]
     # XGBoost passes unknown keyword arguments on to its booster; sklearn's estimators refuse them

@@ -13,6 +13,7 @@ from podium.metrics import Metric
 from podium.tasks.base import Blend, PseudoCandidates, Task
 from podium.tasks.classification import Binary, Multiclass
 from podium.tasks.multilabel import Multilabel
+from podium.tasks.ordinal import Ordinal
 from podium.tasks.regression import Regression
 
 TASKS: dict[str, type[Task]] = {
@@ -20,6 +21,7 @@ TASKS: dict[str, type[Task]] = {
     "binary": Binary,
     "regression": Regression,
     "multilabel": Multilabel,
+    "ordinal": Ordinal,
 }
 
 __all__ = ["TASKS", "Blend", "PseudoCandidates", "Task", "build_task", "metric_of", "task_type"]

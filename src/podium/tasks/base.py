@@ -1,5 +1,5 @@
 """The Task seam: everything that depends on the kind of target lives behind this interface,
-one module per task type (`multiclass`, `binary`, `regression`, `multilabel`; ordinal next).
+one module per task type (`multiclass`, `binary`, `regression`, `multilabel`, `ordinal`).
 
 Other code asks the task and never assumes class probabilities: how targets are read from
 `train.csv` into arrays and back into submission values, the number of model outputs, the
@@ -56,6 +56,11 @@ class Task(ABC):
     metrics: ClassVar[dict[str, Metric]]
     # may a submission cell be empty (a multilabel row with no tag)?
     empty_submission_values: ClassVar[bool] = False
+    # predictions are values (regression, ordinal), not class probabilities: tabular members
+    # are regressors
+    predicts_values: ClassVar[bool] = False
+    # the submission needs a decision fitted on the OOF rows (ordinal cut-points): `decide`
+    decides: ClassVar[bool] = False
 
     def __init__(self, cfg: CompetitionConfig, source: Path) -> None:
         self.cfg = cfg
@@ -152,6 +157,29 @@ class Task(ABC):
 
     def metric(self, name: str | None = None) -> Metric:
         return self.metrics[name or self.cfg.metric]
+
+    # ---- decisions fitted on OOF rows (ordinal cut-points) ---------------------------------
+    def decided_scores(
+        self, y: np.ndarray, pred: np.ndarray, fold: np.ndarray, block: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A score block (`podium.scoring.score_block`) with the metric re-scored after a
+        decision fitted CV-honestly on the folds (fold k decided by what the other folds fit)
+        and the fitted decision kept; unchanged for tasks that decide nothing."""
+        return block
+
+    def decided_oof(self, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -> np.ndarray:
+        """OOF predictions after the decision fitted without each row's fold (what the paired
+        comparison of two candidates counts); unchanged for tasks that decide nothing."""
+        return pred
+
+    def decide(self, pred: np.ndarray, final: dict[str, Any], source: str) -> np.ndarray:
+        """Test predictions decided with what `decided_scores` fitted on every OOF row (the
+        run's scores.json `final` block, read from `source`)."""
+        return pred
+
+    def report_lines(self, block: dict[str, Any]) -> list[str]:
+        """Lines describing a score block's fitted decision, for the stages' printouts."""
+        return []
 
     # ---- submissions -----------------------------------------------------------------------
     @abstractmethod

@@ -1,6 +1,7 @@
 """Numerics of class probabilities, shared by the classification tasks: softmax, the merge of
 views / folds / seeds, the log-probability blend, the meta-model's level-2 features and its
-prior. Only classification tasks import this module; nothing else assumes probabilities.
+prior. Only the classification tasks and the ordinal expectation head import this module;
+nothing else assumes probabilities.
 """
 
 from __future__ import annotations

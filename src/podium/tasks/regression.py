@@ -23,9 +23,10 @@ stratification bins). The validation metric and loss are computed in target unit
 Folds stratify on quantile bins of the targets (the mean z-score with several); views, folds
 and seeds merge by the mean of values (`infer.merge: prob`) or by the value of the mean output
 (`logit`); blends are the mean and a simplex-weighted mean fitted on MSE; the meta-model is an
-XGBRegressor (`reg:squarederror`) boosted from a blend's values. Pseudo-labels, tabular
-members, class samplers and weights, label smoothing and probability submissions need classes:
-`check_config` refuses them, naming the key.
+XGBRegressor (`reg:squarederror`) boosted from a blend's values. Tabular members are
+regressors (`tabular.model: ridge | svr`, fitted on the values). Pseudo-labels, class samplers
+and weights, label smoothing and probability submissions need classes: `check_config` refuses
+them, naming the key.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def parse_values(table: pd.DataFrame, columns: list[str], id_column: str, path: 
 class Regression(Task):
     name = "regression"
     metrics: ClassVar[dict[str, Metric]] = METRICS
+    predicts_values = True
 
     def __init__(
         self, cfg: CompetitionConfig, source: Path, values: np.ndarray, loss: str = "mse"
@@ -132,11 +134,22 @@ class Regression(Task):
         return cls(cfg, path, values, training.loss if training is not None else "mse")
 
     def check_config(self, cfg: Config) -> None:
+        for key, (bad, why) in self.refusals(cfg).items():
+            if bad:
+                raise ConfigError(f"{cfg.source}: {key}: {why} (competition.task: {self.name})")
+
+    @property
+    def a_name(self) -> str:
+        """The task's name with its article, for messages ("a regression", "an ordinal")."""
+        return f"{'an' if self.name[0] in 'aeiou' else 'a'} {self.name}"
+
+    def refusals(self, cfg: Config) -> dict[str, tuple[bool, str]]:
+        """key -> (is the setting refused?, why): what a value task cannot honour."""
         tc, comp = cfg.train, cfg.competition
         refused = {
             "train.loss": (
                 tc.loss not in LOSSES,
-                f"{tc.loss!r} is a classification loss; a regression task takes {list(LOSSES)}",
+                f"{tc.loss!r} is a classification loss; {self.a_name} task takes {list(LOSSES)}",
             ),
             "train.sampler": (tc.sampler != "none", "class-balanced sampling needs classes"),
             "train.class_weights": (tc.class_weights != "none", "class weights need classes"),
@@ -148,17 +161,12 @@ class Regression(Task):
             ),
             "competition.submission_format": (
                 comp.submission_format != "label",
-                "'proba' needs classes; a regression submission holds the values",
+                f"'proba' needs classes; {self.a_name} submission holds the values",
             ),
-            "competition.classes": (comp.classes is not None, "a regression task has no classes"),
-            "tabular": (
-                cfg.tabular is not None,
-                "the tabular members are classifiers (predict_proba); a regression "
-                "competition has CNN members only",
-            ),
+            "competition.classes": (comp.classes is not None, f"{self.a_name} task has no classes"),
             "pseudo": (
                 cfg.pseudo is not None,
-                "pseudo-labels select confident classes; a regression task has none",
+                f"pseudo-labels select confident classes; {self.a_name} task has none",
             ),
         }
         if cfg.ensemble is not None:
@@ -169,9 +177,7 @@ class Regression(Task):
                 prior == "logit_blend",
                 "'logit_blend' (the default) weights log-probabilities; set blend, mean or none",
             )
-        for key, (bad, why) in refused.items():
-            if bad:
-                raise ConfigError(f"{cfg.source}: {key}: {why} (competition.task: regression)")
+        return refused
 
     # ---- targets ---------------------------------------------------------------------------
     def encode(self, table: pd.DataFrame, path: Path) -> np.ndarray:
@@ -193,7 +199,7 @@ class Regression(Task):
     def training_targets(self, y: np.ndarray) -> np.ndarray:
         return ((np.asarray(y, np.float64) - self.center) / self.scale).astype(np.float32)
 
-    def sampler_labels(self, targets: np.ndarray) -> None:
+    def sampler_labels(self, targets: np.ndarray) -> np.ndarray | None:
         return None
 
     def stratify_key(self, y: np.ndarray) -> np.ndarray:
@@ -226,7 +232,7 @@ class Regression(Task):
             return self.activate(logits).mean(axis=0)
         if how == "logit":
             return self.activate(np.asarray(logits).mean(axis=0))
-        raise ConfigError(f"infer.merge: {how!r} does not apply to a regression task")
+        raise ConfigError(f"infer.merge: {how!r} does not apply to {self.a_name} task")
 
     def validation_loss(self, y: np.ndarray, pred: np.ndarray) -> float:
         """The loss in target units: MAE for `l1`, MSE otherwise."""
@@ -240,7 +246,7 @@ class Regression(Task):
         """`log_loss` (the name every score file gives the validation loss) is the task's."""
         return self._loss_metric if name == "log_loss" else super().metric(name)
 
-    def correct(self, y: np.ndarray, pred: np.ndarray) -> None:
+    def correct(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray | None:
         return None
 
     # ---- submissions -----------------------------------------------------------------------
@@ -314,7 +320,7 @@ class Regression(Task):
         return D.value_error(logits, soft, scaled_bce=self.loss == "bce")
 
     def _no_pseudo(self) -> ConfigError:
-        return ConfigError("pseudo: pseudo-labels are not supported for a regression task")
+        return ConfigError(f"pseudo: pseudo-labels are not supported for {self.a_name} task")
 
     def pseudo_candidates(self, pred: np.ndarray) -> PseudoCandidates:
         raise self._no_pseudo()
