@@ -45,7 +45,8 @@ from podium.metric_fns import quadratic_weighted_kappa
 from podium.metrics import Metric
 from podium.tasks import probability as P
 from podium.tasks.losses import build_loss
-from podium.tasks.regression import MSE, Regression, parse_values
+from podium.tasks.regression import Regression
+from podium.tasks.values import MSE, parse_values
 
 HEADS = ("regression", "expectation")
 CLASS_LOSSES = ("ce", "focal")
