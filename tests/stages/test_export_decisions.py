@@ -71,18 +71,23 @@ def configs(work: Path, demo: str, members: dict[str, dict]) -> Path:
     )
 
 
-def same_submission(config: Path, work: Path, tmp: Path) -> dict:
+def same_submission(config: Path, work: Path, tmp: Path, name: str = "copied") -> dict:
     """Submit through the pipeline, export, predict from a copy of the bundle alone (the test
-    images and sample_submission.csv only) and compare the files: the manifest."""
+    images and sample_submission.csv only, no runs/) and compare the files: the manifest."""
     submitted = pipeline.run("submit", pipeline.Request(config=config))
     bundle = pipeline.run("export", pipeline.Request(config=config), out=tmp / "bundle")
-    alone = shutil.copytree(bundle, tmp / "copied")
-    shutil.rmtree(work / "runs")  # nothing of the runs is read
+    alone = shutil.copytree(bundle, tmp / name)
+    shutil.rmtree(bundle)
     comp = next(p for p in (work / "data").iterdir() if p.is_dir())
     hidden = tmp / "hidden" / comp.name
-    shutil.copytree(comp / "test", hidden / "test")
-    shutil.copy(comp / "sample_submission.csv", hidden)
-    out = predict(alone, hidden, tmp / "out" / "submission.csv")
+    if not hidden.exists():
+        shutil.copytree(comp / "test", hidden / "test")
+        shutil.copy(comp / "sample_submission.csv", hidden)
+    shutil.move(work / "runs", tmp / "runs")  # nothing of the runs is read
+    try:
+        out = predict(alone, hidden, tmp / f"{name}-out" / "submission.csv")
+    finally:
+        shutil.move(tmp / "runs", work / "runs")
     assert out.read_bytes() == Path(submitted).read_bytes()
     return read_manifest(alone)
 
@@ -95,6 +100,13 @@ def test_multilabel_stack_thresholds_travel(tmp_path):
     scores = work / "runs/digits_multilabel/ensemble/stack/scores.json"
     fitted = read_json(scores)["final"]["thresholds"]
     assert fitted["per_label"] and len(set(fitted["thresholds"])) > 1  # not all 0.5
+    # one CNN experiment: its own thresholds (scores.json of `podium oof`)
+    member = same_submission(config.with_name("a.yaml"), work, tmp_path, "member")
+    member_scores = read_json(work / "runs/digits_multilabel/a/scores.json")["final"]
+    assert read_json(tmp_path / "member/decisions.json")["final"] == {
+        "thresholds": member_scores["thresholds"]
+    }
+    assert member["combination"]["kind"] == "member"
     manifest = same_submission(config, work, tmp_path)
     assert manifest["decisions"] == "decisions.json" and "decisions.json" in manifest["files"]
     carried = read_json(tmp_path / "copied/decisions.json")["final"]
@@ -128,7 +140,7 @@ def test_ordinal_ensemble_cutpoints_travel(tmp_path):
     manifest = same_submission(config, work, tmp_path)
     assert [m["model"] for m in manifest["members"]] == ["ridge", "svr"]
     assert read_json(tmp_path / "copied/decisions.json")["final"] == {"cutpoints": cuts}
-    sub = (tmp_path / "out/submission.csv").read_text().splitlines()
+    sub = (tmp_path / "copied-out/submission.csv").read_text().splitlines()
     assert sub[0] == "id,grade" and {r.split(",")[1] for r in sub[1:]} <= set("01234")
 
 

@@ -168,6 +168,7 @@ def predict(bundle: Path, data: Path, out: Path) -> Path:
         root = data_root(Path(data), competition, Path(tmp))
         top = bundle_config(manifest["config"], bundle, root, "bundle")
         comp = Experiment(top).comp
+        decided = decisions(manifest, bundle, comp)  # before the long part: refused early
         runs = [
             MemberRun(m, bundle_config(m["config"], bundle, root, f"member {m['name']}"))
             for m in manifest["members"]
@@ -195,7 +196,7 @@ def predict(bundle: Path, data: Path, out: Path) -> Path:
             comp.test_ids,
             combine(manifest, names, tests, comp, bundle),
         )
-        sub = build_submission(comp, out.parent, decisions(manifest, bundle, comp))
+        sub = build_submission(comp, out.parent, decided)
         validate_submission(comp, sub, "submission")
         write_csv(out, sub)
         validate_submission(comp, read_submission(out), str(out))

@@ -1,8 +1,11 @@
 """Fitted tabular models on disk without pickle: a scikit-learn estimator is its class (from
 a fixed registry, never a name imported at load time) plus its attributes, the arrays in an
 `.npz` read with `allow_pickle=False` and the plain values (numbers, strings, tuples) in a
-JSON file; XGBoost models use XGBoost's own JSON. An estimator holding anything else (the
-trees of a forest, the KD-tree of a k-NN) has no safe form here and is refused by name.
+JSON file; XGBoost models use XGBoost's own JSON. Stored this way: svc, logistic and the
+value tasks' regressors ridge (coef_, intercept_) and svr (support vectors, dual
+coefficients, intercept), each alone or behind `standardize`'s scaler. An estimator holding
+anything else (the trees of a forest, the KD-tree of a k-NN, a multilabel task's
+one-vs-rest list of models) has no safe form here and is refused by name.
 
 Reloading sets the attributes on a bare instance, exactly what unpickling would do, so the
 reloaded model predicts the same numbers as the fitted one.
