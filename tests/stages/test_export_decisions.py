@@ -2,7 +2,8 @@
 OOF rows: a multilabel stack scored by an F metric (its thresholds) and an ordinal ensemble
 with ridge and SVR members (its cut-points). The bundle carries them (decisions.json, hashed
 like the rest) and `podium predict` from the bundle alone writes the very file `podium submit`
-wrote, byte for byte. And the ridge / SVR members' models round-trip without pickle."""
+wrote, byte for byte. And the ridge / SVR members' models, and a multilabel task's
+one-vs-rest wrapper, round-trip without pickle."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
+from xgboost import XGBClassifier
 
 from podium import pipeline
 from podium.artifacts import read_json
@@ -25,7 +28,7 @@ from podium.config import apply_overrides, read_yaml
 from podium.errors import ArtifactError
 from podium.stages.demo_data import write_demo
 from podium.stages.predict import run as predict
-from podium.tabular.store import load_model, save_model
+from podium.tabular.store import UnsafeModel, load_model, save_model
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = [
@@ -94,7 +97,8 @@ def same_submission(config: Path, work: Path, tmp: Path, name: str = "copied") -
 
 def test_multilabel_stack_thresholds_travel(tmp_path):
     work = tmp_path / "work"
-    members = {"a": {}, "b": {"train": {"loss": "asl"}}}
+    logistic = {"model": "logistic", "image_size": 8, "standardize": True, "params": {"C": 0.5}}
+    members = {"a": {}, "pixels": {"tabular": logistic}}  # one-vs-rest logistic regressions
     config = configs(work, "digits_multilabel", members)
     pipeline.run("ensemble", pipeline.Request(config=config))
     scores = work / "runs/digits_multilabel/ensemble/stack/scores.json"
@@ -109,6 +113,10 @@ def test_multilabel_stack_thresholds_travel(tmp_path):
     assert member["combination"]["kind"] == "member"
     manifest = same_submission(config, work, tmp_path)
     assert manifest["decisions"] == "decisions.json" and "decisions.json" in manifest["files"]
+    assert [(m["kind"], m["model"]) for m in manifest["members"]] == [
+        ("cnn", "test_convnext"),
+        ("tabular", "logistic"),
+    ]
     carried = read_json(tmp_path / "copied/decisions.json")["final"]
     assert carried == {"thresholds": fitted}
 
@@ -171,3 +179,35 @@ def test_ridge_and_svr_round_trip_without_pickle(model, tmp_path):
     again = load_model(tmp_path / "m")
     assert type(again) is type(model)
     np.testing.assert_array_equal(again.predict(x), model.predict(x))
+
+
+def multilabel_xy() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(80, 6))
+    y = (x[:, :3] + 0.5 * rng.normal(size=(80, 3)) > 0).astype(int)
+    y[:, 2] = 1  # a label every row has: scikit-learn's constant predictor
+    return x, np.column_stack([y, x[:, 3] > 0])
+
+
+@pytest.mark.filterwarnings("ignore:Label .* is present in all training examples")
+def test_one_vs_rest_round_trips_nested_without_pickle(tmp_path):
+    x, y = multilabel_xy()
+    inner = make_pipeline(StandardScaler(), LogisticRegression(C=0.5))
+    model = OneVsRestClassifier(inner).fit(x, y)
+    save_model(model, tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert [type(e).__name__ for e in again.estimators_] == [
+        "Pipeline",
+        "Pipeline",
+        "_ConstantPredictor",
+        "Pipeline",
+    ]
+    np.testing.assert_array_equal(again.predict_proba(x), model.predict_proba(x))
+
+
+@pytest.mark.filterwarnings("ignore:Label .* is present in all training examples")
+def test_a_booster_inside_one_vs_rest_is_still_refused(tmp_path):
+    x, y = multilabel_xy()
+    model = OneVsRestClassifier(XGBClassifier(n_estimators=2)).fit(x, y)
+    with pytest.raises(UnsafeModel, match=r"estimators_\[0\]: XGBClassifier._Booster is a Booster"):
+        save_model(model, tmp_path / "m")

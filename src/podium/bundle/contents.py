@@ -93,8 +93,8 @@ def _check_tabular(exp: Experiment, top: Config) -> None:
                 model = (cfg.tabular or {}).get("model")
                 raise ArtifactError(
                     f"member {cfg.name!r}: tabular.model {model!r} cannot be exported safely "
-                    f"({entry['unsafe']}; podium never pickles); use svc, logistic, xgboost, "
-                    "ridge or svr, or leave the member out of the ensemble"
+                    f"({entry['unsafe']}; podium never pickles); use svc, logistic, ridge, "
+                    "svr or (but for multilabel) xgboost, or leave the member out of the ensemble"
                 )
 
 
