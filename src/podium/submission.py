@@ -6,6 +6,7 @@ before it is written (submit) or scored (score), with the first offending row na
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,16 +21,34 @@ def target_columns(comp: Competition) -> list[str]:
     return [c for c in comp.sample_submission.columns if c != comp.cfg.id_column]
 
 
-def build_submission(comp: Competition, run_dir: Path) -> pd.DataFrame:
-    """The run's test predictions in sample_submission's shape and order."""
+# scores.json's `final` block (None: the run has none) and where it was read, for messages
+Decisions = tuple[dict[str, Any] | None, str]
+
+
+def run_decisions(comp: Competition, run_dir: Path) -> Decisions:
+    """What the submission of the run in `run_dir` decides with: its scores.json `final` block
+    (required where the task decides: ordinal cut-points)."""
+    scores = run_dir / "scores.json"
+    if comp.task.decides:
+        require(scores, "scores", "podium oof (or ensemble)")
+    final = (read_json(scores).get("final") or {}) if scores.is_file() else None
+    return final, str(scores)
+
+
+def build_submission(
+    comp: Competition, run_dir: Path, decisions: Decisions | None = None
+) -> pd.DataFrame:
+    """The run's test predictions in sample_submission's shape and order, decided with
+    `decisions` (default: the run's own scores.json; `podium predict`: the bundle's copy),
+    through the same task hooks for `podium submit` and `podium predict`."""
     id_col = comp.cfg.id_column
     sample_ids = comp.sample_submission[id_col].to_numpy()
     pred = read_test(run_dir / TEST, comp.task, sample_ids)
+    final, source = decisions if decisions is not None else run_decisions(comp, run_dir)
     if comp.task.decides:  # e.g. ordinal grades cut at the cut-points fitted on every OOF row
-        scores = require(run_dir / "scores.json", "scores", "podium oof (or ensemble)")
-        pred = comp.task.decide(pred, read_json(scores).get("final") or {}, str(scores))
+        pred = comp.task.decide(pred, final or {}, source)
     sub = pd.DataFrame({id_col: sample_ids})
-    task = comp.task.for_submission(run_dir)  # multilabel: the thresholds fitted on its OOF
+    task = comp.task.for_submission(final, source)  # multilabel: the thresholds fitted on OOF
     for column, values in task.submission_values(pred, target_columns(comp)).items():
         sub[column] = values
     return sub

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from podium.artifacts import read_json, write_csv
+from podium.artifacts import read_json, write_csv, write_json
 from podium.config import Config, PathsConfig
 from podium.engine.checkpoint import checkpoint_members, inference_state, save_checkpoint
 from podium.ensemble.inputs import load_inputs
@@ -21,11 +21,13 @@ from podium.ensemble.schema import parse_ensemble
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
-from podium.predictions import TEST
+from podium.predictions import OOF, TEST
+from podium.submission import build_submission
 from podium.tabular.fit import MODELS_JSON, tabular_parts
-from podium.units.predict import infer_stamp
+from podium.units.predict import infer_stamp, oof_stamp
 
 TARGETS = "targets.csv"
+DECISIONS = "decisions.json"
 
 
 def inference_config(cfg: Config) -> dict[str, Any]:
@@ -91,8 +93,8 @@ def _check_tabular(exp: Experiment, top: Config) -> None:
                 model = (cfg.tabular or {}).get("model")
                 raise ArtifactError(
                     f"member {cfg.name!r}: tabular.model {model!r} cannot be exported safely "
-                    f"({entry['unsafe']}; podium never pickles); use svc, logistic or xgboost, "
-                    "or leave the member out of the ensemble"
+                    f"({entry['unsafe']}; podium never pickles); use svc, logistic, ridge, "
+                    "svr or (but for multilabel) xgboost, or leave the member out of the ensemble"
                 )
 
 
@@ -205,3 +207,34 @@ def export_targets(cfg: Config, bundle: Path) -> None:
     targets = comp.train[comp.cfg.target_names].reset_index(drop=True)
     frame = pd.concat([pd.DataFrame({comp.cfg.id_column: range(len(targets))}), targets], axis=1)
     write_csv(bundle / TARGETS, frame)
+
+
+def export_decisions(cfg: Config, bundle: Path) -> str | None:
+    """What the submission decides with, fitted on every OOF row of the exported run (its
+    scores.json `final` block, the keys the task reads: multilabel thresholds, ordinal
+    cut-points), written to DECISIONS; None where the task decides nothing. The scores must be
+    current, and the pipeline's submission is built with exactly what is carried: a decision
+    `podium submit` would refuse is refused here, with its command."""
+    exp = Experiment(cfg)
+    task, scores = exp.task, cfg.run_dir / "scores.json"
+    if not task.decision_keys:
+        return None
+    if cfg.kind == "ensemble":  # export_combination checked it current with the members
+        remake = f"podium ensemble -c {cfg.source}"
+        fresh = scores.is_file()
+    elif cfg.kind == "tabular":
+        remake = f"podium train -c {cfg.source}"
+        fresh = Stamp(cfg.run_dir / "tabular.json", tabular_parts(exp)).fresh([scores])
+    else:
+        remake = f"podium oof -c {cfg.source}"
+        fresh = oof_stamp(exp).fresh([cfg.run_dir / OOF, scores])
+    if not fresh:
+        raise ArtifactError(
+            f"{scores} is missing or older than the run's models; the submission decides with "
+            f"it ({', '.join(task.decision_keys)}); make it with: {remake}"
+        )
+    final = read_json(scores).get("final") or {}
+    carried = {k: final[k] for k in task.decision_keys if k in final}
+    build_submission(exp.comp, cfg.run_dir, (carried, str(scores)))  # refuses what submit would
+    write_json(bundle / DECISIONS, {"run": cfg.name, "final": carried})
+    return DECISIONS

@@ -4,6 +4,7 @@ changed file, or a bundle from a newer podium, is refused with a message that na
 
     bundle/manifest.json
     bundle/targets.csv                      the train targets (no ids, no images): the task's schema
+    bundle/decisions.json                   thresholds / cut-points fitted on every OOF row
     bundle/runs/<comp>/<member>/fold{k}/seed{s}/<weights>.pt   the weights inference uses
     bundle/runs/<comp>/<member>/fold{k}/model_seed{s}.*        a tabular member's models
     bundle/ensemble/meta/fold{k}_seed{s}.ubj, prior.json       the stack's meta-models

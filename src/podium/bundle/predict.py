@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from podium.artifacts import write_csv
-from podium.bundle.contents import TARGETS
+from podium.artifacts import read_json, write_csv
+from podium.bundle.contents import DECISIONS, TARGETS
 from podium.bundle.manifest import MANIFEST, read_manifest
 from podium.competition import Competition
 from podium.config import Config, from_dict
@@ -32,7 +32,12 @@ from podium.ensemble.stack import stack_predict
 from podium.errors import ArtifactError, DataError
 from podium.experiment import Experiment
 from podium.predictions import TEST, read_test, write_test
-from podium.submission import build_submission, read_submission, validate_submission
+from podium.submission import (
+    Decisions,
+    build_submission,
+    read_submission,
+    validate_submission,
+)
 from podium.tabular.fit import predict_seeds, split_pixels
 from podium.tabular.schema import parse_tabular
 from podium.tabular.store import load_model
@@ -140,6 +145,20 @@ def combine(
     raise ArtifactError(f"{bundle / MANIFEST}: unknown combination kind {kind!r}")
 
 
+def decisions(manifest: dict[str, Any], bundle: Path, comp: Competition) -> Decisions:
+    """The thresholds / cut-points `podium export` carried from the run's scores.json, for
+    the same submission hooks `podium submit` uses (`build_submission`)."""
+    if manifest.get("decisions") is None:
+        if comp.task.decision_keys:
+            raise ArtifactError(
+                f"{bundle / MANIFEST}: no {', '.join(comp.task.decision_keys)} fitted on the OOF "
+                "rows (exported by an older podium); re-export the bundle with podium export"
+            )
+        return None, str(bundle / MANIFEST)
+    path = bundle / DECISIONS
+    return read_json(path)["final"], str(path)
+
+
 def predict(bundle: Path, data: Path, out: Path) -> Path:
     """Write `out` (the submission) and test.parquet beside it; returns `out`."""
     manifest = read_manifest(bundle)
@@ -149,6 +168,7 @@ def predict(bundle: Path, data: Path, out: Path) -> Path:
         root = data_root(Path(data), competition, Path(tmp))
         top = bundle_config(manifest["config"], bundle, root, "bundle")
         comp = Experiment(top).comp
+        decided = decisions(manifest, bundle, comp)  # before the long part: refused early
         runs = [
             MemberRun(m, bundle_config(m["config"], bundle, root, f"member {m['name']}"))
             for m in manifest["members"]
@@ -176,7 +196,7 @@ def predict(bundle: Path, data: Path, out: Path) -> Path:
             comp.test_ids,
             combine(manifest, names, tests, comp, bundle),
         )
-        sub = build_submission(comp, out.parent)
+        sub = build_submission(comp, out.parent, decided)
         validate_submission(comp, sub, "submission")
         write_csv(out, sub)
         validate_submission(comp, read_submission(out), str(out))

@@ -101,9 +101,10 @@ def fit_meta_model(
     return full.fit(x, y, base_margin=margin, verbose=False)
 
 
-def load_meta_model(path: Path) -> XGBClassifier:
-    """A saved meta-model; `predict_proba` uses its early-stopped best iteration."""
-    model = XGBClassifier()
+def load_meta_model(path: Path, task: Task | None = None) -> Any:
+    """A saved meta-model, as the task's estimator (XGBoost refuses to load a regressor into
+    a classifier: a value task's stack); predictions use its early-stopped best iteration."""
+    model = task.meta_estimator({}) if task is not None else XGBClassifier()
     model.load_model(path)
     return model
 
@@ -186,6 +187,6 @@ def stack_predict(
                 if weights is None
                 else task.prior_margin(test, np.asarray(weights), prior["prior"])
             )
-        model = load_meta_model(meta_dir / f"fold{k}_seed{seed}.ubj")
+        model = load_meta_model(meta_dir / f"fold{k}_seed{seed}.ubj", task)
         out += task.meta_predict(model, x_test, margins[k]) / len(units)
     return out

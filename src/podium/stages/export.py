@@ -5,7 +5,8 @@ no network and no runs/ (a Kaggle code competition): see `podium.bundle`.
 The story: check that every artifact the current predictions came from exists and is fresh
 (else refuse, naming the command that makes it); copy the members' inference weights (fp16
 with --half), a tabular member's safe models, the ensemble's chosen combination (blend
-weights or meta-models), the task's targets; build podium's wheel (and with --wheels download
+weights or meta-models), the task's targets, the decisions the submission makes with what was fitted on every OOF
+row (multilabel thresholds, ordinal cut-points); build podium's wheel (and with --wheels download
 dependency wheels: the only network use); write the Kaggle dataset and kernel files; hash
 everything into manifest.json. The bundle is built beside DIR and renamed into place.
 """
@@ -21,6 +22,7 @@ from podium.bundle.contents import (
     check_member,
     export_cnn,
     export_combination,
+    export_decisions,
     export_tabular,
     export_targets,
     inference_config,
@@ -65,6 +67,7 @@ def run(
             for m in members
         ]
         export_targets(cfg, work)
+        decisions = export_decisions(cfg, work)
         wheel = build_podium_wheel(work / WHEELS)
         extra = download_wheels(work / WHEELS, wheels) if wheels else []
         task = Experiment(cfg).task
@@ -80,6 +83,7 @@ def run(
             "config": inference_config(cfg),
             "members": entries,
             "combination": combination,
+            "decisions": decisions,
             "half": half,
             "wheels": [wheel.name, *(w.name for w in extra)],
         }

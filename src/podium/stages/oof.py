@@ -20,22 +20,13 @@ from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.predictions import OOF, write_oof
 from podium.scoring import decision_note, score_block, scores_header
-from podium.units.predict import UnitPredictor, prediction_settings, trained_fingerprints
+from podium.units.predict import UnitPredictor, oof_stamp, prediction_settings
 
 _log = logging.getLogger(__name__)
 
 
 def stamp(exp: Experiment) -> Stamp:
-    folds = list(range(exp.cfg.folds.n_splits))
-    return Stamp(
-        exp.run_dir / "oof.json",
-        {
-            "units": trained_fingerprints(exp, folds),
-            "settings": prediction_settings(exp),
-            "folds": exp.folds_hash,
-            "labels": exp.comp.labels_fingerprint,
-        },
-    )
+    return oof_stamp(exp)
 
 
 def run(exp: Experiment, force: bool = False) -> None:

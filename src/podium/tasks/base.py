@@ -61,6 +61,9 @@ class Task(ABC):
     predicts_values: ClassVar[bool] = False
     # the submission needs a decision fitted on the OOF rows (ordinal cut-points): `decide`
     decides: ClassVar[bool] = False
+    # the keys of scores.json's `final` block the submission reads (`decide`, `for_submission`):
+    # what `podium export` carries into a bundle for `podium predict`
+    decision_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg: CompetitionConfig, source: Path) -> None:
         self.cfg = cfg
@@ -259,9 +262,10 @@ class Task(ABC):
         fitted without fold k (multilabel thresholds). Default: the predictions, nothing."""
         return pred, None
 
-    def for_submission(self, run_dir: Path) -> Task:
-        """The task as a submission of the run in `run_dir` needs it (multilabel: with the
-        thresholds fitted on every OOF row, read from its scores.json). Default: itself."""
+    def for_submission(self, final: dict[str, Any] | None, source: str) -> Task:
+        """The task as a submission needs it, given the run's scores.json `final` block (None:
+        the run has no scores.json; `source` names where it was read, for messages):
+        multilabel: with the thresholds fitted on every OOF row. Default: itself."""
         return self
 
     def tabular_model(self, model: Any) -> Any:

@@ -32,7 +32,6 @@ import torch
 from sklearn.multiclass import OneVsRestClassifier
 from xgboost import XGBClassifier
 
-from podium.artifacts import read_json
 from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.errors import ArtifactError, ConfigError, DataError
 from podium.metrics import Metric
@@ -57,6 +56,7 @@ class Multilabel(Task):
     name = "multilabel"
     metrics: ClassVar[dict[str, Metric]] = METRICS
     empty_submission_values = True  # a row with no tag
+    decision_keys = ("thresholds",)
 
     def __init__(self, cfg: CompetitionConfig, source: Path, labels: list[str]) -> None:
         super().__init__(cfg, source)
@@ -190,26 +190,25 @@ class Multilabel(Task):
     ) -> tuple[np.ndarray, dict[str, Any] | None]:
         return oof_decisions(y, pred, fold, self.cfg.metric, self.per_label, self.labels)
 
-    def for_submission(self, run_dir: Path) -> Multilabel:
+    def for_submission(self, final: dict[str, Any] | None, source: str) -> Multilabel:
         """With the thresholds scores.json fitted on every OOF row (0.5 for a ranking metric,
         whose submission holds probabilities unless it is tags)."""
         out = copy.copy(self)
-        path = Path(run_dir) / "scores.json"
-        fitted = (read_json(path).get("final") or {}).get("thresholds") if path.is_file() else None
+        fitted = (final or {}).get("thresholds")
         if fitted is None:
             if self.cfg.metric in FBETA:
                 raise ArtifactError(
-                    f"{path}: no fitted thresholds for {self.cfg.metric}; run `podium oof` (or "
-                    "the ensemble) before submitting"
+                    f"{source}: no fitted thresholds for {self.cfg.metric}; run `podium oof` "
+                    "(or the ensemble) before submitting"
                 )
             if self.cfg.submission_format == "label":
                 _log.warning(
-                    "%s: tags at threshold 0.5 (metric %s fits none)", run_dir, self.cfg.metric
+                    "%s: tags at threshold 0.5 (metric %s fits none)", source, self.cfg.metric
                 )
             return out
         if fitted.get("labels") != self.labels:
             raise ArtifactError(
-                f"{path}: thresholds fitted for labels {fitted.get('labels')}, the task has "
+                f"{source}: thresholds fitted for labels {fitted.get('labels')}, the task has "
                 f"{self.labels}; re-run oof"
             )
         out.thresholds = np.asarray(fitted["thresholds"], np.float64)

@@ -93,6 +93,7 @@ class Ordinal(Regression):
     name = "ordinal"
     metrics: ClassVar[dict[str, Metric]] = {"qwk": Metric("qwk", _qwk_rounded, True, False)}
     decides = True
+    decision_keys = ("cutpoints",)
 
     def __init__(
         self,

@@ -80,6 +80,21 @@ def infer_stamp(exp: Experiment) -> Stamp:
     )
 
 
+def oof_stamp(exp: Experiment) -> Stamp:
+    """What oof.parquet and scores.json were made from (`podium oof` writes them; `podium
+    export` checks them where the submission decides with scores.json)."""
+    folds = list(range(exp.cfg.folds.n_splits))
+    return Stamp(
+        exp.run_dir / "oof.json",
+        {
+            "units": trained_fingerprints(exp, folds),
+            "settings": prediction_settings(exp),
+            "folds": exp.folds_hash,
+            "labels": exp.comp.labels_fingerprint,
+        },
+    )
+
+
 def merge_test(task: Task, logits: dict[int, np.ndarray], how: str) -> np.ndarray:
     """test.parquet's predictions: every fold's units' views merged at once (`infer.merge`)."""
     return task.merge(np.concatenate(list(logits.values())), how)
