@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from test_notebooks import execute, images_shown, text_of
 
 from podium.config import load_config
 from podium.pipeline import Request, run
 from podium.stages.demo_data import write_demo
+from test_notebooks import execute, images_shown, text_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
