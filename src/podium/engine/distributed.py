@@ -108,15 +108,16 @@ def setup(device: str) -> Ranks:
 
 
 def _attempt_store() -> dist.Store | None:
-    """torchrun's store with keys of this restart attempt's own, or None (env:// is fresh).
+    """torchrun's store with keys of this restart attempt's own, or None (plain env://).
 
     torchrun's c10d rendezvous hands every attempt its agent's one store at the same
-    MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE), and torch's env:// adds no per-attempt
-    prefix: after a restart, a rank that joins before its peers would read the dead
-    attempt's addresses (gloo: "connectFullMesh failed ... Connection refused"; NCCL: its
-    unique id, a hang)."""
-    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
-        return None  # rank 0 hosts a new store for each attempt
+    MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE) and env:// adds no per-attempt prefix: after a
+    restart, a rank that joins before its peers reads the dead attempt's addresses (gloo:
+    "connectFullMesh failed ... Connection refused"; NCCL: an old unique id). The restart
+    count names the attempt only on one node (agents count apart: pytorch#108158)."""
+    one_node = os.environ.get("LOCAL_WORLD_SIZE") == os.environ.get("WORLD_SIZE")
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True" or not one_node:
+        return None
     attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
     addr, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
     agent = dist.TCPStore(addr, port, env_world_size(), is_master=False, timeout=PG_TIMEOUT)
