@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,28 @@ def last_weights(tmp_path: Path, name: str) -> dict[str, torch.Tensor]:
     return load_checkpoint(tmp_path / name / "runs/digits/ddp/fold0/seed0/last.pt")["model"]
 
 
+def torchrun(args: list[str], timeout: float = 240) -> tuple[int, str]:
+    """`python -m torch.distributed.run ARGS` in a session of its own, so that a run past
+    `timeout` is killed with its ranks (killing torchrun alone orphans them); its exit
+    status and stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and every rank: one process group
+        _, stderr = proc.communicate()
+        pytest.fail(f"torchrun still running after {timeout} s:\n{stderr[-3000:]}")
+    return proc.returncode, stderr
+
+
 def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
     names = ("a", "b", "resumed", "single", "batchnorm")
     runs = {n: write_config(tmp_path, small_demo, n) for n in names}
@@ -140,30 +163,10 @@ def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
         {"config": str(runs["batchnorm"]), "overrides": ["model.name=test_resnet"]},
     ]
     (tmp_path / "spec.json").write_text(json.dumps(spec))
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
-    launcher = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--max-restarts",
-        "1",
-    ]
-    proc = subprocess.run(
-        [
-            *launcher,
-            "--nproc-per-node",
-            "2",
-            str(SCRIPT),
-            str(tmp_path / "spec.json"),
-            str(tmp_path),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    # --max-restarts 1: the restarted ranks join a group again through torchrun's store
+    args = ["--standalone", "--max-restarts", "1", "--nproc-per-node", "2"]
+    returncode, stderr = torchrun([*args, str(SCRIPT), str(tmp_path / "spec.json"), str(tmp_path)])
+    assert returncode == 0, stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}-attempt0.json").read_text()) for r in range(2)]
     assert [run["exit"] for run in ranks[0]] == [0, 0]  # then the third command died
     restarted = [json.loads((tmp_path / f"rank{r}-attempt1.json").read_text()) for r in range(2)]

@@ -9,7 +9,8 @@ SPEC is a JSON list of {"config": path, "overrides": [...]}; after each command,
 OUT/rank{r}-attempt{a}.json gets, per command so far, its exit status, the checkpoint files
 this rank wrote and a checksum of the evaluated weights at each validation. A command
 stopped by `train.stop_after_epoch` ends the processes (as a crash would): torchrun
-restarts them (attempt 1), and the commands run again, resuming or skipping.
+restarts them (attempt 1), and the commands run again, resuming or skipping; rank 1 joins
+the restarted group 3 s after rank 0.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -49,6 +51,8 @@ checkpoint.save_with = counting_save
 trainer.predict_logits = checksummed_predict
 
 attempt = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
+if attempt and rank:  # restarted, rank 0 joins first while the dead attempt's addresses are
+    time.sleep(3)  # still in torchrun's store: it must wait for this rank's new ones
 runs = []
 for command in spec:
     record = {"writes": [], "evaluated": []}

@@ -32,6 +32,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.distributed.constants import default_pg_timeout as PG_TIMEOUT
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 
@@ -94,11 +95,33 @@ def setup(device: str) -> Ranks:
     cuda = device != "cpu" and torch.cuda.is_available()
     if cuda:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group(backend="nccl" if cuda else "gloo")
+    backend = "nccl" if cuda else "gloo"
+    store = _attempt_store()
+    if store is None:
+        dist.init_process_group(backend=backend)
+    else:
+        dist.init_process_group(backend, store=store, rank=env_rank(), world_size=env_world_size())
     atexit.register(teardown)
     ranks = current()
     _log.debug("rank %d of %d joined (%s)", ranks.rank, ranks.world_size, dist.get_backend())
     return ranks
+
+
+def _attempt_store() -> dist.Store | None:
+    """torchrun's store with keys of this restart attempt's own, or None (plain env://).
+
+    torchrun's c10d rendezvous hands every attempt its agent's one store at the same
+    MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE) and env:// adds no per-attempt prefix: after a
+    restart, a rank that joins before its peers reads the dead attempt's addresses (gloo:
+    "connectFullMesh failed ... Connection refused"; NCCL: an old unique id). The restart
+    count names the attempt only on one node (agents count apart: pytorch#108158)."""
+    one_node = os.environ.get("LOCAL_WORLD_SIZE") == os.environ.get("WORLD_SIZE")
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True" or not one_node:
+        return None
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    addr, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+    agent = dist.TCPStore(addr, port, env_world_size(), is_master=False, timeout=PG_TIMEOUT)
+    return dist.PrefixStore(f"podium/attempt{attempt}", agent)
 
 
 def teardown() -> None:

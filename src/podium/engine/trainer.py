@@ -260,6 +260,7 @@ def fit(
             and epoch + 1 >= tc.stop_after_epoch
             and epoch + 1 < tc.epochs
         ):
+            distributed.current().barrier()  # every rank stops after rank 0 wrote last.pt
             raise Interrupted(f"stopped after epoch {epoch + 1} (train.stop_after_epoch)")
 
     def recompute_bn(module: torch.nn.Module) -> None:  # over a fixed, seeded pass
