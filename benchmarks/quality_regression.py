@@ -31,7 +31,7 @@ from sklearn.svm import SVR
 from podium.competition import Competition
 from podium.config import Config
 from podium.ensemble.candidates import build_candidates
-from podium.ensemble.inputs import load_inputs
+from podium.ensemble.inputs import Inputs, load_inputs
 from podium.ensemble.schema import parse_ensemble
 from podium.ensemble.significance import PairedComparison
 from podium.metric_fns import mae, r2, rmse
@@ -81,9 +81,10 @@ def reference_on_demo_folds(
     return regression_scores(y, pred, fold)
 
 
-def candidate_table(cfg: Config, scores: dict[str, Any]) -> dict[str, dict[str, float]]:
+def candidate_table(
+    cfg: Config, scores: dict[str, Any], inputs: Inputs
+) -> dict[str, dict[str, float]]:
     """Every candidate's scores from its rebuilt OOF values; stops when they are stale."""
-    inputs = load_inputs(cfg, parse_ensemble(cfg))
     y, fold = inputs.y, inputs.fold
     table = {}
     for c in build_candidates(parse_ensemble(cfg), inputs, None):
@@ -100,9 +101,10 @@ def candidate_table(cfg: Config, scores: dict[str, Any]) -> dict[str, dict[str, 
 def main(cfg: Config, scores: dict[str, Any], source: str) -> int:
     metric, higher = scores["metric"], scores["greater_is_better"]
     t0 = time.time()
-    table = candidate_table(cfg, scores)
-    inputs_fold = load_inputs(cfg, parse_ensemble(cfg)).fold
-    x, y = demo_pixels(Competition.from_config(cfg))
+    inputs = load_inputs(cfg, parse_ensemble(cfg))
+    table = candidate_table(cfg, scores, inputs)
+    inputs_fold = inputs.fold
+    x, y = demo_pixels(inputs.comp)
     refs = {
         name: reference_on_demo_folds(x, y, inputs_fold, build)
         for name, build in REFERENCES.items()
