@@ -24,7 +24,9 @@ image-only on the CV AUC.
     python benchmarks/quality.py --metadata
 
 An ordinal ensemble (configs/digits_ordinal/ensemble.yaml) gets the ordinal table instead:
-QWK against Ridge / SVR regressions on the raw pixels (`benchmarks/quality_ordinal.py`).
+QWK against Ridge / SVR regressions on the raw pixels (`benchmarks/quality_ordinal.py`); a
+regression ensemble (configs/digits_regression/ensemble.yaml) the regression table: RMSE, MAE
+and R² against the mean, RidgeCV and SVR on the raw pixels (`benchmarks/quality_regression.py`).
 """
 
 from __future__ import annotations
@@ -116,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
             cfg.run_dir / "scores.json", "ensemble scores", f"podium ensemble -c {args.config}"
         )
         return quality_ordinal.main(cfg, read_json(path), str(path))
+    if cfg.competition.task == "regression":
+        import quality_regression  # beside this file, as quality_ordinal
+
+        path = require(
+            cfg.run_dir / "scores.json", "ensemble scores", f"podium ensemble -c {args.config}"
+        )
+        return quality_regression.main(cfg, read_json(path), str(path))
     if cfg.competition.metric != "accuracy":
         sys.exit("the quality benchmark compares accuracy: run it on the digits demo")
     scores_path = require(

@@ -6,6 +6,8 @@ regression demo (folds -> train -> oof -> infer -> submit -> score)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -217,4 +219,13 @@ def test_tiny_ensemble(tmp_path):
     candidates = json.loads((ensemble / "scores.json").read_text())["candidates"]
     assert candidates["stack"]["kind"] == "stack"
     names = set(candidates)
-    assert {"resnet10t", "resnet10t_bce", "mean", "blend", "stack"} <= names
+    assert {"resnet10t", "resnet10t_bce", "pixels_svr", "mean", "blend", "stack"} <= names
+    # the quality benchmark's regression table reads the same run (exit 1 only if it loses)
+    bench = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "-c", str(config), *overrides],
+        capture_output=True,
+        text=True,
+    )
+    assert bench.returncode in (0, 1), bench.stderr
+    assert "SVR(gamma=0.001, C=10), raw pixels" in bench.stdout, bench.stdout
+    assert "nested selection" in bench.stdout and "pixels_svr (member)" in bench.stdout

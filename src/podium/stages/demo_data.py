@@ -121,6 +121,12 @@ def multilabel_tags(digit: np.ndarray, pixels: np.ndarray, seed: int = SEED) -> 
     return np.array([" ".join(names[row]) for row in on], dtype=object)
 
 
+def regression_values(digit: np.ndarray) -> np.ndarray:
+    """The regression demo's values, as written (2 decimals): the digit + N(0, 0.3)."""
+    noise = np.random.default_rng(SEED + 1).normal(0.0, REGRESSION_NOISE, len(digit))
+    return np.char.mod("%.2f", digit + noise)
+
+
 ORDINAL_NOISE = 0.3  # sd of the noise added to digit * 4/9 before rounding to a grade
 
 
@@ -149,9 +155,7 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
     tr, te = np.sort(tr), np.sort(te)
     column, placeholder = "label", "0"
     if regression:
-        noise = np.random.default_rng(SEED + 1).normal(0.0, REGRESSION_NOISE, len(ids))
-        labels = np.char.mod("%.2f", digits.target + noise)
-        column, placeholder = "value", "0.0"
+        labels, column, placeholder = regression_values(digits.target), "value", "0.0"
     if task == "multilabel":
         labels = multilabel_tags(digits.target, digits.data)
         column, placeholder = "tags", "even"
