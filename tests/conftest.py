@@ -17,6 +17,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from factories import copy_demo_head  # noqa: E402
 from podium.config import apply_overrides, from_dict, read_yaml  # noqa: E402
 from podium.experiment import Experiment  # noqa: E402
 from podium.stages import folds as folds_stage  # noqa: E402
@@ -89,3 +90,9 @@ def trained_copy(trained, tmp_path) -> Experiment:
     shutil.copytree(Path(trained.cfg.paths.runs), work / "runs")
     cfg = make_config(work, Path(trained.cfg.paths.data))
     return Experiment(cfg)
+
+
+@pytest.fixture
+def small_demo(demo_data_root, tmp_path) -> Path:
+    """The first 240 rows of the demo competition (exact-resume and torchrun tests)."""
+    return copy_demo_head(demo_data_root, tmp_path / "data", 240, 16)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -78,3 +79,37 @@ def write_dicom(path: Path, arr: np.ndarray, photometric="MONOCHROME2", syntax=N
         ds.compress(syntax)
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def copy_demo_head(demo_root: Path, dst_root: Path, n_train: int, n_test: int) -> Path:
+    """The first `n_train` train rows and `n_test` test rows of the demo competition under
+    `dst_root/digits` (exactness and process tests do not need all of it); returns dst_root."""
+    src, dst = demo_root / "digits", dst_root / "digits"
+    train = pd.read_csv(src / "train.csv", dtype=str).head(n_train)
+    sample = pd.read_csv(src / "sample_submission.csv", dtype=str).head(n_test)
+    for split, ids in (("train", train["id"]), ("test", sample["id"])):
+        (dst / split).mkdir(parents=True)
+        for i in ids:
+            shutil.copy(src / split / f"{i}.png", dst / split / f"{i}.png")
+    train.to_csv(dst / "train.csv", index=False)
+    sample.to_csv(dst / "sample_submission.csv", index=False)
+    return dst_root
+
+
+def tiny_task_overrides(tmp_path: Path, task: str) -> list[str]:
+    """A task's demo competition written under tmp_path/data, with the overrides of a tiny
+    run (the test model, 1 epoch, 2 folds, one view) that keep runs and submissions there."""
+    from podium.stages.demo_data import write_demo
+
+    write_demo(tmp_path / "data", task=task)
+    return [
+        "model.name=test_convnext",
+        "train.epochs=1",
+        "folds.n_splits=2",
+        "train.progress=false",
+        "infer.tta=[identity]",
+        "infer.batch_size=512",
+        f"paths.data={tmp_path / 'data'}",
+        f"paths.runs={tmp_path / 'runs'}",
+        f"paths.submissions={tmp_path / 'subs'}",
+    ]

@@ -31,15 +31,17 @@ def set_grad_checkpointing(model: torch.nn.Module, name: str) -> None:
     """timm's `set_grad_checkpointing()`; a model without it is refused by name, not left
     silently at full memory."""
     enable = getattr(model, "set_grad_checkpointing", None)
-    try:
-        if enable is None:
-            raise NotImplementedError("no set_grad_checkpointing()")
-        enable(True)
-    except (AssertionError, NotImplementedError) as e:
+    why = "no set_grad_checkpointing()" if enable is None else None
+    if enable is not None:
+        try:
+            enable(True)
+        except (AssertionError, NotImplementedError) as e:  # timm's refusals
+            why = str(e) or type(e).__name__
+    if why is not None:
         raise ConfigError(
             f"model.grad_checkpointing: timm's {name} does not support gradient checkpointing "
-            f"({e or type(e).__name__}); set model.grad_checkpointing=false"
-        ) from None
+            f"({why}); set model.grad_checkpointing=false"
+        )
 
 
 def _create(cfg: ModelConfig, num_classes: int, in_chans: int) -> torch.nn.Module:

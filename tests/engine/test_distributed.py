@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -83,21 +82,6 @@ def test_under_torchrun_only_one_unit_trains(monkeypatch, capsys, tmp_path, demo
 
 
 # ---- two processes -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def small_demo(demo_data_root, tmp_path) -> Path:
-    """The first 240 rows of the demo competition."""
-    src, dst = demo_data_root / "digits", tmp_path / "data" / "digits"
-    train = pd.read_csv(src / "train.csv", dtype=str).head(240)
-    sample = pd.read_csv(src / "sample_submission.csv", dtype=str).head(16)
-    for split, ids in (("train", train["id"]), ("test", sample["id"])):
-        (dst / split).mkdir(parents=True)
-        for i in ids:
-            shutil.copy(src / split / f"{i}.png", dst / split / f"{i}.png")
-    train.to_csv(dst / "train.csv", index=False)
-    sample.to_csv(dst / "sample_submission.csv", index=False)
-    return dst.parent
 
 
 def write_config(tmp_path: Path, data: Path, name: str) -> Path:

@@ -4,7 +4,6 @@ mixup/cutmix, augmentations, gradient accumulation and clipping on."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -46,21 +45,6 @@ def assert_same(a, b, where: str = "") -> None:
             assert_same(x, y, f"{where}[{i}]")
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
-
-
-@pytest.fixture
-def small_demo(demo_data_root, tmp_path) -> Path:
-    """The first 240 rows of the demo competition: exactness does not need all of it."""
-    src, dst = demo_data_root / "digits", tmp_path / "data" / "digits"
-    train = pd.read_csv(src / "train.csv", dtype=str).head(240)
-    sample = pd.read_csv(src / "sample_submission.csv", dtype=str).head(16)
-    for split, ids in (("train", train["id"]), ("test", sample["id"])):
-        (dst / split).mkdir(parents=True)
-        for i in ids:
-            shutil.copy(src / split / f"{i}.png", dst / split / f"{i}.png")
-    train.to_csv(dst / "train.csv", index=False)
-    sample.to_csv(dst / "sample_submission.csv", index=False)
-    return dst.parent
 
 
 def experiment(tiny_config, root: Path, name: str, *extra: str) -> Experiment:

@@ -8,7 +8,7 @@ on."""
 from __future__ import annotations
 
 import pytest
-from test_resume import assert_same, experiment, small_demo  # noqa: F401 (fixture)
+from test_resume import assert_same, experiment
 
 from podium.engine.checkpoint import load_checkpoint
 from podium.engine.trainer import Interrupted
@@ -43,7 +43,7 @@ RECIPES = {
 
 
 @pytest.mark.parametrize("recipe", list(RECIPES))
-def test_resume_is_exact_with_recipes(tiny_config, small_demo, recipe):  # noqa: F811
+def test_resume_is_exact_with_recipes(tiny_config, small_demo, recipe):
     settings, files = RECIPES[recipe]
     whole = experiment(tiny_config, small_demo, "whole", *settings)
     train_stage.run(whole)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
+from factories import copy_demo_head
 from podium.cli import main
 from podium.config import ConfigError
 from podium.units.devices import parse_devices
@@ -21,15 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def config(demo_data_root, tmp_path, monkeypatch) -> Path:
     """2 folds x 2 seeds of the tiny model on the first 160 rows of the demo, 1 epoch."""
-    src, dst = demo_data_root / "digits", tmp_path / "data" / "digits"
-    train = pd.read_csv(src / "train.csv", dtype=str).head(160)
-    sample = pd.read_csv(src / "sample_submission.csv", dtype=str).head(8)
-    for split, ids in (("train", train["id"]), ("test", sample["id"])):
-        (dst / split).mkdir(parents=True)
-        for i in ids:
-            shutil.copy(src / split / f"{i}.png", dst / split / f"{i}.png")
-    train.to_csv(dst / "train.csv", index=False)
-    sample.to_csv(dst / "sample_submission.csv", index=False)
+    data = copy_demo_head(demo_data_root, tmp_path / "data", 160, 8)
     path = tmp_path / "pool.yaml"
     body = {
         "extends": str(ROOT / "configs/digits/base.yaml"),
@@ -39,7 +31,7 @@ def config(demo_data_root, tmp_path, monkeypatch) -> Path:
         "folds": {"n_splits": 2},
         "train": {"epochs": 1, "seeds": [0, 1], "batch_size": 32, "progress": False},
         "data": {"num_workers": 0},
-        "paths": {"data": str(dst.parent), "runs": str(tmp_path / "runs")},
+        "paths": {"data": str(data), "runs": str(tmp_path / "runs")},
     }
     path.write_text(yaml.safe_dump(body))
     # the units' processes import this checkout, one thread each

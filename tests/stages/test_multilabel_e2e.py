@@ -13,6 +13,7 @@ import nbformat
 import pandas as pd
 from nbclient import NotebookClient
 
+from factories import tiny_task_overrides
 from podium.config import load_config
 from podium.experiment import Experiment
 from podium.pipeline import Request, run
@@ -26,18 +27,7 @@ NOTEBOOK = ROOT / "notebooks/oof_multilabel.ipynb"
 
 
 def tiny(tmp_path: Path) -> list[str]:
-    write_demo(tmp_path / "data", task="multilabel")
-    return [
-        "model.name=test_convnext",
-        "train.epochs=1",
-        "folds.n_splits=2",
-        "train.progress=false",
-        "infer.tta=[identity]",
-        "infer.batch_size=512",
-        f"paths.data={tmp_path / 'data'}",
-        f"paths.runs={tmp_path / 'runs'}",
-        f"paths.submissions={tmp_path / 'subs'}",
-    ]
+    return tiny_task_overrides(tmp_path, "multilabel")
 
 
 def test_demo_data_has_tags_and_empty_rows(tmp_path):

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from factories import tiny_task_overrides
 from podium.config import load_config
 from podium.experiment import Experiment
 from podium.pipeline import Request, run
 from podium.stages import folds, lr_find
-from podium.stages.demo_data import write_demo
 from podium.submission import read_submission
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,18 +26,7 @@ CONFIGS = ROOT / "configs/digits_ordinal"
 
 
 def tiny(tmp_path: Path) -> list[str]:
-    write_demo(tmp_path / "data", task="ordinal")
-    return [
-        "model.name=test_convnext",
-        "train.epochs=1",
-        "folds.n_splits=2",
-        "train.progress=false",
-        "infer.tta=[identity]",
-        "infer.batch_size=512",
-        f"paths.data={tmp_path / 'data'}",
-        f"paths.runs={tmp_path / 'runs'}",
-        f"paths.submissions={tmp_path / 'subs'}",
-    ]
+    return tiny_task_overrides(tmp_path, "ordinal")
 
 
 def test_tiny_ordinal_ensemble_end_to_end(tmp_path):

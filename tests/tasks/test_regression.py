@@ -16,7 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from factories import toy_config, write_competition
+from factories import tiny_task_overrides, toy_config, write_competition
 from podium.competition import Competition
 from podium.config import ConfigError, FoldsConfig, from_dict, load_config
 from podium.errors import DataError
@@ -24,7 +24,6 @@ from podium.experiment import Experiment
 from podium.folds import assign_folds
 from podium.pipeline import Request, run
 from podium.predictions import TEST, write_test
-from podium.stages.demo_data import write_demo
 from podium.submission import build_submission, read_submission, validate_submission
 from podium.tasks.regression import Regression, RegressionLoss
 from podium.validate import validate
@@ -173,18 +172,7 @@ def test_classification_refuses_a_regression_loss(tmp_path):
 
 
 def tiny(tmp_path: Path) -> list[str]:
-    write_demo(tmp_path / "data", task="regression")
-    return [
-        "model.name=test_convnext",
-        "train.epochs=1",
-        "folds.n_splits=2",
-        "train.progress=false",
-        "infer.tta=[identity]",
-        "infer.batch_size=512",
-        f"paths.data={tmp_path / 'data'}",
-        f"paths.runs={tmp_path / 'runs'}",
-        f"paths.submissions={tmp_path / 'subs'}",
-    ]
+    return tiny_task_overrides(tmp_path, "regression")
 
 
 def test_tiny_run_end_to_end(tmp_path):
