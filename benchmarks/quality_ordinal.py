@@ -23,11 +23,11 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.linear_model import Ridge
 from sklearn.svm import SVR
+from verdict import verdict
 
 from podium.competition import Competition
 from podium.config import Config
 from podium.cutpoints import apply_cutpoints, fit_cutpoints_cv, midpoint_cuts
-from podium.ensemble.significance import PairedComparison
 from podium.folds import read_folds
 from podium.metric_fns import quadratic_weighted_kappa
 from podium.stages.demo_data import ordinal_grades
@@ -92,18 +92,6 @@ def main(cfg: Config, scores: dict[str, Any], source: str) -> int:
     for name, r in refs.items():
         print(f"  {name}: rounded to the nearest grade qwk {r['rounded_qwk']:.4f}")
 
-    chosen = scores["cv"]
     bars = {f"best member ({best})": members[best]["qwk"]}
     bars.update({name: r["qwk"] for name, r in refs.items()})
-    ok = True
-    for what, bar in bars.items():
-        print(f"  vs {what:<40} qwk {chosen:.4f} {'>' if chosen > bar else '<='} {bar:.4f}")
-        ok &= chosen > bar
-    if "vs_best_member" in scores:
-        vs = scores["vs_best_member"]
-        print("  paired: " + PairedComparison.from_json(vs).summary(scores["chosen"], vs["member"]))
-    print(
-        f"quality: chosen {scores['chosen']} {'BEATS' if ok else 'does NOT beat'} every bar on "
-        f"QWK (references computed in {seconds:.1f}s)"
-    )
-    return 0 if ok else 1
+    return verdict(scores, bars, "qwk", True, f"references computed in {seconds:.1f}s")

@@ -27,13 +27,13 @@ from sklearn.datasets import load_digits
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import RidgeCV
 from sklearn.svm import SVR
+from verdict import verdict
 
 from podium.competition import Competition
 from podium.config import Config
 from podium.ensemble.candidates import build_candidates
 from podium.ensemble.inputs import Inputs, load_inputs
 from podium.ensemble.schema import parse_ensemble
-from podium.ensemble.significance import PairedComparison
 from podium.metric_fns import mae, r2, rmse
 from podium.stages.demo_data import regression_values
 
@@ -133,20 +133,12 @@ def main(cfg: Config, scores: dict[str, Any], source: str) -> int:
         f"picked {', '.join(sorted(set(nested['picked_by_fold'].values())))}"
     )
 
-    chosen = scores["cv"]
     bars = {f"best member ({best})": members[best][metric]}
     bars.update({name: r[metric] for name, r in refs.items() if metric in r})
-    ok = True
-    for what, bar in bars.items():
-        beats = chosen > bar if higher else chosen < bar
-        sign = (">" if higher else "<") if beats else ("<=" if higher else ">=")
-        print(f"  vs {what:<44} {metric} {chosen:.4f} {sign} {bar:.4f}")
-        ok &= beats
-    if "vs_best_member" in scores:
-        vs = scores["vs_best_member"]
-        print("  paired: " + PairedComparison.from_json(vs).summary(scores["chosen"], vs["member"]))
-    print(
-        f"quality: chosen {scores['chosen']} {'BEATS' if ok else 'does NOT beat'} every bar on "
-        f"{metric} (candidates rebuilt and references computed in {seconds:.1f}s)"
+    return verdict(
+        scores,
+        bars,
+        metric,
+        higher,
+        f"candidates rebuilt and references computed in {seconds:.1f}s",
     )
-    return 0 if ok else 1

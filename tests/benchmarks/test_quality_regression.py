@@ -20,6 +20,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "quality_regressio
 
 @pytest.fixture(scope="module")
 def bench():
+    if str(SCRIPT.parent) not in sys.path:  # as when run: its sibling modules (verdict.py)
+        sys.path.insert(0, str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("quality_regression_benchmark", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

@@ -20,6 +20,7 @@ import pandas as pd
 
 from podium.config import CompetitionConfig
 from podium.errors import DataError
+from podium.tasks.classification import class_order
 
 
 def is_tags(cfg: CompetitionConfig) -> bool:
@@ -38,14 +39,6 @@ def split_tags(cells: pd.Series) -> list[list[str]]:
     for cell in cells.fillna("").astype(str):
         out.append(list(dict.fromkeys(cell.split())))
     return out
-
-
-def label_order(labels: list[str]) -> list[str]:
-    """Numeric labels sort numerically ('10' after '9'), others lexically."""
-    try:
-        return sorted(labels, key=float)
-    except ValueError:
-        return sorted(labels)
 
 
 def clean_tags(cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -76,7 +69,7 @@ def labels_of(cfg: CompetitionConfig, train: pd.DataFrame) -> list[str]:
     if not is_tags(cfg):
         return list(cfg.target_names)
     seen = {t for tags in split_tags(train[cfg.target_column]) for t in tags}
-    return label_order(list(seen))
+    return class_order(list(seen))
 
 
 def encode_tags(
