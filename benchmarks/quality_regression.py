@@ -34,7 +34,7 @@ from podium.config import Config
 from podium.ensemble.candidates import build_candidates
 from podium.ensemble.inputs import Inputs, load_inputs
 from podium.ensemble.schema import parse_ensemble
-from podium.metric_fns import mae, r2, rmse
+from podium.metrics.values import mae, r2, rmse
 from podium.stages.demo_data import regression_values
 
 REFERENCES: dict[str, Any] = {

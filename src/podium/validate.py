@@ -44,9 +44,9 @@ def validate(cfg: Config) -> None:
             _ = External(Experiment(cfg)).fingerprint  # tables, labels, images, metadata
         build_train_transform(cfg.data.train_augs, cfg.data.image_size, cfg.data.n_channels)
     if cfg.kind == "tabular":
-        from podium.tabular.schema import parse_tabular  # local for import cost: sklearn, xgboost
+        from podium.tabular.schema import check_task  # local for import cost: sklearn, xgboost
 
-        parse_tabular(cfg)
+        check_task(cfg, task)
     if cfg.kind == "ensemble":
         for member in parse_ensemble(cfg).member_paths(cfg.source):
             validate(load_related(member, cfg))

@@ -190,7 +190,7 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(
     nested = scores["nested_selection"]
     assert set(nested["picked_by_fold"]) == {str(k) for k in range(5)}
     assert set(nested["picked_by_fold"].values()) <= set(scores["candidates"])
-    assert 0 < nested["accuracy"] <= 1 and nested["log_loss"] > 0
+    assert 0 < nested["accuracy"] <= 1 and nested["valid_loss"] > 0
     task, comp = project.task, project.comp
     assert list(pd.read_parquet(out / OOF)["id"]) == list(comp.train_ids)  # train.csv order
     oof = read_oof(out / OOF, task, comp.train_ids, project.folds["fold"].to_numpy())
@@ -203,9 +203,11 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(
     x = build_level2(inputs.members, inputs.comp, section.features).train
     weights = np.array(read_json(out / "meta/prior.json")["members_weights_by_fold"]["fold0"])
     rows = inputs.fold == 0
-    margin = task.prior_margin([m.oof[rows] for m in inputs.members], weights, section.meta.prior)
+    margin = task.stacking.prior_margin(
+        [m.oof[rows] for m in inputs.members], weights, section.meta.prior
+    )
     model = load_meta_model(out / "meta/fold0_seed0.ubj")
-    reloaded = task.meta_predict(model, x[rows], margin)
+    reloaded = task.stacking.meta_predict(model, x[rows], margin)
     np.testing.assert_allclose(reloaded, oof[rows], rtol=1e-5, atol=1e-6)
 
     # unchanged members and section: nothing is recomputed

@@ -21,6 +21,7 @@ from podium.ensemble.schema import parse_ensemble
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
+from podium.metrics import DecisionSummary
 from podium.predictions import OOF, TEST
 from podium.submission import build_submission
 from podium.tabular.fit import MODELS_JSON, tabular_parts
@@ -211,13 +212,13 @@ def export_targets(cfg: Config, bundle: Path) -> None:
 
 def export_decisions(cfg: Config, bundle: Path) -> str | None:
     """What the submission decides with, fitted on every OOF row of the exported run (its
-    scores.json `final` block, the keys the task reads: multilabel thresholds, ordinal
-    cut-points), written to DECISIONS; None where the task decides nothing. The scores must be
+    scores.json `final.decision`: multilabel thresholds, ordinal cut-points), written to
+    DECISIONS; None where the task decides nothing. The scores must be
     current, and the pipeline's submission is built with exactly what is carried: a decision
     `podium submit` would refuse is refused here, with its command."""
     exp = Experiment(cfg)
     task, scores = exp.task, cfg.run_dir / "scores.json"
-    if not task.decision_keys:
+    if task.decision is None:
         return None
     if cfg.kind == "ensemble":  # export_combination checked it current with the members
         remake = f"podium ensemble -c {cfg.source}"
@@ -231,10 +232,10 @@ def export_decisions(cfg: Config, bundle: Path) -> str | None:
     if not fresh:
         raise ArtifactError(
             f"{scores} is missing or older than the run's models; the submission decides with "
-            f"it ({', '.join(task.decision_keys)}); make it with: {remake}"
+            f"it ({task.decision.kind}); make it with: {remake}"
         )
-    final = read_json(scores).get("final") or {}
-    carried = {k: final[k] for k in task.decision_keys if k in final}
-    build_submission(exp.comp, cfg.run_dir, (carried, str(scores)))  # refuses what submit would
-    write_json(bundle / DECISIONS, {"run": cfg.name, "final": carried})
+    carried = (read_json(scores).get("final") or {}).get("decision")
+    summary = DecisionSummary.from_json(carried) if carried else None
+    build_submission(exp.comp, cfg.run_dir, (summary, str(scores)))  # refuses what submit would
+    write_json(bundle / DECISIONS, {"run": cfg.name, "decision": carried})
     return DECISIONS

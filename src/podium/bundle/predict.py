@@ -28,9 +28,10 @@ from podium.config import Config, from_dict
 from podium.ensemble.blend import mean_blend
 from podium.ensemble.features import test_level2
 from podium.ensemble.schema import FeaturesConfig
-from podium.ensemble.stack import stack_predict
+from podium.ensemble.stack import stack_predict, stacking
 from podium.errors import ArtifactError, DataError
 from podium.experiment import Experiment
+from podium.metrics import DecisionSummary
 from podium.predictions import TEST, read_test, write_test
 from podium.submission import (
     Decisions,
@@ -137,7 +138,7 @@ def combine(
         return mean_blend(tests)
     if kind == "blend":
         weights = np.array([c["weights_by_fold"][n] for n in names]).T  # (K, M)
-        return task.blends()[c["chosen"]].apply(tests, weights.mean(axis=0))
+        return stacking(task).blends()[c["chosen"]].apply(tests, weights.mean(axis=0))
     if kind == "stack":
         x_test = test_level2(tests, names, comp, FeaturesConfig(**c["features"]))
         units = [(int(k), int(s)) for k, s in c["meta_units"]]
@@ -148,15 +149,16 @@ def combine(
 def decisions(manifest: dict[str, Any], bundle: Path, comp: Competition) -> Decisions:
     """The thresholds / cut-points `podium export` carried from the run's scores.json, for
     the same submission hooks `podium submit` uses (`build_submission`)."""
-    if manifest.get("decisions") is None:
-        if comp.task.decision_keys:
-            raise ArtifactError(
-                f"{bundle / MANIFEST}: no {', '.join(comp.task.decision_keys)} fitted on the OOF "
-                "rows (exported by an older podium); re-export the bundle with podium export"
-            )
+    decision = comp.task.decision
+    if decision is None:
         return None, str(bundle / MANIFEST)
-    path = bundle / DECISIONS
-    return read_json(path)["final"], str(path)
+    carried = read_json(bundle / DECISIONS).get("decision") if manifest.get("decisions") else None
+    if carried is None:
+        raise ArtifactError(
+            f"{bundle / MANIFEST}: no {decision.kind} fitted on the OOF rows (exported by an "
+            "older podium); re-export the bundle with podium export"
+        )
+    return DecisionSummary.from_json(carried), str(bundle / DECISIONS)
 
 
 def predict(bundle: Path, data: Path, out: Path) -> Path:

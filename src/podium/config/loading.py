@@ -150,6 +150,13 @@ def from_dict(d: dict[str, Any], source: str = "<dict>") -> Config:
     except ValidationError as e:
         raise _explain(e, source) from None
     cfg.source = source
+    metric = cfg.competition.metric
+    if not isinstance(metric, str) and metric is not None:
+        where = Path(source)
+        try:
+            metric.resolve(where.parent if where.is_file() else Path.cwd())
+        except ValueError as e:
+            raise ConfigError(f"{source}: {e}") from None
     return cfg
 
 

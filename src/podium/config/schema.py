@@ -24,9 +24,10 @@ from podium.config.inputs import (
     check_metadata_columns,
     default_normalisation,
 )
+from podium.config.metric import MetricSpec
 from podium.config.recipes import check_stage_sizes
 from podium.config.section import Section
-from podium.config.targets import default_loss, resolve_targets, target_names
+from podium.config.targets import resolve_targets, target_names
 from podium.config.training import ModelConfig, TrainConfig
 from podium.config.views import TTA_VIEWS_DOC, check_view_name
 from podium.errors import ConfigError
@@ -71,7 +72,8 @@ class CompetitionConfig(Section):
     test_images: str = "test/{id}.png"
     task: Literal["multiclass", "binary", "regression", "multilabel", "ordinal"] = "multiclass"
     classes: list[str] | None = None  # default: sorted unique labels of train.csv
-    metric: str = "accuracy"  # regression: rmse unless given
+    # a built-in metric's name, or a plug-in (`MetricSpec`); none: the task's default
+    metric: str | MetricSpec | None = None
     # what the submission's target column(s) hold: the label, or one probability per class
     submission_format: Literal["label", "proba"] = "label"
     clip: bool = False  # regression: submitted values clipped to train.csv's range
@@ -237,7 +239,6 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Config:
-        default_loss(self)  # the task's (the task checks the rest: Task.check_config)
         if self.train.folds is not None:
             bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]
             if bad:

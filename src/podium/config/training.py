@@ -78,9 +78,8 @@ class TrainConfig(Section):
     cutmix_alpha: float = Field(0.0, ge=0)
     mixup_prob: float = Field(1.0, ge=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce", "asl"] = (
-        "ce"  # regression: mse default
-    )
+    # none: the task's default (ce for classes, mse for values, bce for labels)
+    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce", "asl"] | None = None
     focal_gamma: float = 2.0
     asl_gamma_neg: float = Field(4.0, ge=0)  # multilabel asl: focusing of negatives
     asl_gamma_pos: float = Field(1.0, ge=0)  # ... of positives

@@ -79,7 +79,7 @@ def run(
             "kind": cfg.kind,
             "task": task.name,
             "columns": task.columns,
-            "labels": task.label_names,
+            "labels": [c.split("_", 1)[1] for c in task.columns],  # what the columns stand for
             "config": inference_config(cfg),
             "members": entries,
             "combination": combination,

@@ -42,7 +42,7 @@ from podium.pseudo.report import (
     test_predictions,
     write_report,
 )
-from podium.pseudo.rows import Pool, PseudoRows, pseudo_frame
+from podium.pseudo.rows import Pool, PseudoRows, pseudo_frame, pseudo_labels
 from podium.pseudo.schema import PseudoConfig, parse_pseudo
 from podium.pseudo.teacher import Teacher, open_teacher, warn_leak
 from podium.units.train import train_units, unit_started
@@ -59,7 +59,7 @@ def report(cfg: Config, started: float | None = None) -> None:
     section = parse_pseudo(cfg)
     teacher = open_teacher(cfg, section.teacher_path(cfg.source))
     current = round_summary(exp, section, teacher)
-    write_report(exp.run_dir, previous_rounds(teacher.run_dir), current, exp.task.label_names)
+    write_report(exp.run_dir, previous_rounds(teacher.run_dir), current, pseudo_labels(exp.task))
     m, cv, lb = current["cv"]["metric"], current["cv"], current["leaderboard"]
     print(
         f"pseudo {cfg.name} (round {current['round']}, teacher {teacher.name}): CV {m} "
@@ -174,7 +174,7 @@ def build_pseudo(
         by_fold={k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]},
     )
     frame = pseudo_frame(pool, section, comp)
-    counts = rows_per_class(frame, comp.task.label_names)
+    counts = rows_per_class(frame, pseudo_labels(comp.task))
     write_parquet(exp.run_dir / PSEUDO_PARQUET, frame)
     write_json(  # last: its fingerprint marks pseudo.parquet complete
         exp.run_dir / PSEUDO_JSON,

@@ -45,7 +45,7 @@ MODELS: dict[str, tuple[type, Callable[..., ClassifierMixin | RegressorMixin], d
     "extra_trees": (ExtraTreesClassifier, ExtraTreesClassifier, {"n_estimators": 500}),
     "random_forest": (RandomForestClassifier, RandomForestClassifier, {"n_estimators": 500}),
     "xgboost": (XGBClassifier, XGBClassifier, {"tree_method": "hist"}),
-    # regressors: value tasks (Task.predicts_values)
+    # regressors: value tasks (`Task.tabular.regressor`)
     "ridge": (Ridge, Ridge, {}),
     "svr": (SVR, SVR, {}),
 }

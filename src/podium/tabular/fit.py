@@ -92,8 +92,9 @@ def fit_fold(
     valid = np.zeros((rows.sum(), len(task.columns)))
     test = np.zeros((len(x_test), len(task.columns)))
     stored: dict[str, dict] = {}
+    assert task.tabular is not None  # validation refuses a tabular member for a task without
     for seed in cfg.train.seeds:
-        model = task.tabular_model(build_model(section, seed))  # multilabel: one-vs-rest
+        model = task.tabular.wrap(build_model(section, seed))  # multilabel: one-vs-rest
         fit_quietly(model, x[~rows], y[~rows])
         valid += _predict(model, x[rows], len(task.columns)) / len(cfg.train.seeds)
         test += _predict(model, x_test, len(task.columns)) / len(cfg.train.seeds)

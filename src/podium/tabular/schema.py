@@ -19,7 +19,7 @@ from xgboost import XGBClassifier
 from podium.config import Config, ConfigError, parse_section
 from podium.fingerprint import config_part
 from podium.tabular.estimators import MODELS, REGRESSORS
-from podium.tasks import task_type
+from podium.tasks import Task
 
 
 class TabularConfig(BaseModel):
@@ -41,14 +41,6 @@ def parse_tabular(cfg: Config) -> TabularConfig:
         raise ConfigError(
             f"{cfg.source}: tabular.params.probability must stay true for svc (the ensemble needs probabilities)"
         )
-    values = task_type(cfg.competition).predicts_values
-    if values != (section.model in REGRESSORS):
-        kinds = list(REGRESSORS) if values else [m for m in MODELS if m not in REGRESSORS]
-        what = "a classifier (probabilities)" if values else "a regressor (values)"
-        raise ConfigError(
-            f"{cfg.source}: tabular: {section.model!r} is {what}; a "
-            f"{cfg.competition.task} task takes {kinds}"
-        )
     if section.model == "svr" and len(cfg.competition.target_names) > 1:
         raise ConfigError(
             f"{cfg.source}: tabular.model: svr fits one target; use ridge for "
@@ -62,6 +54,22 @@ def parse_tabular(cfg: Config) -> TabularConfig:
             f"{cfg.source}: tabular.params {unknown} are not arguments of {cls.__name__}"
         )
     return section
+
+
+def check_task(cfg: Config, task: Task) -> None:
+    """A regressor for a value task (`task.tabular.regressor`), a classifier otherwise;
+    called by validation with the competition's task."""
+    section = parse_tabular(cfg)
+    if task.tabular is None:  # refused as a missing capability by Task.check_config
+        return
+    values = task.tabular.regressor
+    if values != (section.model in REGRESSORS):
+        kinds = list(REGRESSORS) if values else [m for m in MODELS if m not in REGRESSORS]
+        what = "a classifier (probabilities)" if values else "a regressor (values)"
+        raise ConfigError(
+            f"{cfg.source}: tabular: {section.model!r} is {what}; a "
+            f"{cfg.competition.task} task takes {kinds}"
+        )
 
 
 def tabular_config(cfg: Config) -> dict[str, Any]:

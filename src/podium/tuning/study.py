@@ -23,6 +23,7 @@ from optuna.storages.journal import JournalFileBackend
 from podium.config import Config, ConfigError
 from podium.engine.seeding import derive_seed
 from podium.fingerprint import fingerprint
+from podium.tasks import metric_of
 from podium.tuning.schema import (
     HalvingPrunerConfig,
     HyperbandPrunerConfig,
@@ -137,7 +138,8 @@ def open_study(
     if study.direction.name.lower() != direction:
         raise ConfigError(
             f"{cfg.source}: study {name!r} in {url} was created to {study.direction.name.lower()}, "
-            f"but metric {cfg.competition.metric!r} needs {direction}; use another tune.study"
+            f"but metric {metric_of(cfg.competition).name!r} needs {direction}; use another "
+            "tune.study"
         )
     fingerprint = base_fingerprint(cfg)
     recorded = study.user_attrs.get(FINGERPRINT_ATTR)

@@ -47,7 +47,8 @@ class Distiller:
         cached = self._cache.get(fold)
         if cached is not None and cached[0] == len(images):
             return cached[1]
-        task = self.student.task
+        distill = self.student.task.distill
+        assert distill is not None  # validation refuses train.distill for a task without it
         preds = []
         for t in self.teachers:
             predictor = UnitPredictor(t)
@@ -57,7 +58,7 @@ class Distiller:
             )
             preds.append(t.task.merge(logits, t.cfg.infer.merge))
         mean = np.mean(preds, axis=0)  # members averaged in prediction space
-        soft = task.distill_targets(mean, self.temperature).astype(np.float32)
+        soft = distill.targets(mean, self.temperature).astype(np.float32)
         _log.info(
             "distill %s fold %d: soft targets of %d rows from %s",
             self.student.cfg.name,
