@@ -24,10 +24,9 @@ from podium.config.inputs import (
     check_metadata_columns,
     default_normalisation,
 )
-from podium.config.recipes import check_stage_sizes
 from podium.config.section import Section
 from podium.config.targets import default_loss, resolve_targets, target_names
-from podium.config.training import ModelConfig, TrainConfig
+from podium.config.training import ModelConfig, TrainConfig, check_stage_sizes
 from podium.config.views import TTA_VIEWS_DOC, check_view_name
 from podium.errors import ConfigError
 
