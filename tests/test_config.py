@@ -17,7 +17,7 @@ from podium.config import (
 )
 from podium.fingerprint import fingerprint
 from podium.tabular.schema import tabular_config
-from podium.units.train import training_config
+from podium.units.stamps import training_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

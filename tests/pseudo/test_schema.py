@@ -7,7 +7,7 @@ import pytest
 from podium.config import ConfigError, from_dict
 from podium.fingerprint import fingerprint
 from podium.pseudo.schema import parse_pseudo
-from podium.units.train import training_config
+from podium.units.stamps import training_config
 
 
 def test_section_errors_name_the_key(tiny_config):
