@@ -26,7 +26,7 @@ from xgboost import XGBClassifier
 
 from podium.artifacts import read_json, save_with, write_json
 from podium.config import ConfigError
-from podium.ensemble.schema import MetaConfig
+from podium.config.ensemble import MetaConfig
 from podium.tasks import Task
 
 

@@ -21,9 +21,7 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend
 
 from podium.config import Config, ConfigError
-from podium.engine.seeding import derive_seed
-from podium.fingerprint import fingerprint
-from podium.tuning.schema import (
+from podium.config.tune import (
     HalvingPrunerConfig,
     HyperbandPrunerConfig,
     MedianPrunerConfig,
@@ -32,6 +30,8 @@ from podium.tuning.schema import (
     TuneConfig,
     WilcoxonPrunerConfig,
 )
+from podium.engine.seeding import derive_seed
+from podium.fingerprint import fingerprint
 
 FINGERPRINT_ATTR = "podium_base_config"
 

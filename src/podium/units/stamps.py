@@ -29,7 +29,8 @@ def training_config(cfg: Config) -> dict[str, Any]:
         "data": config_part(cfg.data),
         "model": config_part(cfg.model, exclude={"grad_checkpointing"}),  # same weights
         "train": config_part(cfg.train, exclude=UNTRAINED_KEYS),
-        "pseudo": cfg.pseudo,
+        # as written: the hash of a student trained when sections were plain mappings holds
+        "pseudo": None if cfg.pseudo is None else cfg.pseudo.as_written(),
     }
 
 

@@ -102,7 +102,7 @@ def prepare(exp: Experiment, start_over: bool = False) -> None:
         write_json(
             meta,
             {
-                "kind": cfg.kind,
+                "kind": cfg.kind.name,
                 "folds_hash": exp.folds_hash,
                 "config_hash": config_fp,
                 "columns": exp.task.columns,
