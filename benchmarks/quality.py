@@ -212,7 +212,7 @@ def metadata_table(overrides: list[str]) -> int:
         cfg = load_config(path, overrides)
         scores = read_json(require(cfg.run_dir / "scores.json", "scores", f"podium oof -c {path}"))
         folds.add(read_json(cfg.run_dir / "run.json")["folds_hash"])
-        if cfg.kind == "ensemble":  # the stack candidate itself, whatever `select` chose
+        if cfg.kind.has_members:  # the stack candidate itself, whatever `select` chose
             stack = scores["candidates"]["stack"]
             rows.append((label, stack["auc"], stack["valid_loss"], stack["fold_std"]))
         else:

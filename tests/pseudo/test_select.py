@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from podium.config import CompetitionConfig
-from podium.pseudo.schema import PseudoConfig
+from podium.config.pseudo import PseudoConfig
 from podium.pseudo.select import pseudo_weights, select_rows
 from podium.tasks.classification import Multiclass
 from podium.tasks.losses import SoftTargetLoss

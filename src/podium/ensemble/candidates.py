@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 
 from podium.config import ConfigError
+from podium.config.ensemble import EnsembleConfig
 from podium.cross_fit import cross_fit
 from podium.ensemble.blend import blend_cv, mean_blend
 from podium.ensemble.features import build_level2
 from podium.ensemble.inputs import Inputs
 from podium.ensemble.report import Candidate, rank_key
-from podium.ensemble.schema import EnsembleConfig
 from podium.ensemble.stack import stack_cv
 from podium.scoring import score_predictions
 from podium.tasks import Task

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from podium.competition import Competition
+from podium.config.ensemble import FeaturesConfig
 from podium.ensemble.members import Member
 from podium.ensemble.metadata_features import metadata_columns, metadata_features
-from podium.ensemble.schema import FeaturesConfig
 from podium.ensemble.stack import stacking
 from podium.errors import ConfigError
 

@@ -92,7 +92,7 @@ def write_outputs(
     write_json(
         out / "run.json",
         {
-            "kind": cfg.kind,
+            "kind": cfg.kind.name,
             "folds_hash": inputs.folds_hash,
             "columns": task.columns,
             "members": {m.name: str(m.run_dir) for m in inputs.members},

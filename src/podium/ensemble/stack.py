@@ -26,8 +26,8 @@ from xgboost import XGBClassifier
 
 from podium.artifacts import read_json, save_with, write_json
 from podium.config import ConfigError
+from podium.config.ensemble import MetaConfig
 from podium.cross_fit import cross_fit
-from podium.ensemble.schema import MetaConfig
 from podium.tasks import Task
 from podium.tasks.capabilities import Stacking
 

@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from podium.competition import Competition
+from podium.config.pseudo import PseudoConfig
 from podium.engine.trainer import TrainRows
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.pseudo.pool import load_extra_images
-from podium.pseudo.schema import PseudoConfig
 from podium.pseudo.select import pseudo_weights, select_rows
 from podium.tasks import Task
 

@@ -28,7 +28,6 @@ from podium.ensemble.candidates import build_candidates, choose, nested_selectio
 from podium.ensemble.inputs import load_inputs, stamp
 from podium.ensemble.outputs import write_outputs
 from podium.ensemble.report import text_table
-from podium.ensemble.schema import parse_ensemble
 from podium.ensemble.significance import PairedComparison
 from podium.metrics import ScoreBlock
 from podium.predictions import OOF, TEST
@@ -39,7 +38,7 @@ _log = logging.getLogger(__name__)
 
 def run(cfg: Config, force: bool = False) -> dict:
     """Compare and pick; returns scores.json."""
-    section = parse_ensemble(cfg)
+    section = cfg.section("ensemble")
     inputs = load_inputs(cfg, section)
     task = inputs.task
     out, metric, loss = cfg.run_dir, task.metric, task.valid_loss

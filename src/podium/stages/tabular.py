@@ -26,14 +26,13 @@ from podium.metrics import scores_header
 from podium.predictions import OOF, TEST, TEST_BY_FOLD, write_oof, write_test, write_test_by_fold
 from podium.scoring import report_lines, score_predictions
 from podium.tabular.fit import fit_fold, pixel_features, tabular_parts
-from podium.tabular.schema import parse_tabular
 
 _log = logging.getLogger(__name__)
 
 
 def run(exp: Experiment, force: bool = False) -> None:
     cfg, comp, task = exp.cfg, exp.comp, exp.task
-    section = parse_tabular(cfg)
+    section = cfg.section("tabular")
     parts = tabular_parts(exp)
     record = Stamp(exp.run_dir / "tabular.json", parts)
     outputs = [exp.run_dir / f for f in (OOF, TEST, TEST_BY_FOLD, "scores.json")]
@@ -42,7 +41,7 @@ def run(exp: Experiment, force: bool = False) -> None:
         return
     t0 = time.time()
     save_resolved(cfg, exp.run_dir / "config.yaml")
-    write_json(exp.run_dir / "run.json", {"kind": cfg.kind, "folds_hash": exp.folds_hash})
+    write_json(exp.run_dir / "run.json", {"kind": cfg.kind.name, "folds_hash": exp.folds_hash})
     x, x_test = pixel_features(exp, section)
     oof = np.zeros((len(x), len(task.columns)))  # prediction columns
     by_fold = {}

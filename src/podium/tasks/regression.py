@@ -71,8 +71,7 @@ def value_refusals(cfg: Config, name: str) -> dict[str, tuple[bool, str]]:
     }
     if cfg.ensemble is not None:
         # MetaConfig's default prior is logit_blend, a blend of log-probabilities
-        meta = cfg.ensemble.get("meta") or {}
-        prior = meta.get("prior", "logit_blend") if isinstance(meta, dict) else None
+        prior = cfg.ensemble.meta.prior
         refused["ensemble.meta.prior"] = (
             prior == "logit_blend",
             "'logit_blend' (the default) weights log-probabilities; set blend, mean or none",

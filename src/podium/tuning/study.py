@@ -21,10 +21,7 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend
 
 from podium.config import Config, ConfigError
-from podium.engine.seeding import derive_seed
-from podium.fingerprint import fingerprint
-from podium.tasks import metric_of
-from podium.tuning.schema import (
+from podium.config.tune import (
     HalvingPrunerConfig,
     HyperbandPrunerConfig,
     MedianPrunerConfig,
@@ -33,6 +30,9 @@ from podium.tuning.schema import (
     TuneConfig,
     WilcoxonPrunerConfig,
 )
+from podium.engine.seeding import derive_seed
+from podium.fingerprint import fingerprint
+from podium.tasks import metric_of
 
 FINGERPRINT_ATTR = "podium_base_config"
 

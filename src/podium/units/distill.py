@@ -73,9 +73,9 @@ class Distiller:
 def _check_teacher(student: Experiment, teacher: Experiment) -> None:
     """A teacher predicts the student's rows per fold: same folds, same outputs, CNN models."""
     where = f"{student.cfg.source}: train.distill.teacher {teacher.cfg.name!r}"
-    if teacher.cfg.kind not in ("cnn", "pseudo"):
+    if not teacher.cfg.kind.trains_units:
         raise ConfigError(
-            f"{where} is a {teacher.cfg.kind} experiment; a teacher predicts the student's "
+            f"{where} is a {teacher.cfg.kind.name} experiment; a teacher predicts the student's "
             "training images with its fold-k models, so it must be a CNN experiment (or an "
             "ensemble of them)"
         )
