@@ -3,6 +3,7 @@ writes a Markdown report plus JSON (gpu_check.md, gpu_check.json and the command
 gpu_check.log, in --out). The same script runs on the CPU with small sizes, so CI runs it.
 
 Its rows, one per GPU path:
+  setup        torch sees the device (without it nothing else is started)
   cuda tests   `pytest -m cuda`, one row per test: autocast in bf16 and fp16 with the grad
                scaler, channels_last, torch.compile, pinned-memory prefetch, EMA on the device,
                GPU inference, SyncBatchNorm under torchrun with NCCL, a --half bundle
@@ -82,12 +83,13 @@ MIN_START = 15.0  # seconds of budget a section needs to be started at all
 
 @dataclass(frozen=True)
 class Plan:
-    """The sizes of one check: throughput models and settings, the demo's model, the time
-    budget, and each group's own time limit (seconds)."""
+    """The sizes of one check: throughput models and benchmarks/throughput.py's size options,
+    whether to compile, the demo's overrides, the time budget and each group's own time
+    limit (seconds)."""
 
     models: tuple[str, ...]
     compile: bool
-    throughput: tuple[str, ...]
+    throughput: str
     demo_overrides: tuple[str, ...]
     budget: float
     caps: dict[str, float]
@@ -97,59 +99,52 @@ PLANS = {
     "full": Plan(  # a GPU: the issue's three models
         models=("resnet50@224:128", "efficientnet_b0@224:128", "resnet18@64:512"),
         compile=True,
-        throughput=("--images", "10000", "--image-px", "256", "--epoch-seconds", "3"),
+        throughput="--images 10000 --image-px 256 --epoch-seconds 3",
         demo_overrides=(),
         budget=480,
-        caps={"tests": 200, "throughput": 120, "demo": 180, "torchrun": 90, "bundle": 150}
-        | {"compile": 180},
+        caps={
+            "setup": 60,
+            "tests": 200,
+            "throughput": 120,
+            "demo": 180,
+            "torchrun": 90,
+            "bundle": 150,
+            "compile": 180,
+        },
     ),
     "small": Plan(  # a CPU: every row measured in a few minutes
         models=("resnet18@32:32",),
         compile=True,
-        throughput=(
-            "--images",
-            "256",
-            "--image-px",
-            "40",
-            "--test-images",
-            "8",
-            "--steps",
-            "5",
-            "--warmup-steps",
-            "2",
-            "--valid-images",
-            "32",
-            "--infer-images",
-            "128",
-        ),  # fmt: skip
+        throughput="--images 256 --image-px 40 --test-images 8 --steps 5 --warmup-steps 2 "
+        "--valid-images 32 --infer-images 128",
         demo_overrides=(),
         budget=1200,
-        caps={"tests": 300, "throughput": 300, "demo": 400, "torchrun": 200, "bundle": 300}
-        | {"compile": 400},
+        caps={
+            "setup": 60,
+            "tests": 300,
+            "throughput": 300,
+            "demo": 400,
+            "torchrun": 200,
+            "bundle": 300,
+            "compile": 400,
+        },
     ),
     "tiny": Plan(  # CI: every row, the smallest sizes; no compiling (a minute of C++ builds)
         models=("test_convnext@32:16",),
         compile=False,
-        throughput=(
-            "--images",
-            "64",
-            "--image-px",
-            "40",
-            "--test-images",
-            "4",
-            "--steps",
-            "2",
-            "--warmup-steps",
-            "1",
-            "--valid-images",
-            "16",
-            "--infer-images",
-            "32",
-        ),  # fmt: skip
+        throughput="--images 64 --image-px 40 --test-images 4 --steps 2 --warmup-steps 1 "
+        "--valid-images 16 --infer-images 32",
         demo_overrides=("model.name=test_convnext",),
         budget=600,
-        caps={"tests": 180, "throughput": 120, "demo": 180, "torchrun": 120, "bundle": 180}
-        | {"compile": 0},
+        caps={
+            "setup": 60,
+            "tests": 180,
+            "throughput": 120,
+            "demo": 180,
+            "torchrun": 120,
+            "bundle": 180,
+            "compile": 0,
+        },
     ),
 }
 GROUPS = ("tests", "throughput", "demo", "torchrun", "bundle", "compile")
@@ -250,22 +245,10 @@ def throughput(check: Check, model: str, compiled: bool) -> SectionSpec:
 
     def run(runner: Runner, rows: dict[str, Row]) -> None:
         out = check.work / "throughput" / f"{label.replace('@', '-')}-compile{compiled:d}.json"
-        runner.run(
-            [
-                PYTHON,
-                "benchmarks/throughput.py",
-                "--device",
-                check.device,
-                "--models",
-                model,
-                *check.plan.throughput,
-                "--cache-dir",
-                str(check.work / "throughput"),
-                "--json",
-                str(out),
-                *(["--compile", "--phases", "podium"] if compiled else []),
-            ]  # fmt: skip
-        )
+        argv = [PYTHON, "benchmarks/throughput.py", "--device", check.device, "--models", model]
+        argv += [*check.plan.throughput.split(), "--cache-dir", str(check.work / "throughput")]
+        argv += ["--json", str(out), *(["--compile", "--phases", "podium"] if compiled else [])]
+        runner.run(argv)
         (r,) = json.loads(out.read_text())["results"]
         limit = r["limit"]["images_per_second"]
         training = rows[paths[0]]
@@ -393,27 +376,10 @@ def torchrun(check: Check) -> SectionSpec:
     def run(runner: Runner, rows: dict[str, Row]) -> None:
         write_demo_data(check, runner)
         folder = check.work / "torchrun"
-        done = runner.run(
-            [
-                PYTHON,
-                "-m",
-                "torch.distributed.run",
-                "--standalone",
-                "--nproc-per-node",
-                "1",
-                "-m",
-                "podium",
-                "-v",
-                "train",
-                "--fold",
-                "0",
-                "--seed",
-                "0",
-                *check.demo_args(folder),
-                "train.epochs=1",
-                *(["train.sync_bn=true"] if cuda else []),
-            ]  # fmt: skip
-        )
+        launch = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "1"]
+        train = ["-m", "podium", "-v", "train", "--fold", "0", "--seed", "0"]
+        train += [*check.demo_args(folder), "train.epochs=1"]
+        done = runner.run([*launch, *train, *(["train.sync_bn=true"] if cuda else [])])
         unit = folder / "runs" / "digits" / Path(DEMO_CONFIG).stem / "fold0" / "seed0"
         result = json.loads((unit / "result.json").read_text())
         joined = f"joined ({backend})" in done.output
@@ -492,19 +458,26 @@ def sections(check: Check, models: list[str]) -> list[SectionSpec]:
     return out + [throughput(check, m, compiled=True) for m in by_cost]
 
 
-def device_info(runner: Runner, device: str) -> dict[str, str]:
+def setup(check: Check, found: dict[str, str]) -> SectionSpec:
     """torch's version and the device's name, from a child process (this one imports no
-    torch: a CUDA fault cannot take the report down)."""
+    torch: a CUDA fault cannot take the report down); a CUDA check stops here without one."""
+    path = f"torch sees the device ({check.device})"
     probe = (
         "import json, torch; cuda = torch.cuda.is_available(); print(json.dumps({'torch': "
         "torch.__version__, 'cuda': cuda, 'name': torch.cuda.get_device_name() if cuda else "
         "'cpu', 'cuda_version': torch.version.cuda}))"
     )
-    info = json.loads(runner.run([PYTHON, "-c", probe]).output.strip().splitlines()[-1])
-    if device == "cuda" and not info["cuda"]:
-        raise SystemExit("gpu_check --device cuda: torch sees no CUDA device here")
-    name = f"cuda ({info['name']}, CUDA {info['cuda_version']})" if device == "cuda" else "cpu"
-    return {"device": name, "torch": info["torch"]}
+
+    def run(runner: Runner, rows: dict[str, Row]) -> None:
+        info = json.loads(runner.run([PYTHON, "-c", probe]).output.strip().splitlines()[-1])
+        cuda = check.device == "cuda"
+        found["torch"] = info["torch"]
+        found["device"] = f"cuda ({info['name']}, CUDA {info['cuda_version']})" if cuda else "cpu"
+        ok = info["cuda"] or not cuda
+        rows[path].status = "passed" if ok else "failed"
+        rows[path].detail = f"torch {info['torch']}: {found['device'] if ok else 'no CUDA device'}"
+
+    return SectionSpec("setup", "setup", (path,), run)
 
 
 def child_env(device: str) -> dict[str, str]:
@@ -549,42 +522,40 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = PLANS[args.size]
     check = Check(args.device, plan, args.work.resolve())
-    for done_before in ("demo", "torchrun", "bundle"):  # trained here, not skipped as fresh
-        shutil.rmtree(check.work / done_before, ignore_errors=True)
+    for group in {"demo", "torchrun", "bundle"} & set(args.sections):  # redone, not skipped
+        shutil.rmtree(check.work / group, ignore_errors=True)  # as fresh by podium's stages
     out = args.out.resolve()
     log = out / "gpu_check.log"
     log.unlink(missing_ok=True)
     budget = args.budget or plan.budget
     runner = Runner(budget, log, child_env(args.device), ROOT)
     t0, load = time.perf_counter(), os.getloadavg()[0]
-    header: dict = {
-        **device_info(runner, args.device),
-        "python": platform.python_version(),
-        "cores": os.cpu_count(),
-        "size": args.size,
-        "budget": budget,
-        "command": " ".join(
-            ["python benchmarks/gpu_check.py", *map(shlex.quote, argv or sys.argv[1:])]
-        ),
-    }
-    print(f"podium GPU check on {header['device']} ({args.size}, budget {budget:.0f}s)", flush=True)
+    found = {"device": args.device, "torch": "?"}
+    print(f"podium GPU check: --device {args.device} --size {args.size}, {budget:.0f}s", flush=True)
     rows: list[Row] = []
-    for spec in sections(check, args.models or list(plan.models)):
+    for spec in [setup(check, found), *sections(check, args.models or list(plan.models))]:
         section_rows = {p: Row(spec.name, p) for p in spec.paths}
-        if spec.group not in args.sections:
+        if rows and rows[0].status != "passed":
+            for row in section_rows.values():
+                row.detail = "not started: the setup row failed"
+        elif spec.group not in ("setup", *args.sections):
             for row in section_rows.values():
                 row.status, row.detail = "skipped", "not selected (--sections)"
         elif spec.group == "compile" and not plan.compile:
             for row in section_rows.values():
                 row.status = "skipped"
-                row.detail = (
-                    f"--size {args.size} does not compile (a minute of C++ builds on a CPU)"
-                )
+                row.detail = f"--size {args.size} does not compile (minutes of C++ builds on a CPU)"
         else:
             run_section(runner, section_rows, spec.run, plan.caps[spec.group], MIN_START)
         rows += section_rows.values()
         print(f"  {spec.name}: {counts(list(section_rows.values()))}", flush=True)
-    header |= {
+    header = {
+        **found,
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "size": args.size,
+        "budget": budget,
+        "command": shlex.join(["python benchmarks/gpu_check.py", *(argv or sys.argv[1:])]),
         "seconds": time.perf_counter() - t0,
         "load_start": load,
         "load_end": os.getloadavg()[0],

@@ -40,6 +40,8 @@ def test_the_smallest_cpu_check_reports_every_gpu_path_and_a_failing_section(tmp
     rows = {r["path"]: r for r in report["rows"]}
     status = {path: r["status"] for path, r in rows.items()}
 
+    assert report["rows"][0]["path"] == "torch sees the device (cpu)"
+    assert status["torch sees the device (cpu)"] == "passed"
     cuda_tests = [p for p in rows if p.startswith("tests/")]
     assert {p.split("::")[0] for p in cuda_tests} >= {
         "tests/engine/test_step.py",  # AMP bf16/fp16 + grad scaler, channels_last, compile, EMA
