@@ -30,9 +30,10 @@ is reported as not run, and `--sections` runs just those (e.g. `--sections compi
 
 On a GPU machine that has Python 3.12 with torch, timm, numpy, pandas, scikit-learn and
 opencv but no network (this workplace's device tool), carry the other wheels in .whl/: from
-the project root here, `bash /work/shared/device/wheels.sh iterative-stratification` (it
-lists albumentations, pydantic, optuna, xgboost-cpu and their needs), then run there, from the
-project root (device tool: carry [".whl"], timeout_s 600):
+the project root here, `bash /work/shared/device/wheels.sh iterative-stratification
+typing-extensions` (~20 MB: albumentations, pydantic, optuna, xgboost-cpu and their needs;
+pydantic wants typing-extensions >= 4.16), then run there, from the project root (device
+tool: carry [".whl"], timeout_s 600; the check keeps to 480 s, plus ~20 s of pip):
 
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD/src && PYTHONUNBUFFERED=1 python3 benchmarks/gpu_check.py --device cuda --out $OUT
 
