@@ -2,33 +2,37 @@
 
 For each model it measures, in this order:
 
-  limit     the same model, optimizer, loss, precision, memory format and batch size on
-            synthetic batches already on the device: the most any data path could deliver;
-  loader    podium's DataLoader alone (uint8 cache -> albumentations RandomResizedCrop +
-            HorizontalFlip -> collated, pinned batches), no model;
-  podium    `engine.trainer.fit` on a Kaggle-like competition (JPEGs -> `Experiment`'s decode
-            cache -> the loader above -> prefetch to the device -> the loop), one warm-up
-            epoch and then the measured ones; img/s of the step loop (loader included) and
-            the epoch's wall time (validation and checkpoints included);
+  limit     podium's own training step (`engine.step.TrainStep`, built by `build_step` as
+            `fit` builds it: model, EMA, DDP/compile, loss, mixup, optimizer, grad scaler) on
+            one synthetic batch already on the device, repeated: the most that any data path
+            could deliver to podium's loop;
+  loader    podium's input path alone, as `fit` builds it (`engine.inputs`): the train loader
+            (uint8 decode cache -> albumentations RandomResizedCrop + HorizontalFlip ->
+            collated, pinned batches) and its batches moved to the device and normalised
+            there; no model;
+  podium    `engine.trainer.fit` itself on a Kaggle-like competition (JPEGs -> `Experiment`'s
+            decode cache -> the loader above -> the loop and its step), one warm-up epoch and
+            then the measured ones; img/s of the step loop (loader included) and the epoch's
+            wall time (validation and checkpoints included);
   inference `predict.predict_logits` (the oof/infer path) per TTA view, against the model's
             forward pass on synthetic batches on the device;
   ddp N=1   with `--ddp`: `fit` again inside a process group of one (DDP-wrapped model,
             sharded sampler and validation), as a ratio of `podium`: DDP's overhead where
             it is not needed.
 
-The competition (train.csv, train/*.jpg, test/*.jpg, sample_submission.csv) is generated
-once under `--cache-dir` and reused. Timed regions are bracketed by `torch.cuda.synchronize()`
-on CUDA. Peak memory is `torch.cuda.max_memory_allocated` on CUDA and the main process's
-peak RSS (VmHWM, reset per phase) on the CPU. On a CPU shared with other jobs, wall-clock
-rates swing with their load; with `--workers 0` the CPU seconds of this process are also
-reported, a steadier measure of the work each phase did.
+`--phases` leaves out loader, podium or infer (the limit is always measured: it sizes the
+epoch and is every ratio's denominator). The competition (synthetic_competition.py) is
+generated once under `--cache-dir` and reused. Timed regions are bracketed by device
+synchronisations (timing.py). On a CPU shared with other jobs, wall-clock rates swing with
+their load; with `--workers 0` the CPU seconds of this process are also reported.
 
 An epoch has `--steps` steps (CPU default 30); on CUDA it is sized from the limit to last
 about `--epoch-seconds` (10), so that the start of an epoch is a small part of it.
 
     python benchmarks/throughput.py                      # CPU: resnet18@64, small and quick
-    python benchmarks/throughput.py --device cuda        # resnet50@224, efficientnet_b0@224,
-                                                         # resnet18@64 on 20,000 JPEGs at 256 px
+    python benchmarks/throughput.py --device cuda        # resnet50@224, efficientnet_b0@224
+                                                         # (batch 128), resnet18@64 (batch 512)
+                                                         # on 20,000 JPEGs at 256 px, bf16
     python benchmarks/throughput.py --models resnet50@224:128 --compile --json out.json
     python benchmarks/throughput.py --device cuda --ddp   # + DDP with one process vs plain
 """
@@ -36,97 +40,43 @@ about `--epoch-seconds` (10), so that the start of an epoch is a small part of i
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
-import resource
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import timm  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
+from synthetic_competition import write_competition  # noqa: E402
+from timing import PeakMemory, Phase, synchronize, timed  # noqa: E402
 
 from podium.artifacts import write_json  # noqa: E402
 from podium.config import Config, from_dict  # noqa: E402
-from podium.data.augment import build_train_transform  # noqa: E402
-from podium.data.dataset import EpochSampler, ImageDataset, train_loader  # noqa: E402
 from podium.data.device import Normalizer  # noqa: E402
-from podium.engine.optim import build_optimizer  # noqa: E402
+from podium.engine.inputs import build_train_loader, device_batches  # noqa: E402
+from podium.engine.network import build_model  # noqa: E402
 from podium.engine.precision import Precision, resolve_device, resolve_precision  # noqa: E402
 from podium.engine.predict import predict_logits  # noqa: E402
-from podium.engine.trainer import TrainRows, ValidRows, build_model, fit  # noqa: E402
+from podium.engine.rows import TrainRows, ValidRows  # noqa: E402
+from podium.engine.step import build_step  # noqa: E402
+from podium.engine.trainer import fit  # noqa: E402
 from podium.experiment import Experiment  # noqa: E402
 from podium.tasks import Task  # noqa: E402
 
-# name@size:batch; the issue's anchors were measured with these on one H100 (device limit
-# 3,965 / 4,541 / 45,169 img/s in bf16, channels_last, AdamW)
-CUDA_MODELS = ["resnet50@224:256", "efficientnet_b0@224:256", "resnet18@64:512"]
+# name@size:batch; issue #27's anchors were measured with these on one H100 (limit 3,965 /
+# 4,541 / 45,169 img/s in bf16, channels_last, AdamW)
+CUDA_MODELS = ["resnet50@224:128", "efficientnet_b0@224:128", "resnet18@64:512"]
 CPU_MODELS = ["resnet18@64:64"]
 CPU_STEPS = 30
-
-
-# ---- the competition -----------------------------------------------------------------------
-
-
-def synthetic_image(rng: np.random.Generator, px: int) -> np.ndarray:
-    """A smooth random colour field with noise: JPEG-compressible like a photo, not like
-    white noise (which would make decoding unrealistically slow)."""
-    field_ = cv2.resize(
-        rng.integers(0, 256, (5, 5, 3), dtype=np.uint8), (px, px), interpolation=cv2.INTER_CUBIC
-    )
-    noise = rng.normal(0, 8, (px, px, 3))
-    return np.clip(field_ + noise, 0, 255).astype(np.uint8)
-
-
-def write_competition(root: Path, n_train: int, n_test: int, px: int, classes: int) -> Path:
-    """Kaggle's layout under `root/<name>/`, written once (atomically: a temp folder renamed)."""
-    name = f"synth-{n_train}_{n_test}x{px}px-{classes}c"  # a valid competition name: no "+"
-    out = root / name
-    if (out / "sample_submission.csv").is_file():
-        return out
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
-    splits = {
-        "train": [f"tr{i:06d}" for i in range(n_train)],
-        "test": [f"te{i:06d}" for i in range(n_test)],
-    }
-
-    def write(split: str, i: int) -> None:
-        rng = np.random.default_rng([i, split == "test"])
-        img = synthetic_image(rng, px)
-        cv2.imwrite(
-            str(tmp / split / f"{splits[split][i]}.jpg"),
-            img[..., ::-1],
-            [cv2.IMWRITE_JPEG_QUALITY, 90],
-        )
-
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # cv2 releases the GIL
-        for split, ids in splits.items():
-            (tmp / split).mkdir()
-            list(pool.map(lambda i, s=split: write(s, i), range(len(ids))))
-    labels = [str(i % classes) for i in range(n_train)]
-    pd.DataFrame({"id": splits["train"], "label": labels}).to_csv(tmp / "train.csv", index=False)
-    pd.DataFrame({"id": splits["test"], "label": "0"}).to_csv(
-        tmp / "sample_submission.csv", index=False
-    )
-    tmp.rename(out)
-    print(
-        f"wrote {n_train + n_test:,} JPEGs at {px} px to {out} in {time.perf_counter() - t0:.1f}s"
-    )
-    return out
+PHASES = ("loader", "podium", "infer")  # besides the limit, which is always measured
 
 
 # ---- settings --------------------------------------------------------------------------------
@@ -196,74 +146,13 @@ def bench_config(args: argparse.Namespace, spec: ModelSpec, comp: Path, device: 
     )
 
 
-# ---- measuring -------------------------------------------------------------------------------
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-class PeakMemory:
-    """Peak device memory on CUDA; on the CPU, the main process's peak RSS since `reset`
-    (Linux lets a process reset its VmHWM; elsewhere the lifetime peak is reported)."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-
-    def reset(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(self.device)
-            return
-        with contextlib.suppress(OSError):
-            Path("/proc/self/clear_refs").write_text("5")
-
-    def gib(self) -> float:
-        if self.device.type == "cuda":
-            return torch.cuda.max_memory_allocated(self.device) / 2**30
-        try:
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 2**20
-        except OSError:
-            pass
-        scale = 1 if platform.system() == "Darwin" else 1024  # bytes on macOS, KiB on Linux
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**30
-
-
-@dataclass
-class Phase:
-    """What one phase processed, in wall seconds and in CPU seconds of this process: on a
-    shared CPU the latter is the steadier measure of work (with no loader workers)."""
-
-    images: int
-    seconds: float
-    peak_gib: float
-    cpu_seconds: float
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return self.images / self.seconds
-
-    @property
-    def cpu_rate(self) -> float:
-        return self.images / self.cpu_seconds
-
-
-def timed(device: torch.device, memory: PeakMemory, run: Callable[[], int]) -> Phase:
-    """Run `run` (which returns the images it processed) between two device syncs."""
-    memory.reset()
-    synchronize(device)
-    t0, c0 = time.perf_counter(), time.process_time()
-    images = run()
-    synchronize(device)
-    return Phase(images, time.perf_counter() - t0, memory.gib(), time.process_time() - c0)
+# ---- the phases ------------------------------------------------------------------------------
 
 
 def synthetic_batch(
     cfg: Config, batch: int, num_classes: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A normalised float batch in the step's memory format and one-hot targets, on the device."""
     fmt = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
     h, w = cfg.data.image_size
     x = torch.randn(batch, 3, h, w, device=device).contiguous(memory_format=fmt)
@@ -276,71 +165,51 @@ def synthetic_batch(
 def train_limit(
     cfg: Config,
     task: Task,
+    rows: TrainRows,
     device: torch.device,
-    precision: Precision,
     steps: int | None,
     epoch_seconds: float | None,
     warmup: int,
     memory: PeakMemory,
 ) -> tuple[Phase, int]:
-    """The step podium's loop takes (forward under autocast, soft-target loss, backward,
-    optimizer and scaler step) on a batch that is already on the device, timed over `steps`
-    steps; without `steps`, over as many as last about `epoch_seconds` (measured on a short
-    probe), the epoch length the other phases then use too."""
-    tc = cfg.train
-    num_classes = task.num_outputs
-    model = build_model(cfg, num_classes, device, seed=0).train()
-    forward = torch.compile(model) if tc.compile else model
-    labels = np.arange(tc.batch_size) % num_classes
-    criterion = task.build_loss(tc, task.training_targets(labels)).to(device)
-    optimizer = build_optimizer(model, tc)
-    scaler = precision.grad_scaler()
-    x, targets = synthetic_batch(cfg, tc.batch_size, num_classes, device)
-    weights = torch.ones(tc.batch_size, device=device)
-
-    def step() -> None:
-        with precision.autocast():
-            logits = forward(x)
-        loss = criterion(logits, targets, weights)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
+    """podium's own step, built as `fit` builds it for `rows` (their targets shape the loss),
+    on one batch that is already on the device, timed over `steps` steps; without `steps`,
+    over as many as last about `epoch_seconds` (measured on a short probe): the epoch length
+    the other phases then use too."""
+    batch = cfg.train.batch_size
+    model = build_model(cfg, task.num_outputs, device, seed=0).train()
+    step = build_step(cfg, task, rows, model, device)
+    x, targets = synthetic_batch(cfg, batch, task.num_outputs, device)
+    weights = torch.ones(batch, device=device)
 
     def run(n: int) -> int:
         for _ in range(n):
-            step()
-        return n * tc.batch_size
+            step(x, targets, weights)
+        return n * batch
 
-    run(warmup)
+    run(warmup)  # cudnn's kernel choice, torch.compile, the allocator's first blocks
     if not steps:
+        assert epoch_seconds is not None
         probe = timed(device, memory, lambda: run(max(5, warmup)))
-        steps = max(10, round(epoch_seconds * probe.rate / tc.batch_size))
+        steps = max(10, round(epoch_seconds * probe.rate / batch))
     return timed(device, memory, lambda: run(steps)), steps
 
 
-def loader_alone(cfg: Config, rows: TrainRows, device: torch.device, memory: PeakMemory) -> Phase:
-    """podium's train DataLoader (as `fit` builds it) iterated without a model: one epoch to
-    start the workers, then one timed epoch."""
-    dataset = ImageDataset(
-        rows.images,
-        rows.targets,
-        None,
-        build_train_transform(cfg.data.train_augs, cfg.data.image_size),
-        cfg.data.image_size,
-    )
-    sampler = EpochSampler(len(dataset), 0)
-    batch = cfg.train.batch_size
-    loader = train_loader(
-        dataset, sampler, batch, cfg.data.num_workers, device.type == "cuda", True
-    )
-    for _ in loader:  # warm-up epoch
+def input_pipeline(
+    cfg: Config, task: Task, rows: TrainRows, device: torch.device, memory: PeakMemory
+) -> Phase:
+    """podium's input path without a model, built as `fit` builds it: the train loader and
+    its batches on the device (`device_batches`: copied and normalised there, one batch ahead
+    on a GPU). One epoch starts the workers, the next is timed."""
+    loader, sampler = build_train_loader(cfg, task, rows, 0, device)
+    batches = device_batches(cfg, loader, device)
+    for _ in batches:  # warm-up epoch
         pass
     sampler.set_epoch(1)
 
     def run() -> int:
         n = 0
-        for images, _, _ in loader:
+        for images, *_ in batches:
             n += len(images)
         return n
 
@@ -461,9 +330,6 @@ def inference_podium(
     return timed(device, memory, run)
 
 
-# ---- one model, all phases -------------------------------------------------------------------
-
-
 class Cycled:
     """The first `n` rows of an image array, repeated to `length` rows without copying (a
     long epoch from a small dataset; `ImageDataset` only indexes and takes `len`)."""
@@ -478,9 +344,13 @@ class Cycled:
         return self.images[index % self.n]
 
 
+# ---- one model, every phase -----------------------------------------------------------------
+
+
 def bench_model(
     args: argparse.Namespace, spec: ModelSpec, comp: Path, device: torch.device
 ) -> dict:
+    """Every phase of `args.phases` for one model; the figures as a JSON-ready dict."""
     cfg = bench_config(args, spec, comp, str(device))
     precision = resolve_precision(device, cfg.train.precision)
     memory = PeakMemory(device)
@@ -490,92 +360,116 @@ def bench_model(
     # into memory (`fold_rows`), and so does this
     images = np.array(exp.train_images)
     decode_seconds = time.perf_counter() - t0
-    task = exp.task
-    labels = exp.comp.targets
-    num_classes = task.num_outputs
-    limit, steps = train_limit(
-        cfg,
-        task,
-        device,
-        precision,
-        args.steps,
-        args.epoch_seconds,
-        args.warmup_steps,
-        memory,
-    )
+    task, labels = exp.task, exp.comp.targets
     n_valid = min(args.valid_images, len(images) // 4)
     n_train = len(images) - n_valid
+    all_rows = TrainRows(images[:n_train], task.training_targets(labels[:n_train]))
+    limit, steps = train_limit(
+        cfg, task, all_rows, device, args.steps, args.epoch_seconds, args.warmup_steps, memory
+    )
+    # an epoch of `steps` batches: the training rows cycled to that length
     length = steps * spec.batch
     train_images = images[:length] if length <= n_train else Cycled(images, n_train, length)
-    idx = np.arange(length) % n_train
-    rows = TrainRows(train_images, task.training_targets(labels[idx]))
+    rows = TrainRows(train_images, task.training_targets(labels[np.arange(length) % n_train]))
     valid = ValidRows(images[n_train:], labels[n_train:])
     print(
         f"\n== {spec.label}  batch {spec.batch}  {steps} steps/epoch ({length:,} images)  "
         f"cache {exp.cache_size[0]} px  precision {str(precision.dtype).removeprefix('torch.')}  "
+        f"channels_last {cfg.train.channels_last}  compile {cfg.train.compile}  "
         f"workers {cfg.data.num_workers}",
         flush=True,
     )
-
+    print(f"  limit    {limit.rate:>9,.0f} img/s  peak {limit.peak_gib:.2f} GiB", flush=True)
+    phases: dict[str, Phase] = {"limit": limit}
     result: dict = {
         "model": spec.label,
         "batch": spec.batch,
         "steps": steps,
+        "precision": str(precision.dtype).removeprefix("torch."),
+        "channels_last": cfg.train.channels_last,
+        "compile": cfg.train.compile,
+        "workers": cfg.data.num_workers,
         "decode_seconds": decode_seconds,
     }
-    print(f"  limit    {limit.rate:>9,.0f} img/s  peak {limit.peak_gib:.2f} GiB", flush=True)
-    loader = loader_alone(cfg, rows, device, memory)
-    print(f"  loader   {loader.rate:>9,.0f} img/s  (no model)", flush=True)
-    podium = podium_fit(cfg, task, rows, valid, device, memory)
-    print(
-        f"  podium   {podium.rate:>9,.0f} img/s  peak {podium.peak_gib:.2f} GiB  "
-        f"= {podium.rate / limit.rate:.0%} of the limit; epoch of {podium.extra['epoch_images']:,} "
-        f"images: {podium.extra['epoch_loop_seconds']:.2f}s loop, "
-        f"{podium.extra['epoch_wall_seconds']:.2f}s wall",
-        flush=True,
-    )
-    if args.ddp:
-        ddp = podium_fit_ddp(cfg, task, rows, valid, device, memory)
-        result["podium_ddp"] = {**asdict(ddp), "images_per_second": ddp.rate}
-        result["ddp_ratio"] = ddp.rate / podium.rate
+    if "loader" in args.phases:
+        phases["loader"] = input_pipeline(cfg, task, rows, device, memory)
+        print(f"  loader   {phases['loader'].rate:>9,.0f} img/s  (no model)", flush=True)
+    if "podium" in args.phases:
+        podium = phases["podium"] = podium_fit(cfg, task, rows, valid, device, memory)
+        result["ratio"] = podium.rate / limit.rate
+        result["cpu_ratio"] = podium.cpu_rate / limit.cpu_rate
         print(
-            f"  ddp N=1  {ddp.rate:>9,.0f} img/s  peak {ddp.peak_gib:.2f} GiB  "
-            f"= {ddp.rate / podium.rate:.0%} of podium without DDP",
+            f"  podium   {podium.rate:>9,.0f} img/s  peak {podium.peak_gib:.2f} GiB  "
+            f"= {result['ratio']:.0%} of the limit; epoch of {podium.extra['epoch_images']:,} "
+            f"images: {podium.extra['epoch_loop_seconds']:.2f}s loop, "
+            f"{podium.extra['epoch_wall_seconds']:.2f}s wall",
             flush=True,
         )
-    if device.type == "cpu" and cfg.data.num_workers == 0:
-        # one process does everything: CPU seconds count its work whatever else shares the cores
+        if device.type == "cpu" and cfg.data.num_workers == 0:
+            # one process does everything: CPU seconds count its work whatever shares the cores
+            print(
+                f"  per CPU-second of this process: limit {limit.cpu_rate:,.1f}, podium epoch "
+                f"{podium.cpu_rate:,.1f} img/s = {result['cpu_ratio']:.0%} "
+                "(validation and checkpoints included)",
+                flush=True,
+            )
+        if args.ddp:
+            ddp = phases["podium_ddp"] = podium_fit_ddp(cfg, task, rows, valid, device, memory)
+            result["ddp_ratio"] = ddp.rate / podium.rate
+            print(
+                f"  ddp N=1  {ddp.rate:>9,.0f} img/s  peak {ddp.peak_gib:.2f} GiB  "
+                f"= {result['ddp_ratio']:.0%} of podium without DDP",
+                flush=True,
+            )
+    if "infer" in args.phases:
+        model = build_model(cfg, task.num_outputs, device, seed=0)
+        n_infer = min(args.infer_images, len(images))
+        infer_steps = max(1, n_infer // cfg.infer.batch_size)
+        ilimit = phases["infer_limit"] = inference_limit(
+            model, cfg, task.num_outputs, device, precision, infer_steps, memory
+        )
+        # oof/infer read the decode cache itself (a memmap), not an in-memory copy
+        infer = phases["infer"] = inference_podium(
+            model, cfg, exp.train_images[:n_infer], device, precision, memory
+        )
+        result["infer_ratio"] = infer.rate / ilimit.rate
+        views = len(cfg.infer.tta)
         print(
-            f"  per CPU-second of this process: limit {limit.cpu_rate:,.1f}, podium epoch "
-            f"{podium.cpu_rate:,.1f} img/s = {podium.cpu_rate / limit.cpu_rate:.0%} "
-            "(validation and checkpoints included)",
+            f"  infer    {infer.rate:>9,.0f} img/s per view ({views} views: "
+            f"{','.join(cfg.infer.tta)})  limit {ilimit.rate:,.0f}  = {result['infer_ratio']:.0%}; "
+            f"{infer.seconds / views:.2f}s per view for {n_infer:,} images  "
+            f"peak {infer.peak_gib:.2f} GiB",
             flush=True,
         )
-    model = build_model(cfg, num_classes, device, seed=0)
-    n_infer = min(args.infer_images, len(images))
-    infer_steps = max(1, n_infer // cfg.infer.batch_size)
-    ilimit = inference_limit(model, cfg, num_classes, device, precision, infer_steps, memory)
-    # oof/infer read the decode cache itself (a memmap), not an in-memory copy
-    ipodium = inference_podium(model, cfg, exp.train_images[:n_infer], device, precision, memory)
-    views = len(cfg.infer.tta)
-    print(
-        f"  infer    {ipodium.rate:>9,.0f} img/s per view ({views} views: {','.join(cfg.infer.tta)})  "
-        f"limit {ilimit.rate:,.0f}  = {ipodium.rate / ilimit.rate:.0%}; "
-        f"{ipodium.seconds / views:.2f}s per view for {n_infer:,} images  peak {ipodium.peak_gib:.2f} GiB",
-        flush=True,
-    )
-    for key, phase in (
-        ("limit", limit),
-        ("loader", loader),
-        ("podium", podium),
-        ("infer_limit", ilimit),
-        ("infer", ipodium),
-    ):
+    for key, phase in phases.items():
         result[key] = {**asdict(phase), "images_per_second": phase.rate}
-    result["ratio"] = podium.rate / limit.rate
-    result["cpu_ratio"] = podium.cpu_rate / limit.cpu_rate
-    result["infer_ratio"] = ipodium.rate / ilimit.rate
     return result
+
+
+def print_table(results: list[dict]) -> None:
+    """One line per model; a phase left out shows '-'."""
+
+    def rate(r: dict, key: str) -> str:
+        return f"{r[key]['images_per_second']:,.0f}" if key in r else "-"
+
+    def share(r: dict, key: str) -> str:
+        return f"{r[key]:.0%}" if key in r else "-"
+
+    print(
+        f"\n{'model':<22}{'compile':>8}{'limit':>10}{'podium':>10}{'ratio':>7}{'loader':>10}"
+        f"{'epoch s':>9}{'infer/view':>12}{'ratio':>7}"
+    )
+    for r in results:
+        epoch = f"{r['podium']['extra']['epoch_wall_seconds']:.2f}" if "podium" in r else "-"
+        print(
+            f"{r['model']:<22}{'yes' if r['compile'] else 'no':>8}{rate(r, 'limit'):>10}"
+            f"{rate(r, 'podium'):>10}{share(r, 'ratio'):>7}{rate(r, 'loader'):>10}{epoch:>9}"
+            f"{rate(r, 'infer'):>12}{share(r, 'infer_ratio'):>7}"
+        )
+    print(
+        "(img/s; 'epoch s' = wall time of one measured epoch, loader, validation and checkpoints "
+        "included)"
+    )
 
 
 # ---- the command -----------------------------------------------------------------------------
@@ -589,10 +483,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--models",
         nargs="+",
-        help="name@size[:batch] (default: CUDA: resnet50@224:256 efficientnet_b0@224:256 resnet18@64:512; CPU: resnet18@64:64)",
+        help="name@size[:batch] (default: CUDA: resnet50@224:128 efficientnet_b0@224:128 resnet18@64:512; CPU: resnet18@64:64)",
     )
     p.add_argument(
-        "--batch", type=int, help="batch of models named without one (default: CUDA 256; CPU 64)"
+        "--batch", type=int, help="batch of models named without one (default: CUDA 128; CPU 64)"
     )
     p.add_argument(
         "--images", type=int, help="train JPEGs to generate (default: CUDA 20,000; CPU 2,000)"
@@ -639,9 +533,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also time fit under DistributedDataParallel with one process (its overhead)",
     )
+    p.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="comma-separated phases besides the limit: loader, podium, infer (default: all)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args(argv)
     args.tta = [v for v in args.tta.split(",") if v]
+    args.phases = [v for v in args.phases.split(",") if v]
+    unknown = sorted(set(args.phases) - set(PHASES))
+    if unknown:
+        p.error(f"--phases: unknown {', '.join(unknown)} (choose from {', '.join(PHASES)})")
     return args
 
 
@@ -661,7 +564,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         else (max(1, (os.cpu_count() or 2) - 2) if cuda else 0)
     )
     args.infer_images = args.infer_images or (args.images if cuda else 512)
-    default_batch = args.batch or (256 if cuda else 64)
+    default_batch = args.batch or (128 if cuda else 64)
     specs = [
         ModelSpec.parse(m, default_batch)
         for m in args.models or (CUDA_MODELS if cuda else CPU_MODELS)
@@ -679,20 +582,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         args.cache_dir / "data", args.images, args.test_images, args.image_px, args.classes
     )
     results = [bench_model(args, spec, comp, device) for spec in specs]
-
-    print(
-        f"\n{'model':<22}{'limit':>10}{'podium':>10}{'ratio':>7}{'loader':>10}{'epoch s':>9}{'infer/view':>12}{'ratio':>7}{'peak GiB':>10}"
-    )
-    for r in results:
-        print(
-            f"{r['model']:<22}{r['limit']['images_per_second']:>10,.0f}{r['podium']['images_per_second']:>10,.0f}"
-            f"{r['ratio']:>7.0%}{r['loader']['images_per_second']:>10,.0f}"
-            f"{r['podium']['extra']['epoch_wall_seconds']:>9.2f}{r['infer']['images_per_second']:>12,.0f}"
-            f"{r['infer_ratio']:>7.0%}{r['podium']['peak_gib']:>10.2f}"
-        )
-    print(
-        "(img/s; 'epoch s' = wall time of one measured epoch, loader, validation and checkpoints included)"
-    )
+    print_table(results)
     if args.json:
         settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
         write_json(

@@ -30,6 +30,16 @@ ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
 
 
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.cuda` tests run where a CUDA device is visible and skip elsewhere (CI)."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if item.get_closest_marker("cuda") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def demo_data_root(tmp_path_factory) -> Path:
     """A read-only demo competition: <root>/digits/..."""

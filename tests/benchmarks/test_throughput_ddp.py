@@ -13,6 +13,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "throughput.py"
 
 
 def test_the_ddp_phase_runs_and_leaves_no_process_group(tmp_path, capsys):
+    if str(SCRIPT.parent) not in sys.path:  # as when run: its sibling modules (timing.py)
+        sys.path.insert(0, str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("throughput_benchmark_ddp", SCRIPT)
     bench = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = bench  # dataclasses look their module up while being built

@@ -7,12 +7,17 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
 from podium.artifacts import read_json
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "throughput.py"
 
 
 def load_benchmark():
+    if str(SCRIPT.parent) not in sys.path:  # as when run: its sibling modules (timing.py)
+        sys.path.insert(0, str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("throughput_benchmark", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while being built
@@ -56,3 +61,25 @@ def test_the_benchmark_measures_every_phase_and_reuses_its_data(tmp_path, capsys
     out = capsys.readouterr().out
     assert "wrote" not in out and "of the limit" in out
     assert again["steps"] >= 10 and again["podium"]["images"] == 2 * again["steps"] * 16
+
+
+def test_phases_can_be_left_out_but_the_limit_is_always_measured(tmp_path, capsys, monkeypatch):
+    bench = load_benchmark()
+    compiled = []  # the flag reaches the engine's step in both the limit and fit
+    monkeypatch.setattr(torch, "compile", lambda module, **_: compiled.append(module) or module)
+    argv = [
+        "--device", "cpu", "--models", "test_convnext@32:16", "--compile",
+        "--images", "48", "--image-px", "40", "--test-images", "4",
+        "--steps", "2", "--warmup-steps", "0", "--phases", "podium",
+        "--valid-images", "8", "--cache-dir", str(tmp_path / "cache"),
+    ]  # fmt: skip
+    (result,) = bench.main(argv)
+    assert (
+        len(compiled) == 2
+        and result["compile"] is True
+        and {"limit", "podium", "ratio"} <= set(result)
+    )
+    assert not {"loader", "infer", "infer_limit"} & set(result)
+    assert "-" in capsys.readouterr().out.splitlines()[-2]  # the table marks what was left out
+    with pytest.raises(SystemExit):
+        bench.main([*argv, "--phases", "podium,warp"])

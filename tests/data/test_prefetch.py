@@ -13,8 +13,6 @@ from podium.data.prefetch import DevicePrefetcher
 from podium.engine.precision import resolve_precision
 from podium.engine.predict import predict_logits
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-
 
 def loader(pin: bool, n: int = 40, batch: int = 8):
     rng = np.random.default_rng(0)
@@ -61,7 +59,7 @@ def test_an_iterable_without_length_is_iterated_but_has_no_len():
     assert list(prefetcher) == [2, 4, 6]
 
 
-@cuda
+@pytest.mark.cuda
 def test_on_a_gpu_the_overlapped_batches_equal_the_ones_prepared_in_turn():
     device = torch.device("cuda")
     prepare = preparer(device)
@@ -80,7 +78,7 @@ def test_on_a_gpu_the_overlapped_batches_equal_the_ones_prepared_in_turn():
     assert got[0][0].is_contiguous(memory_format=torch.channels_last)
 
 
-@cuda
+@pytest.mark.cuda
 def test_gpu_predictions_match_the_cpu_in_every_view_and_batch_size():
     torch.manual_seed(0)
     model = torch.nn.Sequential(

@@ -2,7 +2,8 @@
 under torchrun writes its checkpoints once (rank 0), keeps the EMA identical on every rank,
 gives the same weights when run twice and after a stop + resume, and the weights of a
 one-process run (the batch is global, the ranks' shares of it are exact); the sampler's
-shards and the gathered validation rows lose and duplicate nothing."""
+shards and the gathered validation rows lose and duplicate nothing. On a GPU (`-m cuda`):
+`train.sync_bn` under torchrun with NCCL."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from podium.engine.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("torchrun_scenarios.py")
+SYNC_BN_SCRIPT = Path(__file__).with_name("torchrun_sync_bn.py")
 
 
 # ---- the pieces, in one process ------------------------------------------------------------
@@ -117,7 +119,8 @@ def torchrun(args: list[str], timeout: float = 240) -> tuple[int, str]:
     """`python -m torch.distributed.run ARGS` in a session of its own, so that a run past
     `timeout` is killed with its ranks (killing torchrun alone orphans them); its exit
     status and stderr."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    path = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}  # + carried wheels
     proc = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", *args],
         env=env,
@@ -179,3 +182,20 @@ def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
     assert main(["-q", "train", "-c", str(runs["single"]), "--fold", "0", "--seed", "0"]) == 0
     single = last_weights(tmp_path, "single")
     assert max(float((a[k] - single[k]).abs().max()) for k in a if a[k].is_floating_point()) < 1e-4
+
+
+@pytest.mark.cuda
+def test_sync_batchnorm_under_torchrun_with_nccl(tmp_path, tiny_config):
+    """One process per GPU (NCCL refuses two ranks on one device): BatchNorm becomes
+    SyncBatchNorm inside DDP and, over one rank, trains exactly like the plain model."""
+    cfg = tiny_config(
+        "model.name=test_resnet", "train.sync_bn=true", "train.device=cuda", "train.batch_size=32"
+    )
+    (tmp_path / "config.json").write_text(json.dumps(cfg.resolved()))
+    args = ["--standalone", "--nproc-per-node", "1", str(SYNC_BN_SCRIPT)]
+    returncode, stderr = torchrun([*args, str(tmp_path / "config.json"), str(tmp_path)])
+    assert returncode == 0, stderr[-3000:]
+    seen = json.loads((tmp_path / "rank0.json").read_text())
+    assert seen["backend"] == "nccl" and seen["world_size"] == 1 and seen["ddp"], seen
+    assert seen["sync_bn_layers"] == seen["plain_bn_layers"] > 0
+    assert seen["updates"] == 3 and seen["max_difference"] < 1e-5

@@ -1,5 +1,7 @@
 """The training loop on tiny synthetic data: what a unit writes, the epoch hook, early
-stopping, the frozen-backbone warmup, gradient accumulation, precision and weighted rows."""
+stopping, the frozen-backbone warmup, gradient accumulation, precision and weighted rows; on a
+CUDA device (`-m cuda`), a unit in bf16 and in fp16 (its grad scaler's state saved for resume)
+and a compiled unit whose checkpoints load into the plain model."""
 
 from __future__ import annotations
 
@@ -160,3 +162,23 @@ def test_a_tied_metric_keeps_the_epoch_with_the_lower_validation_loss(config, da
     assert (history["valid_accuracy"] == 1.0).all()  # tied at every epoch
     assert history["valid_loss"].is_monotonic_decreasing
     assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 3  # not epoch 1, the first tie
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_a_unit_learns_on_a_gpu_in_half_precision(config, data, tmp_path, precision):
+    cfg = config("train.epochs=3", "train.device=cuda", f"train.precision={precision}")
+    result = fit(cfg, two_classes(cfg), *data, tmp_path, seed=0)
+    assert result["best_score"] > 0.9
+    last = load_checkpoint(tmp_path / "last.pt")
+    assert all(v.dtype == torch.float32 for v in last["model"].values() if v.is_floating_point())
+    assert ("scale" in last["scaler"]) == (precision == "fp16")  # fp16's loss scale resumes
+
+
+@pytest.mark.cuda
+def test_a_compiled_unit_on_a_gpu_learns_and_saves_the_plain_model(config, data, tmp_path):
+    cfg = config("train.epochs=2", "train.device=cuda", "train.compile=true")
+    result = fit(cfg, two_classes(cfg), *data, tmp_path, seed=0)
+    assert result["best_score"] > 0.9
+    best = load_checkpoint(tmp_path / "best.pt")["model"]
+    create_model(cfg.model, 2).load_state_dict(best)  # strict: no torch.compile prefix

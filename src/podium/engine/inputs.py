@@ -1,6 +1,6 @@
 """How one unit's training rows are fed: the augmenting loader at a given image size
-(progressive resizing builds one per stage size). The rows are engine/rows.py's, the network
-engine/network.py's."""
+(progressive resizing builds one per stage size), and its batches moved to the device as the
+step takes them. The rows are engine/rows.py's, the network engine/network.py's."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from torch.utils.data import DataLoader
 from podium.config import Config
 from podium.data.augment import build_train_transform
 from podium.data.dataset import EpochSampler, ImageDataset, train_loader
+from podium.data.device import Normalizer
+from podium.data.prefetch import DevicePrefetcher
 from podium.engine import distributed
 from podium.engine.rows import TrainRows
 from podium.tasks import Task
@@ -51,3 +53,22 @@ def build_train_loader(
         drop_last=True,
     )
     return loader, sampler
+
+
+def device_batches(cfg: Config, loader: DataLoader, device: torch.device) -> DevicePrefetcher:
+    """The loader's batches as the training step takes them: (images, targets, weights,
+    *metadata) on `device`, the uint8 images normalised there (float NCHW, channels_last when
+    `train.channels_last`). On a GPU each batch is copied and normalised on a side stream
+    while the previous one computes (`DevicePrefetcher`); on the CPU, in turn."""
+    normalize = Normalizer(cfg.data.mean, cfg.data.std, device, cfg.train.channels_last)
+
+    def to_device(batch):
+        images, targets, weights, *metadata = batch  # metadata: with competition.metadata
+        return (
+            normalize(images),
+            targets.to(device, non_blocking=True),
+            weights.to(device, non_blocking=True),
+            *(m.to(device, non_blocking=True) for m in metadata),
+        )
+
+    return DevicePrefetcher(loader, to_device, device)

@@ -1,15 +1,17 @@
 """The training loop: one fold x seed unit, from a fresh start or resumed from `last.pt`.
 
-The loop owns precision, channels_last, optional torch.compile, gradient accumulation and
-clipping, EMA, mixup/cutmix, the frozen-backbone warmup, gradual unfreezing and BatchNorm
-freeze (`freezing`), SWA (`swa`), snapshots at the end of each warm-restart cycle, early
-stopping, best/last checkpoints (metric ties broken by the validation loss: `selection`),
-per-epoch history and seeding. Its one hook, `on_epoch_end(epoch, metrics)`, lets a caller
-(tune) report and prune without the engine knowing Optuna.
+The loop (with its step, `engine/step.py`) owns precision, channels_last, optional
+torch.compile, gradient accumulation and clipping, EMA, mixup/cutmix, the frozen-backbone
+warmup, gradual unfreezing and BatchNorm freeze (`freezing`), SWA (`swa`), snapshots at the
+end of each warm-restart cycle, early stopping, best/last checkpoints (metric ties broken by
+the validation loss: `selection`), per-epoch history and seeding. Its one hook,
+`on_epoch_end(epoch, metrics)`, lets a caller (tune) report and prune without the engine
+knowing Optuna.
 
 Synchronisation: the per-step loss is accumulated on the device and read once per epoch;
 no `.item()` inside the step loop. On a GPU the next batch is copied and normalised on a side
-stream while the current one computes (`DevicePrefetcher`); on the CPU they come in turn.
+stream while the current one computes (`inputs.device_batches`); on the CPU they come in turn.
+The step itself (forward, loss, backward, optimizer, EMA) is `engine/step.py`'s `TrainStep`.
 """
 
 from __future__ import annotations
@@ -24,27 +26,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from timm.utils import ModelEmaV3
 from tqdm.auto import tqdm
 
 from podium.artifacts import write_csv, write_json
 from podium.config import Config
 from podium.data.device import Normalizer
-from podium.data.prefetch import DevicePrefetcher
 from podium.engine import averaging, distributed
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
-from podium.engine.distill import distilled
 from podium.engine.freezing import set_trainable, train_mode, unfreeze_schedule
-from podium.engine.inputs import build_train_loader
-from podium.engine.mixing import build_mixup
+from podium.engine.inputs import build_train_loader, device_batches
 from podium.engine.network import build_model
-from podium.engine.optim import build_optimizer, build_scheduler
+from podium.engine.optim import build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.predict import predict_logits
 from podium.engine.progressive import StagedScheduler, stage_sizes
 from podium.engine.rows import TrainRows, ValidRows
 from podium.engine.seeding import derive_seed, seed_everything
 from podium.engine.selection import is_improvement
+from podium.engine.step import build_step
 from podium.engine.swa import Swa, recompute_batchnorm
 from podium.fingerprint import Stamp
 from podium.tasks import Task
@@ -79,26 +78,15 @@ def fit(
     precision = resolve_precision(device, tc.precision)
     unit_dir.mkdir(parents=True, exist_ok=True)
 
-    # --- model, in a fixed order: seed -> create -> device -> EMA -> compile --------------------
+    # --- model and step, in a fixed order: seed -> create -> device -> EMA -> DDP/compile ------
     model = build_model(cfg, num_outputs, device, seed, train.metadata_stats)
-    ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
-    forward = distributed.step_module(model, tc, device)  # DDP under torchrun; compiled
+    step = build_step(cfg, task, train, model, device)  # loss, mixup, optimizer, grad scaler
+    ema, optimizer, scaler = step.ema, step.optimizer, step.scaler
 
     # --- data: one loader per image size (`train.stages`), the same order at every size ----
-    normalize = Normalizer(cfg.data.mean, cfg.data.std, device, tc.channels_last)
-
-    def to_device(batch):
-        images, targets, weights, *metadata = batch  # metadata: with competition.metadata
-        return (
-            normalize(images),
-            targets.to(device, non_blocking=True),
-            weights.to(device, non_blocking=True),
-            *(m.to(device, non_blocking=True) for m in metadata),
-        )
-
     def feed(size: tuple[int, int]):
         loader, sampler = build_train_loader(cfg, task, train, derive_seed(seed, 1), device, size)
-        return loader, sampler, DevicePrefetcher(loader, to_device, device)
+        return loader, sampler, device_batches(cfg, loader, device)
 
     sizes = stage_sizes(tc, cfg.data.image_size)
     loader, sampler, batches = feed(sizes[0])
@@ -117,19 +105,15 @@ def fit(
         )[0]
         return distributed.gather_rows(part, len(valid.images))
 
-    # --- optimisation -------------------------------------------------------------------------
-    criterion = distilled(task, tc, task.build_loss(tc, train.targets), train).to(device)
-    mixup = build_mixup(tc, num_outputs)
-    optimizer = build_optimizer(model, tc)
+    # --- schedules ----------------------------------------------------------------------------
     swa = Swa(model, optimizer, tc) if tc.swa is not None else None  # before the LRs move
     unfreeze = unfreeze_schedule(model, tc)
     updates_per_epoch = max(1, math.ceil(len(loader) / tc.grad_accum))
     schedule = StagedScheduler if tc.stages else build_scheduler
     scheduler = schedule(optimizer, tc, updates_per_epoch)
-    scaler = precision.grad_scaler()
 
     # --- resume ---------------------------------------------------------------------------------
-    start_epoch, num_updates, best_score, best_epoch, bad_epochs = 0, 0, None, -1, 0
+    start_epoch, best_score, best_epoch, bad_epochs = 0, None, -1, 0
     best_loss: float | None = None  # breaks ties of the metric (a saturated AUC, accuracy)
     history: list[dict[str, float]] = []
     last_path = unit_dir / "last.pt"
@@ -143,7 +127,7 @@ def fit(
             ema.module.load_state_dict(state["ema"])  # its warmup reads num_updates
         if swa is not None:
             swa.load_state_dict(state["swa"])
-        start_epoch, num_updates = state["epoch"] + 1, state["num_updates"]
+        start_epoch, step.num_updates = state["epoch"] + 1, state["num_updates"]
         best_score, best_epoch, bad_epochs = (
             state["best_score"],
             state["best_epoch"],
@@ -172,28 +156,12 @@ def fit(
         )
         optimizer.zero_grad(set_to_none=True)
         loop_started = time.perf_counter()
-        for step, (x, targets, weights, *metadata) in enumerate(bar):
-            if mixup is not None:  # pixels and targets; each row keeps its own metadata
-                x, targets = mixup(x, targets)
-            sync = (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch
-            with precision.autocast(), distributed.micro_step(forward, sync):
-                logits = forward(x, *metadata)
-            loss = criterion(logits, targets, weights)
-            scaler.scale(loss / tc.grad_accum).backward()
-            loss_sum += loss.detach()
+        for i, (x, targets, weights, *metadata) in enumerate(bar):
+            sync = (i + 1) % tc.grad_accum == 0 or i + 1 == steps_per_epoch
+            loss_sum += step(x, targets, weights, metadata, sync)
             n_batches += 1
-            if sync:
-                if tc.clip_grad:
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad(set_to_none=True)
-                num_updates += 1
-                if ema is not None:
-                    ema.update(model, step=num_updates)
-                if not swa_epoch:
-                    scheduler.step_update(num_updates=num_updates)
+            if sync and not swa_epoch:
+                scheduler.step_update(num_updates=step.num_updates)
         train_loss = float(distributed.mean_over_ranks(loss_sum / max(1, n_batches)).item())
         loop_seconds = time.perf_counter() - loop_started
         images_seen = n_batches * distributed.global_batch(loader)
@@ -235,7 +203,7 @@ def fit(
                 "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict(),
                 "epoch": epoch,
-                "num_updates": num_updates,
+                "num_updates": step.num_updates,
                 "best_score": best_score,
                 "best_loss": best_loss,
                 "best_epoch": best_epoch,
