@@ -5,8 +5,10 @@ workers die with a killed parent and their units resume."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +21,7 @@ import yaml
 from factories import copy_demo_head
 from podium.cli import main
 from podium.config import ConfigError
-from podium.units.devices import parse_devices
+from podium.units.devices import _Workers, parse_devices
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,3 +160,23 @@ def test_workers_die_with_a_killed_parent_and_a_rerun_resumes_their_units(config
     for unit in units:  # resumed from the killed run's last.pt, not started over
         assert re.search(rf"resuming {unit} at epoch ([2-9]|10)/10", out), out
         assert (unit / "result.json").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_an_interrupted_pool_ends_its_workers_and_what_they_started(tmp_path):
+    """SIGTERM (or Ctrl-C) to the pool's process ends each worker's process group: the
+    pool's own machinery, on a shell standing in for a worker (the CLI version would cost
+    two start-ups of torch)."""
+    workers = _Workers()
+    log = tmp_path / "worker.log"
+    with open(log, "w") as out:  # the worker starts a process of its own, then waits
+        proc = workers.start(["sh", "-c", "sleep 60 & echo $!; wait"], dict(os.environ), out)
+    assert proc is not None
+    assert wait_for(lambda: log.read_text().strip().isdigit(), 10)
+    grandchild = int(log.read_text())
+    with pytest.raises(KeyboardInterrupt), workers.ended_if_interrupted():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)  # interrupted long before
+    assert proc.poll() is not None and wait_for(lambda: not alive(grandchild), 3)
+    assert workers.start(["true"], dict(os.environ), None) is None  # none starts after
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the handler is put back
