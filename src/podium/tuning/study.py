@@ -18,9 +18,7 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 
 from podium.config import Config, ConfigError
-from podium.engine.seeding import derive_seed
-from podium.fingerprint import fingerprint
-from podium.tuning.schema import (
+from podium.config.tune import (
     HalvingPrunerConfig,
     HyperbandPrunerConfig,
     MedianPrunerConfig,
@@ -29,6 +27,9 @@ from podium.tuning.schema import (
     TuneConfig,
     WilcoxonPrunerConfig,
 )
+from podium.engine.seeding import derive_seed
+from podium.fingerprint import fingerprint
+from podium.tasks import metric_of
 from podium.tuning.storage import (
     StorageTarget,
     open_storage,
@@ -119,7 +120,8 @@ def open_study(
     if study.direction.name.lower() != direction:
         raise ConfigError(
             f"{cfg.source}: study {name!r} in {url} was created to {study.direction.name.lower()}, "
-            f"but metric {cfg.competition.metric!r} needs {direction}; use another tune.study"
+            f"but metric {metric_of(cfg.competition).name!r} needs {direction}; use another "
+            "tune.study"
         )
     fingerprint = base_fingerprint(cfg)
     recorded = study.user_attrs.get(FINGERPRINT_ATTR)
