@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["train"].add_argument("--fold", type=int)
     sub.choices["train"].add_argument("--seed", type=int)
     sub.choices["lr-find"].add_argument("--steps", type=int, default=100)
+    sub.choices["tune"].add_argument(
+        "--mkdir",
+        action="store_true",
+        help="make tune.storage's missing folder even outside the runs folder",
+    )
     export = sub.choices["export"]
     export.add_argument("--out", help="bundle folder (default: the run folder's bundle/)")
     export.add_argument("--half", action="store_true", help="store the weights as fp16")
@@ -137,6 +142,8 @@ def _run(args: argparse.Namespace) -> None:
         options["steps"] = args.steps
     if args.stage == "export":
         options.update(out=args.out and Path(args.out), half=args.half, wheels=args.wheels)
+    if args.stage == "tune" and args.mkdir:
+        options["mkdir"] = True
     if args.stage == "weights" and args.out:
         options["out"] = Path(args.out)
     if args.stage == "score" and args.submission:

@@ -190,7 +190,7 @@ class Pipeline:
         self.infer(cfg, force)
         pseudo_stage.report(cfg, started=t0)
 
-    def tune(self, cfg: Config) -> Any:
+    def tune(self, cfg: Config, mkdir: bool = False) -> Any:
         from podium.stages import tune as tune_stage  # local for import cost: optuna, sqlalchemy
 
         if cfg.section("tune").mode == "meta":
@@ -199,8 +199,9 @@ class Pipeline:
         else:
             self.folds(cfg)
         if self.request.devices:
-            return tune_stage.run_workers(cfg, self.request.devices, self.command_args(cfg))
-        return tune_stage.run(cfg)
+            args = self.command_args(cfg)
+            return tune_stage.run_workers(cfg, self.request.devices, args, mkdir)
+        return tune_stage.run(cfg, mkdir)
 
     def export(self, cfg: Config, **options: Any) -> Path:
         """A bundle of what is already made: export trains and predicts nothing itself."""
@@ -311,7 +312,7 @@ def run(stage: str, request: Request, **options: Any) -> Any:
     if stage == "pseudo":
         return p.pseudo(cfg, force)
     if stage == "tune":
-        return p.tune(cfg)
+        return p.tune(cfg, options.get("mkdir", False))
     if stage == "export":
         return p.export(cfg, **options)
     if stage == "weights":

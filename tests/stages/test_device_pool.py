@@ -1,10 +1,18 @@
 """`podium train --devices 0,1`: the fold x seed units in parallel, one process per device and
 each seeing only its device (on this CPU machine, CUDA device ids stand for processes); a
-failed unit is reported with its log while the others finish; a re-run skips what finished."""
+failed unit is reported with its log while the others finish; a re-run skips what finished;
+workers die with a killed parent and their units resume."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +21,7 @@ import yaml
 from factories import copy_demo_head
 from podium.cli import main
 from podium.config import ConfigError
-from podium.units.devices import parse_devices
+from podium.units.devices import _Workers, parse_devices
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,3 +94,89 @@ def test_tune_workers_refuse_a_shared_sqlite_file(config, capsys):
     )
     assert main(["tune", "-c", str(tune), "--devices", "cpu,cpu"]) == 2
     assert "set tune.storage to a journal file" in capsys.readouterr().err
+
+
+def alive(pid: int) -> bool:
+    """Is `pid` a live process (a zombie waiting to be reaped is not)?"""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the death signal is Linux's (README: macOS)"
+)
+def test_workers_die_with_a_killed_parent_and_a_rerun_resumes_their_units(config, capsys):
+    runs = config.parent / "runs/digits/pool"
+    epochs = "train.epochs=10"  # about a second of training a unit: caught mid-way
+    # fold 0 trained first, here: finished units, skipped by the pool and by the rerun
+    assert main(["train", "-c", str(config), "--fold", "0", epochs]) == 0
+    log = config.parent / "parent.log"
+    with open(log, "w") as out:
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "podium", "train", "-c", str(config), "--devices", "cpu,cpu"]
+            + [epochs],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    assert wait_for(lambda: len(children(parent.pid)) == 2, 120), log.read_text()
+    pids = children(parent.pid)
+    units = [runs / "fold1/seed0", runs / "fold1/seed1"]
+    assert wait_for(lambda: all((u / "last.pt").exists() for u in units), 120), "no training"
+
+    parent.kill()  # SIGKILL: the parent runs no cleanup of its own
+    parent.wait()
+    assert wait_for(lambda: not any(alive(p) for p in pids), 3), "a worker outlived its parent"
+    assert not any((u / "result.json").exists() for u in units)  # left half-written
+
+    capsys.readouterr()
+    assert main(["train", "-c", str(config), epochs]) == 0
+    out = capsys.readouterr().out
+    assert "fold 0 seed 0: done, skipped" in out and "fold 0 seed 1: done, skipped" in out
+    for unit in units:  # resumed from the killed run's last.pt, not started over
+        assert re.search(rf"resuming {unit} at epoch ([2-9]|10)/10", out), out
+        assert (unit / "result.json").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_an_interrupted_pool_ends_its_workers_and_what_they_started(tmp_path):
+    """SIGTERM (or Ctrl-C) to the pool's process ends each worker's process group: the
+    pool's own machinery, on a shell standing in for a worker (the CLI version would cost
+    two start-ups of torch)."""
+    workers = _Workers()
+    log = tmp_path / "worker.log"
+    with open(log, "w") as out:  # the worker starts a process of its own, then waits
+        proc = workers.start(["sh", "-c", "sleep 60 & echo $!; wait"], dict(os.environ), out)
+    assert proc is not None
+    assert wait_for(lambda: log.read_text().strip().isdigit(), 10)
+    grandchild = int(log.read_text())
+    with pytest.raises(KeyboardInterrupt), workers.ended_if_interrupted():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)  # interrupted long before
+    assert proc.poll() is not None and wait_for(lambda: not alive(grandchild), 3)
+    assert workers.start(["true"], dict(os.environ), None) is None  # none starts after
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the handler is put back

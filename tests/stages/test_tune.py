@@ -21,7 +21,7 @@ from podium.config import ConfigError, load_config
 from podium.stages import folds as folds_stage
 from podium.stages import tune
 from podium.tuning import objective
-from podium.tuning.study import build_storage
+from podium.tuning.storage import build_storage
 
 LR = {"type": "float", "low": 1e-4, "high": 100.0, "log": True}
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import optuna
 import pytest
+from optuna.storages import JournalStorage, RDBStorage
 
 from podium.config import ConfigError, from_dict, read_yaml
 from podium.tuning.space import check_space, nest, suggest, with_params
-from podium.tuning.study import build_pruner, build_sampler, build_storage
+from podium.tuning.storage import build_storage
+from podium.tuning.study import build_pruner, build_sampler
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -137,9 +139,9 @@ def test_a_space_the_config_would_refuse_fails_before_any_trial(space, message):
 
 
 def test_storages_samplers_and_pruners_come_from_the_names(tmp_path):
-    assert type(build_storage(f"sqlite:///{tmp_path / 'a' / 'o.db'}", 60)).__name__ == "RDBStorage"
-    journal = build_storage(str(tmp_path / "b" / "o.journal"), 60)
-    assert type(journal).__name__ == "JournalStorage"
+    assert isinstance(build_storage(f"sqlite:///{tmp_path / 'o.db'}", 60), RDBStorage)
+    journal = build_storage(str(tmp_path / "o.journal"), 60)
+    assert isinstance(journal, JournalStorage) and journal.get_heartbeat_interval() == 60
     tune = base_config({"space": SPACE}).tune
     sampler = build_sampler(tune, offset=0)
     assert isinstance(sampler, optuna.samplers.TPESampler)

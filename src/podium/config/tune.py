@@ -192,8 +192,8 @@ class TuneConfig(StageSection):
     enqueue: list[dict[str, Choice]] = Field(default_factory=list)
     sampler: SamplerConfig = Field(default_factory=TPESamplerConfig)
     pruner: PrunerConfig = Field(default_factory=MedianPrunerConfig)
-    # seconds between a worker's heartbeats (RDB storages): a killed worker's trial is
-    # failed after a few missed beats and re-queued once, resuming from its last.pt
+    # seconds between a worker's heartbeats (RDB and journal storages): a killed worker's
+    # trial is failed after 3 missed beats and re-queued once, resuming from its last.pt
     heartbeat: int | None = Field(60, ge=1)
     keep_checkpoints: bool = False  # trials keep history.csv/result.json; .pt files only if set
     # train the best settings on the folds not tuned on and report their CV (train mode): the

@@ -31,7 +31,7 @@ from podium.tuning.holdout import holdout_cv
 from podium.tuning.objective import MetaObjective, TrainObjective, trial_base
 from podium.tuning.report import trials_table, write_outputs
 from podium.tuning.space import check_space, describe
-from podium.tuning.study import open_study, storage_url
+from podium.tuning.study import open_study, storage_target
 from podium.units.devices import Job, check_outcomes, run_pool
 from podium.units.devices import summary as pool_summary
 
@@ -40,7 +40,9 @@ _log = logging.getLogger(__name__)
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
-def run(cfg: Config) -> optuna.Study:
+def run(cfg: Config, mkdir: bool = False) -> optuna.Study:
+    """One worker on the study; `mkdir` (`podium tune --mkdir`) lets the storage's folder be
+    made outside the runs folder."""
     tune = cfg.section("tune")
     name = tune.study or cfg.name
     metric = metric_of(cfg.competition)
@@ -58,10 +60,10 @@ def run(cfg: Config) -> optuna.Study:
         objective = MetaObjective(cfg, tune)
 
     # --- the study: created, or resumed by name ----------------------------------------------
+    url = storage_target(cfg, tune, mkdir).shown
     study = open_study(cfg, tune, name, direction)
     for params in tune.enqueue:
         study.enqueue_trial(params, skip_if_exists=True)
-    url = storage_url(cfg, tune)
     already = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
     _log.info(
         "tune %s: %s %s (%s mode), %d trials so far in %s\n%s",
@@ -95,19 +97,25 @@ def run(cfg: Config) -> optuna.Study:
     return _report(cfg, study, name, url, started)
 
 
-def run_workers(cfg: Config, devices: list[str], config_args: list[str]) -> optuna.Study:
+def run_workers(
+    cfg: Config, devices: list[str], config_args: list[str], mkdir: bool = False
+) -> optuna.Study:
     """`podium tune --devices 0,1`: one `podium tune` worker per device on the study's
     storage, each running `tune.n_trials` with its own sampler seed; then the study's
     report here (the holdout check included, once). SQLite is refused: Optuna advises
-    against sharing it between processes."""
+    against sharing it between processes. The storage is checked (and its folder made)
+    here, before any worker starts."""
     tune = cfg.section("tune")
-    name, url = tune.study or cfg.name, storage_url(cfg, tune)
+    name, url = tune.study or cfg.name, storage_target(cfg, tune, mkdir).shown
     if url.startswith("sqlite"):
         raise ConfigError(
             f"{cfg.source}: `podium tune --devices` runs {len(devices)} workers on one study, "
             f"and {url} is SQLite, which Optuna advises against sharing: set tune.storage to a "
             f"journal file (e.g. tune.storage={cfg.comp_dir / 'optuna.journal'}) or an RDB URL"
         )
+    # the study made once here: its tables, its direction and base config checked before
+    # any worker starts (not raced by N fresh workers, nor refused N times)
+    open_study(cfg, tune, name, _direction(cfg))
     started, seed = time.time(), tune.sampler.seed
     jobs = [
         Job(

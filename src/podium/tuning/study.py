@@ -1,6 +1,7 @@
-"""Opening a study: the storage (SQLite by default, any RDB URL, or a journal file), the
-seeded sampler and the pruner named in the `tune:` section, and the checks that keep one
-study's trials comparable (same direction, same base config).
+"""Opening a study: on its storage (SQLite by default, any RDB URL, or a journal file;
+checked and opened by `podium.tuning.storage`), with the seeded sampler and the pruner named
+in the `tune:` section, and the checks that keep one study's trials comparable (same
+direction, same base config).
 
 Why several storages: Optuna advises against sharing one SQLite file between processes
 (it locks the whole file); a journal file is the safe choice for several workers on one
@@ -9,16 +10,12 @@ host, and PostgreSQL/MySQL for workers on several machines.
 
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import optuna
-import sqlalchemy.exc
 from optuna.exceptions import ExperimentalWarning
-from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend
 
 from podium.config import Config, ConfigError
 from podium.config.tune import (
@@ -33,6 +30,12 @@ from podium.config.tune import (
 from podium.engine.seeding import derive_seed
 from podium.fingerprint import fingerprint
 from podium.tasks import metric_of
+from podium.tuning.storage import (
+    StorageTarget,
+    open_storage,
+    parse_storage,
+    prepare_folder,
+)
 
 FINGERPRINT_ATTR = "podium_base_config"
 
@@ -42,39 +45,13 @@ def storage_url(cfg: Config, tune: TuneConfig) -> str:
     return tune.storage or f"sqlite:///{cfg.comp_dir / 'optuna.db'}"
 
 
-def build_storage(url: str, heartbeat: int | None) -> optuna.storages.BaseStorage:
-    """An RDB URL (has "://") or a journal file path. RDB storages get a heartbeat so that a
-    killed worker's trial is failed and re-queued (once) instead of staying RUNNING."""
-    if "://" not in url:
-        Path(url).parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(url))
-    engine_kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        # wait for another worker's write lock instead of failing at once
-        engine_kwargs["connect_args"] = {"timeout": 60}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        retry: dict[str, Any] = {}
-        if heartbeat is not None:
-            retry = dict(
-                heartbeat_interval=heartbeat,
-                grace_period=3 * heartbeat,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
-                    max_retry=1, inherit_intermediate_values=True
-                ),
-            )
-        attempts = 5
-        for attempt in range(1, attempts + 1):
-            try:
-                return RDBStorage(url, engine_kwargs=engine_kwargs, **retry)
-            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
-                # two workers creating the same fresh database race on its tables and its
-                # version row; the loser finds them made on the next try
-                if attempt == attempts:
-                    raise
-                time.sleep(0.2 * attempt)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+def storage_target(cfg: Config, tune: TuneConfig, mkdir: bool = False) -> StorageTarget:
+    """The study's storage, checked, with its file's folder made where that is allowed
+    (inside the runs folder, or anywhere with `podium tune --mkdir`). Raises ConfigError."""
+    where = str(cfg.source)
+    target = parse_storage(storage_url(cfg, tune), where)
+    prepare_folder(target, Path(cfg.paths.runs), mkdir, where)
+    return target
 
 
 def build_sampler(tune: TuneConfig, offset: int) -> optuna.samplers.BaseSampler:
@@ -127,11 +104,16 @@ def base_fingerprint(cfg: Config) -> str:
 
 
 def open_study(
-    cfg: Config, tune: TuneConfig, name: str, direction: Literal["minimize", "maximize"]
+    cfg: Config,
+    tune: TuneConfig,
+    name: str,
+    direction: Literal["minimize", "maximize"],
+    mkdir: bool = False,
 ) -> optuna.Study:
     """Create the study, or resume it by name, with this run's sampler and pruner."""
-    url = storage_url(cfg, tune)
-    storage = build_storage(url, tune.heartbeat)
+    target = storage_target(cfg, tune, mkdir)
+    url = target.shown
+    storage = open_storage(target, tune.heartbeat, str(cfg.source))
     study = optuna.create_study(
         storage=storage, study_name=name, direction=direction, load_if_exists=True
     )

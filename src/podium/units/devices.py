@@ -10,19 +10,31 @@ reported and the others finish; the summary lists every unit: done, skipped (fin
 already: its stamp is fresh, so nothing is launched) or failed with its log. A failed or
 killed unit resumes from its last.pt when the command is run again.
 
+Workers die with the command (no orphans training on): each worker leads its own process
+group, so that ending it ends what it started too (DataLoader workers), and on Linux asks
+the kernel (prctl PR_SET_PDEATHSIG) to SIGKILL it the moment its parent dies, however the
+parent dies (SIGKILL included). An interrupted parent (Ctrl-C, SIGTERM) ends every
+worker's group itself. A killed worker leaves its unit half-written (last.pt, no stamp):
+the next run resumes it, and skips the units that finished. macOS has no prctl: there a
+parent killed with SIGKILL leaves its workers running to the end of their unit (a tune
+worker: its trials); `kill -- -PID` ends one, with the PIDs the pool logged.
+
 The same pool runs one `podium tune` worker per device over one Optuna storage.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,41 +89,49 @@ def device_env(device: str) -> dict[str, str]:
 
 def run_pool(jobs: Sequence[Job], devices: Sequence[str], what: str = "units") -> list[Outcome]:
     """Run `jobs` over `devices`, one at a time per device, in order; every job runs (or is
-    skipped), whatever the others do. Returns an outcome per job, in the jobs' order."""
+    skipped), whatever the others do. Returns an outcome per job, in the jobs' order. If the
+    pool is interrupted (Ctrl-C, SIGTERM), its running workers are ended before it raises."""
     todo: queue.Queue[tuple[int, Job]] = queue.Queue()
     for item in enumerate(jobs):
         todo.put(item)
     outcomes: dict[int, Outcome] = {}
+    workers = _Workers()
 
     def worker(device: str) -> None:
-        while True:
+        while not workers.stopping:
             try:
                 i, job = todo.get_nowait()
             except queue.Empty:
                 return
-            outcomes[i] = _run_job(job, device)
+            outcomes[i] = _run_job(job, device, workers)
 
     threads = [threading.Thread(target=worker, args=(d,), daemon=True) for d in devices]
     _log.info("%d %s over %d devices (%s)", len(jobs), what, len(devices), ",".join(devices))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with workers.ended_if_interrupted():
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     return [outcomes[i] for i in range(len(jobs))]
 
 
-def _run_job(job: Job, device: str) -> Outcome:
+def _run_job(job: Job, device: str, workers: _Workers) -> Outcome:
     if job.finished():
         return Outcome(job.name, "skipped", device, job.log)
     job.log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "podium", *job.argv]
-    _log.info("  %s: started on device %s (log %s)", job.name, device, job.log)
     t0 = time.time()
     env = device_env(device)
     with open(job.log, "w") as log:
         log.write(f"CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']} {' '.join(command)}\n")
         log.flush()
-        code = subprocess.call(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = workers.start(command, env, log)
+        if proc is None:  # the pool is being interrupted
+            return Outcome(job.name, "failed", device, job.log, 0.0, None, t0)
+        _log.info(
+            "  %s: started on device %s, pid %d (log %s)", job.name, device, proc.pid, job.log
+        )
+        code = workers.wait(proc)
     status = "done" if code == 0 else "failed"
     seconds = round(time.time() - t0, 1)
     _log.info("  %s: %s on device %s in %.0fs", job.name, status, device, seconds)
@@ -188,3 +208,95 @@ def train_on_devices(
     print(f"train {exp.cfg.name} over devices {','.join(devices)}:\n{summary(outcomes)}")
     check_outcomes(outcomes, "units")
     return outcomes
+
+
+# ---- workers that die with their parent ----------------------------------------------------
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# resolved here, in the parent: the forked child only calls it before exec
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def _worker_setup(parent: int) -> Callable[[], None]:
+    """The `preexec_fn` of a worker (runs in the child between fork and exec): its own
+    process group, and on Linux SIGKILL when the parent dies. The death signal follows the
+    thread that forked the child: the pool's threads wait for their worker, so they outlive
+    it. A parent that died before the request was made is seen by the pid check."""
+
+    def setup() -> None:
+        os.setpgid(0, 0)
+        if _prctl is not None:
+            _prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+            if os.getppid() != parent:
+                os._exit(1)
+
+    return setup
+
+
+class _Workers:
+    """The pool's running worker processes, so that an interrupted pool ends them (each
+    with its process group) instead of leaving them training."""
+
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self.stopping = False
+
+    def start(self, command: list[str], env: dict[str, str], log) -> subprocess.Popen | None:
+        with self._lock:
+            if self.stopping:
+                return None
+            proc = subprocess.Popen(
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_worker_setup(os.getpid()),
+            )
+            self._running.add(proc)
+        return proc
+
+    def wait(self, proc: subprocess.Popen) -> int:
+        code = proc.wait()
+        with self._lock:
+            self._running.discard(proc)
+        return code
+
+    @contextmanager
+    def ended_if_interrupted(self) -> Iterator[None]:
+        """Within: SIGTERM interrupts the pool like Ctrl-C (main thread only: Python sets
+        signal handlers there); on any exception the running workers are ended."""
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
+        try:
+            yield
+        except BaseException:
+            self.end_all()
+            raise
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+    def end_all(self, grace: float = 10.0) -> None:
+        """SIGINT to each worker's process group (a worker stops as on Ctrl-C), then
+        SIGKILL to the groups still there after `grace` seconds."""
+        with self._lock:
+            self.stopping = True
+            running = list(self._running)
+        for proc in running:
+            _signal_group(proc, signal.SIGINT)
+        deadline = time.time() + grace
+        for proc in running:
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.0, deadline - time.time()))
+            _signal_group(proc, signal.SIGKILL)  # its group may outlive it
+            proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):  # the group is gone
+        os.killpg(proc.pid, sig)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
