@@ -62,9 +62,9 @@ echo "make setup: Python $version ($python) -> $venv, from $lock"
 started=$SECONDS
 # --require-hashes: every file pip downloads (or finds in a local wheel folder) must match the
 # lock; the lock already holds every dependency, so pip resolves nothing new
-"$venv/bin/python" -m pip install -q --require-hashes -r "$lock"
+"$venv/bin/python" -m pip install -qq --require-hashes -r "$lock"
 # podium itself: editable, built with the locked setuptools (no unpinned build download)
-"$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+"$venv/bin/python" -m pip install -qq --no-deps --no-build-isolation -e .
 if ! "$venv/bin/python" -m pip check >/dev/null; then
     "$venv/bin/python" -m pip check >&2 || true
     echo "make setup: $lock does not hold what pyproject.toml asks for; run \`make lock\`" >&2

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from podium import progress
 from podium.config import Config, ConfigError, load_config, load_related, read_yaml
 from podium.experiment import Experiment
 from podium.pseudo.schema import parse_pseudo
@@ -109,10 +110,12 @@ class Pipeline:
     def members(self, cfg: Config, exp: str | None = None) -> list[Config]:
         """An ensemble's members, made where the ensemble reads them: under its `paths`."""
         where = [f"paths.{k}={v}" for k, v in cfg.paths.model_dump().items()]
-        return [
+        members = [
             self.load(p, member=True, extra=where)
             for p in member_paths(Path(cfg.source or ""), exp)
         ]
+        progress.current().expect(members)  # the whole command's units, for its estimate
+        return members
 
     def related(self, path: Path, like: Config) -> Config:
         cfg = load_related(path, like)
@@ -132,7 +135,8 @@ class Pipeline:
         if key in self._done:
             return None
         self._done.add(key)
-        return fn()
+        with progress.current().stage(stage, cfg):  # its line, with the time left
+            return fn()
 
     # ---- stages --------------------------------------------------------------------------
     def folds(self, cfg: Config, force: bool = False) -> None:
