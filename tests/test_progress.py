@@ -65,10 +65,12 @@ def test_the_estimate_prices_epochs_left_at_measured_epoch_times(tiny_config, ca
     second = tiny_config("train.epochs=2", "name=second")
     tracker = progress.start("train")
     tracker.expect([first, second])  # 2 folds x 4 epochs + 2 folds x 2 epochs
-    with caplog.at_level(logging.INFO, logger="podium"):
-        with tracker.unit(first, 0, 0, None) as epoch_end:
-            epoch_end(0, {"seconds": 30.0})
-            epoch_end(1, {"seconds": 30.0})  # then stopped early: 2 of its 4 epochs unused
+    with (
+        caplog.at_level(logging.INFO, logger="podium"),
+        tracker.unit(first, 0, 0, None) as epoch_end,
+    ):
+        epoch_end(0, {"seconds": 30.0})
+        epoch_end(1, {"seconds": 30.0})  # then stopped early: 2 of its 4 epochs unused
     # first: 4 epochs of fold 1 at 30 s; second: 4 epochs at the mean so far, 30 s
     line = caplog.messages[-1]
     assert line.endswith("trained 1/4 units (first fold 0 seed 0); about 4 min of training left")
