@@ -61,7 +61,8 @@ class Multilabel(Task):
     def __init__(self, cfg: CompetitionConfig, source: Path, labels: list[str]) -> None:
         super().__init__(cfg, source)
         self.labels = labels
-        self.thresholds = np.full(len(labels), 0.5)  # the submission's (`for_submission`)
+        # the submission's (`for_submission`)
+        self.thresholds: np.ndarray = np.full(len(labels), 0.5)
 
     @classmethod
     def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
