@@ -32,7 +32,9 @@ setup:
 
 # the lock files again after a change to pyproject.toml's dependencies (locked versions kept
 # where still allowed); UPGRADE=1: the newest releases pyproject.toml allows
-lock: setup
+# (it needs the venv's uv only: a setup refused for a lock that lacks a new dependency is fine)
+lock:
+	@[ -x $(BIN)/uv ] || $(MAKE) setup || [ -x $(BIN)/uv ]
 	requirements/lock.sh $(BIN)/uv
 
 data/digits/train.csv: | setup
