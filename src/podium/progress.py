@@ -79,7 +79,7 @@ class Tracker:
     def expect(self, configs: list[Config]) -> None:
         """Count the units still to train of every experiment in `configs` (once each)."""
         for cfg in configs:
-            if cfg.run_dir in self.planned or cfg.kind not in ("cnn", "pseudo"):
+            if cfg.run_dir in self.planned or not cfg.kind.trains_units:
                 continue  # a tabular member fits in seconds; an ensemble is its members
             units = [
                 (f, s)
