@@ -10,8 +10,10 @@ DEMO ?= digits
 CONFIG ?= configs/$(DEMO)/ensemble.yaml
 EXP ?=
 ARGS ?=
+# setup: PY picks the Python of a new venv (python3.10 ... python3.13; a pyenv version that is
+# installed but not selected works too); an existing venv keeps its own unless PY is given
 PY ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 PODIUM := $(BIN)/podium
 export NO_ALBUMENTATIONS_UPDATE := 1
@@ -21,15 +23,19 @@ EXP_FLAG := $(if $(EXP),--exp $(EXP),)
 DEMO_DIR := $(word 2,$(subst /, ,$(CONFIG)))
 DEMO_DATA := $(if $(and $(filter configs,$(firstword $(subst /, ,$(CONFIG)))),$(filter digits digits_%,$(DEMO_DIR))),data/$(DEMO_DIR)/train.csv,)
 
-.PHONY: setup demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput bench-decode clean-runs
+.PHONY: setup lock demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput bench-decode clean-runs
 
-setup: $(VENV)/.installed
+# the venv, from its Python's hash-checked lock file (requirements/py3.X.txt); quick when
+# nothing changed (requirements/setup.sh says what it does)
+setup:
+	@requirements/setup.sh '$(if $(filter command line environment,$(origin PY)),$(PY))' '$(VENV)'
 
-$(VENV)/.installed: pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+# the lock files again after a change to pyproject.toml's dependencies (locked versions kept
+# where still allowed); UPGRADE=1: the newest releases pyproject.toml allows
+# (it needs the venv's uv only: a setup refused for a lock that lacks a new dependency is fine)
+lock:
+	@[ -x $(BIN)/uv ] || $(MAKE) setup || [ -x $(BIN)/uv ]
+	requirements/lock.sh $(BIN)/uv
 
 data/digits/train.csv: | setup
 	$(PODIUM) demo-data

@@ -148,12 +148,15 @@ def _run(args: argparse.Namespace) -> None:
         options["out"] = Path(args.out)
     if args.stage == "score" and args.submission:
         options["submission"] = Path(args.submission)
-    from podium import launch  # torchrun's processes train one unit together
+    # launch: torchrun's processes train one unit together
+    from podium import launch, progress
 
+    tracker = progress.start(args.stage, fold=request.fold, seed=request.seed)
     if launch.launched():
         launch.run(args.stage, request)
         return
     pipeline.run(args.stage, request, **options)
+    tracker.finish()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from podium import progress
 from podium.config import Config, ConfigError, load_config, load_related
 from podium.config.kind import CNN, PSEUDO, TABULAR, Kind
 from podium.experiment import Experiment
@@ -109,7 +110,9 @@ class Pipeline:
     def members(self, cfg: Config, exp: str | None = None) -> list[Config]:
         """An ensemble's members, made where the ensemble reads them: under its `paths`."""
         where = [f"paths.{k}={v}" for k, v in cfg.paths.model_dump().items()]
-        return [self.load(p, member=True, extra=where) for p in member_paths(cfg, exp)]
+        members = [self.load(p, member=True, extra=where) for p in member_paths(cfg, exp)]
+        progress.current().expect(members)  # the whole command's units, for its estimate
+        return members
 
     def related(self, path: Path, like: Config) -> Config:
         cfg = load_related(path, like)
@@ -129,7 +132,8 @@ class Pipeline:
         if key in self._done:
             return None
         self._done.add(key)
-        return fn()
+        with progress.current().stage(stage, cfg):  # its line, with the time left
+            return fn()
 
     # ---- stages --------------------------------------------------------------------------
     def folds(self, cfg: Config, force: bool = False) -> None:

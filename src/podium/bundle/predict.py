@@ -34,6 +34,7 @@ from podium.errors import ArtifactError, DataError
 from podium.experiment import Experiment
 from podium.metrics import DecisionSummary
 from podium.predictions import TEST, read_test, write_test
+from podium.progress import bars
 from podium.submission import (
     Decisions,
     build_submission,
@@ -252,7 +253,7 @@ def predict(bundle: Path, data: Path, out: Path) -> Path:
             _log.info("predict: about %.0fs on this device (timed on one batch)", eta)
         t0 = time.time()
         tests = []
-        with tqdm(total=total, desc="predict", unit="model") as bar:
+        with tqdm(total=total, desc="predict", unit="model", disable=not bars()) as bar:
             for r in runs:
                 pred = r.predict(bar)
                 # through the prediction file, as the ensemble reads its members

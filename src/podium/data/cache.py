@@ -23,6 +23,7 @@ from podium.artifacts import atomic_path
 from podium.competition import DataError
 from podium.data.readers import ImageReadError, ReadSpec, channel_paths, read_image
 from podium.data.resize import fit_to_size
+from podium.progress import bars
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _decode_into(
                 pool.map(work, range(len(paths))),
                 total=len(paths),
                 desc="decode",
-                disable=not progress,
+                disable=not (progress and bars()),
                 leave=False,
             )
         )

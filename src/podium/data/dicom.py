@@ -67,7 +67,7 @@ def _voi_range(ds: Any, values: np.ndarray) -> tuple[float, float]:
     seq = ds.get("VOILUTSequence")
     if seq and seq[0].get("LUTDescriptor") is not None:
         n, first = seq[0].LUTDescriptor[0] or 2**16, seq[0].LUTDescriptor[1]
-        probe = np.arange(first, first + n, dtype=np.int64)
+        probe: np.ndarray = np.arange(first, first + n, dtype=np.int64)
     else:
         probe = np.array([-1e30, 1e30])
     out = apply_voi_lut(probe, ds)

@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from podium import progress
 from podium.artifacts import write_csv, write_json
 from podium.config import Config
 from podium.data.device import Normalizer
@@ -152,7 +153,10 @@ def fit(
         loss_sum = torch.zeros((), device=device)
         n_batches = 0
         bar = tqdm(
-            batches, desc=f"epoch {epoch + 1}/{tc.epochs}", leave=False, disable=not tc.progress
+            batches,
+            desc=f"epoch {epoch + 1}/{tc.epochs}",
+            leave=False,
+            disable=not (tc.progress and progress.bars()),
         )
         optimizer.zero_grad(set_to_none=True)
         loop_started = time.perf_counter()

@@ -92,7 +92,7 @@ class PseudoRows:
 
     def _positions(self, ids: np.ndarray, known: np.ndarray, source: str) -> np.ndarray:
         index = pd.Index(known)
-        pos = index.get_indexer(ids)
+        pos = index.get_indexer(pd.Index(ids))
         if (pos < 0).any():
             bad = ids[pos < 0][0]
             raise ArtifactError(

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from podium import progress
 from podium.artifacts import exclusive, is_locked, read_json, write_json
 from podium.config import save_resolved
 from podium.data.metadata import fit_stats
@@ -225,14 +226,15 @@ def _train_one(
         len(valid.images),
     )
     t0 = time.time()
-    result = fit(
-        exp.cfg, exp.task, train, valid, exp.unit_dir(fold, seed), seed, on_epoch_end, stamp
-    )
-    _log.info(
-        "  best %s %.4f at epoch %d (%.1fs)",
-        result["metric"],
-        result["best_score"],
-        result["best_epoch"],
-        time.time() - t0,
-    )
+    with progress.current().unit(exp.cfg, fold, seed, on_epoch_end) as timed_epoch_end:
+        result = fit(
+            exp.cfg, exp.task, train, valid, exp.unit_dir(fold, seed), seed, timed_epoch_end, stamp
+        )
+        _log.info(
+            "  best %s %.4f at epoch %d (%.1fs)",
+            result["metric"],
+            result["best_score"],
+            result["best_epoch"],
+            time.time() - t0,
+        )
     return result
