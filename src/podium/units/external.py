@@ -64,7 +64,7 @@ def read_external(exp: Experiment, source: ExternalSource) -> ExternalTable:
     require_unique_ids(df[c.id_column], path)
     df = task_type(c).clean_table(c, df, path).reset_index(drop=True)
     targets = exp.task.encode(df, path)
-    images = comp.check_image_paths(source.images, df[c.id_column].to_numpy(), path)
+    images = comp.check_image_paths(source.images, df, path, "data.external images")
     return ExternalTable(source, path, df, targets, images)
 
 
