@@ -6,6 +6,7 @@ targets over as the task's arrays.
 
 from __future__ import annotations
 
+import csv
 import os
 import string
 from dataclasses import dataclass
@@ -46,7 +47,25 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable UTF-8 CSV {what} ({detail})") from None
     if df.empty:
         raise DataError(f"{path} has no rows (only a header: {list(df.columns)})")
+    if not isinstance(df.index, pd.RangeIndex):  # pandas made the extra first field an index
+        raise DataError(f"{path}: {_extra_field(path)}")
     return df
+
+
+def _extra_field(path: Path) -> str:
+    """Where a table has more fields than its header: pandas would silently shift every
+    column by one (the first becomes the index)."""
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        header = next(rows)
+        for line, row in enumerate(rows, start=2):
+            if len(row) > len(header):
+                return (
+                    f"line {line} has {len(row)} fields but the header has {len(header)} "
+                    f"({header}); a stray comma, or a value that needs quotes?"
+                )
+    return f"more fields in its rows than its header {header}"
 
 
 def require_columns(df: pd.DataFrame, columns: list[str], path: Path) -> None:

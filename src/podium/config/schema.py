@@ -146,6 +146,13 @@ class DataConfig(Section):
     def _square(cls, v: Any) -> Any:
         return (v, v) if isinstance(v, int) else v
 
+    @field_validator("image_size", "cache_size")
+    @classmethod
+    def _positive_size(cls, v: tuple[int, int] | None, info: Any) -> tuple[int, int] | None:
+        if v is not None and min(v) < 1:
+            raise ValueError(f"{info.field_name} must be at least 1 pixel a side, got {list(v)}")
+        return v
+
     @field_validator("channels")
     @classmethod
     def _channels(cls, v: int | list[str]) -> int | list[str]:

@@ -62,10 +62,13 @@ class ReadSpec:
 
 
 def read_bytes(path: Path) -> bytes:
-    """A file's bytes; a missing or unreadable file is an ImageReadError naming it."""
+    """A file's bytes; a missing, unreadable or empty file is an ImageReadError naming it."""
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ImageReadError(path, "file not found") from None
     except OSError as e:
         raise ImageReadError(path, f"unreadable: {e.strerror or e}") from None
+    if not data:
+        raise ImageReadError(path, "empty file (0 bytes)")
+    return data
