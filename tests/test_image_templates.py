@@ -24,7 +24,9 @@ def nest_by_patient(comp: Path) -> None:
         df["patient_id"] = [f"p{i % 3}" for i in range(len(df))]
         for image_id, patient in zip(df["id"], df["patient_id"], strict=True):
             (comp / split / patient).mkdir(exist_ok=True)
-            shutil.move(comp / split / f"{image_id}.png", comp / split / patient / f"{image_id}.png")
+            shutil.move(
+                comp / split / f"{image_id}.png", comp / split / patient / f"{image_id}.png"
+            )
         name = "train.csv" if split == "train" else "test.csv"
         df[["id", "patient_id"] + (["label"] if split == "train" else [])].to_csv(
             comp / name, index=False
@@ -47,9 +49,7 @@ def test_a_template_takes_any_column_of_its_table(tmp_path, capsys):
 
 def test_an_unknown_placeholder_is_one_line_at_config_time(tmp_path, capsys):
     nest_by_patient(write_competition(tmp_path, LABELS))
-    config = write_toy_config(
-        tmp_path, competition={"train_images": "train/{patient}/{id}.png"}
-    )
+    config = write_toy_config(tmp_path, competition={"train_images": "train/{patient}/{id}.png"})
     assert main(["folds", "-c", str(config)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err

@@ -216,7 +216,10 @@ class Competition:
 
     def check_templates(self) -> None:
         """Both image path templates against their tables (a config-time check)."""
-        for split, key in (("train", "competition.train_images"), ("test", "competition.test_images")):
+        for split, key in (
+            ("train", "competition.train_images"),
+            ("test", "competition.test_images"),
+        ):
             template = self.cfg.train_images if split == "train" else self.cfg.test_images
             table = self.train if split == "train" else self.test
             self.check_template(template, list(table.columns), self.table_path(split), key)
@@ -255,8 +258,7 @@ class Competition:
                 if not f.is_file():
                     channel = f", channel {name!r}" if name is not None else ""
                     raise DataError(
-                        f"image not found: {f} (id {ids[row]!r}{channel}, line {row + 2} of "
-                        f"{path})"
+                        f"image not found: {f} (id {ids[row]!r}{channel}, line {row + 2} of {path})"
                     )
         return paths
 

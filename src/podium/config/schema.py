@@ -44,6 +44,8 @@ Kind = Literal["cnn", "tabular", "ensemble", "pseudo"]
 # a run folder is named after the experiment (and the competition): one plain folder name,
 # so `name: ../other` cannot write, or `--force` delete, outside runs/<comp>/
 _FOLDER_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+# what podium itself keeps in runs/<comp>/ beside the experiments' folders
+RESERVED_RUN_NAMES = ("cache", "ensemble", "folds.csv", "optuna.db", "optuna.journal")
 
 
 def check_folder_name(value: str, what: str) -> str:
@@ -244,6 +246,13 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Config:
+        if (
+            self.kind != "ensemble" and self.name in RESERVED_RUN_NAMES
+        ):  # ensembles: ensemble/<name>
+            raise ValueError(
+                f"name {self.name!r} is taken by podium's own runs/{self.competition.name}/"
+                f"{self.name} (reserved: {', '.join(RESERVED_RUN_NAMES)}); choose another name"
+            )
         default_loss(self)  # the task's (the task checks the rest: Task.check_config)
         if self.train.folds is not None:
             bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]

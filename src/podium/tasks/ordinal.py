@@ -31,6 +31,7 @@ units for both heads, so members with different heads compare. Pseudo-labels are
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,6 +48,8 @@ from podium.tasks import probability as P
 from podium.tasks.losses import build_loss
 from podium.tasks.regression import Regression
 from podium.tasks.values import MSE, parse_values
+
+_log = logging.getLogger(__name__)
 
 HEADS = ("regression", "expectation")
 CLASS_LOSSES = ("ce", "focal")
@@ -87,6 +90,22 @@ def parse_grades(
         )
         raise DataError(f"{path}: line {i + 2}{which}, column {column!r} has {text!r}, {what}")
     return values
+
+
+def warn_absent_grades(values: np.ndarray, grades: np.ndarray, path: Path) -> None:
+    """A grade with no training row cannot be predicted: the cut-points that grade the
+    predictions are fitted on rows of each grade (and a head has no example of it)."""
+    absent = [int(g) for g in grades if not (values == g).any()]
+    if absent:
+        _log.warning(
+            "%s: grade(s) %s of the grades %s have no row in the train table; they cannot be "
+            "predicted (no cut-point or output learns them), while QWK still counts the "
+            "distances across them; set competition.grades to the grades that exist if the "
+            "metric scores only those",
+            path,
+            absent,
+            [int(g) for g in grades],
+        )
 
 
 class Ordinal(Regression):
@@ -133,6 +152,7 @@ class Ordinal(Regression):
             grades = np.arange(low, high + 1, dtype=np.int64)
         if len(grades) < 2:
             raise DataError(f"{path} has one grade ({int(grades[0])}); QWK needs at least two")
+        warn_absent_grades(values[:, 0], grades, path)
         default = "ce" if cfg.ordinal_head == "expectation" else "mse"
         return cls(cfg, path, values, grades, training.loss if training is not None else default)
 

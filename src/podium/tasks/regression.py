@@ -47,7 +47,7 @@ from podium.tasks import distillation as D
 from podium.tasks.base import Blend, PseudoCandidates, Task
 from podium.tasks.blending import fit_simplex_weights, weighted
 from podium.tasks.losses import LOSSES, RegressionLoss
-from podium.tasks.values import MAE, METRICS, MSE, parse_values
+from podium.tasks.values import MAE, METRICS, MSE, parse_values, warn_far_values
 
 PRED_PREFIX = "pred_"
 MAX_BINS = 10  # stratification: quantile bins of the target
@@ -89,6 +89,7 @@ class Regression(Task):
         training: TrainConfig | None = None,
     ) -> Regression:
         values = parse_values(train, cfg.target_names, cfg.id_column, path)
+        warn_far_values(values, train, cfg.target_names, path, cfg.id_column)
         return cls(cfg, path, values, training.loss if training is not None else "mse")
 
     def check_config(self, cfg: Config) -> None:
