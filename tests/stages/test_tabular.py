@@ -94,5 +94,5 @@ def test_oof_and_infer_treat_a_tabular_member_as_predicted(tmp_path, demo_data_r
     assert main(["oof", "-c", str(config)]) == 0  # fits, as train would
     assert main(["infer", "-c", str(config)]) == 0
     out = capsys.readouterr().out  # the CLI logs progress to stdout
-    assert "knn on 64 pixels" in out and "up to date" in out
+    assert "knn on 192 pixel values" in out  # 8x8 pixels x 3 channels and "up to date" in out
     assert (tmp_path / "runs/digits/knn/test.parquet").exists()

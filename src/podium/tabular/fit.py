@@ -11,11 +11,12 @@ import numpy as np
 from sklearn.base import is_regressor
 
 from podium.artifacts import write_json
+from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.predictions import read_test, write_test
 from podium.tabular.estimators import build_model, fit_quietly
-from podium.tabular.schema import TabularConfig, tabular_config
+from podium.tabular.schema import TabularConfig, parse_tabular, tabular_config
 from podium.tabular.store import UnsafeModel, save_model
 
 MODELS_JSON = "models.json"  # per fold: {"seed{s}": {"files": [...]} or {"unsafe": why}}
@@ -25,12 +26,17 @@ def tabular_parts(exp: Experiment) -> dict:
     """What a tabular member's predictions and models are made from (`tabular.json` and each
     fold's `fold.json` record it; `podium export` checks it)."""
     comp = exp.comp
-    return {
+    parts = {
         "config": tabular_config(exp.cfg),
         "folds": exp.folds_hash,
         "labels": comp.labels_fingerprint,
         "images": [comp.images_fingerprint("train"), comp.images_fingerprint("test")],
     }
+    if not parse_tabular(exp.cfg).grayscale:
+        # `grayscale` defaulted to true before: a member fitted on the grey mean under the old
+        # default must not be taken for one fitted on the channels under the new one
+        parts["pixels"] = {"channels": exp.cfg.data.n_channels}
+    return parts
 
 
 def pixel_features(exp: Experiment, section: TabularConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +58,16 @@ def split_pixels(exp: Experiment, section: TabularConfig, split: str) -> np.ndar
 
 
 def predict_seeds(models: list, x: np.ndarray, num_outputs: int) -> np.ndarray:
-    """The mean over a fold's seed models of their class probabilities."""
+    """The mean over a fold's seed models of their class probabilities; a model fitted on
+    another number of pixel values (a bundle made under other `tabular.grayscale`,
+    `image_size` or `data.channels`) is refused, not left to sklearn's traceback."""
+    fitted = {getattr(m, "n_features_in_", x.shape[1]) for m in models}
+    if fitted != {x.shape[1]}:
+        raise ArtifactError(
+            f"the tabular models were fitted on {sorted(fitted)} pixel values per image, these "
+            f"images give {x.shape[1]} (tabular.grayscale, tabular.image_size or data.channels "
+            "differ from the fit): refit the member and export it again"
+        )
     out = np.zeros((len(x), num_outputs))
     for model in models:
         out += _predict(model, x, num_outputs) / len(models)
