@@ -135,6 +135,10 @@ class DataConfig(Section):
     # VOI window) map [low, high] to 0..255; without it, each image's percentiles do
     window: tuple[float, float] | None = None
     percentiles: tuple[float, float] = (0.5, 99.5)
+    # DICOM's own window (VOI LUT or WindowCenter/Width): `file` uses it (after the rescale,
+    # before MONOCHROME1's inversion, as DICOM orders them), `none` ignores it (data.window, else
+    # percentiles), [low, high] replaces it (modality units, DICOM only)
+    dicom_window: Literal["file", "none"] | tuple[float, float] = "file"
     # labelled images outside the competition's train.csv: they join every fold's training
     # rows, never a validation fold (podium.external)
     external: list[ExternalSource] = Field(default_factory=list)
@@ -164,10 +168,10 @@ class DataConfig(Section):
             raise ValueError(f"channel names must be distinct and non-empty, got {v}")
         return v
 
-    @field_validator("window", "percentiles")
+    @field_validator("window", "percentiles", "dicom_window")
     @classmethod
-    def _low_high(cls, v: tuple[float, float] | None, info: Any) -> tuple[float, float] | None:
-        if v is not None and not v[0] < v[1]:
+    def _low_high(cls, v: Any, info: Any) -> Any:
+        if isinstance(v, tuple) and not v[0] < v[1]:
             raise ValueError(
                 f"{info.field_name} must be [low, high] with low < high, got {list(v)}"
             )
