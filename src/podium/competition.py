@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from podium.config import CompetitionConfig, Config, TrainConfig
+from podium.digests import STORE_NAME
 from podium.errors import DataError
 from podium.fingerprint import files_fingerprint, values_fingerprint
 from podium.tasks import Task, build_task, task_type
@@ -91,12 +92,15 @@ class Competition:
     channels: tuple[str, ...] | None = None
     # the experiment's train section, where the task's outputs depend on it (regression's loss)
     training: TrainConfig | None = None
+    # where the image files' content digests are remembered (podium.digests); None: memory
+    digests: Path | None = None
 
     @classmethod
     def from_config(cls, cfg: Config) -> Competition:
         names = cfg.data.channels
         channels = tuple(names) if isinstance(names, list) else None
-        return cls(cfg.competition, cfg.data_dir, channels, cfg.train)
+        digests = cfg.comp_dir / "cache" / STORE_NAME
+        return cls(cfg.competition, cfg.data_dir, channels, cfg.train, digests)
 
     # ---- tables --------------------------------------------------------------------------
     @cached_property
@@ -156,12 +160,12 @@ class Competition:
         return values_fingerprint(*columns)
 
     def images_fingerprint(self, split: str) -> str:
-        """The split's image files (every channel's) by path, size and modification time;
-        computed once per split (every unit's stamp asks for it: one stat per file, not one per
-        file and unit)."""
+        """The split's image files (every channel's) by path and content (each file hashed once,
+        then remembered by its stat key: `podium.digests`); computed once per split (every
+        unit's stamp asks for it)."""
         if split not in self._images_fingerprints:
             files = (f for p in self.image_paths(split) for f in self.files_of(p))
-            self._images_fingerprints[split] = files_fingerprint(files)
+            self._images_fingerprints[split] = files_fingerprint(files, self.digests)
         return self._images_fingerprints[split]
 
     @cached_property

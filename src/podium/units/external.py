@@ -82,13 +82,19 @@ class External:
     @cached_property
     def fingerprint(self) -> str:
         """Each table's path, ids, targets (as written) and image files (every channel's, by
-        path, size and mtime): what a unit trained with them depends on."""
+        path and content): what a unit trained with them depends on."""
         task, comp, id_column = self.exp.task, self.exp.comp, self.exp.cfg.competition.id_column
         parts = []
         for t in self.tables:
             labels = [t.table[id_column], *task.target_frame(t.table).T.to_numpy()]
             files = [f for p in t.images for f in comp.files_of(p)]
-            parts.append([t.source.table, values_fingerprint(*labels), files_fingerprint(files)])
+            parts.append(
+                [
+                    t.source.table,
+                    values_fingerprint(*labels),
+                    files_fingerprint(files, comp.digests),
+                ]
+            )
             if self.exp.metadata_layout is not None:  # checked here: validate computes this
                 meta = metadata_matrix(self.exp.metadata_layout, t.table, str(t.path))
                 parts[-1].append(values_fingerprint(meta.ravel().tolist()))

@@ -4,7 +4,7 @@ its fold. Used by `podium train`, the pseudo-label student and every tune trial.
 
 Freshness: a unit is finished when its `result.json` holds the fingerprint of what it was
 trained from: the training config (values that differ from the defaults), folds.csv, the
-train ids and labels, the train images (path, size, mtime), the extra rows and the external
+train ids and labels, the train images (path and content), the extra rows and the external
 tables (`data.external`: rows that join every fold's training set, podium.units.external).
 A unit made from other inputs is refused, naming what changed, until `--force` retrains it
 (nothing finished is ever thrown away silently). Each unit trains under its own lock, so
