@@ -8,8 +8,8 @@ pixels; the cache already holds every image at one size and with the same reader
 
 Hashes, computed once per cache file and kept beside it (`<cache>.hashes.npz`, plain arrays):
 - exact: xxh3-128 of the row's bytes (two uint64 words);
-- perceptual: the 64-bit DCT hash (pHash, as the imagehash package computes it): the image's
-  grey mean over channels, resized to 32x32 (area), its 2-D DCT, the 8x8 lowest frequencies
+- perceptual: the 64-bit DCT hash (pHash, as the imagehash package computes it): the image
+  resized to 32x32 (area), its mean over channels, its 2-D DCT, the 8x8 lowest frequencies
   compared with their median. Re-encoding or resizing moves a few bits; unrelated images
   differ in about 32. `NEAR_BITS = 6` (of 64) is the usual near-copy threshold: two
   independent random hashes come that close with a probability of about 5e-12;
@@ -56,10 +56,17 @@ def _perceptual(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """64-bit DCT hashes and flatness of (n, H, W, C) uint8 images."""
     from scipy.fft import dctn  # local for import cost
 
-    grey = images.astype(np.float32).mean(axis=-1)
+    # resized first, on uint8 (30x faster than a float grey image at the cache size); the
+    # channels' mean after, on 32x32
     small = np.stack(
-        [cv2.resize(g, (HASH_SIDE, HASH_SIDE), interpolation=cv2.INTER_AREA) for g in grey]
+        [
+            cv2.resize(img, (HASH_SIDE, HASH_SIDE), interpolation=cv2.INTER_AREA).reshape(
+                HASH_SIDE, HASH_SIDE, -1
+            )
+            for img in images
+        ]
     )
+    small = small.astype(np.float32).mean(axis=-1)
     flat = small.reshape(len(small), -1).std(axis=1) < FLAT_STD
     low = dctn(small, axes=(1, 2), norm="ortho")[:, :LOW, :LOW].reshape(len(small), -1)
     bits = low > np.median(low, axis=1, keepdims=True)
