@@ -120,6 +120,7 @@ class DigestStore:
                 self._unsaved = False
 
     def _save(self) -> None:
+        assert self.path is not None  # flush() checked it
         import pyarrow as pa  # local for import cost
         import pyarrow.parquet as pq
 

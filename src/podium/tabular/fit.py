@@ -61,8 +61,12 @@ def predict_seeds(models: list, x: np.ndarray, num_outputs: int) -> np.ndarray:
     """The mean over a fold's seed models of their class probabilities; a model fitted on
     another number of pixel values (a bundle made under other `tabular.grayscale`,
     `image_size` or `data.channels`) is refused, not left to sklearn's traceback."""
-    fitted = {getattr(m, "n_features_in_", x.shape[1]) for m in models}
-    if fitted != {x.shape[1]}:
+    width = int(x.shape[1])
+    fitted: set[int] = set()
+    for m in models:
+        n = getattr(m, "n_features_in_", None)
+        fitted.add(width if n is None else int(n))
+    if fitted != {width}:
         raise ArtifactError(
             f"the tabular models were fitted on {sorted(fitted)} pixel values per image, these "
             f"images give {x.shape[1]} (tabular.grayscale, tabular.image_size or data.channels "
