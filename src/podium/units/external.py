@@ -16,8 +16,8 @@ the decode cache, into their own cache file. Their ids, labels and image files a
 fingerprinted into every unit's stamp, so changing them retrains (nothing else does).
 
 Leaks are refused. An external row that repeats a train row is trained on while its fold
-validates it (120 noise images: OOF AUC 0.51 alone, 1.00 with train.csv repeated as external
-data), and a test row with a label leaks the answer. So an external id that is a train or
+validates it (noise images with random labels reach a perfect OOF AUC with train.csv repeated
+as external data), and a test row with a label leaks the answer. So an external id that is a train or
 test id is refused when the config is checked; and when the external images are decoded,
 each is compared with the train and test images in the decode cache (`podium.data.duplicates`):
 an exact copy is refused with its pairs named, a near copy (perceptual hash within 6 of 64
