@@ -14,10 +14,11 @@ does not read the images again. The store is written atomically, merged with wha
 process wrote meanwhile, and only into a folder that exists (podium's cache folder, made with
 the first cache): a check never creates folders, and a read-only `runs/` only costs re-hashing.
 
-Why xxh3-128 (the xxhash package): about 6.5 GB/s on one core of the dev machine, against
-0.8 for sha256 and 0.4 for blake2b (`python benchmarks/decode_speed.py --digests`), so hashing
-stays cheaper than reading the files from disk; change detection needs no cryptographic
-strength, and 128 bits make an accidental collision negligible.
+Why xxh3-128 (the xxhash package): 5 to 10 GB/s on one core of the 2-core dev machine, against
+0.6 for blake2b and 0.7 to 1.3 for sha256 (`python benchmarks/decode_speed.py --digests`,
+under a load of 4): a cold check hashes 3,000-6,000 files of 60-500 KiB a second, about 20
+times the decoding rate, and a warm one (stat only) about 300,000. Change detection needs no
+cryptographic strength, and 128 bits make an accidental collision negligible.
 """
 
 from __future__ import annotations
