@@ -12,13 +12,23 @@ The files are read once before timing, so both columns measure decoding, not the
 Photo formats are read as RGB (3 channels); 16-bit and DICOM ones as 1 channel (X-rays),
 mapped to 8 bits by per-image percentiles (DICOM: its modality LUT, then percentiles).
 
+With `--digests`, the content digests that key the decode cache and the freshness
+fingerprints (`podium.digests`) are timed on the same files, beside the decoding:
+
+  xxh3 / blake2b / sha256   MB/s of each hash over the files' bytes on one thread (why
+                            podium uses xxh3-128);
+  cold                      files/s of `DigestStore.digests` hashing every file (thread pool);
+  warm                      files/s of the same call again: one stat per file, nothing read.
+
     python benchmarks/decode_speed.py                 # 200 images of 512 px per format
     python benchmarks/decode_speed.py --n 50 --formats png8 jpeg dicom_rle
+    python benchmarks/decode_speed.py --digests --formats jpeg dicom
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import tempfile
@@ -31,6 +41,7 @@ import numpy as np
 
 from podium.data.cache import decode_image, load_images
 from podium.data.readers import ReadSpec
+from podium.digests import DigestStore
 
 
 def content(rng: np.random.Generator, size: int, channels: int) -> np.ndarray:
@@ -128,6 +139,33 @@ def bench(fmt: str, paths: list[Path], out: int, channels: int) -> dict:
     return {"format": fmt, "kib": kib, "channels": channels, "single": single, "pool": pool}
 
 
+def bench_digests(paths: list[Path]) -> dict:
+    """Hash throughput (MB/s, one thread) and podium's digest store, cold and warm (files/s)."""
+    import xxhash
+
+    data = [p.read_bytes() for p in paths]
+    mb = sum(len(d) for d in data) / 1e6
+    hashes = {
+        "xxh3": lambda d: xxhash.xxh3_128_digest(d),
+        "blake2b": lambda d: hashlib.blake2b(d, digest_size=16).digest(),
+        "sha256": lambda d: hashlib.sha256(d).digest(),
+    }
+    row: dict = {}
+    for name, fn in hashes.items():
+        t = time.perf_counter()
+        for d in data:
+            fn(d)
+        row[name] = mb / (time.perf_counter() - t)
+    store = DigestStore(None)
+    t = time.perf_counter()
+    store.digests(paths)
+    row["cold"] = len(paths) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    store.digests(paths)
+    row["warm"] = len(paths) / (time.perf_counter() - t)
+    return row
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=200, help="files per format")
@@ -136,6 +174,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--distinct", type=int, default=8, help="distinct images per format")
     p.add_argument("--formats", nargs="+", default=list(writers()), choices=list(writers()))
     p.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp folder)")
+    p.add_argument("--digests", action="store_true", help="also time the content digests")
     args = p.parse_args(argv)
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="podium-decode-"))
@@ -146,16 +185,30 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"pool {threads} threads, {os.cpu_count()} CPUs",
         flush=True,
     )
-    print(f"{'format':<11}{'KiB/file':>9}{'C':>3}{'single img/s':>14}{'pool img/s':>12}")
+    digest_head = (
+        f"{'xxh3 MB/s':>10}{'blake2b':>9}{'sha256':>8}{'cold f/s':>10}{'warm f/s':>10}"
+        if args.digests
+        else ""
+    )
+    print(
+        f"{'format':<11}{'KiB/file':>9}{'C':>3}{'single img/s':>14}{'pool img/s':>12}" + digest_head
+    )
     rows = []
     try:
         for fmt in args.formats:
             paths = make_files(root, fmt, args.n, args.size, args.distinct)
             row = bench(fmt, paths, args.out, writers()[fmt][1])
+            digest_cells = ""
+            if args.digests:
+                row.update(bench_digests(paths))
+                digest_cells = (
+                    f"{row['xxh3']:>10,.0f}{row['blake2b']:>9,.0f}{row['sha256']:>8,.0f}"
+                    f"{row['cold']:>10,.0f}{row['warm']:>10,.0f}"
+                )
             rows.append(row)
             print(
                 f"{fmt:<11}{row['kib']:>9.0f}{row['channels']:>3}"
-                f"{row['single']:>14,.0f}{row['pool']:>12,.0f}",
+                f"{row['single']:>14,.0f}{row['pool']:>12,.0f}" + digest_cells,
                 flush=True,
             )
     finally:

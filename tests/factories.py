@@ -113,3 +113,29 @@ def tiny_task_overrides(tmp_path: Path, task: str) -> list[str]:
         f"paths.runs={tmp_path / 'runs'}",
         f"paths.submissions={tmp_path / 'subs'}",
     ]
+
+
+def write_toy_config(root: Path, name: str = "toy", **sections) -> Path:
+    """`root/<name>.yaml`: a tiny CNN experiment on the toy competition (test_convnext, 1 epoch,
+    2 folds, 32 px, CPU), each section updated by `sections` (`competition={"task": ...}`);
+    returns the path to give the CLI."""
+    import yaml
+
+    d = {
+        "name": name,
+        "competition": {"name": "toy", "solution": None},
+        "data": {"image_size": 32, "num_workers": 0},
+        "folds": {"n_splits": 2},
+        "model": {"name": "test_convnext"},
+        "train": {"epochs": 1, "batch_size": 4, "progress": False, "device": "cpu"},
+        "paths": {
+            "data": str(root),
+            "runs": str(Path(root) / "runs"),
+            "submissions": str(Path(root) / "submissions"),
+        },
+    }
+    for section, values in sections.items():
+        d[section] = {**d.get(section, {}), **values} if isinstance(values, dict) else values
+    path = Path(root) / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    return path

@@ -6,7 +6,9 @@ targets over as the task's arrays.
 
 from __future__ import annotations
 
+import csv
 import os
+import string
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from podium.config import CompetitionConfig, Config, TrainConfig
+from podium.digests import STORE_NAME
 from podium.errors import DataError
 from podium.fingerprint import files_fingerprint, values_fingerprint
 from podium.tasks import Task, build_task, task_type
@@ -22,6 +25,13 @@ from podium.tasks import Task, build_task, task_type
 __all__ = ["Competition", "DataError"]
 
 CHANNEL = "{channel}"  # in an image path: one file per named channel (podium.data.readers)
+ID = "id"  # `{id}` in an image path: the row's id (competition.id_column, whatever its name)
+
+
+def template_fields(template: str) -> list[str]:
+    """The placeholders of an image path template, in order (`{patient_id}` -> 'patient_id');
+    a malformed template (an unclosed brace) is a ValueError."""
+    return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
 
 
 def read_table(path: Path, what: str) -> pd.DataFrame:
@@ -38,7 +48,25 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable UTF-8 CSV {what} ({detail})") from None
     if df.empty:
         raise DataError(f"{path} has no rows (only a header: {list(df.columns)})")
+    if not isinstance(df.index, pd.RangeIndex):  # pandas made the extra first field an index
+        raise DataError(f"{path}: {_extra_field(path)}")
     return df
+
+
+def _extra_field(path: Path) -> str:
+    """Where a table has more fields than its header: pandas would silently shift every
+    column by one (the first becomes the index)."""
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        header = next(rows)
+        for line, row in enumerate(rows, start=2):
+            if len(row) > len(header):
+                return (
+                    f"line {line} has {len(row)} fields but the header has {len(header)} "
+                    f"({header}); a stray comma, or a value that needs quotes?"
+                )
+    return f"more fields in its rows than its header {header}"
 
 
 def require_columns(df: pd.DataFrame, columns: list[str], path: Path) -> None:
@@ -64,12 +92,15 @@ class Competition:
     channels: tuple[str, ...] | None = None
     # the experiment's train section, where the task's outputs depend on it (regression's loss)
     training: TrainConfig | None = None
+    # where the image files' content digests are remembered (podium.digests); None: memory
+    digests: Path | None = None
 
     @classmethod
     def from_config(cls, cfg: Config) -> Competition:
         names = cfg.data.channels
         channels = tuple(names) if isinstance(names, list) else None
-        return cls(cfg.competition, cfg.data_dir, channels, cfg.train)
+        digests = cfg.comp_dir / "cache" / STORE_NAME
+        return cls(cfg.competition, cfg.data_dir, channels, cfg.train, digests)
 
     # ---- tables --------------------------------------------------------------------------
     @cached_property
@@ -129,12 +160,12 @@ class Competition:
         return values_fingerprint(*columns)
 
     def images_fingerprint(self, split: str) -> str:
-        """The split's image files (every channel's) by path, size and modification time;
-        computed once per split (every unit's stamp asks for it: one stat per file, not one per
-        file and unit)."""
+        """The split's image files (every channel's) by path and content (each file hashed once,
+        then remembered by its stat key: `podium.digests`); computed once per split (every
+        unit's stamp asks for it)."""
         if split not in self._images_fingerprints:
             files = (f for p in self.image_paths(split) for f in self.files_of(p))
-            self._images_fingerprints[split] = files_fingerprint(files)
+            self._images_fingerprints[split] = files_fingerprint(files, self.digests)
         return self._images_fingerprints[split]
 
     @cached_property
@@ -154,35 +185,84 @@ class Competition:
         With named channels a path keeps a literal `{channel}` (the reader fills it) and each
         channel's file must exist."""
         template = self.cfg.train_images if split == "train" else self.cfg.test_images
-        ids = self.train_ids if split == "train" else self.test_ids
-        table = (
-            self.cfg.train_csv
-            if split == "train"
-            else (self.cfg.test_csv or self.cfg.sample_submission)
-        )
-        return self.check_image_paths(template, ids, self.root / table)
+        table = self.train if split == "train" else self.test
+        return self.check_image_paths(template, table, self.table_path(split))
 
-    def check_image_paths(self, template: str, ids: np.ndarray, table: Path) -> list[Path]:
-        """`template` filled with each id of `table` (in order): inside the template's folder,
-        and every file present (each channel's, with named channels), else a DataError naming
-        the table's line."""
+    def table_path(self, split: str) -> Path:
+        """The file of the split's table (the test table is the sample submission's ids when
+        `competition.test_csv` is not set)."""
+        c = self.cfg
+        name = c.train_csv if split == "train" else (c.test_csv or c.sample_submission)
+        return self.root / name
+
+    def check_template(self, template: str, columns: list[str], table: Path, key: str) -> None:
+        """`template`'s placeholders are `{id}`, `{channel}` and columns of `table`; anything
+        else names the placeholder and the columns (before any image is looked for)."""
+        try:
+            fields = template_fields(template)
+        except ValueError as e:
+            raise DataError(f"{key} {template!r} is not a valid path template ({e})") from None
+        allowed = {ID, CHANNEL[1:-1], *columns}
+        unknown = [f for f in fields if f not in allowed]
+        if unknown:
+            hint = (
+                "; the test table is sample_submission's id column: set competition.test_csv "
+                "to a table with those columns"
+                if table.name == Path(self.cfg.sample_submission).name and self.cfg.test_csv is None
+                else ""
+            )
+            raise DataError(
+                f"{key} {template!r}: unknown placeholder {{{unknown[0]}}}; a template may use "
+                f"{{id}}, {{channel}} (with data.channels names) and the columns of {table}: "
+                f"{columns}{hint}"
+            )
         self.check_channel_template(template)
-        paths = [self.root / template.format(id=i, channel=CHANNEL) for i in ids]
+
+    def check_templates(self) -> None:
+        """Both image path templates against their tables (a config-time check)."""
+        for split, key in (
+            ("train", "competition.train_images"),
+            ("test", "competition.test_images"),
+        ):
+            template = self.cfg.train_images if split == "train" else self.cfg.test_images
+            table = self.train if split == "train" else self.test
+            self.check_template(template, list(table.columns), self.table_path(split), key)
+
+    def check_image_paths(
+        self, template: str, table: pd.DataFrame, path: Path, key: str = "image path"
+    ) -> list[Path]:
+        """`template` filled from each row of `table` (read from `path`), in order: `{id}` is
+        the row's id, `{channel}` stays literal, any other placeholder is that column's value
+        (`train/{patient_id}/{image_id}.dcm`). Each path must lie inside the template's folder
+        and each file (each channel's, with named channels) exist, else a DataError naming the
+        table's line."""
+        self.check_template(template, list(table.columns), path, key)
+        ids = table[self.cfg.id_column].to_numpy()
+        fields = set(template_fields(template)) - {ID, CHANNEL[1:-1]}
+        columns = {f: table[f].astype(str).to_numpy() for f in fields}
+        paths = [
+            self.root
+            / template.format(
+                **{f: column[row] for f, column in columns.items()},
+                id=ids[row],
+                channel=CHANNEL,
+            )
+            for row in range(len(ids))
+        ]
         # the template's fixed folder ('train/' of 'train/{id}.png'): an id such as
         # '../../x' must not reach outside it (checked on the names, so symlinks still work)
         folder = os.path.abspath(self.root / os.path.dirname(template.split("{", 1)[0]))
         for row, p in enumerate(paths):
             if not os.path.abspath(p).startswith(folder.rstrip(os.sep) + os.sep):
                 raise DataError(
-                    f"{table}: line {row + 2}: id {ids[row]!r} points outside the "
+                    f"{path}: line {row + 2}: id {ids[row]!r} points outside the "
                     f"image folder {folder} ({p})"
                 )
             for name, f in zip(self.channels or [None], self.files_of(p), strict=True):
                 if not f.is_file():
                     channel = f", channel {name!r}" if name is not None else ""
                     raise DataError(
-                        f"image not found: {f} (id {ids[row]!r}{channel}, line {row + 2} of "
-                        f"{table})"
+                        f"image not found: {f} (id {ids[row]!r}{channel}, line {row + 2} of {path})"
                     )
         return paths
 

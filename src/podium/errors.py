@@ -4,6 +4,8 @@ them and the CLI can print any of them as one line (exit 2) instead of a traceba
 - `ConfigError`: a config file, key or override is wrong.
 - `DataError`: the competition's files break the contract (names file, row and column).
 - `ArtifactError`: an artifact is missing, stale, locked, or made under other folds or data.
+- `DivergedError`: training produced a non-finite loss; the unit stops rather than go on
+  with NaN weights.
 """
 
 from __future__ import annotations
@@ -25,4 +27,8 @@ class LockedError(ArtifactError):
     """Another live process holds the lock of what this one would write."""
 
 
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, DataError, ArtifactError)
+class DivergedError(RuntimeError):
+    """Training produced a non-finite loss (and, with fp16's loss scaling, broken weights)."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, DataError, ArtifactError, DivergedError)

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from podium.artifacts import read_json, write_json
+from podium.digests import file_digests
 
 DIGEST_CHARS = 16
 
@@ -54,13 +55,17 @@ def values_fingerprint(*columns: Iterable[Any]) -> str:
     return h.hexdigest()[:DIGEST_CHARS]
 
 
-def files_fingerprint(paths: Iterable[Path]) -> str:
-    """Fingerprint of files by path, size and modification time (what the decode cache keys
-    on): an overwritten image changes it without reading any pixels."""
+def files_fingerprint(paths: Iterable[Path], store: Path | None = None) -> str:
+    """Fingerprint of files by path and content (`podium.digests`: each file hashed once,
+    then remembered by its stat key in `store`), as the decode cache keys on: an image
+    rewritten in place changes it even with its size and mtime restored. A missing file is a
+    FileNotFoundError naming it."""
+    files = [Path(p) for p in paths]
     h = hashlib.sha256()
-    for p in paths:
-        st = Path(p).stat()
-        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    for p, digest in zip(files, file_digests(files, store), strict=True):
+        if digest is None:
+            raise FileNotFoundError(f"no such file: {p}")
+        h.update(f"{p}|{digest}\n".encode())
     return h.hexdigest()[:DIGEST_CHARS]
 
 

@@ -35,10 +35,10 @@ def validate(cfg: Config) -> None:
     task.check_config(cfg)  # settings the task cannot honour (a loss of another task...)
     if cfg.competition.metadata is not None:
         check_metadata(comp)  # both tables: every column, numbers where numeric
+    if cfg.kind.trains_units or cfg.kind.trains_model:  # it reads images (an ensemble: no)
+        comp.check_templates()  # placeholders: {id}, {channel} and the tables' columns
     if cfg.kind.trains_units:
         _check_network(cfg, task.num_outputs, comp)
-        for template in (cfg.competition.train_images, cfg.competition.test_images):
-            comp.check_channel_template(template)
         if cfg.data.external:
             _ = External(Experiment(cfg)).fingerprint  # tables, labels, images, metadata
         build_train_transform(cfg.data.train_augs, cfg.data.image_size, cfg.data.n_channels)

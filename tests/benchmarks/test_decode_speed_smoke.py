@@ -17,7 +17,9 @@ def test_every_reader_is_timed(tmp_path, capsys):
     spec.loader.exec_module(bench)
     rows = bench.main(
         ["--n", "3", "--size", "64", "--out", "32", "--distinct", "1", "--dir", str(tmp_path)]
+        + ["--digests"]
     )
     assert [r["format"] for r in rows] == list(bench.writers())
     assert all(r["single"] > 0 and r["pool"] > 0 for r in rows)
+    assert all(r["xxh3"] > 0 and r["cold"] > 0 and r["warm"] > 0 for r in rows)
     assert "dicom_rle" in capsys.readouterr().out

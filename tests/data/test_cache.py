@@ -12,6 +12,7 @@ import pytest
 from podium.competition import DataError
 from podium.data import cache
 from podium.data.cache import decode_image, load_images
+from podium.digests import STORE_NAME
 
 
 @pytest.fixture
@@ -46,8 +47,9 @@ def test_memory_and_memmap_caches_agree(images, tmp_path):
     mapped = load_images(images, (12, 12), tmp_path / "cache", "train", progress=False)
     assert isinstance(mapped, np.memmap) and mapped.shape == (3, 12, 12, 3)
     np.testing.assert_array_equal(in_memory, mapped)
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [
-        next((tmp_path / "cache").glob("train-12x12-*.npy")).name
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
+        STORE_NAME,  # the files' content digests (podium.digests)
+        next((tmp_path / "cache").glob("train-12x12-*.npy")).name,
     ]  # no temp files left behind
 
 

@@ -71,7 +71,7 @@ def test_xgboost_member_saves_its_models_as_json(tiny_config):
 def test_unknown_model_argument_is_named(tiny_config):
     cfg = tiny_config("tabular={model: svc, params: {gama: 0.1}}")
     with pytest.raises(ConfigError, match=r"tabular.params \['gama'\].*SVC"):
-        check_tabular(cfg)
+        check_tabular(cfg, Experiment(cfg).task)
 
 
 def test_oof_and_infer_treat_a_tabular_member_as_predicted(tmp_path, demo_data_root, capsys):
@@ -94,5 +94,5 @@ def test_oof_and_infer_treat_a_tabular_member_as_predicted(tmp_path, demo_data_r
     assert main(["oof", "-c", str(config)]) == 0  # fits, as train would
     assert main(["infer", "-c", str(config)]) == 0
     out = capsys.readouterr().out  # the CLI logs progress to stdout
-    assert "knn on 64 pixels" in out and "up to date" in out
+    assert "knn on 192 pixel values" in out and "up to date" in out  # 8x8 pixels x 3 channels
     assert (tmp_path / "runs/digits/knn/test.parquet").exists()

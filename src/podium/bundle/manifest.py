@@ -36,9 +36,10 @@ def sha256(path: Path) -> str:
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    """'0.10.2' -> (0, 10, 2); pre-release and local tags are ignored (a dev build of a
-    release counts as that release)."""
-    return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0])[:3])
+    """'0.10.2' -> (0, 10, 2), '1.0' -> (1, 0, 0); pre-release and local tags are ignored (a
+    dev build of a release counts as that release)."""
+    parts = [int(p) for p in re.findall(r"\d+", version.split("+")[0])[:3]]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def write_manifest(bundle: Path, content: dict[str, Any]) -> dict[str, Any]:
@@ -67,11 +68,19 @@ def read_manifest(bundle: Path, verify: bool = True) -> dict[str, Any]:
     except ValueError as e:
         raise ArtifactError(f"{path}: not readable JSON ({e})") from None
     made_by = str(manifest.get("podium_version", "?"))
-    if version_key(made_by) > version_key(__version__) or manifest.get("format", 0) > FORMAT:
+    install = (
+        f"install the bundle's own wheel: pip install --no-index --no-deps "
+        f"{Path(bundle) / 'wheels'}/podium-*.whl"
+    )
+    if version_key(made_by) > version_key(__version__):
         raise ArtifactError(
             f"{path}: this bundle was made by podium {made_by}, newer than this podium "
-            f"{__version__}; install the bundle's own wheel: pip install --no-index --no-deps "
-            f"{Path(bundle) / 'wheels'}/podium-*.whl"
+            f"{__version__}; {install}"
+        )
+    if manifest.get("format", 0) > FORMAT:
+        raise ArtifactError(
+            f"{path}: manifest format {manifest.get('format')} is newer than this podium "
+            f"{__version__} reads (format {FORMAT}; the bundle says podium {made_by}); {install}"
         )
     if verify:
         verify_files(Path(bundle), manifest)

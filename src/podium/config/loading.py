@@ -37,7 +37,9 @@ def read_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a YAML config (not UTF-8 text: a binary file?)") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(raw, dict):
@@ -65,7 +67,15 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise ConfigError(f"override {text!r} is not of the form key=value (e.g. train.epochs=3)")
     key, value = text.split("=", 1)
-    return key.strip().split("."), yaml.safe_load(value) if value != "" else None
+    try:
+        parsed = yaml.safe_load(value) if value != "" else None
+    except yaml.YAMLError as e:
+        problem = str(getattr(e, "problem", "") or e).splitlines()[0]
+        raise ConfigError(
+            f"override {text!r}: the value {value!r} is not valid YAML ({problem}); quote it "
+            "for a string (key='\"text\"'), or use [a, b] for a list"
+        ) from None
+    return key.strip().split("."), parsed
 
 
 def apply_overrides(d: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

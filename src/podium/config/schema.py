@@ -10,7 +10,6 @@ the task, is the timm model known) run in `podium.validate`, before any stage wr
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -34,6 +33,7 @@ from podium.config.inputs import (
 )
 from podium.config.kind import Kind, kind_of
 from podium.config.metric import MetricSpec
+from podium.config.names import check_folder_name, check_run_name
 from podium.config.pseudo import PseudoConfig
 from podium.config.section import Section, StageSection
 from podium.config.tabular import TabularConfig
@@ -59,19 +59,6 @@ STAGE_SECTIONS: dict[StageName, type[StageSection]] = {
     "pseudo": PseudoConfig,
     "tune": TuneConfig,
 }
-
-# a run folder is named after the experiment (and the competition): one plain folder name,
-# so `name: ../other` cannot write, or `--force` delete, outside runs/<comp>/
-_FOLDER_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-
-
-def check_folder_name(value: str, what: str) -> str:
-    if not _FOLDER_NAME.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a valid {what} name (a plain folder name: letters, digits, '-', "
-            "'_', '.'; no separators, not '.' or '..', no leading '.')"
-        )
-    return value
 
 
 class CompetitionConfig(Section):
@@ -153,6 +140,10 @@ class DataConfig(Section):
     # VOI window) map [low, high] to 0..255; without it, each image's percentiles do
     window: tuple[float, float] | None = None
     percentiles: tuple[float, float] = (0.5, 99.5)
+    # DICOM's own window (VOI LUT or WindowCenter/Width): `file` uses it (after the rescale,
+    # before MONOCHROME1's inversion, as DICOM orders them), `none` ignores it (data.window, else
+    # percentiles), [low, high] replaces it (modality units, DICOM only)
+    dicom_window: Literal["file", "none"] | tuple[float, float] = "file"
     # labelled images outside the competition's train.csv: they join every fold's training
     # rows, never a validation fold (podium.external)
     external: list[ExternalSource] = Field(default_factory=list)
@@ -166,6 +157,13 @@ class DataConfig(Section):
     def _square(cls, v: Any) -> Any:
         return (v, v) if isinstance(v, int) else v
 
+    @field_validator("image_size", "cache_size")
+    @classmethod
+    def _positive_size(cls, v: tuple[int, int] | None, info: Any) -> tuple[int, int] | None:
+        if v is not None and min(v) < 1:
+            raise ValueError(f"{info.field_name} must be at least 1 pixel a side, got {list(v)}")
+        return v
+
     @field_validator("channels")
     @classmethod
     def _channels(cls, v: int | list[str]) -> int | list[str]:
@@ -175,10 +173,10 @@ class DataConfig(Section):
             raise ValueError(f"channel names must be distinct and non-empty, got {v}")
         return v
 
-    @field_validator("window", "percentiles")
+    @field_validator("window", "percentiles", "dicom_window")
     @classmethod
-    def _low_high(cls, v: tuple[float, float] | None, info: Any) -> tuple[float, float] | None:
-        if v is not None and not v[0] < v[1]:
+    def _low_high(cls, v: Any, info: Any) -> Any:
+        if isinstance(v, tuple) and not v[0] < v[1]:
             raise ValueError(
                 f"{info.field_name} must be [low, high] with low < high, got {list(v)}"
             )
@@ -257,6 +255,7 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Config:
+        check_run_name(self.name, self.competition.name, self.kind.run_folder)
         if self.train.folds is not None:
             bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]
             if bad:

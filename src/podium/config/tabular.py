@@ -7,7 +7,8 @@ tabular:
                         # ridge, svr for the value tasks (regression, ordinal)
   params: {C: 10, gamma: 0.25}   # keyword arguments of that estimator
   image_size: 8         # pixels come from the uint8 decode cache at this size (h = w)
-  grayscale: true       # mean over RGB (one value per pixel)
+  grayscale: false      # false: every channel of data.channels (h x w x C values); true: their
+                        # mean (h x w values), which loses a signal held between channels
   standardize: false    # a StandardScaler in front of the model
 """
 
@@ -26,5 +27,5 @@ class TabularConfig(StageSection):
     ]
     params: dict[str, Any] = Field(default_factory=dict)
     image_size: int = Field(8, ge=1)
-    grayscale: bool = True
+    grayscale: bool = False  # the competition's channels (true: their mean, one per pixel)
     standardize: bool = False

@@ -5,7 +5,8 @@ reads into array slicing, and a memmap is shared by loader workers without copie
 Reading a file (format, bit depth, DICOM windows, channels) is `podium.data.readers`' job;
 bringing it to the cache's size is `podium.data.resize`'s. This module decodes in parallel,
 reports every file that failed in one error, and names the cache after everything that
-decides its pixels (paths, sizes, mtimes, the cache size and the reader settings).
+decides its pixels (paths, contents, the cache size and the reader settings). The contents
+are digests remembered by each file's stat key (`podium.digests`, stored beside the caches).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from podium.artifacts import atomic_path
 from podium.competition import DataError
 from podium.data.readers import ImageReadError, ReadSpec, channel_paths, read_image
 from podium.data.resize import fit_to_size
+from podium.digests import STORE_NAME, digest_store, file_digests
 from podium.progress import bars
 
 logger = logging.getLogger(__name__)
@@ -88,23 +90,26 @@ def _stat_files(path: Path, spec: ReadSpec | None) -> list[Path]:
     return [path]
 
 
-def cache_key(paths: list[Path], size: tuple[int, int], spec: ReadSpec | None = None) -> str:
-    """A hash of the files (path, size, mtime), the cache size and the reader settings: any
-    change names a new cache file instead of serving stale pixels."""
+def cache_key(
+    paths: list[Path],
+    size: tuple[int, int],
+    spec: ReadSpec | None = None,
+    digests: Path | None = None,
+) -> str:
+    """A hash of the files (path and content: `podium.digests`, remembered in the store
+    `digests`), the cache size and the reader settings: any change, an image rewritten in
+    place with its size and mtime restored included, names a new cache file instead of
+    serving stale pixels."""
     h = hashlib.sha256(f"{size}".encode())
     if spec is not None:
         h.update(spec.key().encode())
-    missing = []
-    for p in paths:
-        for f in _stat_files(p, spec):
-            try:
-                st = f.stat()
-            except OSError:
-                missing.append((f, "file not found"))
-                continue
-            h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    files = [f for p in paths for f in _stat_files(p, spec)]
+    contents = file_digests(files, digests)
+    missing = [(f, "file not found") for f, d in zip(files, contents, strict=True) if d is None]
     if missing:
         raise DataError(decode_failures_message(missing))
+    for f, digest in zip(files, contents, strict=True):
+        h.update(f"{f}|{digest}\n".encode())
     return h.hexdigest()[:12]
 
 
@@ -120,7 +125,7 @@ def load_images(
     """Return the images as (N, H, W, C) uint8 (C = `spec.n_channels`, default 3); with
     `cache_dir`, a memmap reused across runs.
 
-    The file name carries a hash of the paths, sizes, mtimes and reader settings, so a changed
+    The file name carries a hash of the paths, contents and reader settings, so a changed
     image folder or `data.channels`/`window`/`resize` gets a new cache instead of silently
     stale pixels. Every file that fails is reported in one DataError, and no cache is kept.
     """
@@ -131,7 +136,8 @@ def load_images(
         out = np.empty(shape, dtype=np.uint8)
         _decode_into(out, paths, size, progress, spec)
         return out
-    file = Path(cache_dir) / f"{name}-{h}x{w}-{cache_key(paths, size, spec)}.npy"
+    digests = Path(cache_dir) / STORE_NAME
+    file = Path(cache_dir) / f"{name}-{h}x{w}-{cache_key(paths, size, spec, digests)}.npy"
     if not file.exists():
         logger.info("decoding %d images into %s", len(paths), file)
         with atomic_path(file) as tmp:
@@ -141,4 +147,5 @@ def load_images(
                 mm.flush()
             finally:
                 del mm
+        digest_store(digests).flush()  # the folder exists now: remember the digests
     return np.load(file, mmap_mode="r")

@@ -1,6 +1,20 @@
-"""DICOM through pydicom: the modality LUT (rescale slope / intercept), then a configured
-window, the file's VOI LUT / window, or per-image percentiles, and MONOCHROME1 inversion, to
-uint8 (H, W, C). Compressed transfer syntaxes decode through pylibjpeg's plugins."""
+"""DICOM through pydicom: the modality LUT (rescale slope / intercept), then a window, then
+MONOCHROME1's inversion, to uint8 (H, W, C). Compressed transfer syntaxes decode through
+pylibjpeg's plugins.
+
+The order is DICOM's grayscale pipeline (PS3.4 N.2): modality LUT -> VOI LUT (the window) ->
+presentation LUT, which for MONOCHROME1 is the inversion. A MONOCHROME1 file's window is
+therefore in its own stored (modality) units, and inverting first would put the window on the
+wrong side of the histogram: a MONOCHROME1 file and its MONOCHROME2 twin (values and window
+mirrored) come out the same.
+
+Which window (`data.dicom_window`, then `data.window`):
+    [low, high]      this window, in modality units (HU for CT)
+    file (default)   `data.window` if set, else the file's VOI LUT or WindowCenter/Width, else
+                     per-image percentiles
+    none             `data.window` if set, else per-image percentiles: the file's window is
+                     ignored (one that does not fit its data saturates most of the image)
+"""
 
 from __future__ import annotations
 
@@ -15,8 +29,8 @@ from podium.data.windowing import _percentile_range, _scale, window_to_uint8
 
 
 def read_dicom(path: Path, spec: ReadSpec) -> np.ndarray:
-    """DICOM through pydicom: modality LUT (rescale slope/intercept), then `spec.window` in
-    modality units, else the file's VOI LUT or window, else percentiles; MONOCHROME1 inverted.
+    """DICOM through pydicom: modality LUT (rescale slope/intercept), then the window of the
+    module docstring, then MONOCHROME1's inversion.
     Compressed transfer syntaxes decode through pylibjpeg's plugins (or pydicom's own RLE)."""
     import pydicom  # local for import cost: only DICOM files need it
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
@@ -42,13 +56,15 @@ def read_dicom(path: Path, spec: ReadSpec) -> np.ndarray:
     if not photometric.startswith("MONOCHROME"):  # colour: pydicom already gives RGB
         return window_to_uint8(arr if arr.ndim == 3 else arr[..., None], spec)
     values = apply_modality_lut(arr, ds)
-    if spec.window is not None:
+    if isinstance(spec.dicom_window, tuple):
+        out = _scale(values, *spec.dicom_window)
+    elif spec.window is not None:
         out = _scale(values, *spec.window)
-    elif _has_voi(ds):
+    elif spec.dicom_window == "file" and _has_voi(ds):
         out = _scale(apply_voi_lut(values, ds), *_voi_range(ds, values))
     else:
         out = _scale(values, *_percentile_range(values, spec.percentiles))
-    if photometric == "MONOCHROME1":  # high values are dark
+    if photometric == "MONOCHROME1":  # the presentation step, after the window: high is dark
         out = 255 - out
     return out[..., None]
 

@@ -58,17 +58,22 @@ class MetadataStats:
 
 
 def numeric_values(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
-    """One column as float64, NaN for empty cells; a cell that is not a number names its line."""
+    """One column as float64, NaN for empty cells; a cell that is not a number, or not a
+    finite one the network's float32 can hold ('inf', '1e39'), names its line."""
     cells = table[column].astype(str).str.strip()
-    values = pd.to_numeric(cells.where(cells != ""), errors="coerce")
-    bad = values.isna() & (cells != "")
+    values = pd.to_numeric(cells.where(cells != ""), errors="coerce").to_numpy(np.float64)
+    empty = (cells == "").to_numpy()
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(values.astype(np.float32))
+    bad = ~finite & ~empty
     if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
+        i = int(np.flatnonzero(bad)[0])
+        what = "is not a number" if np.isnan(values[i]) else "is not a finite float32 number"
         raise DataError(
             f"{where}: line {i + 2}, numeric metadata column {column!r} = "
-            f"{table[column].iloc[i]!r} is not a number"
+            f"{table[column].iloc[i]!r} {what} (leave the cell empty for a missing value)"
         )
-    return values.to_numpy(np.float64)
+    return values
 
 
 def require_metadata_columns(table: pd.DataFrame, columns: list[str], where: str) -> None:

@@ -34,6 +34,8 @@ class ReadSpec:
     pad_value: int = 0
     window: tuple[float, float] | None = None  # >8-bit inputs; DICOM: modality units (HU)
     percentiles: tuple[float, float] = (0.5, 99.5)
+    # DICOM: the file's VOI window ("file"), none ("none"), or this one (modality units)
+    dicom_window: str | tuple[float, float] = "file"
 
     def __post_init__(self) -> None:
         if isinstance(self.channels, list):
@@ -55,17 +57,20 @@ class ReadSpec:
         """From `cfg.data` (podium.config.DataConfig); keys it lacks keep their defaults."""
         fields = {f.name for f in dataclasses.fields(cls)}
         given = {k: getattr(data, k) for k in fields if getattr(data, k, None) is not None}
-        for k in ("window", "percentiles"):
-            if k in given:
+        for k in ("window", "percentiles", "dicom_window"):
+            if k in given and not isinstance(given[k], str):
                 given[k] = tuple(float(v) for v in given[k])
         return cls(**given)
 
 
 def read_bytes(path: Path) -> bytes:
-    """A file's bytes; a missing or unreadable file is an ImageReadError naming it."""
+    """A file's bytes; a missing, unreadable or empty file is an ImageReadError naming it."""
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ImageReadError(path, "file not found") from None
     except OSError as e:
         raise ImageReadError(path, f"unreadable: {e.strerror or e}") from None
+    if not data:
+        raise ImageReadError(path, "empty file (0 bytes)")
+    return data

@@ -20,6 +20,14 @@ The steps, in order:
    (RGBA -> RGB drops alpha, a 4-band RGBN TIFF keeps RGB); fewer channels than asked (other
    than grey) is an error, since no choice there would be right.
 
+Orientation: a JPEG's or a PNG's EXIF orientation is applied, alike (`podium.data.orientation`):
+images come out as a viewer shows them, as the labellers saw them. TIFF, WebP and BMP
+orientation tags are not applied.
+
+Decoder warnings are errors: a JPEG cut short and given an end marker decodes with libjpeg's
+warning only (OpenCV and Pillow return a grey lower half), so JPEG goes through simplejpeg's
+strict mode.
+
 Named channels (`spec.channels = ("red", "green", "blue", "yellow")`): the path holds a
 literal `{channel}` that each name replaces (HPA: `train/{id}_{channel}.png`); each file is
 read as one channel (its maximum over colour channels, so a stain saved as a red-only RGB file
@@ -36,6 +44,7 @@ import cv2
 import numpy as np
 
 from podium.data.dicom import read_dicom
+from podium.data.orientation import apply_orientation, exif_orientation
 from podium.data.read_spec import CHANNEL, ImageReadError, ReadSpec, read_bytes
 from podium.data.windowing import window_to_uint8
 
@@ -78,22 +87,39 @@ def _cv2_decode(path: Path, data: bytes, flags: int) -> np.ndarray:
 
 
 def read_jpeg(path: Path, spec: ReadSpec) -> np.ndarray:
+    """JPEG through libjpeg-turbo (simplejpeg) in strict mode: a warning of the decoder
+    ('premature end of data segment': a file cut short, with an end marker appended) is an
+    error, where OpenCV and Pillow print it and return a grey lower half. The EXIF orientation
+    is applied, as for PNG."""
+    import simplejpeg  # local for import cost: only JPEG files need it
+
     data = read_bytes(path)
     # entropy-coded data cannot hold FF D9 (FF is stuffed): a complete file has an end-of-image
     # marker after its last start-of-scan; bytes after it (phone trailers) are allowed
     sos = data.rfind(b"\xff\xda")
     if sos < 0 or data.find(b"\xff\xd9", sos) < 0:
         raise ImageReadError(path, "truncated: no JPEG end marker")
-    # IMREAD_ANYCOLOR, not UNCHANGED: UNCHANGED would ignore the EXIF orientation
-    return _cv2_decode(path, data, cv2.IMREAD_ANYCOLOR)
+    try:
+        colorspace = simplejpeg.decode_jpeg_header(data)[2]
+        if colorspace in ("CMYK", "YCCK"):  # libjpeg has no CMYK -> RGB: checked here, OpenCV's
+            simplejpeg.decode_jpeg(data, colorspace="CMYK", strict=True)
+            img = _cv2_decode(path, data, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+        else:
+            grey = colorspace == "Gray"
+            img = simplejpeg.decode_jpeg(data, colorspace="GRAY" if grey else "RGB", strict=True)
+    except ValueError as e:  # simplejpeg: corrupt data, a decoder warning, not a JPEG
+        raise ImageReadError(path, f"corrupt JPEG: {str(e).strip() or 'undecodable'}") from None
+    return apply_orientation(img, exif_orientation(data, "jpeg"))
 
 
 def read_png(path: Path, spec: ReadSpec) -> np.ndarray:
     data = read_bytes(path)
     if data.rfind(b"IEND") < data.rfind(b"IDAT"):
         raise ImageReadError(path, "truncated: no PNG IEND chunk")
-    # UNCHANGED keeps 16 bits and alpha (IMREAD_COLOR would divide 16-bit values by 256)
-    return _cv2_decode(path, data, cv2.IMREAD_UNCHANGED)
+    # UNCHANGED keeps 16 bits and alpha (IMREAD_COLOR would divide 16-bit values by 256) and
+    # ignores the EXIF orientation, applied here as for JPEG
+    img = _cv2_decode(path, data, cv2.IMREAD_UNCHANGED)
+    return apply_orientation(img, exif_orientation(data, "png"))
 
 
 def read_webp(path: Path, spec: ReadSpec) -> np.ndarray:

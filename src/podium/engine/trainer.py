@@ -46,6 +46,7 @@ from podium.engine.seeding import derive_seed, seed_everything
 from podium.engine.selection import is_improvement
 from podium.engine.step import build_step
 from podium.engine.swa import Swa, recompute_batchnorm
+from podium.errors import DivergedError
 from podium.fingerprint import Stamp
 from podium.tasks import Task
 
@@ -173,6 +174,7 @@ def fit(
         # --- validate the weights that would be kept (EMA when on) -----------------------------
         eval_model = ema.module if ema is not None else model
         pred = task.activate(evaluate(eval_model))
+        _stop_on_a_non_finite_loss(train_loss, pred, scaler.is_enabled(), unit_dir, epoch)
         score = metric(valid.y, pred)
         row = {
             "epoch": epoch + 1,
@@ -255,6 +257,21 @@ def fit(
     else:
         distributed.on_main(write_json, unit_dir / "result.json", result)
     return result
+
+
+def _stop_on_a_non_finite_loss(
+    train_loss: float, pred: np.ndarray, scaled: bool, unit_dir: Path, epoch: int
+) -> None:
+    """A NaN or infinite epoch loss stops the unit before it saves NaN weights; with fp16's
+    loss scaling (`scaled`) the overflowing steps were skipped, so only broken predictions
+    stop it."""
+    if np.isfinite(train_loss) or (scaled and np.isfinite(pred).all()):
+        return
+    raise DivergedError(
+        f"{unit_dir}: the training loss is {train_loss} at epoch {epoch + 1}; training stopped "
+        "(last.pt keeps the epoch before). Look for non-finite inputs, or lower train.lr, "
+        "set train.clip_grad, or train.precision: fp32"
+    )
 
 
 def _should_stop(bad_epochs: int, patience: int | None) -> bool:

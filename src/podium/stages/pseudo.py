@@ -138,7 +138,7 @@ def pseudo_fingerprint(
             "section": config_part(section),
             "teacher": str(teacher.run_dir),
             "teacher_files": [file_hash(p) for p in teacher.prediction_files(section.all_folds)],
-            "extra": files_fingerprint(files) if files else None,
+            "extra": files_fingerprint(files, exp.comp.digests) if files else None,
             "folds": exp.folds_hash,
             "columns": exp.task.columns,
         }

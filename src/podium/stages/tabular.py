@@ -62,7 +62,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     write_json(exp.run_dir / "scores.json", scores)
     record.write(cv=scores["cv"])
     _log.info(
-        "tabular %s: %s on %d pixels, %d folds: CV %s %.4f  %s %.4f  (%ss)",
+        "tabular %s: %s on %d pixel values, %d folds: CV %s %.4f  %s %.4f  (%ss)",
         cfg.name,
         section.model,
         x.shape[1],

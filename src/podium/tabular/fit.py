@@ -15,6 +15,7 @@ from sklearn.base import is_regressor
 from podium.artifacts import write_json
 from podium.config import Config
 from podium.config.tabular import TabularConfig
+from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, config_part
 from podium.predictions import read_test, write_test
@@ -34,12 +35,17 @@ def tabular_parts(exp: Experiment) -> dict:
     """What a tabular member's predictions and models are made from (`tabular.json` and each
     fold's `fold.json` record it; `podium export` checks it)."""
     comp = exp.comp
-    return {
+    parts = {
         "config": tabular_config(exp.cfg),
         "folds": exp.folds_hash,
         "labels": comp.labels_fingerprint,
         "images": [comp.images_fingerprint("train"), comp.images_fingerprint("test")],
     }
+    if not exp.cfg.section("tabular").grayscale:
+        # `grayscale` defaulted to true before: a member fitted on the grey mean under the old
+        # default must not be taken for one fitted on the channels under the new one
+        parts["pixels"] = {"channels": exp.cfg.data.n_channels}
+    return parts
 
 
 def pixel_features(exp: Experiment, section: TabularConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +67,20 @@ def split_pixels(exp: Experiment, section: TabularConfig, split: str) -> np.ndar
 
 
 def predict_seeds(models: list, x: np.ndarray, num_outputs: int) -> np.ndarray:
-    """The mean over a fold's seed models of their class probabilities."""
+    """The mean over a fold's seed models of their class probabilities; a model fitted on
+    another number of pixel values (a bundle made under other `tabular.grayscale`,
+    `image_size` or `data.channels`) is refused, not left to sklearn's traceback."""
+    width = int(x.shape[1])
+    fitted: set[int] = set()
+    for m in models:
+        n = getattr(m, "n_features_in_", None)
+        fitted.add(width if n is None else int(n))
+    if fitted != {width}:
+        raise ArtifactError(
+            f"the tabular models were fitted on {sorted(fitted)} pixel values per image, these "
+            f"images give {x.shape[1]} (tabular.grayscale, tabular.image_size or data.channels "
+            "differ from the fit): refit the member and export it again"
+        )
     out = np.zeros((len(x), num_outputs))
     for model in models:
         out += _predict(model, x, num_outputs) / len(models)

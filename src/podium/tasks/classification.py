@@ -230,6 +230,7 @@ class Classification(Task):
                 f"train.loss: {cfg.train.loss!r} is a regression loss; a {self.name} task "
                 "takes ce or focal"
             )
+        refuse_labels_for_a_probability_metric(self, cfg)
 
     # ---- targets ---------------------------------------------------------------------------
     def encode(self, table: pd.DataFrame, path: Path) -> np.ndarray:
@@ -273,6 +274,19 @@ class Classification(Task):
     @property
     def valid_loss(self) -> Metric:
         return LOG_LOSS
+
+
+def refuse_labels_for_a_probability_metric(task: Classification, cfg: Config) -> None:
+    """A metric that ranks or weighs probabilities (auc, log_loss) scores a submission of
+    hard labels as something else than the CV says (a binary AUC of 1.0 in CV, of 0/1 labels
+    on the leaderboard): the submission must hold the probabilities."""
+    metric = task.metric  # a built-in or a plug-in that says it needs probabilities
+    if metric.needs_probabilities and cfg.competition.submission_format == "label":
+        raise ConfigError(
+            f"{cfg.source}: competition.metric {metric.name!r} scores probabilities, but "
+            "competition.submission_format is 'label' (hard labels would be scored, not the "
+            "CV's probabilities); set competition.submission_format: proba"
+        )
 
 
 class Multiclass(Classification):

@@ -34,6 +34,7 @@ distillation (its teacher's merged prediction is a grade value, not a distributi
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import ClassVar
 
@@ -53,6 +54,8 @@ from podium.tasks.distillation import ValueDistillation
 from podium.tasks.ordinal_heads import ExpectationHead, GradeSampling, OrdinalHead, RegressionHead
 from podium.tasks.regression import article, raise_refused
 from podium.tasks.values import ValueStacking, ValueSubmission, parse_values
+
+_log = logging.getLogger(__name__)
 
 
 def parse_grades(
@@ -80,6 +83,22 @@ def parse_grades(
         )
         raise DataError(f"{path}: line {i + 2}{which}, column {column!r} has {text!r}, {what}")
     return values
+
+
+def warn_absent_grades(values: np.ndarray, grades: np.ndarray, path: Path) -> None:
+    """A grade with no training row cannot be predicted: the cut-points that grade the
+    predictions are fitted on rows of each grade (and a head has no example of it)."""
+    absent = [int(g) for g in grades if not (values == g).any()]
+    if absent:
+        _log.warning(
+            "%s: grade(s) %s of the grades %s have no row in the train table; they cannot be "
+            "predicted (no cut-point or output learns them), while QWK still counts the "
+            "distances across them; set competition.grades to the grades that exist if the "
+            "metric scores only those",
+            path,
+            absent,
+            [int(g) for g in grades],
+        )
 
 
 class GradeStacking(ValueStacking):
@@ -191,6 +210,7 @@ class Ordinal(Task):
             grades = np.arange(low, high + 1, dtype=np.int64)
         if len(grades) < 2:
             raise DataError(f"{path} has one grade ({int(grades[0])}); QWK needs at least two")
+        warn_absent_grades(values[:, 0], grades, path)
         head = ExpectationHead if cfg.ordinal_head == "expectation" else RegressionHead
         loss = (training.loss if training is not None else None) or head.default_loss
         return cls(cfg, path, values, grades, loss)

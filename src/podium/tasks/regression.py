@@ -42,6 +42,7 @@ from podium.tasks.values import (
     ValueStacking,
     ValueSubmission,
     parse_values,
+    warn_far_values,
 )
 
 PRED_PREFIX = "pred_"
@@ -118,6 +119,7 @@ class Regression(Task):
         training: TrainConfig | None = None,
     ) -> Regression:
         values = parse_values(train, cfg.target_names, cfg.id_column, path)
+        warn_far_values(values, train, cfg.target_names, path, cfg.id_column)
         loss = (training.loss if training is not None else None) or cls.defaults.loss
         return cls(cfg, path, values, loss)
 

@@ -1,7 +1,7 @@
 """What the value tasks (regression; an ordinal task's grade values) share: reading numeric
-targets with errors that name the line, the output scale the network trains on, the
-ensemble's blends and XGBRegressor stack over values, quantile-bin folds and the codec of a
-submission of values.
+targets with errors that name the line (and a warning that names far ones), the output scale
+the network trains on, the ensemble's blends and XGBRegressor stack over values, quantile-bin
+folds and the codec of a submission of values.
 
 Output scale (`ValueScale`). The network never sees raw units: it trains on scaled targets
 and `activate` maps its outputs back, so oof/test files, blends, the meta-model and the
@@ -13,6 +13,7 @@ submission all work in target units whatever the loss:
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,12 @@ from podium.tasks.capabilities import Blend, FoldScheme, Stacking, SubmissionCod
 
 MAX_BINS = 10  # stratification: quantile bins of the target
 ROWS_PER_BIN = 25  # at least this many rows per bin (fewer bins on small tables)
+# a target this many robust standard deviations (1.4826 x the median absolute deviation) from
+# the median is warned: far enough that heavy-tailed targets (prices, counts) pass, near
+# enough that a unit typo (1e39, 35000 for an age) is named before it dominates the loss
+FAR_ROBUST_Z = 1000.0
+
+_log = logging.getLogger(__name__)
 
 
 def parse_values(table: pd.DataFrame, columns: list[str], id_column: str, path: Path) -> np.ndarray:
@@ -37,15 +44,54 @@ def parse_values(table: pd.DataFrame, columns: list[str], id_column: str, path: 
         raw = table[column]
         text = raw.astype(str).str.strip()
         values = pd.to_numeric(text, errors="coerce").to_numpy(np.float64)
-        bad = ~np.isfinite(values) | raw.isna().to_numpy()
+        with np.errstate(over="ignore"):  # a square that overflows: no loss or RMSE is finite
+            bad = ~np.isfinite(values * values) | raw.isna().to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             which = f" (id {table[id_column].iloc[i]!r})" if id_column in table.columns else ""
             value = text.iloc[i]
-            what = "an empty value" if value in ("", "nan") else f"{value!r}, not a number"
+            what = (
+                f"{value!r}, too large to score (its square is not a finite float64)"
+                if np.isfinite(values[i])
+                else "an empty value"
+                if value in ("", "nan")
+                else f"{value!r}, not a number"
+            )
             raise DataError(f"{path}: line {i + 2}{which}, column {column!r} has {what}")
         out[:, j] = values
     return out
+
+
+def warn_far_values(
+    values: np.ndarray, table: pd.DataFrame, columns: list[str], path: Path, id_column: str
+) -> None:
+    """Warn (once per column) where targets lie more than FAR_ROBUST_Z robust standard
+    deviations from the column's median, naming the farthest one's line and id; a column
+    without spread (its median absolute deviation and mean absolute deviation both 0) has no
+    scale to measure by."""
+    for j, column in enumerate(columns):
+        v = values[:, j]
+        median = float(np.median(v))
+        deviation = np.abs(v - median)
+        scale = 1.4826 * float(np.median(deviation)) or 1.2533 * float(deviation.mean())
+        if scale == 0:
+            continue
+        far = np.flatnonzero(deviation / scale > FAR_ROBUST_Z)
+        if far.size:
+            i = int(far[np.argmax(deviation[far])])
+            _log.warning(
+                "%s: column %r: %d value(s) lie more than %g robust standard deviations from "
+                "the median %.6g (the farthest: line %d, id %r = %.6g); they will dominate the "
+                "loss and the CV: fix or drop them, or transform the target",
+                path,
+                column,
+                far.size,
+                FAR_ROBUST_Z,
+                median,
+                i + 2,
+                table[id_column].iloc[i],
+                v[i],
+            )
 
 
 class ValueScale:

@@ -81,6 +81,29 @@ def parse_devices(text: str) -> list[str]:
     return devices
 
 
+def cuda_device_count() -> int:
+    """The CUDA devices this process sees (what `--devices` ids are checked against)."""
+    import torch  # local: `--devices cpu,cpu` needs no CUDA query
+
+    return torch.cuda.device_count()
+
+
+def check_devices(devices: Sequence[str]) -> None:
+    """Every CUDA id of `--devices` names a device of this machine: a unit sent to a missing
+    GPU would otherwise train on the CPU and report 'done (device 7)'."""
+    ids = [d for d in devices if d != "cpu"]
+    if not ids:
+        return
+    count = cuda_device_count()
+    missing = [d for d in ids if int(d) >= count]
+    if missing:
+        have = f"CUDA devices 0..{count - 1}" if count else "no CUDA device"
+        raise ConfigError(
+            f"--devices {','.join(devices)}: this machine has {have}; device(s) "
+            f"{','.join(missing)} do not exist (use cpu entries to train on the CPU)"
+        )
+
+
 def device_env(device: str) -> dict[str, str]:
     """A process sees its GPU alone (as cuda:0), or none: `train.device: auto` then picks
     it, or the CPU, and the unit's config (and so its fingerprint) is the same everywhere."""
@@ -91,6 +114,7 @@ def run_pool(jobs: Sequence[Job], devices: Sequence[str], what: str = "units") -
     """Run `jobs` over `devices`, one at a time per device, in order; every job runs (or is
     skipped), whatever the others do. Returns an outcome per job, in the jobs' order. If the
     pool is interrupted (Ctrl-C, SIGTERM), its running workers are ended before it raises."""
+    check_devices(devices)
     todo: queue.Queue[tuple[int, Job]] = queue.Queue()
     for item in enumerate(jobs):
         todo.put(item)
@@ -202,6 +226,7 @@ def train_on_devices(
     is prepared here first (`--force` on the whole run starts it over), so the units' own
     processes find it made; the summary is printed, and a failed unit fails the command
     after the others have finished."""
+    check_devices(devices)  # before prepare: `--force` removes nothing for a missing GPU
     prepare(exp, start_over=force and fold is None and seed is None)
     jobs = unit_jobs(exp, config_args, exp.units(fold, seed), force, extra_fingerprint)
     outcomes = run_pool(jobs, devices)

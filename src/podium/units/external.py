@@ -14,6 +14,14 @@ not a class names the table and its line); its images are read with the same rea
 (`data.channels`, `window`, `resize`; a `{channel}` template when channels are named) through
 the decode cache, into their own cache file. Their ids, labels and image files are
 fingerprinted into every unit's stamp, so changing them retrains (nothing else does).
+
+Leaks are refused. An external row that repeats a train row is trained on while its fold
+validates it (noise images with random labels reach a perfect OOF AUC with train.csv repeated
+as external data), and a test row with a label leaks the answer. So an external id that is a train or
+test id is refused when the config is checked; and when the external images are decoded,
+each is compared with the train and test images in the decode cache (`podium.data.duplicates`):
+an exact copy is refused with its pairs named, a near copy (perceptual hash within 6 of 64
+bits: re-encoded, resized) is warned with its pairs.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import pandas as pd
 
 from podium.competition import read_table, require_columns, require_unique_ids
 from podium.config import ExternalSource
+from podium.data.duplicates import NEAR_BITS, cached_image_hashes, find_duplicates
 from podium.data.metadata import metadata_matrix
 from podium.engine.trainer import TrainRows
 from podium.errors import DataError
@@ -47,6 +56,11 @@ class ExternalTable:
     table: pd.DataFrame
     targets: np.ndarray  # the task's encoding
     images: list[Path]  # one per row (a literal {channel} where channels are named)
+    id_column: str = "id"
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.table[self.id_column].to_numpy()
 
     @property
     def cache_name(self) -> str:
@@ -63,9 +77,61 @@ def read_external(exp: Experiment, source: ExternalSource) -> ExternalTable:
     require_columns(df, [c.id_column, *c.target_names], path)
     require_unique_ids(df[c.id_column], path)
     df = task_type(c).clean_table(c, df, path).reset_index(drop=True)
+    refuse_competition_ids(df[c.id_column], {"train": comp.train_ids, "test": comp.test_ids}, path)
     targets = exp.task.encode(df, path)
-    images = comp.check_image_paths(source.images, df[c.id_column].to_numpy(), path)
-    return ExternalTable(source, path, df, targets, images)
+    images = comp.check_image_paths(source.images, df, path, "data.external images")
+    return ExternalTable(source, path, df, targets, images, c.id_column)
+
+
+LEAK = (
+    "a copy of a train row is trained on while its fold validates it, and a test row with a "
+    "label leaks the answer"
+)
+LISTED = 10  # pairs named in a message
+
+
+def refuse_competition_ids(ids: pd.Series, splits: dict[str, np.ndarray], path: Path) -> None:
+    """External ids must be new rows: a train or test id is refused, naming its line."""
+    for split, known in splits.items():
+        taken = ids.isin(set(known)).to_numpy()
+        if taken.any():
+            rows = np.flatnonzero(taken)
+            listed = ", ".join(f"{ids.iloc[i]!r} (line {i + 2})" for i in rows[:LISTED])
+            raise DataError(
+                f"{path}: {len(rows)} external id(s) are {split} ids: {listed}; remove them "
+                f"({LEAK})"
+            )
+
+
+def check_duplicates(
+    table: ExternalTable, images: np.ndarray, others: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """`table`'s decoded images against each split's (`others`: name -> (images, ids)):
+    exact copies are refused, near copies warned, their pairs named."""
+    mine = cached_image_hashes(images)
+    ids = table.ids
+    exact, near = [], []
+    for split, (pixels, split_ids) in others.items():
+        found = find_duplicates(mine, cached_image_hashes(pixels))
+        exact += [f"{ids[i]} = {split} {split_ids[j]}" for i, j in found.exact]
+        near += [f"{ids[i]} ~ {split} {split_ids[j]} ({d} bits)" for i, j, d in found.near]
+    size = "x".join(str(s) for s in images.shape[1:3])
+    if exact:
+        raise DataError(
+            f"{table.path}: {len(exact)} external image(s) are exact copies of competition "
+            f"images at the cache size {size}: {', '.join(exact[:LISTED])}; remove those rows "
+            f"({LEAK})"
+        )
+    if near:
+        _log.warning(
+            "%s: %d external image(s) nearly duplicate competition images (perceptual hash "
+            "within %d of 64 bits at %s): %s; check them: a near copy leaks as an exact one does",
+            table.path,
+            len(near),
+            NEAR_BITS,
+            size,
+            ", ".join(near[:LISTED]) + (f" [first {LISTED}]" if len(near) > LISTED else ""),
+        )
 
 
 class External:
@@ -82,13 +148,19 @@ class External:
     @cached_property
     def fingerprint(self) -> str:
         """Each table's path, ids, targets (as written) and image files (every channel's, by
-        path, size and mtime): what a unit trained with them depends on."""
+        path and content): what a unit trained with them depends on."""
         task, comp, id_column = self.exp.task, self.exp.comp, self.exp.cfg.competition.id_column
         parts = []
         for t in self.tables:
             labels = [t.table[id_column], *task.target_frame(t.table).T.to_numpy()]
             files = [f for p in t.images for f in comp.files_of(p)]
-            parts.append([t.source.table, values_fingerprint(*labels), files_fingerprint(files)])
+            parts.append(
+                [
+                    t.source.table,
+                    values_fingerprint(*labels),
+                    files_fingerprint(files, comp.digests),
+                ]
+            )
             if self.exp.metadata_layout is not None:  # checked here: validate computes this
                 meta = metadata_matrix(self.exp.metadata_layout, t.table, str(t.path))
                 parts[-1].append(values_fingerprint(meta.ravel().tolist()))
@@ -101,6 +173,9 @@ class External:
         if not self.tables:
             return None
         images = [self.exp.load_images(t.images, t.cache_name) for t in self.tables]
+        others = self._competition_images()
+        for t, pixels in zip(self.tables, images, strict=True):
+            check_duplicates(t, pixels, others)
         targets = np.concatenate([t.targets for t in self.tables])
         _log.info(
             "external data: %d rows from %s",
@@ -118,6 +193,20 @@ class External:
             self.exp.task.training_targets(targets),
             metadata=metadata,
         )
+
+    def _competition_images(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The train and test images (through the decode cache) and their ids, to compare the
+        external images with; test images that are not there (a code competition's hidden
+        test) are left out with a warning."""
+        exp, comp = self.exp, self.exp.comp
+        others = {"train": (exp.train_images, comp.train_ids)}
+        try:
+            others["test"] = (exp.test_images, comp.test_ids)
+        except DataError as e:
+            _log.warning(
+                "external images compared with train only: the test images are not readable (%s)", e
+            )
+        return others
 
 
 def concat_rows(train: TrainRows, extra: TrainRows) -> TrainRows:

@@ -2,7 +2,7 @@
 unit (and refuses one made from other inputs) and predictions refuse a stale one.
 
 The parts: the training config (values that differ from the defaults), folds.csv, the train
-ids and labels, the train images (path, size, mtime), the extra rows (pseudo-labels, a
+ids and labels, the train images (path and content), the extra rows (pseudo-labels, a
 distillation teacher's units), the external tables (`data.external`: rows that join every
 fold's training set, podium.units.external) and the metadata a network reads. Written by
 `podium.units.train`, read by `podium.units.predict` (and so by every prediction file).
