@@ -6,7 +6,7 @@ engine/freezing.py, engine/averaging.py, engine/progressive.py, engine/distill.p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -69,6 +69,9 @@ class DistillConfig(_Section):
     teacher: str  # a config path, relative to the student's config
     alpha: float = Field(0.5, ge=0, le=1)
     temperature: float = Field(2.0, gt=0)
+    # the teacher's weights: its fixed-schedule checkpoint (last / swa / snapshots) unless
+    # `best`, which leaks fold k's labels into fold k's student (podium.units.teacher_weights)
+    teacher_checkpoint: Literal["last", "swa", "snapshots", "best"] | None = None
 
     def teacher_path(self, source: str | None) -> Path:
         """The teacher's config file, relative to the student's own file."""
