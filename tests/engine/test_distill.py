@@ -159,7 +159,9 @@ def test_a_best_checkpoint_teacher_distils_with_its_last_weights(tiny_config, te
     default = Distiller(student, [best])
     default.soft_targets(0, rows)
     assert loaded == ["last"]
-    leaky = _exp(tiny_config, "student", "train.distill={teacher: t.yaml, teacher_checkpoint: best}")
+    leaky = _exp(
+        tiny_config, "student", "train.distill={teacher: t.yaml, teacher_checkpoint: best}"
+    )
     with pytest.warns(UserWarning, match="fold k's labels chose"):
         accepted = Distiller(leaky, [best])
     accepted.soft_targets(0, rows)
@@ -201,7 +203,10 @@ def test_podium_train_trains_the_teacher_then_the_student(tmp_path, demo_data_ro
     assert "warning" not in capfd.readouterr().err
     # a student that accepts the leak of the teacher's best.pt is told so, once, on stderr
     leaky = {**student, "name": "leaky"}
-    leaky["train"] = {**student["train"], "distill": {"teacher": "teacher.yaml", "teacher_checkpoint": "best"}}
+    leaky["train"] = {
+        **student["train"],
+        "distill": {"teacher": "teacher.yaml", "teacher_checkpoint": "best"},
+    }
     (tmp_path / "leaky.yaml").write_text(yaml.safe_dump(leaky))
     assert main(["train", "-c", str(tmp_path / "leaky.yaml")]) == 0
     warned = [x for x in capfd.readouterr().err.splitlines() if x.startswith("warning:")]

@@ -131,7 +131,9 @@ def test_teachers_use_a_fixed_schedule_checkpoint_unless_told(train, expected):
 
 def test_an_early_stopped_teacher_leaks_whatever_its_checkpoint_unless_accepted():
     cfg = _cfg(checkpoint="last", early_stopping_patience=2)
-    with pytest.raises(ConfigError, match="stops early on fold k's labels.*teacher_checkpoint: best"):
+    with pytest.raises(
+        ConfigError, match="stops early on fold k's labels.*teacher_checkpoint: best"
+    ):
         teacher_weights(cfg, None, "pseudo.teacher_checkpoint", "student")
     with pytest.raises(ConfigError, match="trains no SWA"):
         teacher_weights(_cfg(checkpoint="best"), "swa", "pseudo.teacher_checkpoint", "student")

@@ -6,6 +6,13 @@ against sample_submission.csv. Same device, same numbers as `infer` + `ensemble`
 
 The bundle's members are read as runs (bundle/runs/<comp>/<member>/...), the competition from
 the data folder given; train.csv is replaced by the bundle's targets.csv (the task's schema).
+
+What it writes is only what the user names: the submission (`--out`) and, when asked, the test
+predictions (`--predictions`). Neither may lie inside a podium runs folder, a competition's
+data folder or the bundle (`./runs`, `./data`, `--data`, `--bundle`, or a folder holding
+run.json, folds.csv or sample_submission.csv): predictions on other data written there would
+pass for an experiment's own (a later `podium submit` would submit them under its CV), or
+replace the user's input.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from podium.ensemble.blend import mean_blend
 from podium.ensemble.features import test_level2
 from podium.ensemble.schema import FeaturesConfig
 from podium.ensemble.stack import stack_predict
-from podium.errors import ArtifactError, DataError
+from podium.errors import USER_ERRORS, ArtifactError, ConfigError, DataError
 from podium.experiment import Experiment
 from podium.predictions import TEST, read_test, write_test
 from podium.submission import (
@@ -56,6 +63,35 @@ def bundle_config(d: dict[str, Any], bundle: Path, data_root: Path, what: str) -
     )
     d["data"]["cache"] = "memory"  # the bundle may be read-only (a Kaggle dataset)
     return from_dict(d, source=f"{bundle / MANIFEST} ({what})")
+
+
+# files whose folder is podium's (a run or the runs of a competition) or a competition's data
+MARKERS = ("run.json", "folds.csv", "sample_submission.csv")
+
+
+def check_output(path: Path, option: str, data: Path, bundle: Path) -> None:
+    """Refuse to write `path` (the value of `option`) where podium's artifacts or the user's
+    inputs live; symlinks are resolved first."""
+    target = path.resolve()
+    protected = {
+        "the runs folder": Path("runs").resolve(),
+        "the data folder": Path("data").resolve(),
+        "the competition folder (--data)": data.resolve(),
+        "the bundle (--bundle)": bundle.resolve(),
+    }
+    for what, folder in protected.items():
+        if target == folder or folder in target.parents:
+            raise ConfigError(
+                f"{option} {path}: lies inside {what} {folder}, whose files podium or you made; "
+                "write predictions elsewhere (e.g. --out submission.csv)"
+            )
+    for folder in target.parents:
+        marker = next((m for m in MARKERS if (folder / m).is_file()), None)
+        if marker is not None:
+            raise ConfigError(
+                f"{option} {path}: lies inside {folder}, a podium run or competition folder "
+                f"(it holds {marker}); write predictions elsewhere (e.g. --out submission.csv)"
+            )
 
 
 def data_root(data: Path, competition: str, tmp: Path) -> Path:
@@ -159,53 +195,73 @@ def decisions(manifest: dict[str, Any], bundle: Path, comp: Competition) -> Deci
     return read_json(path)["final"], str(path)
 
 
-def predict(bundle: Path, data: Path, out: Path) -> Path:
-    """Write `out` (the submission) and test.parquet beside it; returns `out`."""
+def predict(bundle: Path, data: Path, out: Path, predictions: Path | None = None) -> Path:
+    """Write `out` (the submission) and, when given, `predictions` (test.parquet's schema);
+    returns `out`. Errors name the user's `data` folder, never the temporary link to it."""
+    for path, option in ((out, "--out"), (predictions, "--predictions")):
+        if path is not None:
+            check_output(path, option, data, bundle)
     manifest = read_manifest(bundle)
     competition = manifest["config"]["competition"]["name"]
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="podium-predict-") as tmp:
         root = data_root(Path(data), competition, Path(tmp))
-        top = bundle_config(manifest["config"], bundle, root, "bundle")
-        comp = Experiment(top).comp
-        decided = decisions(manifest, bundle, comp)  # before the long part: refused early
-        runs = [
-            MemberRun(m, bundle_config(m["config"], bundle, root, f"member {m['name']}"))
-            for m in manifest["members"]
-        ]
-        n = len(comp.test_ids)
-        total = sum(r.n_models for r in runs)
-        views = ", ".join(f"{r.name}: {r.views} views x {r.n_models} models" for r in runs)
-        _log.info("predict: %d test images x (%s)", n, views)
-        eta = estimate_seconds(runs, n)
-        if eta is not None:
-            _log.info("predict: about %.0fs on this device (timed on one batch)", eta)
-        t0 = time.time()
-        tests = []
-        with tqdm(total=total, desc="predict", unit="model") as bar:
-            for r in runs:
-                pred = r.predict(bar)
-                # through the prediction file, as the ensemble reads its members
-                path = Path(tmp) / "members" / f"{r.name}.parquet"
-                write_test(path, comp.task, comp.test_ids, pred)
-                tests.append(read_test(path, comp.task, comp.test_ids, f"member {r.name}"))
-        names = [r.name for r in runs]
-        write_test(
-            out.parent / TEST,
-            comp.task,
-            comp.test_ids,
-            combine(manifest, names, tests, comp, bundle),
-        )
-        sub = build_submission(comp, out.parent, decided)
-        validate_submission(comp, sub, "submission")
-        write_csv(out, sub)
-        validate_submission(comp, read_submission(out), str(out))
+        try:
+            return _predict(manifest, bundle, root, Path(tmp), out, predictions)
+        except USER_ERRORS as e:
+            linked = str(root / competition)
+            if linked == str(Path(data).resolve()):
+                raise
+            raise type(e)(str(e).replace(linked, str(data))) from None
+
+
+def _predict(
+    manifest: dict[str, Any],
+    bundle: Path,
+    root: Path,
+    tmp: Path,
+    out: Path,
+    predictions: Path | None,
+) -> Path:
+    """The members' predictions, their combination and the submission, written where asked."""
+    top = bundle_config(manifest["config"], bundle, root, "bundle")
+    comp = Experiment(top).comp
+    decided = decisions(manifest, bundle, comp)  # before the long part: refused early
+    runs = [
+        MemberRun(m, bundle_config(m["config"], bundle, root, f"member {m['name']}"))
+        for m in manifest["members"]
+    ]
+    n = len(comp.test_ids)
+    total = sum(r.n_models for r in runs)
+    views = ", ".join(f"{r.name}: {r.views} views x {r.n_models} models" for r in runs)
+    _log.info("predict: %d test images x (%s)", n, views)
+    eta = estimate_seconds(runs, n)
+    if eta is not None:
+        _log.info("predict: about %.0fs on this device (timed on one batch)", eta)
+    t0 = time.time()
+    tests = []
+    with tqdm(total=total, desc="predict", unit="model") as bar:
+        for r in runs:
+            pred = r.predict(bar)
+            # through the prediction file, as the ensemble reads its members
+            path = tmp / "members" / f"{r.name}.parquet"
+            write_test(path, comp.task, comp.test_ids, pred)
+            tests.append(read_test(path, comp.task, comp.test_ids, f"member {r.name}"))
+    names = [r.name for r in runs]
+    combined = combine(manifest, names, tests, comp, bundle)
+    write_test(tmp / TEST, comp.task, comp.test_ids, combined)  # what submit reads
+    sub = build_submission(comp, tmp, decided)
+    validate_submission(comp, sub, "submission")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(out, sub)
+    validate_submission(comp, read_submission(out), str(out))
+    if predictions is not None:
+        write_test(predictions, comp.task, comp.test_ids, combined)
     _log.info(
-        "predict: %s (%d rows, %s) in %.1fs; predictions: %s",
+        "predict: %s (%d rows, %s) in %.1fs%s",
         out,
         len(sub),
         manifest["combination"]["chosen"],
         time.time() - t0,
-        out.parent / TEST,
+        f"; predictions: {predictions}" if predictions is not None else "",
     )
     return out
