@@ -57,7 +57,10 @@ class StageConfig(_Section):
     @field_validator("image_size", mode="before")
     @classmethod
     def _square(cls, v: object) -> object:
-        return (v, v) if isinstance(v, int) else v
+        v = (v, v) if isinstance(v, int) else v
+        if isinstance(v, (list, tuple)) and any(isinstance(x, int) and x < 1 for x in v):
+            raise ValueError(f"image_size must be at least 1 pixel a side, got {list(v)}")
+        return v
 
 
 class DistillConfig(_Section):
