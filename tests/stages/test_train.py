@@ -163,3 +163,34 @@ def test_force_checks_configs_and_images_before_removing_finished_units(
     assert len(err.splitlines()) == 1 and image.name in err, err
 
     assert {p: p.stat().st_mtime_ns for p in units} == before  # nothing removed or rewritten
+
+
+def test_a_replaced_weights_file_makes_the_units_stale(small_demo, tmp_path, capsys):
+    """`model.weights` pointing at a new file of the same name (same size and mtime, even) is
+    noticed: the units trained from the old one are refused until --force (#23 item 18)."""
+    import os
+
+    import timm
+
+    from podium.cli import main
+
+    weights = tmp_path / "start.pth"
+
+    def write_weights(seed: int) -> None:
+        torch.manual_seed(seed)
+        torch.save(timm.create_model("test_convnext", num_classes=10).state_dict(), weights)
+
+    write_weights(0)
+    config = _config_file(tmp_path, small_demo)
+    args = ["-c", config, f"model.weights={weights}", "--fold", "0", "--seed", "0"]
+    assert main(["train", *args]) == 0
+    assert main(["train", *args]) == 0  # unchanged: skipped
+    st = weights.stat()
+    write_weights(1)  # other weights under the same name, size and modification time
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert weights.stat().st_size == st.st_size
+    capsys.readouterr()
+    assert main(["train", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "weights changed" in err and "--force" in err, err
+    assert main(["train", *args, "--force"]) == 0

@@ -4,8 +4,9 @@ its fold. Used by `podium train`, the pseudo-label student and every tune trial.
 
 Freshness: a unit is finished when its `result.json` holds the fingerprint of what it was
 trained from: the training config (values that differ from the defaults), folds.csv, the
-train ids and labels, the train images (path, size, mtime), the extra rows and the external
-tables (`data.external`: rows that join every fold's training set, podium.units.external).
+train ids and labels, the train images (path, size, mtime), the extra rows, the external
+tables (`data.external`: rows that join every fold's training set, podium.units.external)
+and the content of `model.weights` (a file replaced under the same name is noticed).
 A unit made from other inputs is refused, naming what changed, until `--force` retrains it
 (nothing finished is ever thrown away silently). Each unit trains under its own lock, so
 parallel `--fold K` processes work and two processes never train the same unit.
@@ -19,11 +20,11 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podium.artifacts import exclusive, is_locked, read_json, write_json
+from podium.artifacts import exclusive, file_hash, is_locked, read_json, write_json
 from podium.config import Config, save_resolved
 from podium.data.metadata import fit_stats
 from podium.engine import distributed
@@ -77,7 +78,26 @@ def unit_stamp(
         parts["external"] = (external or External(exp)).fingerprint
     if exp.metadata_layout is not None:  # competition.metadata, read by the network
         parts["metadata"] = exp.metadata_fingerprint("train")
+    if exp.cfg.model.weights:  # the starting weights' content, not only their file name
+        parts["weights"] = weights_hash(Path(exp.cfg.model.weights))
     return Stamp(exp.unit_dir(fold, seed) / "result.json", parts)
+
+
+def weights_hash(path: Path) -> str:
+    """The content hash of a `model.weights` file, computed once per version of the file
+    however many units ask (weights files are large): a version is its inode, size, mtime and
+    ctime (which a rewrite changes even when the mtime is set back)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return f"missing: {path}"  # validation names the missing file before training
+    version = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return _content_hash(str(path.resolve()), version)
+
+
+@lru_cache(maxsize=16)
+def _content_hash(path: str, version: tuple[int, ...]) -> str:
+    return file_hash(path)
 
 
 def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
