@@ -85,6 +85,7 @@ def run(exp: Experiment, force: bool = False) -> None:
             )
             for j, name in enumerate(snapshots)
         }
+    record.invalidate()  # before the outputs: a run killed among them leaves no stamp
     write_oof(
         exp.run_dir / OOF, task, comp.train_ids, fold_of_row, task.target_frame(comp.train), pred
     )

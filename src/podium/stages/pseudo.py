@@ -27,7 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import read_json, write_json, write_parquet
+from podium.artifacts import read_json, remove, write_json, write_parquet
 from podium.config import Config
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
@@ -177,6 +177,7 @@ def build_pseudo(
     )
     frame = pseudo_frame(pool, section, comp)
     counts = rows_per_class(frame, comp.task.label_names)
+    remove(exp.run_dir / PSEUDO_JSON)  # first: a run killed after the parquet leaves no record
     write_parquet(exp.run_dir / PSEUDO_PARQUET, frame)
     write_json(  # last: its fingerprint marks pseudo.parquet complete
         exp.run_dir / PSEUDO_JSON,
