@@ -71,9 +71,7 @@ def write_error(
             free = _size(shutil.disk_usage(path.parent).free) + " free"
         except OSError:
             free = "free space unknown"
-        need = (
-            f"about {_size(needed)}" if needed else f"more than the {_size(partial)} written"
-        )
+        need = f"about {_size(needed)}" if needed else f"more than the {_size(partial)} written"
         return ArtifactError(
             f"{path}: no space left on the device ({free}; this file needs {need}); free some "
             "space (or point paths.runs at a larger disk) and re-run: finished work is kept"
@@ -228,9 +226,7 @@ def write_csv(path: Path | str, df: pd.DataFrame) -> None:
         df.to_csv(tmp, index=False)
 
 
-def save_with(
-    path: Path | str, writer: Callable[[Path], None], needed: int | None = None
-) -> None:
+def save_with(path: Path | str, writer: Callable[[Path], None], needed: int | None = None) -> None:
     """Atomically write a file through a library's own saver (torch.save, xgb save_model);
     `needed`: the bytes it will take, for the message of a full disk."""
     path = Path(path)

@@ -116,9 +116,7 @@ def _restore(work: Path, snapshot: Path) -> None:
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_a_stage_killed_at_any_write_is_redone_not_trusted(
-    work, scenario, monkeypatch, tmp_path
-):
+def test_a_stage_killed_at_any_write_is_redone_not_trusted(work, scenario, monkeypatch, tmp_path):
     monkeypatch.chdir(work)
     argv, changed, files = SCENARIOS[scenario]
     assert main(argv) == 0
