@@ -54,11 +54,7 @@ def _landed() -> None:
 
 
 def _size(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    raise AssertionError("unreachable")
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} KB"
 
 
 def write_error(
@@ -85,10 +81,7 @@ def write_error(
 
 
 def _temp_size(tmp: str | Path) -> int:
-    try:
-        return os.path.getsize(tmp)
-    except OSError:
-        return 0
+    return os.path.getsize(tmp) if os.path.exists(tmp) else 0
 
 
 def _umask() -> int:
@@ -236,12 +229,10 @@ def save_with(path: Path | str, writer: Callable[[Path], None], needed: int | No
         try:
             writer(target)
             os.replace(target, tmp)
-        except OSError:
-            raise
-        except Exception as e:  # a library that reports a failed write in its own way
-            if disk_full(path.parent, needed or _temp_size(target)):
-                raise OSError(errno.ENOSPC, f"writing {path.name} failed: {e}") from e
-            raise
+        except Exception as e:  # torch reports a full disk as a RuntimeError of its own
+            if isinstance(e, OSError) or not disk_full(path.parent, needed or _temp_size(target)):
+                raise
+            raise OSError(errno.ENOSPC, f"writing {path.name} failed: {e}") from e
         finally:
             if target.exists():
                 target.unlink()

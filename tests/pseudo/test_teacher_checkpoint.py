@@ -14,7 +14,8 @@ import yaml
 
 from podium.artifacts import read_json
 from podium.cli import main
-from podium.config import ConfigError, from_dict
+from podium.config import ConfigError, from_dict, load_config
+from podium.pseudo.teacher import open_teacher
 from podium.units import predict as units_predict
 from podium.units import train as units_train
 from podium.units.teacher_weights import teacher_weights
@@ -79,6 +80,10 @@ def test_a_best_checkpoint_teacher_labels_with_its_last_weights_by_default(
     run = Path(best_teacher["paths"]["runs"]) / "digits" / "student"
     assert read_json(run / "pseudo.json")["leak_free"] is True
     assert "warning" not in capfd.readouterr().err
+    # the report compares the student with the teacher as it taught: its last.pt's CV
+    teacher = open_teacher(load_config(student), tmp_path / "teacher.yaml")
+    own = read_json(Path(best_teacher["paths"]["runs"]) / "digits" / "tiny" / "scores.json")
+    assert teacher.scores(all_folds=False)["cv"] == own["last_checkpoint"]["accuracy"]
 
 
 def test_teacher_checkpoint_best_accepts_the_leak_warns_and_marks_the_student(

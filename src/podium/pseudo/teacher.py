@@ -40,15 +40,19 @@ from podium.config import Config, ConfigError, load_related
 from podium.ensemble.schema import parse_ensemble
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
-from podium.fingerprint import fingerprint
 from podium.predictions import TEST, TEST_BY_FOLD, read_test, read_test_by_fold
 from podium.pseudo.pool import load_extra_images
+from podium.pseudo.teacher_folds import (
+    predict_test_by_fold,
+    predicts_here,
+    teaches_with,
+    test_by_fold_fingerprint,
+)
 from podium.tasks import Task
-from podium.units.predict import UnitPredictor, prediction_settings, trained_fingerprints
-from podium.units.teacher_weights import TeacherLeakWarning, TeacherWeights, teacher_weights
+from podium.units.predict import UnitPredictor, trained_fingerprints
+from podium.units.teacher_weights import TeacherLeakWarning, TeacherWeights
 
 ALL_FOLDS = -1  # the `fold` of a pseudo row any student fold may use
-KEY = "pseudo.teacher_checkpoint"
 
 
 class PseudoLeakWarning(TeacherLeakWarning):
@@ -97,18 +101,14 @@ class Source:
     def weights(self) -> TeacherWeights | None:
         """The checkpoint the fold-k units teach with (None: no units, a tabular member's
         fold-k model fitted without fold k); a leak not accepted is a ConfigError."""
-        if not self.is_cnn:
-            return None
-        return teacher_weights(self.cfg, self.checkpoint, KEY, f"pseudo teacher {self.name!r}")
+        return teaches_with(self.cfg, self.checkpoint) if self.is_cnn else None
 
     @property
     def leak_free(self) -> bool:
         return self.weights is None or self.weights.leak_free
 
     def predicts_here(self) -> bool:
-        """Its test_by_fold.parquet holds other weights' predictions than it teaches with."""
-        weights = self.weights
-        return weights is not None and weights.checkpoint != self.cfg.train.checkpoint
+        return predicts_here(self.cfg, self.weights)
 
     def check_folds(self, folds_hash: str) -> None:
         recorded = read_json(self.run_dir / "run.json").get("folds_hash")
@@ -128,34 +128,11 @@ class Source:
     def test_by_fold(self, folds: list[int], ids: np.ndarray, task: Task) -> dict[int, np.ndarray]:
         """Fold k's predictions of the test images by the teacher's fold-k units, with the
         weights it teaches with (test_by_fold.parquet where infer used those)."""
-        if self.predicts_here():
-            return self._predict_test(folds)
+        weights = self.weights
+        if weights is not None and predicts_here(self.cfg, weights):
+            return predict_test_by_fold(self.cfg, weights, folds)
         what = f"teacher {self.name!r} per-fold test predictions (train and infer every fold)"
         return read_test_by_fold(self.run_dir / TEST_BY_FOLD, task, ids, folds, what)
-
-    def _predict_test(self, folds: list[int]) -> dict[int, np.ndarray]:
-        exp, weights = Experiment(self.cfg), self.weights
-        assert weights is not None
-        logits = UnitPredictor(exp).test_logits(
-            exp.test_images, metadata=exp.test_metadata, checkpoint=weights.checkpoint
-        )
-        return {k: exp.task.merge(logits[k], self.cfg.infer.merge) for k in folds}
-
-    def predictions_fingerprint(self) -> str:
-        """What its per-fold labels come from: test_by_fold.parquet's content, or the units,
-        weights and settings it predicts with here."""
-        if not self.predicts_here():
-            return file_hash(self.run_dir / TEST_BY_FOLD)
-        exp, weights = Experiment(self.cfg), self.weights
-        assert weights is not None
-        folds = list(range(self.cfg.folds.n_splits))
-        return fingerprint(
-            {
-                "units": trained_fingerprints(exp, folds),
-                "settings": {**prediction_settings(exp), "checkpoint": weights.checkpoint},
-                "test": [list(exp.comp.test_ids), exp.comp.images_fingerprint("test")],
-            }
-        )
 
     def test_all_folds(self, ids: np.ndarray, task: Task) -> np.ndarray:
         return read_test(self.run_dir / TEST, task, ids, f"teacher {self.name!r} test predictions")
@@ -244,7 +221,7 @@ class Teacher:
         hashes, or the units and weights of a source that predicts here."""
         if all_folds:
             return [file_hash(self.run_dir / "test.parquet")]
-        return [s.predictions_fingerprint() for s in self.sources]
+        return [test_by_fold_fingerprint(s.cfg, s.weights) for s in self.sources]
 
     # ---- predictions over the pool, keyed by student fold ---------------------------------
     def test_predictions(
@@ -301,7 +278,9 @@ class Teacher:
 
     def scores(self, all_folds: bool) -> dict:
         """scores.json of the teacher as it labels: in leak-free mode an ensemble teaches
-        through its members' mean, so its `mean` candidate's CV is the honest figure."""
+        through its members' mean, so its `mean` candidate's CV is the honest figure, and an
+        experiment that teaches with other weights than its own (`last` for `best`) is scored
+        with those (oof's `<checkpoint>_checkpoint` block, where it has one)."""
         scores = read_json(self.run_dir / "scores.json")
         if self.kind == "ensemble" and not all_folds:
             mean = scores["candidates"]["mean"]
@@ -312,6 +291,18 @@ class Teacher:
                 "chosen": "mean",
                 "final": None,  # the chosen candidate's per-fold figures are not the mean's
             }
+        source = self.sources[0]
+        if not all_folds and source.predicts_here():
+            weights = source.weights
+            block = scores.get(f"{weights.checkpoint}_checkpoint") if weights else None
+            if block is not None:
+                metric = scores["metric"]
+                return {
+                    **scores,
+                    "cv": block[metric],
+                    "log_loss": block["log_loss"],
+                    "final": block,
+                }
         return scores
 
 
