@@ -66,7 +66,7 @@ def fake_experiment(
     exp = Experiment(cfg)
     comp, task, out = exp.comp, exp.task, exp.run_dir
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "run.json", {"kind": cfg.kind, "folds_hash": exp.folds_hash})
+    write_json(out / "run.json", {"kind": cfg.kind.name, "folds_hash": exp.folds_hash})
     n_test = len(comp.test_ids)
     per_fold = {k: predictions(task, n_test, lab, c) for k, (lab, c) in by_fold.items()}
     write_test_by_fold(out / TEST_BY_FOLD, task, comp.test_ids, per_fold)
@@ -74,10 +74,10 @@ def fake_experiment(
     oof = predictions(task, len(comp.train_ids), "0", 0.5)
     target = task.target_frame(comp.train)
     write_oof(out / OOF, task, comp.train_ids, exp.fold_of_row, target, oof)
-    folds = {str(k): {"accuracy": 0.5, "log_loss": 1.0} for k in by_fold}
+    folds = {str(k): {"accuracy": 0.5, "valid_loss": 1.0} for k in by_fold}
     write_json(
         out / "scores.json",
-        {"metric": "accuracy", "cv": 0.5, "log_loss": 1.0, "final": {"folds": folds}},
+        {"metric": "accuracy", "cv": 0.5, "valid_loss": 1.0, "final": {"folds": folds}},
     )
     return write_config(tmp_path / f"{name}.yaml", cfg)
 
@@ -194,15 +194,16 @@ def test_ensemble_teacher_is_leak_free_only_through_its_members_mean(
     out = cfg.run_dir
     out.mkdir(parents=True)
     exp0 = Experiment(cfg)
-    write_json(out / "run.json", {"kind": cfg.kind, "folds_hash": exp0.folds_hash})
+    write_json(out / "run.json", {"kind": cfg.kind.name, "folds_hash": exp0.folds_hash})
     test_ids = exp0.comp.test_ids
     write_test(out / TEST, exp0.task, test_ids, predictions(exp0.task, len(test_ids), "9", 0.99))
     cands = {
-        "mean": {"accuracy": 0.6, "log_loss": 0.9},
-        "stack": {"accuracy": 0.7, "log_loss": 0.8},
+        "mean": {"accuracy": 0.6, "valid_loss": 0.9},
+        "stack": {"accuracy": 0.7, "valid_loss": 0.8},
     }
     write_json(
-        out / "scores.json", {"metric": "accuracy", "cv": 0.7, "log_loss": 0.8, "candidates": cands}
+        out / "scores.json",
+        {"metric": "accuracy", "cv": 0.7, "valid_loss": 0.8, "candidates": cands},
     )
     ensemble = write_config(tmp_path / "stack.yaml", cfg)
 

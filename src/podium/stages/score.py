@@ -33,13 +33,13 @@ def run(cfg: Config, submission: Path | None = None) -> dict[str, float]:
     sub = read_submission(submission)
     validate_submission(comp, sub, str(submission))
     task = comp.task
-    metric = task.metric()
+    metric = task.metric
     y, truth = comp.solution_targets(sub[comp.cfg.id_column].to_numpy())
-    if comp.cfg.submission_format == "label" and metric.needs_proba:
+    if comp.cfg.submission_format == "label" and metric.needs_probabilities:
         raise DataError(
             f"metric {metric.name} needs probabilities, but the submission holds labels"
         )
-    pred = task.submission_predictions(sub, target_columns(comp))
+    pred = task.submission.predictions(sub, target_columns(comp))
     parts = {"all": np.ones(len(sub), bool)}
     if "Usage" in truth.columns:
         for usage in ("Public", "Private"):

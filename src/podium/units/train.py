@@ -3,13 +3,10 @@ its fold's training rows (plus extra rows such as fold-matched pseudo-labels), v
 its fold. Used by `podium train`, the pseudo-label student and every tune trial.
 
 Freshness: a unit is finished when its `result.json` holds the fingerprint of what it was
-trained from: the training config (values that differ from the defaults), folds.csv, the
-train ids and labels, the train images (path, size, mtime), the extra rows, the external
-tables (`data.external`: rows that join every fold's training set, podium.units.external)
-and the content of `model.weights` (a file replaced under the same name is noticed).
-A unit made from other inputs is refused, naming what changed, until `--force` retrains it
-(nothing finished is ever thrown away silently). Each unit trains under its own lock, so
-parallel `--fold K` processes work and two processes never train the same unit.
+trained from (`podium.units.stamps`). A unit made from other inputs is refused, naming what
+changed, until `--force` retrains it (nothing finished is ever thrown away silently). Each
+unit trains under its own lock, so parallel `--fold K` processes work and two processes never
+train the same unit.
 """
 
 from __future__ import annotations
@@ -20,84 +17,27 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from podium.artifacts import exclusive, file_hash, is_locked, read_json, write_json
-from podium.config import Config, save_resolved
+from podium.artifacts import exclusive, is_locked, read_json, write_json
+from podium.config import save_resolved
 from podium.data.metadata import fit_stats
 from podium.engine import distributed
 from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
-from podium.fingerprint import Stamp, config_part, fingerprint
+from podium.fingerprint import Stamp, fingerprint
 from podium.units.external import External, concat_rows
+from podium.units.stamps import training_config, unit_stamp
 
-if TYPE_CHECKING:  # units.distill predicts with units.predict, which reads unit stamps here
+if TYPE_CHECKING:  # a type only: the distiller is built by the stage
     from podium.units.distill import Distiller
 
 _log = logging.getLogger(__name__)
 
 ExtraRows = Callable[[int], TrainRows | None]
-# what does not change trained weights: progress bars, the kill hook, which units run,
-# which checkpoint predictions use
-UNTRAINED_KEYS = {"progress", "stop_after_epoch", "folds", "seeds", "checkpoint"}
-
-
-def training_config(cfg: Config) -> dict[str, Any]:
-    """The config values that shape a unit's weights (non-default ones only)."""
-    return {
-        "competition": config_part(cfg.competition),
-        "data": config_part(cfg.data),
-        "model": config_part(cfg.model, exclude={"grad_checkpointing"}),  # same weights
-        "train": config_part(cfg.train, exclude=UNTRAINED_KEYS),
-        "pseudo": cfg.pseudo,
-    }
-
-
-def unit_stamp(
-    exp: Experiment,
-    fold: int,
-    seed: int,
-    extra: str | None = None,
-    external: External | None = None,
-) -> Stamp:
-    """The record of unit (fold, seed): `extra` fingerprints its extra rows (pseudo.parquet);
-    `data.external` tables (read now unless given) are a part only where configured, so the
-    stamps of runs without them are unchanged."""
-    parts: dict[str, Any] = {
-        "config": training_config(exp.cfg),
-        "folds": exp.folds_hash,
-        "labels": exp.comp.labels_fingerprint,
-        "images": exp.comp.images_fingerprint("train"),
-        "extra": extra or "",
-        "unit": {"fold": fold, "seed": seed},
-    }
-    if exp.cfg.data.external:
-        parts["external"] = (external or External(exp)).fingerprint
-    if exp.metadata_layout is not None:  # competition.metadata, read by the network
-        parts["metadata"] = exp.metadata_fingerprint("train")
-    if exp.cfg.model.weights:  # the starting weights' content, not only their file name
-        parts["weights"] = weights_hash(Path(exp.cfg.model.weights))
-    return Stamp(exp.unit_dir(fold, seed) / "result.json", parts)
-
-
-def weights_hash(path: Path) -> str:
-    """The content hash of a `model.weights` file, computed once per version of the file
-    however many units ask (weights files are large): a version is its inode, size, mtime and
-    ctime (which a rewrite changes even when the mtime is set back)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return f"missing: {path}"  # validation names the missing file before training
-    version = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    return _content_hash(str(path.resolve()), version)
-
-
-@lru_cache(maxsize=16)
-def _content_hash(path: str, version: tuple[int, ...]) -> str:
-    return file_hash(path)
 
 
 def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
@@ -163,7 +103,7 @@ def prepare(exp: Experiment, start_over: bool = False) -> None:
         write_json(
             meta,
             {
-                "kind": cfg.kind,
+                "kind": cfg.kind.name,
                 "folds_hash": exp.folds_hash,
                 "config_hash": config_fp,
                 "columns": exp.task.columns,
