@@ -139,3 +139,45 @@ def write_toy_config(root: Path, name: str = "toy", **sections) -> Path:
     path = Path(root) / f"{name}.yaml"
     path.write_text(yaml.safe_dump(d, sort_keys=False))
     return path
+
+
+def _cli_killed_after(n: int, argv: list[str], cwd: str) -> None:
+    """In a forked process: `podium.cli.main(argv)` in `cwd`, SIGKILLed after its n-th
+    finished write (the `podium.artifacts` seam)."""
+    import os
+    import sys
+
+    from podium.artifacts import KILL_AFTER_WRITES
+    from podium.cli import main
+
+    os.chdir(cwd)
+    os.environ[KILL_AFTER_WRITES] = str(n)
+    sys.exit(main(argv))
+
+
+def run_killed_after(n: int, argv: list[str]) -> int:
+    """Run `podium <argv>` (in the current folder) in a process that kills itself (SIGKILL: no
+    cleanup, no finally) after its n-th atomic write; returns its exit code (-9 when killed,
+    0 when it finished with fewer writes). Processes fork from a server that imported podium
+    once, so each costs the stage's work, not an interpreter's start."""
+    import multiprocessing
+    import os
+    import sys
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["podium.pipeline", "podium.cli"])
+    saved = os.environ.get("PYTHONPATH")
+    # the server imports what this process does (PYTHONPATH=src, tests/) from wherever it runs
+    os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+    try:
+        forkserver.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+    process = ctx.Process(target=_cli_killed_after, args=(n, argv, os.getcwd()))
+    process.start()
+    process.join()
+    return process.exitcode

@@ -105,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--data", required=True, help="competition folder: test images, sample_submission.csv"
     )
+    predict.add_argument("--out", default="submission.csv", help="the submission CSV")
     predict.add_argument(
-        "--out", default="submission.csv", help="submission CSV (test.parquet goes beside it)"
+        "--predictions", help="also write the test predictions here (test.parquet's schema)"
     )
     sub.choices["score"].add_argument(
         "--submission", help="a CSV (default: the config's current submission, made if missing)"
@@ -123,7 +124,8 @@ def _run(args: argparse.Namespace) -> None:
     if args.stage == "predict":  # no config: the bundle is the whole input
         from podium.stages.predict import run as predict_bundle
 
-        predict_bundle(Path(args.bundle), Path(args.data), Path(args.out))
+        predictions = Path(args.predictions) if args.predictions else None
+        predict_bundle(Path(args.bundle), Path(args.data), Path(args.out), predictions)
         return
     from podium import pipeline  # local for import cost: `podium --help` needs no torch
     from podium.units.devices import parse_devices

@@ -4,8 +4,13 @@ a stage skips its work iff the recorded fingerprint matches today's, and `--forc
 
     stamp = Stamp(run_dir / "oof.json", {"units": ..., "settings": ..., "labels": ...})
     if stamp.fresh(outputs): skip
-    ... write the outputs ...
+    stamp.invalidate()                         # first: no record over half-new outputs
+    ... write the outputs (each atomically) ...
     stamp.write(extra_fields)                  # last: marks the outputs complete
+
+A run killed anywhere in between leaves no record, so the next run redoes the stage rather
+than trusting a mix of new outputs and an old record (which a run made from other inputs, then
+reverted, would otherwise find "up to date").
 
 A fingerprint is built from named parts so that a stale artifact can say *what* changed
 ("labels changed") rather than only that something did. Config parts hash only the values
@@ -23,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from podium.artifacts import read_json, write_json
+from podium.artifacts import read_json, remove, write_json
 from podium.digests import file_digests
 
 DIGEST_CHARS = 16
@@ -99,6 +104,10 @@ class Stamp:
         return [k for k, v in self.parts.items() if old.get(k) != v] or (
             [] if rec and rec.get("fingerprint") == self.fingerprint else list(self.parts)
         )
+
+    def invalidate(self) -> None:
+        """Remove the record before the outputs are rewritten (see the module's docstring)."""
+        remove(self.path)
 
     def write(self, **extra: Any) -> None:
         """Record the fingerprint (call last, after the outputs are written)."""

@@ -136,6 +136,35 @@ def test_the_teacher_predicts_with_its_fold_k_models_only(tiny_config, teacher, 
     assert distiller.fingerprint(0) != before
 
 
+def test_a_best_checkpoint_teacher_distils_with_its_last_weights(tiny_config, teacher, monkeypatch):
+    """best.pt was chosen on fold k's labels: the soft targets come from last.pt unless the
+    student accepts the leak (train.distill.teacher_checkpoint: best), which is fingerprinted."""
+    best = _exp(tiny_config, "teacher", "train.checkpoint=best")  # the same trained units
+    loaded: list[str] = []
+    from podium.units import predict
+
+    real = predict.inference_state
+
+    def spy(unit_dir, which="best"):
+        loaded.append(which)
+        return real(unit_dir, which)
+
+    monkeypatch.setattr(predict, "inference_state", spy)
+    student = _exp(tiny_config, "student", "train.distill={teacher: t.yaml}")
+    rows = student.train_images[student.fold_of_row != 0]
+    default = Distiller(student, [best])
+    default.soft_targets(0, rows)
+    assert loaded == ["last"]
+    leaky = _exp(
+        tiny_config, "student", "train.distill={teacher: t.yaml, teacher_checkpoint: best}"
+    )
+    with pytest.warns(UserWarning, match="fold k's labels chose"):
+        accepted = Distiller(leaky, [best])
+    accepted.soft_targets(0, rows)
+    assert loaded == ["last", "best"]
+    assert accepted.fingerprint(0) != default.fingerprint(0)
+
+
 def test_a_tabular_teacher_is_refused(tmp_path, demo_data_root):
     student = {
         "extends": str(ROOT / "configs/digits/resnet10t.yaml"),
@@ -150,7 +179,7 @@ def test_a_tabular_teacher_is_refused(tmp_path, demo_data_root):
         pipeline.run("train", pipeline.Request(config=path))
 
 
-def test_podium_train_trains_the_teacher_then_the_student(tmp_path, demo_data_root):
+def test_podium_train_trains_the_teacher_then_the_student(tmp_path, demo_data_root, capfd):
     common = {
         "extends": str(ROOT / "configs/digits/base.yaml"),
         "paths": {"data": str(demo_data_root), "runs": str(tmp_path / "runs")},
@@ -167,3 +196,15 @@ def test_podium_train_trains_the_teacher_then_the_student(tmp_path, demo_data_ro
     assert (runs / "big" / "fold0" / "seed0" / "result.json").exists()
     assert (runs / "small" / "fold0" / "seed0" / "result.json").exists()
     assert TrainConfig.model_validate(student["train"]).distill is not None
+    assert "warning" not in capfd.readouterr().err
+    # a student that accepts the leak of the teacher's best.pt is told so, once, on stderr
+    leaky = {**student, "name": "leaky"}
+    leaky["train"] = {
+        **student["train"],
+        "distill": {"teacher": "teacher.yaml", "teacher_checkpoint": "best"},
+    }
+    (tmp_path / "leaky.yaml").write_text(yaml.safe_dump(leaky))
+    assert main(["train", "-c", str(tmp_path / "leaky.yaml")]) == 0
+    warned = [x for x in capfd.readouterr().err.splitlines() if x.startswith("warning:")]
+    assert len(warned) == 1 and "fold k's labels chose" in warned[0], warned
+    assert warned[0].endswith("(TeacherLeakWarning)")

@@ -23,6 +23,7 @@ import yaml
 from podium import pipeline
 from podium.artifacts import read_json
 from podium.bundle.manifest import MANIFEST, read_manifest
+from podium.cli import main
 from podium.errors import ArtifactError
 from podium.predictions import TEST
 
@@ -157,6 +158,8 @@ def test_the_kernel_predicts_from_the_bundle_alone_in_a_fresh_venv(stack, demo_d
     done = subprocess.run([py, script], env=env, cwd=working, capture_output=True, text=True)
     said = done.stdout + done.stderr
     assert done.returncode == 0, said[-3000:]
+    # the kernel names both files it writes: the submission and the test predictions
+    assert sorted(p.name for p in working.iterdir()) == ["submission.csv", TEST]
     where = subprocess.run(
         [py, "-c", "import podium; print(podium.__file__)"],
         env=env,
@@ -215,3 +218,112 @@ def test_stale_members_are_refused_with_the_command(stack, tmp_path):
             pipeline.Request(config=ens, overrides=["infer.tta=[identity]"]),
             out=tmp_path / "b",
         )
+
+
+# ---- what predict and export may write, and what a bundle must prove (#23 items 12, 13, 15)
+
+
+def _hidden(demo_data_root: Path, where: Path) -> Path:
+    """The test images and sample_submission.csv in a folder not named like the competition."""
+    shutil.copytree(demo_data_root / "digits" / "test", where / "test")
+    shutil.copy(demo_data_root / "digits" / "sample_submission.csv", where)
+    return where
+
+
+def _one_error(capsys, stage: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"podium {stage}: error: "), err
+    return err
+
+
+def test_predict_refuses_outputs_among_runs_inputs_and_the_bundle(
+    stack, demo_data_root, tmp_path, capsys, monkeypatch
+):
+    work, _, bundle = stack
+    run = work / "runs" / "digits" / "cnn"
+    hidden = _hidden(demo_data_root, tmp_path / "hidden")
+    before = {p: p.read_bytes() for p in (run / TEST, hidden / "sample_submission.csv")}
+    link = tmp_path / "innocent"
+    link.symlink_to(run, target_is_directory=True)
+    monkeypatch.chdir(work)  # ./runs is podium's runs folder here
+    refused = {
+        "--out": [
+            run / "x.csv",
+            hidden / "sample_submission.csv",
+            link / "x.csv",
+            bundle / "s.csv",
+        ],
+        "--predictions": [run / TEST, Path("runs") / "elsewhere.parquet"],
+    }
+    for option, paths in refused.items():
+        for path in paths:
+            args = ["predict", "--bundle", str(bundle), "--data", str(hidden), option, str(path)]
+            if option == "--predictions":
+                args += ["--out", str(tmp_path / "ok.csv")]
+            assert main(args) == 2, path
+            assert "lies inside" in _one_error(capsys, "predict")
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (tmp_path / "ok.csv").exists()
+
+
+def test_predict_writes_only_the_files_it_is_given(stack, demo_data_root, tmp_path, capsys):
+    _, _, bundle = stack
+    hidden = _hidden(demo_data_root, tmp_path / "hidden")
+    out, preds = tmp_path / "a" / "submission.csv", tmp_path / "b" / "p.parquet"
+    args = ["predict", "--bundle", str(bundle), "--data", str(hidden), "--out", str(out)]
+    assert main([*args, "--predictions", str(preds)]) == 0
+    assert [p.name for p in out.parent.iterdir()] == ["submission.csv"]  # nothing beside it
+    assert [p.name for p in preds.parent.iterdir()] == ["p.parquet"]
+    assert len(pd.read_parquet(preds)) == len(pd.read_csv(out))
+    capsys.readouterr()
+    # a data error names the user's folder, not the temporary link podium reads it through
+    next((hidden / "test").glob("*.png")).unlink()
+    assert main(args) == 2
+    line = _one_error(capsys, "predict")
+    assert str(hidden) in line and "podium-predict-" not in line, line
+
+
+def test_export_replaces_only_a_podium_bundle(stack, tmp_path, capsys):
+    _, ens, bundle = stack
+    export = ["export", "-c", str(ens), "--out"]
+    # a file: one line
+    file = tmp_path / "bundle.zip"
+    file.write_text("mine")
+    assert main([*export, str(file)]) == 2
+    assert "is a file" in _one_error(capsys, "export") and file.read_text() == "mine"
+    # a web app's folder that merely holds a manifest.json
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "manifest.json").write_text('{"name": "my app", "start_url": "/"}')
+    (app / "index.html").write_text("<html></html>")
+    assert main([*export, str(app)]) == 2
+    assert "not replaced" in _one_error(capsys, "export")
+    assert sorted(p.name for p in app.iterdir()) == ["index.html", "manifest.json"]
+    # a bundle with a file of the user's inside
+    mixed = shutil.copytree(bundle, tmp_path / "mixed")
+    (mixed / "notes.txt").write_text("keep me")
+    assert main([*export, str(mixed)]) == 2
+    assert "notes.txt" in _one_error(capsys, "export") and (mixed / "notes.txt").is_file()
+    # an earlier bundle, whole and unchanged: replaced
+    again = shutil.copytree(bundle, tmp_path / "again")
+    assert main([*export, str(again)]) == 0
+    assert read_manifest(again)["name"] == "stack"
+
+
+def test_an_edited_manifest_is_refused(stack, demo_data_root, tmp_path, capsys):
+    """Swapping two classes in manifest.json would permute the submission's labels: the
+    manifest's own hash refuses it, as does a podium_version that is no version."""
+    hidden = _hidden(demo_data_root, tmp_path / "hidden")
+    for edit, message in (
+        (lambda m: m["labels"].reverse(), "does not match its own manifest_sha256"),
+        (lambda m: m["members"][0]["tta"].pop(), "does not match its own manifest_sha256"),
+        (lambda m: m.update(podium_version="latest"), "is not a version number"),
+    ):
+        bundle = shutil.copytree(stack[2], tmp_path / "bundle")
+        manifest = read_json(bundle / MANIFEST)
+        edit(manifest)
+        (bundle / MANIFEST).write_text(json.dumps(manifest))
+        args = ["predict", "--bundle", str(bundle), "--data", str(hidden)]
+        assert main([*args, "--out", str(tmp_path / "s.csv")]) == 2
+        assert message in _one_error(capsys, "predict")
+        shutil.rmtree(bundle)

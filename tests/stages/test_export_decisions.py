@@ -23,7 +23,7 @@ from xgboost import XGBClassifier
 
 from podium import pipeline
 from podium.artifacts import read_json
-from podium.bundle.manifest import MANIFEST, read_manifest
+from podium.bundle.manifest import MANIFEST, read_manifest, seal
 from podium.config import apply_overrides, read_yaml
 from podium.errors import ArtifactError
 from podium.stages.demo_data import write_demo
@@ -122,7 +122,7 @@ def test_multilabel_stack_thresholds_travel(tmp_path):
     old = shutil.copytree(tmp_path / "copied", tmp_path / "old")
     m = read_json(old / MANIFEST)
     m["decisions"] = None
-    (old / MANIFEST).write_text(json.dumps(m))
+    (old / MANIFEST).write_text(json.dumps(seal(m)))  # as an older podium sealed it
     hidden = tmp_path / "hidden/digits_multilabel"
     with pytest.raises(ArtifactError, match=r"no thresholds fitted on the OOF rows .*re-export"):
         predict(old, hidden, tmp_path / "old.csv")

@@ -74,10 +74,10 @@ def fake_experiment(
     oof = predictions(task, len(comp.train_ids), "0", 0.5)
     target = task.target_frame(comp.train)
     write_oof(out / OOF, task, comp.train_ids, exp.fold_of_row, target, oof)
-    folds = {str(k): {"accuracy": 0.5, "log_loss": 1.0} for k in by_fold}
+    folds = {str(k): {"accuracy": 0.5, "valid_loss": 1.0} for k in by_fold}
     write_json(
         out / "scores.json",
-        {"metric": "accuracy", "cv": 0.5, "log_loss": 1.0, "final": {"folds": folds}},
+        {"metric": "accuracy", "cv": 0.5, "valid_loss": 1.0, "final": {"folds": folds}},
     )
     return write_config(tmp_path / f"{name}.yaml", cfg)
 
@@ -169,10 +169,20 @@ def test_all_folds_teacher_warns_that_it_leaks(tiny_config, tmp_path, recording_
         assert len(valid.images) == int((exp.fold_of_row == fold).sum())
     assert set(pd.read_parquet(exp.run_dir / "pseudo.parquet")["fold"]) == {-1}
     assert read_json(exp.run_dir / "pseudo.json")["leak_free"] is False
-    # a leaky student cannot hand leak-free labels to the next round
+    # a leaky student cannot hand leak-free labels to the next round, unless that round
+    # accepts the leak again (and is marked leaky in turn)
     leaky = write_config(tmp_path / "student.yaml", exp.cfg)
-    with pytest.raises(ConfigError, match="all-folds pseudo-labels"):
+    with pytest.raises(ConfigError, match="pseudo-labels that leak.*teacher_checkpoint: best"):
         pseudo.train_student(student(tiny_config, leaky, name="round2"))
+    # (the round-1 student's predictions, faked as a teacher's, made with its best.pt)
+    fake_experiment(tiny_config, tmp_path, "student", {0: ("3", 0.9), 1: ("7", 0.9)})
+    d = yaml.safe_load(leaky.read_text())
+    d["train"]["checkpoint"] = "best"
+    leaky.write_text(yaml.safe_dump(d))
+    accepted = student(tiny_config, leaky, "teacher_checkpoint=best", name="round2")
+    with pytest.warns(PseudoLeakWarning, match="pseudo-labels that leak"):
+        pseudo.train_student(accepted)
+    assert read_json(accepted.run_dir / "pseudo.json")["leak_free"] is False
 
 
 def test_ensemble_teacher_is_leak_free_only_through_its_members_mean(
@@ -188,11 +198,12 @@ def test_ensemble_teacher_is_leak_free_only_through_its_members_mean(
     test_ids = exp0.comp.test_ids
     write_test(out / TEST, exp0.task, test_ids, predictions(exp0.task, len(test_ids), "9", 0.99))
     cands = {
-        "mean": {"accuracy": 0.6, "log_loss": 0.9},
-        "stack": {"accuracy": 0.7, "log_loss": 0.8},
+        "mean": {"accuracy": 0.6, "valid_loss": 0.9},
+        "stack": {"accuracy": 0.7, "valid_loss": 0.8},
     }
     write_json(
-        out / "scores.json", {"metric": "accuracy", "cv": 0.7, "log_loss": 0.8, "candidates": cands}
+        out / "scores.json",
+        {"metric": "accuracy", "cv": 0.7, "valid_loss": 0.8, "candidates": cands},
     )
     ensemble = write_config(tmp_path / "stack.yaml", cfg)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -120,3 +121,77 @@ def test_extra_rows_go_to_training_only(trained_copy, monkeypatch):
     np.testing.assert_array_equal(valid.y, exp.comp.targets[in_fold])
     assert len(train.images) == (~in_fold).sum() + 3
     assert train.weights.tolist()[-4:] == [1.0, 0.5, 0.5, 0.5]
+
+
+def _config_file(tmp_path, data_root, **train) -> str:
+    path = tmp_path / "exp.yaml"
+    d = {
+        "extends": str(Path(__file__).resolve().parents[2] / "configs/digits/base.yaml"),
+        "name": "exp",
+        "model": {"name": "test_convnext"},
+        "folds": {"n_splits": 2},
+        "train": {"epochs": 1, "progress": False, **train},
+        "infer": {"tta": ["identity"]},
+        "paths": {"data": str(data_root), "runs": str(tmp_path / "runs")},
+    }
+    path.write_text(yaml.safe_dump(d))
+    return str(path)
+
+
+def test_force_checks_configs_and_images_before_removing_finished_units(
+    small_demo, tmp_path, capsys
+):
+    """`train --force` with a stage of 0 pixels or an undecodable image refuses with one line
+    and leaves the finished units as they were (#23 item 14)."""
+    from podium.cli import main
+
+    config = _config_file(tmp_path, small_demo)
+    assert main(["train", "-c", config]) == 0
+    units = sorted((tmp_path / "runs" / "digits" / "exp").glob("fold*/seed*/*"))
+    before = {p: p.stat().st_mtime_ns for p in units}
+    assert any(p.name == "result.json" for p in before)
+    capsys.readouterr()
+
+    staged = "train.stages=[{epochs: 1, image_size: 0}, {epochs: 1}]"
+    assert main(["train", "-c", config, staged, "train.epochs=2", "--force"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "image_size must be at least 1 pixel" in err, err
+
+    image = next((small_demo / "digits" / "train").glob("*.png"))
+    image.write_bytes(b"not a png at all")
+    assert main(["train", "-c", config, "--force"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and image.name in err, err
+
+    assert {p: p.stat().st_mtime_ns for p in units} == before  # nothing removed or rewritten
+
+
+def test_a_replaced_weights_file_makes_the_units_stale(small_demo, tmp_path, capsys):
+    """`model.weights` pointing at a new file of the same name (same size and mtime, even) is
+    noticed: the units trained from the old one are refused until --force (#23 item 18)."""
+    import os
+
+    import timm
+
+    from podium.cli import main
+
+    weights = tmp_path / "start.pth"
+
+    def write_weights(seed: int) -> None:
+        torch.manual_seed(seed)
+        torch.save(timm.create_model("test_convnext", num_classes=10).state_dict(), weights)
+
+    write_weights(0)
+    config = _config_file(tmp_path, small_demo)
+    args = ["-c", config, f"model.weights={weights}", "--fold", "0", "--seed", "0"]
+    assert main(["train", *args]) == 0
+    assert main(["train", *args]) == 0  # unchanged: skipped
+    st = weights.stat()
+    write_weights(1)  # other weights under the same name, size and modification time
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert weights.stat().st_size == st.st_size
+    capsys.readouterr()
+    assert main(["train", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "weights changed" in err and "--force" in err, err
+    assert main(["train", *args, "--force"]) == 0

@@ -96,7 +96,8 @@ def slug(text: str) -> str:
 
 
 KERNEL_SCRIPT = '''"""podium predict in a Kaggle code competition (internet off): install podium from the
-bundle dataset, predict the hidden test images, write submission.csv into the working folder.
+bundle dataset, predict the hidden test images, write submission.csv (and the test predictions,
+test.parquet) into the working folder.
 Written by `podium export`; PODIUM_KAGGLE_INPUT / PODIUM_KAGGLE_WORKING replace /kaggle/input
 and /kaggle/working to rehearse it on another machine."""
 
@@ -124,7 +125,7 @@ subprocess.check_call(
 )
 subprocess.check_call(
     [sys.executable, "-m", "podium", "predict", "--bundle", str(bundle), "--data", str(data),
-     "--out", str(WORKING / "submission.csv")]
+     "--out", str(WORKING / "submission.csv"), "--predictions", str(WORKING / "test.parquet")]
 )
 '''
 

@@ -6,6 +6,10 @@ against sample_submission.csv. Same device, same numbers as `infer` + `ensemble`
 
 The bundle's members are read as runs (bundle/runs/<comp>/<member>/...), the competition from
 the data folder given; train.csv is replaced by the bundle's targets.csv (the task's schema).
+
+What it writes is only what the user names: the submission (`--out`) and, when asked, the test
+predictions (`--predictions`), never inside podium's or the user's folders
+(`podium.bundle.places`).
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ from tqdm.auto import tqdm
 from podium.artifacts import read_json, write_csv
 from podium.bundle.contents import DECISIONS, TARGETS
 from podium.bundle.manifest import MANIFEST, read_manifest
+from podium.bundle.places import check_output, data_root
 from podium.competition import Competition
 from podium.config import Config, from_dict
 from podium.config.ensemble import FeaturesConfig
 from podium.ensemble.blend import mean_blend
 from podium.ensemble.features import test_level2
 from podium.ensemble.stack import stack_predict, stacking
-from podium.errors import ArtifactError, DataError
+from podium.errors import USER_ERRORS, ArtifactError
 from podium.experiment import Experiment
 from podium.metrics import DecisionSummary
 from podium.predictions import TEST, read_test, write_test
@@ -58,18 +63,6 @@ def bundle_config(d: dict[str, Any], bundle: Path, data_root: Path, what: str) -
     )
     d["data"]["cache"] = "memory"  # the bundle may be read-only (a Kaggle dataset)
     return from_dict(d, source=f"{bundle / MANIFEST} ({what})")
-
-
-def data_root(data: Path, competition: str, tmp: Path) -> Path:
-    """A folder whose `<competition>/` is `data` (linked when the names differ)."""
-    if not data.is_dir():
-        raise DataError(
-            f"--data {data}: not a folder (the competition's test images and sample_submission.csv)"
-        )
-    if data.resolve().name == competition:
-        return data.resolve().parent
-    (tmp / competition).symlink_to(data.resolve(), target_is_directory=True)
-    return tmp
 
 
 class MemberRun:
@@ -230,53 +223,73 @@ def decisions(manifest: dict[str, Any], bundle: Path, comp: Competition) -> Deci
     return DecisionSummary.from_json(carried), str(bundle / DECISIONS)
 
 
-def predict(bundle: Path, data: Path, out: Path) -> Path:
-    """Write `out` (the submission) and test.parquet beside it; returns `out`."""
+def predict(bundle: Path, data: Path, out: Path, predictions: Path | None = None) -> Path:
+    """Write `out` (the submission) and, when given, `predictions` (test.parquet's schema);
+    returns `out`. Errors name the user's `data` folder, never the temporary link to it."""
+    for path, option in ((out, "--out"), (predictions, "--predictions")):
+        if path is not None:
+            check_output(path, option, data, bundle)
     manifest = read_manifest(bundle)
     competition = manifest["config"]["competition"]["name"]
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="podium-predict-") as tmp:
         root = data_root(Path(data), competition, Path(tmp))
-        top = bundle_config(manifest["config"], bundle, root, "bundle")
-        comp = Experiment(top).comp
-        decided = decisions(manifest, bundle, comp)  # before the long part: refused early
-        runs = [
-            member_run(m, bundle_config(m["config"], bundle, root, f"member {m['name']}"), bundle)
-            for m in manifest["members"]
-        ]
-        n = len(comp.test_ids)
-        total = sum(r.n_models for r in runs)
-        views = ", ".join(f"{r.name}: {r.views} views x {r.n_models} models" for r in runs)
-        _log.info("predict: %d test images x (%s)", n, views)
-        eta = estimate_seconds(runs, n)
-        if eta is not None:
-            _log.info("predict: about %.0fs on this device (timed on one batch)", eta)
-        t0 = time.time()
-        tests = []
-        with tqdm(total=total, desc="predict", unit="model", disable=not bars()) as bar:
-            for r in runs:
-                pred = r.predict(bar)
-                # through the prediction file, as the ensemble reads its members
-                path = Path(tmp) / "members" / f"{r.name}.parquet"
-                write_test(path, comp.task, comp.test_ids, pred)
-                tests.append(read_test(path, comp.task, comp.test_ids, f"member {r.name}"))
-        names = [r.name for r in runs]
-        write_test(
-            out.parent / TEST,
-            comp.task,
-            comp.test_ids,
-            combine(manifest, names, tests, comp, bundle),
-        )
-        sub = build_submission(comp, out.parent, decided)
-        validate_submission(comp, sub, "submission")
-        write_csv(out, sub)
-        validate_submission(comp, read_submission(out), str(out))
+        try:
+            return _predict(manifest, bundle, root, Path(tmp), out, predictions)
+        except USER_ERRORS as e:
+            linked = str(root / competition)
+            if linked == str(Path(data).resolve()):
+                raise
+            raise type(e)(str(e).replace(linked, str(data))) from None
+
+
+def _predict(
+    manifest: dict[str, Any],
+    bundle: Path,
+    root: Path,
+    tmp: Path,
+    out: Path,
+    predictions: Path | None,
+) -> Path:
+    """The members' predictions, their combination and the submission, written where asked."""
+    top = bundle_config(manifest["config"], bundle, root, "bundle")
+    comp = Experiment(top).comp
+    decided = decisions(manifest, bundle, comp)  # before the long part: refused early
+    runs = [
+        member_run(m, bundle_config(m["config"], bundle, root, f"member {m['name']}"), bundle)
+        for m in manifest["members"]
+    ]
+    n = len(comp.test_ids)
+    total = sum(r.n_models for r in runs)
+    views = ", ".join(f"{r.name}: {r.views} views x {r.n_models} models" for r in runs)
+    _log.info("predict: %d test images x (%s)", n, views)
+    eta = estimate_seconds(runs, n)
+    if eta is not None:
+        _log.info("predict: about %.0fs on this device (timed on one batch)", eta)
+    t0 = time.time()
+    tests = []
+    with tqdm(total=total, desc="predict", unit="model", disable=not bars()) as bar:
+        for r in runs:
+            pred = r.predict(bar)
+            # through the prediction file, as the ensemble reads its members
+            path = tmp / "members" / f"{r.name}.parquet"
+            write_test(path, comp.task, comp.test_ids, pred)
+            tests.append(read_test(path, comp.task, comp.test_ids, f"member {r.name}"))
+    names = [r.name for r in runs]
+    combined = combine(manifest, names, tests, comp, bundle)
+    write_test(tmp / TEST, comp.task, comp.test_ids, combined)  # what submit reads
+    sub = build_submission(comp, tmp, decided)
+    validate_submission(comp, sub, "submission")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(out, sub)
+    validate_submission(comp, read_submission(out), str(out))
+    if predictions is not None:
+        write_test(predictions, comp.task, comp.test_ids, combined)
     _log.info(
-        "predict: %s (%d rows, %s) in %.1fs; predictions: %s",
+        "predict: %s (%d rows, %s) in %.1fs%s",
         out,
         len(sub),
         manifest["combination"]["chosen"],
         time.time() - t0,
-        out.parent / TEST,
+        f"; predictions: {predictions}" if predictions is not None else "",
     )
     return out

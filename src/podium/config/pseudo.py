@@ -13,6 +13,8 @@ the closest valid one), so the pseudo stage trusts it.
       soft: false                 # train on the teacher's probabilities, not its argmax
       weight: 1.0                 # loss weight of a pseudo row (labelled rows weigh 1)
       confidence_weighting: false # multiply the weight by the teacher's top probability
+      teacher_checkpoint: null    # the teacher's weights: its last / swa / snapshots (the
+                                  # default: leak-free); best leaks fold k's labels (accepted)
 
 The section is part of the student's training hash: changing it changes what the student
 trains on, so a run made under other settings is refused (see `Experiment.prepare`).
@@ -21,6 +23,7 @@ trains on, so a run made under other settings is refused (see `Experiment.prepar
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -39,6 +42,7 @@ class PseudoConfig(StageSection):
     soft: bool = False
     weight: float = Field(1.0, gt=0)
     confidence_weighting: bool = False
+    teacher_checkpoint: Literal["last", "swa", "snapshots", "best"] | None = None
 
     @model_validator(mode="after")
     def _some_pool(self) -> PseudoConfig:

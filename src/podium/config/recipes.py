@@ -6,6 +6,7 @@ engine/progressive.py, engine/distill.py."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -51,7 +52,10 @@ class StageConfig(Section):
     @field_validator("image_size", mode="before")
     @classmethod
     def _square(cls, v: object) -> object:
-        return (v, v) if isinstance(v, int) else v
+        v = (v, v) if isinstance(v, int) else v
+        if isinstance(v, (list, tuple)) and any(isinstance(x, int) and x < 1 for x in v):
+            raise ValueError(f"image_size must be at least 1 pixel a side, got {list(v)}")
+        return v
 
 
 class DistillConfig(Section):
@@ -63,6 +67,9 @@ class DistillConfig(Section):
     teacher: str  # a config path, relative to the student's config
     alpha: float = Field(0.5, ge=0, le=1)
     temperature: float = Field(2.0, gt=0)
+    # the teacher's weights: its fixed-schedule checkpoint (last / swa / snapshots) unless
+    # `best`, which leaks fold k's labels into fold k's student (podium.units.teacher_weights)
+    teacher_checkpoint: Literal["last", "swa", "snapshots", "best"] | None = None
 
     def teacher_path(self, source: str | None) -> Path:
         """The teacher's config file, relative to the student's own file."""

@@ -24,9 +24,20 @@ from podium.engine.distributed import current
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Written once: in a process group (torchrun) by rank 0 only, the others holding the
-    same weights."""
+    same weights. A full disk is an ArtifactError naming the file and about its size."""
     if current().is_main:
-        save_with(path, lambda tmp: torch.save(state, tmp))
+        save_with(path, lambda tmp: torch.save(state, tmp), needed=tensor_bytes(state))
+
+
+def tensor_bytes(obj: Any) -> int:
+    """The bytes of every tensor in a (nested) checkpoint state: about its size on disk."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v) for v in obj)
+    return 0
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -82,11 +82,19 @@ def render(rounds: list[dict], current: dict, classes: list[str]) -> str:
         f"Teacher weights: {current['teacher'].get('checkpoint', 'not recorded')}.",
         "",
     ]
-    if current["leaks"]:
+    if current["leaks"] and current.get("leak_reason", "all_folds") == "all_folds":
         lines += [
             "> **Leak warning:** every student fold trained on labels from all the teacher's "
             "folds, so fold k's validation labels shaped fold k's pseudo-labels: the student's "
             "CV below is optimistic. Use `pseudo.all_folds: false` for honest figures.",
+            "",
+        ]
+    elif current["leaks"]:
+        lines += [
+            "> **Leak warning:** the teacher's fold-k weights were chosen on fold k's labels "
+            "(`pseudo.teacher_checkpoint: best`, accepted), so they shaped fold k's "
+            "pseudo-labels: the student's CV below is optimistic. Leave "
+            "`pseudo.teacher_checkpoint` unset for honest figures.",
             "",
         ]
     lines += [

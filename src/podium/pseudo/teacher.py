@@ -14,10 +14,17 @@ of an ensemble is the mean of its members' fold-k predictions (each member check
 leak-free itself); the ensemble's chosen candidate (`test.parquet`) is used only with
 `all_folds: true`, which leaks and says so.
 
+Weights: a teacher's fold-k models predict with a fixed-schedule checkpoint (`last`, `swa`,
+`snapshots`: `podium.units.teacher_weights`), since `best.pt` was chosen on fold k's labels.
+When that is not the teacher's own `train.checkpoint`, its `test_by_fold.parquet` was made
+with other weights, so the pool is predicted here with the leak-free ones.
+`pseudo.teacher_checkpoint: best` accepts the leak (a `PseudoLeakWarning`; the student is
+marked leaky).
+
 All-folds (`all_folds: true`): every student fold uses the teacher's `test.parquet` (every
 fold's models). Fold k's validation labels then shape the targets the student trains on, so
 the student's CV is optimistic; a `PseudoLeakWarning` is issued and the run is marked leaky,
-and a leaky student cannot be a leak-free teacher later.
+and a leaky student cannot be a leak-free teacher later (unless that round accepts the leak).
 """
 
 from __future__ import annotations
@@ -28,19 +35,26 @@ from pathlib import Path
 
 import numpy as np
 
-from podium.artifacts import read_json, require
+from podium.artifacts import file_hash, read_json, require
 from podium.config import Config, ConfigError, load_related
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.predictions import TEST, TEST_BY_FOLD, read_test, read_test_by_fold
 from podium.pseudo.pool import load_extra_images
+from podium.pseudo.teacher_folds import (
+    predict_test_by_fold,
+    predicts_here,
+    teaches_with,
+    test_by_fold_fingerprint,
+)
 from podium.tasks import Task
 from podium.units.predict import UnitPredictor, trained_fingerprints
+from podium.units.teacher_weights import TeacherLeakWarning, TeacherWeights
 
 ALL_FOLDS = -1  # the `fold` of a pseudo row any student fold may use
 
 
-class PseudoLeakWarning(UserWarning):
+class PseudoLeakWarning(TeacherLeakWarning):
     """Pseudo-labels that fold k's validation labels influenced: the student's CV is optimistic."""
 
 
@@ -59,6 +73,7 @@ class Source:
     """One experiment whose prediction files feed the teacher (the teacher, or a member)."""
 
     cfg: Config
+    checkpoint: str | None = None  # pseudo.teacher_checkpoint, as the student asks
 
     @property
     def name(self) -> str:
@@ -81,11 +96,18 @@ class Source:
                 f"podium infer -c {self.cfg.source}",
             )
 
-    def picks_epochs_on_labels(self) -> bool:
-        """Does a fold-k model's choice of weights read fold k's labels (best checkpoint or
-        early stopping)? Then its fold-k predictions carry a little of fold k's labels."""
-        t = self.cfg.train
-        return self.is_cnn and (t.checkpoint == "best" or t.early_stopping_patience is not None)
+    @property
+    def weights(self) -> TeacherWeights | None:
+        """The checkpoint the fold-k units teach with (None: no units, a tabular member's
+        fold-k model fitted without fold k); a leak not accepted is a ConfigError."""
+        return teaches_with(self.cfg, self.checkpoint) if self.is_cnn else None
+
+    @property
+    def leak_free(self) -> bool:
+        return self.weights is None or self.weights.leak_free
+
+    def predicts_here(self) -> bool:
+        return predicts_here(self.cfg, self.weights)
 
     def check_folds(self, folds_hash: str) -> None:
         recorded = read_json(self.run_dir / "run.json").get("folds_hash")
@@ -102,16 +124,12 @@ class Source:
         path = self.run_dir / "pseudo.json"
         return read_json(path) if path.exists() else None
 
-    def check_leak_free(self) -> None:
-        record = self.pseudo_record
-        if record is not None and not record.get("leak_free", True):
-            raise ConfigError(
-                f"teacher {self.name!r} was itself trained on all-folds pseudo-labels, so its "
-                "fold-k models saw fold k's labels and no leak-free labels can come from it; "
-                "retrain it with pseudo.all_folds: false, or set all_folds: true here"
-            )
-
     def test_by_fold(self, folds: list[int], ids: np.ndarray, task: Task) -> dict[int, np.ndarray]:
+        """Fold k's predictions of the test images by the teacher's fold-k units, with the
+        weights it teaches with (test_by_fold.parquet where infer used those)."""
+        weights = self.weights
+        if weights is not None and predicts_here(self.cfg, weights):
+            return predict_test_by_fold(self.cfg, weights, folds)
         what = f"teacher {self.name!r} per-fold test predictions (train and infer every fold)"
         return read_test_by_fold(self.run_dir / TEST_BY_FOLD, task, ids, folds, what)
 
@@ -125,6 +143,7 @@ class Teacher:
 
     cfg: Config
     members: list[Source] = field(default_factory=list)  # an ensemble's; empty otherwise
+    checkpoint: str | None = None  # pseudo.teacher_checkpoint, as the student asks
 
     @property
     def name(self) -> str:
@@ -142,7 +161,7 @@ class Teacher:
     @property
     def sources(self) -> list[Source]:
         """The experiments whose per-fold files feed leak-free labels."""
-        return self.members or [Source(self.cfg)]
+        return self.members or [Source(self.cfg, self.checkpoint)]
 
     @property
     def round(self) -> int:
@@ -161,28 +180,33 @@ class Teacher:
                 )
 
     def check_leak_free(self) -> None:
-        """Every source of per-fold labels must itself be leak-free per fold."""
+        """Every source of per-fold labels teaches leak-free, or its leak is accepted
+        (`pseudo.teacher_checkpoint: best`): a ConfigError otherwise."""
         for s in self.sources:
-            s.check_leak_free()
+            _ = s.weights
 
-    def checkpoint_note(self) -> str:
+    def leak_free(self, all_folds: bool) -> bool:
+        """Fold k's pseudo-labels owe nothing to fold k's labels (pseudo.json: leak_free)."""
+        return not all_folds and all(s.leak_free for s in self.sources)
+
+    def checkpoint_note(self, all_folds: bool = False) -> str:
         """Which weights the teacher's fold-k models predict with, for the report."""
-        picked = [s.name for s in self.sources if s.picks_epochs_on_labels()]
-        if not picked:
-            return "fixed schedule (train.checkpoint: last, no early stopping): leak-free"
-        return (
-            f"{', '.join(picked)} chose fold k's epoch on fold k's labels (train.checkpoint: "
-            "best or early stopping): the student's CV is slightly optimistic"
-        )
+        if all_folds:
+            return f"its own ({self.cfg.train.checkpoint}), every fold's models: leaks"
+        notes = [f"{s.name}: {s.weights.note()}" for s in self.sources if s.weights is not None]
+        return "; ".join(notes) or "fold-k models fitted without fold k: leak-free"
 
-    def warn_epoch_choice(self, student: str) -> None:
-        picked = [s.name for s in self.sources if s.picks_epochs_on_labels()]
-        if picked:
+    def warn_leaky_weights(self, student: str) -> None:
+        """The leak a student accepted (`pseudo.teacher_checkpoint: best`), said out loud."""
+        leaky = [s for s in self.sources if not s.leak_free]
+        if leaky:
+            why = "; ".join(f"{s.name}: {s.weights.why}" for s in leaky if s.weights)
             warnings.warn(
-                f"pseudo teacher {picked} of {student!r} chose each fold-k model's epoch on fold "
-                "k's labels (train.checkpoint: best or early stopping), so fold k's pseudo-labels "
-                "carry a little of fold k's labels and the student's CV is slightly optimistic; "
-                "train the teacher with train.checkpoint: last for a leak-free student",
+                f"pseudo teacher {[s.name for s in leaky]} of {student!r} teaches with weights "
+                f"that fold k's labels chose ({why}), so fold k's pseudo-labels carry fold k's "
+                "labels and the student's CV is optimistic; the student is marked leaky "
+                "(pseudo.json: leak_free: false). Leave pseudo.teacher_checkpoint unset for a "
+                "leak-free student",
                 PseudoLeakWarning,
                 stacklevel=2,
             )
@@ -192,11 +216,12 @@ class Teacher:
         for s in [Source(self.cfg), *self.members] if self.members else self.sources:
             s.check_folds(folds_hash)
 
-    def prediction_files(self, all_folds: bool) -> list[Path]:
-        """The files the pseudo-labels are made from (their hashes fingerprint pseudo.parquet)."""
+    def predictions_fingerprints(self, all_folds: bool) -> list[str]:
+        """What the pseudo-labels are made from (they fingerprint pseudo.parquet): the files'
+        hashes, or the units and weights of a source that predicts here."""
         if all_folds:
-            return [self.run_dir / "test.parquet"]
-        return [s.run_dir / "test_by_fold.parquet" for s in self.sources]
+            return [file_hash(self.run_dir / "test.parquet")]
+        return [test_by_fold_fingerprint(s.cfg, s.weights) for s in self.sources]
 
     # ---- predictions over the pool, keyed by student fold ---------------------------------
     def test_predictions(
@@ -239,8 +264,12 @@ class Teacher:
         images = load_extra_images(exp, files)
         predictor = UnitPredictor(exp)
         views, merge = self.cfg.infer.tta, self.cfg.infer.merge
+        # leak-free per fold: the weights it teaches with; all folds: its own, as test.parquet
+        weights = None if all_folds else self.sources[0].weights
+        checkpoint = weights.checkpoint if weights is not None else None
         logits = {
-            k: np.concatenate(list(predictor.per_seed(k, images, views))) for k in teacher_folds
+            k: np.concatenate(list(predictor.per_seed(k, images, views, checkpoint)))
+            for k in teacher_folds
         }
         task = exp.task
         if all_folds:
@@ -249,22 +278,37 @@ class Teacher:
 
     def scores(self, all_folds: bool) -> dict:
         """scores.json of the teacher as it labels: in leak-free mode an ensemble teaches
-        through its members' mean, so its `mean` candidate's CV is the honest figure."""
+        through its members' mean, so its `mean` candidate's CV is the honest figure, and an
+        experiment that teaches with other weights than its own (`last` for `best`) is scored
+        with those (oof's `<checkpoint>_checkpoint` block, where it has one)."""
         scores = read_json(self.run_dir / "scores.json")
         if self.cfg.kind.has_members and not all_folds:
             mean = scores["candidates"]["mean"]
             return {
                 **scores,
                 "cv": mean[scores["metric"]],
-                "log_loss": mean["log_loss"],
+                "valid_loss": mean["valid_loss"],
                 "chosen": "mean",
                 "final": None,  # the chosen candidate's per-fold figures are not the mean's
             }
+        source = self.sources[0]
+        if not all_folds and source.predicts_here():
+            weights = source.weights
+            block = scores.get(f"{weights.checkpoint}_checkpoint") if weights else None
+            if block is not None:
+                metric = scores["metric"]
+                return {
+                    **scores,
+                    "cv": block[metric],
+                    "valid_loss": block["valid_loss"],
+                    "final": block,
+                }
         return scores
 
 
-def open_teacher(student: Config, path: Path) -> Teacher:
-    """Load the teacher's config where the student looks for runs, and check it can teach."""
+def open_teacher(student: Config, path: Path, checkpoint: str | None = None) -> Teacher:
+    """Load the teacher's config where the student looks for runs, and check it can teach;
+    its fold-k units teach with `checkpoint` (pseudo.teacher_checkpoint) or leak-free ones."""
     cfg = load_related(path, student)
     if cfg.competition.name != student.competition.name:
         raise ConfigError(
@@ -279,5 +323,5 @@ def open_teacher(student: Config, path: Path) -> Teacher:
     members: list[Source] = []
     if cfg.kind.has_members:
         paths = cfg.section("ensemble").member_paths(cfg.source)
-        members = [Source(load_related(p, student)) for p in paths]
-    return Teacher(cfg, members)
+        members = [Source(load_related(p, student), checkpoint) for p in paths]
+    return Teacher(cfg, members, checkpoint)

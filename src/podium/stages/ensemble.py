@@ -52,6 +52,7 @@ def run(cfg: Config, force: bool = False) -> dict:
     else:
         t0 = time.time()
         out.mkdir(parents=True, exist_ok=True)
+        record.invalidate()  # the candidates write meta-models: no stamp over half-new files
         cands = build_candidates(section, inputs, out)
         chosen = choose(cands, section.select, metric.greater_is_better, cfg.source)
         nested = nested_selection(inputs, cands)

@@ -26,7 +26,7 @@ from podium.bundle.contents import (
     export_targets,
     inference_config,
 )
-from podium.bundle.manifest import MANIFEST, bundle_size, write_manifest
+from podium.bundle.manifest import bundle_size, check_replaceable, write_manifest
 from podium.bundle.package import (
     WHEELS,
     build_podium_wheel,
@@ -35,7 +35,6 @@ from podium.bundle.package import (
 )
 from podium.config import Config
 from podium.engine.precision import resolve_device
-from podium.errors import ArtifactError
 from podium.experiment import Experiment
 
 _log = logging.getLogger(__name__)
@@ -49,8 +48,7 @@ def run(
     wheels: list[str] | None = None,
 ) -> Path:
     bundle = Path(out) if out is not None else cfg.run_dir / "bundle"
-    if bundle.exists() and any(bundle.iterdir()) and not (bundle / MANIFEST).exists():
-        raise ArtifactError(f"--out {bundle}: exists and is not a podium bundle; choose another")
+    check_replaceable(bundle)  # a folder of the user's is never deleted
     work = bundle.with_name(f".{bundle.name}.partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -84,6 +82,7 @@ def run(
             "wheels": [wheel.name, *(w.name for w in extra)],
         }
         manifest = write_manifest(work, content)
+        check_replaceable(bundle)  # again: the user may have put files there meanwhile
         shutil.rmtree(bundle, ignore_errors=True)
         work.rename(bundle)
     finally:

@@ -37,6 +37,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     predictor = UnitPredictor(exp)
     logits = predictor.test_logits(images, metadata=exp.test_metadata)  # {fold: (S*V, N, C)}
     by_fold = {k: task.merge(v, cfg.infer.merge) for k, v in logits.items()}
+    record.invalidate()  # before the outputs: a run killed among them leaves no stamp
     write_test_by_fold(exp.run_dir / TEST_BY_FOLD, task, comp.test_ids, by_fold)
     write_test(
         exp.run_dir / TEST,

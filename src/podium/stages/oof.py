@@ -82,6 +82,7 @@ def run(exp: Experiment, force: bool = False) -> None:
             name: scored(merged(cfg.train.checkpoint, every_view, slice(j, None, len(snapshots))))
             for j, name in enumerate(snapshots)
         }
+    record.invalidate()  # before the outputs: a run killed among them leaves no stamp
     write_oof(
         exp.run_dir / OOF, task, comp.train_ids, fold_of_row, task.target_frame(comp.train), pred
     )

@@ -27,7 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import file_hash, read_json, write_json, write_parquet
+from podium.artifacts import read_json, remove, write_json, write_parquet
 from podium.config import Config
 from podium.config.pseudo import PseudoConfig
 from podium.errors import ArtifactError
@@ -57,7 +57,7 @@ def report(cfg: Config, started: float | None = None) -> None:
     t0 = started or time.time()
     exp = Experiment(cfg)
     section = cfg.section("pseudo")
-    teacher = open_teacher(cfg, section.teacher_path(cfg.source))
+    teacher = open_teacher(cfg, section.teacher_path(cfg.source), section.teacher_checkpoint)
     current = round_summary(exp, section, teacher)
     write_report(exp.run_dir, previous_rounds(teacher.run_dir), current, pseudo_labels(exp.task))
     m, cv, lb = current["cv"]["metric"], current["cv"], current["leaderboard"]
@@ -84,7 +84,9 @@ def student_rows(exp: Experiment, force: bool = False) -> tuple[PseudoRows, str]
     stamps record: before the units train, here or in their own processes (`--devices`)."""
     section = exp.cfg.section("pseudo")
     # before anything touches the run folder: a student named like its teacher is refused
-    teacher = open_teacher(exp.cfg, section.teacher_path(exp.cfg.source))
+    teacher = open_teacher(
+        exp.cfg, section.teacher_path(exp.cfg.source), section.teacher_checkpoint
+    )
     rows = ensure_pseudo(exp, section, teacher, force=force)
     return rows, read_json(exp.run_dir / PSEUDO_JSON)["fingerprint"]
 
@@ -99,8 +101,8 @@ def ensure_pseudo(
     (`force`: rebuilt, for a student retrained from scratch)."""
     cfg = exp.cfg
     if not section.all_folds:
-        teacher.check_leak_free()
-        teacher.warn_epoch_choice(cfg.name)
+        teacher.check_leak_free()  # a leak not accepted (pseudo.teacher_checkpoint) is refused
+        teacher.warn_leaky_weights(cfg.name)
     teacher.require_predictions()
     teacher.check_folds(exp.folds_hash)
     if section.all_folds:
@@ -137,7 +139,7 @@ def pseudo_fingerprint(
         {
             "section": config_part(section),
             "teacher": str(teacher.run_dir),
-            "teacher_files": [file_hash(p) for p in teacher.prediction_files(section.all_folds)],
+            "teacher_files": teacher.predictions_fingerprints(section.all_folds),
             "extra": files_fingerprint(files, exp.comp.digests) if files else None,
             "folds": exp.folds_hash,
             "columns": exp.task.columns,
@@ -175,13 +177,14 @@ def build_pseudo(
     )
     frame = pseudo_frame(pool, section, comp)
     counts = rows_per_class(frame, pseudo_labels(comp.task))
+    remove(exp.run_dir / PSEUDO_JSON)  # first: a run killed after the parquet leaves no record
     write_parquet(exp.run_dir / PSEUDO_PARQUET, frame)
     write_json(  # last: its fingerprint marks pseudo.parquet complete
         exp.run_dir / PSEUDO_JSON,
         {
             "fingerprint": fingerprint,
             "round": teacher.round + 1,
-            "leak_free": not section.all_folds,
+            "leak_free": teacher.leak_free(section.all_folds),
             "teacher": {
                 "name": teacher.name,
                 "kind": teacher.kind,
@@ -195,7 +198,7 @@ def build_pseudo(
     totals = ", ".join(f"fold {k}: {sum(c.values())}" for k, c in counts.items())
     _log.info(
         f"pseudo {exp.cfg.name}: {len(pool.ids)} unlabelled rows labelled by {teacher.kind} "
-        f"{teacher.name} ({'all folds, leaks' if section.all_folds else 'leak-free per fold'}); "
+        f"{teacher.name} ({_mode(section, teacher)}); "
         f"kept {totals} -> {exp.run_dir / PSEUDO_PARQUET}"
     )
     return frame
@@ -217,15 +220,16 @@ def round_summary(exp: Experiment, section: PseudoConfig, teacher: Teacher) -> d
         "student_run_dir": str(run_dir),
         "teacher": {
             **record["teacher"],
-            "mode": "all folds (leaks)" if section.all_folds else "leak-free per fold",
-            "checkpoint": teacher.checkpoint_note(),
+            "mode": _mode(section, teacher),
+            "checkpoint": teacher.checkpoint_note(section.all_folds),
             "labels_from": (
                 "members' equal mean"
                 if teacher.members and not section.all_folds
                 else ("chosen candidate" if teacher.members else "its own units")
             ),
         },
-        "leaks": section.all_folds,
+        "leaks": not record.get("leak_free", not section.all_folds),
+        "leak_reason": "all_folds" if section.all_folds else "checkpoint",
         "selection": section.model_dump(mode="json"),
         "pool": record["pool"],
         "rows": record["rows"],
@@ -244,6 +248,14 @@ def round_summary(exp: Experiment, section: PseudoConfig, teacher: Teacher) -> d
             "student": leaderboard_score(comp, ids, test_predictions(run_dir, comp)),
         },
     }
+
+
+def _mode(section: PseudoConfig, teacher: Teacher) -> str:
+    if section.all_folds:
+        return "all folds (leaks)"
+    if not teacher.leak_free(all_folds=False):
+        return "per fold, leaky weights (accepted)"
+    return "leak-free per fold"
 
 
 def _fmt(x: float | None) -> str:

@@ -40,6 +40,7 @@ def run(exp: Experiment, force: bool = False) -> None:
         _log.info("tabular %s: up to date (%s)", cfg.name, exp.run_dir / OOF)
         return
     t0 = time.time()
+    record.invalidate()  # before any output: a run killed among them leaves no stamp
     save_resolved(cfg, exp.run_dir / "config.yaml")
     write_json(exp.run_dir / "run.json", {"kind": cfg.kind.name, "folds_hash": exp.folds_hash})
     x, x_test = pixel_features(exp, section)

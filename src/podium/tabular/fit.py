@@ -114,6 +114,7 @@ def fit_fold(
     files = fold_dir / "valid.parquet", fold_dir / "test.parquet", fold_dir / MODELS_JSON
     if stamp.fresh(files):
         return read_test(files[0], task, valid_ids), read_test(files[1], task, test_ids)
+    stamp.invalidate()  # the fold's files are rewritten below: no stamp over a mix
     y = comp.targets  # classes (N,), or values (N, targets): one target is fitted as (N,)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]

@@ -3,7 +3,9 @@ unit's training rows, and the fingerprint that makes the unit stale when the tea
 
 Leak-free by construction: the student's fold-k unit trains on the rows outside fold k, and
 they are predicted by the teacher's fold-k models (every seed; every member of an ensemble
-teacher, averaged in the task's merge space), which never saw fold k either. The teacher
+teacher, averaged in the task's merge space), which never saw fold k either, with weights
+no fold-k label chose (`last`, `swa` or `snapshots`; `train.distill.teacher_checkpoint: best`
+accepts the leak of `best.pt`, with a warning: podium.units.teacher_weights). The teacher
 predicts the student's own training images (decode cache, plus `data.external` rows), resized
 on the device to its `data.image_size`, with the identity view only.
 """
@@ -11,6 +13,7 @@ on the device to its `data.image_size`, with the identity view only.
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 
@@ -18,6 +21,9 @@ from podium.config import ConfigError
 from podium.experiment import Experiment
 from podium.fingerprint import fingerprint
 from podium.units.predict import UnitPredictor, trained_fingerprints
+from podium.units.teacher_weights import TeacherLeakWarning, TeacherWeights, teacher_weights
+
+KEY = "train.distill.teacher_checkpoint"
 
 _log = logging.getLogger(__name__)
 
@@ -27,17 +33,39 @@ class Distiller:
     units of `student`."""
 
     def __init__(self, student: Experiment, teachers: list[Experiment]) -> None:
-        if student.cfg.train.distill is None:
+        distill = student.cfg.train.distill
+        if distill is None:
             raise ConfigError(f"{student.cfg.source}: train.distill is not set")
         self.student, self.teachers = student, teachers
-        self.temperature = student.cfg.train.distill.temperature
+        self.temperature = distill.temperature
+        where = f"{student.cfg.source}: train.distill.teacher"
         for t in teachers:
             _check_teacher(student, t)
+        self.weights: dict[str, TeacherWeights] = {
+            t.cfg.name: teacher_weights(t.cfg, distill.teacher_checkpoint, KEY, where)
+            for t in teachers
+        }
+        leaky = {name: w.why for name, w in self.weights.items() if not w.leak_free}
+        if leaky:
+            warnings.warn(
+                f"{student.cfg.name!r} distils from weights that fold k's labels chose "
+                f"({'; '.join(f'{n}: {why}' for n, why in leaky.items())}), so fold k's soft "
+                "targets carry fold k's labels and the student's CV is optimistic; leave "
+                f"{KEY} unset for a leak-free student",
+                TeacherLeakWarning,
+                stacklevel=2,
+            )
         self._cache: dict[int, tuple[int, np.ndarray]] = {}
 
     def fingerprint(self, fold: int) -> str:
-        """What the fold's soft targets come from: each teacher's fold-k units."""
-        return fingerprint({t.cfg.name: trained_fingerprints(t, [fold]) for t in self.teachers})
+        """What the fold's soft targets come from: each teacher's fold-k units and the
+        weights they predict with."""
+        return fingerprint(
+            {
+                **{t.cfg.name: trained_fingerprints(t, [fold]) for t in self.teachers},
+                "checkpoints": {n: w.checkpoint for n, w in self.weights.items()},
+            }
+        )
 
     def soft_targets(
         self, fold: int, images: np.ndarray, metadata: np.ndarray | None = None
@@ -53,8 +81,9 @@ class Distiller:
         for t in self.teachers:
             predictor = UnitPredictor(t)
             rows = metadata if t.metadata_layout else None
+            weights = self.weights[t.cfg.name].checkpoint
             logits = np.concatenate(
-                list(predictor.per_seed(fold, images, ["identity"], metadata=rows))
+                list(predictor.per_seed(fold, images, ["identity"], weights, rows))
             )
             preds.append(t.task.merge(logits, t.cfg.infer.merge))
         mean = np.mean(preds, axis=0)  # members averaged in prediction space

@@ -164,16 +164,17 @@ class UnitPredictor:
         images: np.ndarray,
         on_model: Callable[[], None] | None = None,
         metadata: np.ndarray | None = None,
+        checkpoint: str | None = None,
     ) -> dict[int, np.ndarray]:
         """{fold: (S*V, N, C) logits} of every unit of the config's folds on `images` (and
         their raw `metadata` rows, where the network reads them) with the config's TTA views:
         what `infer` (and `podium predict`) merge; `on_model` is called after each set of
-        weights (a progress bar)."""
+        weights (a progress bar). `checkpoint` replaces `train.checkpoint` (a teacher's)."""
         cfg = self.exp.cfg
         out = {}
         for k in cfg.fold_ids():
             blocks = []
-            for block in self.per_seed(k, images, cfg.infer.tta, metadata=metadata):
+            for block in self.per_seed(k, images, cfg.infer.tta, checkpoint, metadata):
                 blocks.append(block)
                 if on_model is not None:
                     on_model()

@@ -4,14 +4,18 @@ unit (and refuses one made from other inputs) and predictions refuse a stale one
 The parts: the training config (values that differ from the defaults), folds.csv, the train
 ids and labels, the train images (path and content), the extra rows (pseudo-labels, a
 distillation teacher's units), the external tables (`data.external`: rows that join every
-fold's training set, podium.units.external) and the metadata a network reads. Written by
+fold's training set, podium.units.external), the metadata a network reads and the content
+of `model.weights` (a file replaced under the same name is noticed). Written by
 `podium.units.train`, read by `podium.units.predict` (and so by every prediction file).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from podium.artifacts import file_hash
 from podium.config import Config
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, config_part
@@ -56,4 +60,23 @@ def unit_stamp(
         parts["external"] = (external or External(exp)).fingerprint
     if exp.metadata_layout is not None:  # competition.metadata, read by the network
         parts["metadata"] = exp.metadata_fingerprint("train")
+    if exp.cfg.model.weights:  # the starting weights' content, not only their file name
+        parts["weights"] = weights_hash(Path(exp.cfg.model.weights))
     return Stamp(exp.unit_dir(fold, seed) / "result.json", parts)
+
+
+def weights_hash(path: Path) -> str:
+    """The content hash of a `model.weights` file, computed once per version of the file
+    however many units ask (weights files are large): a version is its inode, size, mtime and
+    ctime (which a rewrite changes even when the mtime is set back)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return f"missing: {path}"  # validation names the missing file before training
+    version = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return _content_hash(str(path.resolve()), version)
+
+
+@lru_cache(maxsize=16)
+def _content_hash(path: str, version: tuple[int, ...]) -> str:
+    return file_hash(path)

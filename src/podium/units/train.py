@@ -4,8 +4,9 @@ its fold. Used by `podium train`, the pseudo-label student and every tune trial.
 
 Freshness: a unit is finished when its `result.json` holds the fingerprint of what it was
 trained from (`podium.units.stamps`). A unit made from other inputs is refused, naming what
-changed, until `--force` retrains it (nothing finished is ever thrown away silently). Each unit trains under its own lock, so
-parallel `--fold K` processes work and two processes never train the same unit.
+changed, until `--force` retrains it (nothing finished is ever thrown away silently). Each
+unit trains under its own lock, so parallel `--fold K` processes work and two processes never
+train the same unit.
 """
 
 from __future__ import annotations
@@ -133,16 +134,22 @@ def train_units(
         raise ArtifactError(
             f"--fold {fold}: the competition has folds 0..{exp.cfg.folds.n_splits - 1}"
         )
-    # under torchrun, rank 0 alone prepares, locks and decides; every rank trains the unit
-    main = distributed.current().is_main
-    distributed.main_decides(partial(_prepared, exp, force and fold is None and seed is None))
-    external = External(exp)  # checked now; decoded when a unit trains
-    results = {}
+    # everything that can fail is checked before `--force` removes a finished unit: the
+    # external tables, every training image (decoded into the cache now: an unreadable one
+    # is named with the others), and each unit's stamp (the teacher's units, for a student)
+    external = External(exp)
+    _ = exp.train_images, external.rows
+    stamps = {}
     for f, s in exp.units(fold, seed):
         extra = extra_fingerprint
         if distiller is not None:
             extra = fingerprint({"extra": extra_fingerprint, "teacher": distiller.fingerprint(f)})
-        stamp = unit_stamp(exp, f, s, extra, external)
+        stamps[(f, s)] = unit_stamp(exp, f, s, extra, external)
+    # under torchrun, rank 0 alone prepares, locks and decides; every rank trains the unit
+    main = distributed.current().is_main
+    distributed.main_decides(partial(_prepared, exp, force and fold is None and seed is None))
+    results = {}
+    for (f, s), stamp in stamps.items():
         what = f"unit fold {f} seed {s} of {exp.cfg.name}"
         with exclusive(unit_lock(exp, f, s), what) if main else contextlib.nullcontext():
             if distributed.main_decides(partial(_to_train, exp, f, s, stamp, force)):
