@@ -27,6 +27,7 @@ from podium.config.inputs import (
 from podium.config.recipes import check_stage_sizes
 from podium.config.section import Section
 from podium.config.targets import default_loss, resolve_targets, target_names
+from podium.config.track import TrackConfig
 from podium.config.training import ModelConfig, TrainConfig
 from podium.config.views import TTA_VIEWS_DOC, check_view_name
 from podium.errors import ConfigError
@@ -225,6 +226,7 @@ class Config(Section):
     ensemble: dict[str, Any] | None = None
     pseudo: dict[str, Any] | None = None
     tune: dict[str, Any] | None = None
+    track: TrackConfig | None = None  # experiment trackers (podium.tracking); never fingerprinted
     source: str | None = Field(None, exclude=True)  # the file it came from, for messages
     # podium's own nested runs (tune trials: tune/<study>/trialNNNN): not a YAML key, so a
     # user's `name` stays one plain folder; set with `nest_run`
@@ -292,4 +294,7 @@ class Config(Section):
         )
 
     def resolved(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"source"})
+        d = self.model_dump(mode="json", exclude={"source"})
+        if d.get("track") is None:  # no key, so configs without trackers resolve as before
+            d.pop("track", None)
+        return d

@@ -20,6 +20,7 @@ from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.predictions import OOF, write_oof
 from podium.scoring import decision_note, score_block, scores_header
+from podium.tracking import track_cv
 from podium.units.predict import UnitPredictor, oof_stamp, prediction_settings
 
 _log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     )
     write_json(exp.run_dir / "scores.json", scores)
     record.write(cv=scores["cv"])
+    track_cv(cfg, scores)  # the trackers of `track:`, if any (a failure is a warning)
     print("\n".join([format_scores(cfg.name, scores), *task.report_lines(final)]))
 
 

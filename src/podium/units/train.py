@@ -31,6 +31,7 @@ from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, config_part, fingerprint
+from podium.tracking import track_unit_result, unit_tracking
 from podium.units.external import External, concat_rows
 
 if TYPE_CHECKING:  # units.distill predicts with units.predict, which reads unit stamps here
@@ -266,9 +267,12 @@ def _train_one(
         len(valid.images),
     )
     t0 = time.time()
-    result = fit(
-        exp.cfg, exp.task, train, valid, exp.unit_dir(fold, seed), seed, on_epoch_end, stamp
-    )
+    unit_dir = exp.unit_dir(fold, seed)
+    # the trackers (`track:`) see every epoch through the engine's hook; never fail the unit
+    with unit_tracking(exp.cfg, fold, seed, unit_dir) as tracking:
+        hook = tracking.epoch_hook(on_epoch_end)
+        result = fit(exp.cfg, exp.task, train, valid, unit_dir, seed, hook, stamp)
+        track_unit_result(tracking, result)
     _log.info(
         "  best %s %.4f at epoch %d (%.1fs)",
         result["metric"],
