@@ -94,6 +94,7 @@ class Board:
     fits: list[CvLbFit]
     studies: list[TuneStudy]
     problems: dict[Path, str]  # config files that did not load
+    overrides: tuple[str, ...] = ()  # the command line's key=value, applied to every config
 
 
 def _plan(resolved: dict[str, Any]) -> tuple[str, int]:
@@ -228,4 +229,5 @@ def build_board(scope: Scope) -> Board:
         fits=_fits(submissions),
         studies=find_studies(scope.comp_dir),
         problems=index.problems,
+        overrides=scope.overrides,
     )
