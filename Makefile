@@ -21,14 +21,14 @@ EXP_FLAG := $(if $(EXP),--exp $(EXP),)
 DEMO_DIR := $(word 2,$(subst /, ,$(CONFIG)))
 DEMO_DATA := $(if $(and $(filter configs,$(firstword $(subst /, ,$(CONFIG)))),$(filter digits digits_%,$(DEMO_DIR))),data/$(DEMO_DIR)/train.csv,)
 
-.PHONY: setup demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput bench-decode clean-runs
+.PHONY: setup demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo board test lint format bench-quality bench-throughput bench-decode bench-board clean-runs
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,track]'   # track: the tracker tests read W&B/MLflow/TensorBoard back
 	touch $@
 
 data/digits/train.csv: | setup
@@ -56,6 +56,10 @@ tune: setup $(DEMO_DATA)
 demo: CONFIG := configs/$(DEMO)/ensemble.yaml
 demo: score
 
+# the experiment board of the config's competition: runs/<comp>/board.html
+board: setup
+	$(PODIUM) board -c $(CONFIG) $(ARGS)
+
 test: setup
 	$(BIN)/pytest -q --durations=15
 
@@ -77,6 +81,9 @@ bench-throughput: setup
 
 bench-decode: setup
 	$(BIN)/python benchmarks/decode_speed.py
+
+bench-board: setup
+	$(BIN)/python benchmarks/board_speed.py
 
 clean-runs:
 	rm -rf runs

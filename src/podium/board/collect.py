@@ -116,9 +116,11 @@ def _model(run: RunFolder) -> str:
     return f"{(r.get('model') or {}).get('name', '?')} @ {shown}"
 
 
-def _experiment(run: RunFolder, index: ConfigIndex) -> ExperimentView:
+def _experiment(run: RunFolder, index: ConfigIndex, shared: dict) -> ExperimentView:
     config_file, cfg, note = index.config_of(run)
-    freshness = check_run(cfg, run.path) if cfg is not None else Freshness("unknown", (note or "",))
+    freshness = (
+        check_run(cfg, run.path, shared) if cfg is not None else Freshness("unknown", (note or "",))
+    )
     units = read_units(run.path)
     plan, planned = _plan(run.resolved)
     seconds = [u.train_seconds for u in units if u.train_seconds is not None]
@@ -216,7 +218,8 @@ def _fits(submissions: list[SubmissionView]) -> list[CvLbFit]:
 def build_board(scope: Scope) -> Board:
     index = index_configs(scope)
     runs = find_runs(scope.comp_dir)
-    experiments = [_experiment(run, index) for run in runs]
+    shared: dict[str, Competition] = {}  # read once per competition, by every stamp
+    experiments = [_experiment(run, index, shared) for run in runs]
     submissions = _submissions(scope, _competition(scope, index, runs))
     scored = [e.scores for e in experiments if e.scores is not None]
     return Board(

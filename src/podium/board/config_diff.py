@@ -4,6 +4,7 @@ Lists compare whole; `name` is left out (every file has its own)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,17 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+@lru_cache(maxsize=256)
+def _read(path: str, mtime_ns: int) -> dict[str, Any]:
+    """read_yaml, once per file version: 50 experiments extend the same bases. Callers only
+    merge the result (podium's deep_merge builds new dicts), never change it."""
+    return read_yaml(Path(path))
+
+
+def _merged(path: Path) -> dict[str, Any]:
+    return _read(str(path.resolve()), path.stat().st_mtime_ns)
+
+
 def config_diff(path: Path) -> list[tuple[str, Any]] | None:
     """[(dotted key, value)] that `path` changes from its bases; None where it extends
     nothing (then every key is its own) or does not read."""
@@ -36,8 +48,8 @@ def config_diff(path: Path) -> list[tuple[str, Any]] | None:
             return None
         base: dict[str, Any] = {}
         for parent in parents:
-            base = deep_merge(base, read_yaml(Path(path).parent / parent))
-        own = flatten(read_yaml(Path(path)))
+            base = deep_merge(base, _merged(Path(path).parent / parent))
+        own = flatten(_merged(Path(path)))
     except (OSError, yaml.YAMLError, ConfigError, TypeError):
         return None
     flat_base = flatten(base)
