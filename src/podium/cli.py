@@ -114,10 +114,11 @@ def _add_board_commands(sub: argparse._SubParsersAction) -> None:
     """`podium board` and `podium lb add|import`: a competition named by a config, by
     --comp, or (neither) the one under runs/."""
 
-    def where(sp: argparse.ArgumentParser) -> None:
+    def where(sp: argparse.ArgumentParser, overrides: bool = False) -> None:
         sp.add_argument("-c", "--config", help="a config of the competition (its paths, configs)")
         sp.add_argument("--comp", help="the competition's name (default paths, configs/NAME/)")
-        sp.add_argument("overrides", nargs="*", metavar="key=value", help="with -c: overrides")
+        if overrides:  # not beside lb's own positional argument (argparse cannot split them)
+            sp.add_argument("overrides", nargs="*", metavar="key=value", help="with -c: overrides")
 
     board = sub.add_parser(
         "board",
@@ -125,7 +126,7 @@ def _add_board_commands(sub: argparse._SubParsersAction) -> None:
         description="one self-contained HTML page: every experiment, ensemble, student and "
         "tune study, CV vs leaderboard, learning curves, freshness",
     )
-    where(board)
+    where(board, overrides=True)
     board.add_argument("--out", help="the page (default: runs/<comp>/board.html)")
     lb = sub.add_parser("lb", help="record leaderboard scores of submissions (for the board)")
     lb_sub = lb.add_subparsers(dest="lb_command", required=True, metavar="{add,import}")
@@ -146,7 +147,7 @@ def _run_board_command(args: argparse.Namespace) -> None:
 
     hint = Path(args.submission).name if getattr(args, "submission", None) else None
     config = Path(args.config) if args.config else None
-    scope = resolve_scope(config, args.overrides, args.comp, hint)
+    scope = resolve_scope(config, getattr(args, "overrides", None), args.comp, hint)
     if args.stage == "board":
         from podium.stages import board
 

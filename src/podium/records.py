@@ -94,6 +94,7 @@ class RunScores:
     greater_is_better: bool
     cv: float | None
     final: ScoreBlock
+    checkpoint: str | None = None  # the weights the CV predicted with (train.checkpoint)
     views: dict[str, ScoreBlock] = field(default_factory=dict)  # each TTA view alone
     other_checkpoint: tuple[str, ScoreBlock] | None = None  # ("best" | "last", its scores)
     snapshots: dict[str, ScoreBlock] = field(default_factory=dict)
@@ -165,6 +166,7 @@ def scores_from_json(d: dict[str, Any]) -> RunScores:
         greater_is_better=bool(d.get("greater_is_better", True)),
         cv=_number(d.get("cv")),
         final=ScoreBlock.from_json(d.get("final"), metric),
+        checkpoint=(d.get("settings") or {}).get("checkpoint"),
         views={str(v): ScoreBlock.from_json(b, metric) for v, b in (d.get("views") or {}).items()},
         other_checkpoint=(other[0], ScoreBlock.from_json(other[1], metric)) if other else None,
         snapshots={

@@ -168,3 +168,15 @@ def test_an_experiment_s_learning_curves_are_drawn_when_opened(page):
     curves.first.wait_for()
     assert curves.count() == 2  # loss, metric
     assert page.locator("#details-tiny .curves .scatterlayer .trace").count() == 2 * 2 + 2
+
+
+def test_podium_board_without_arguments_finds_the_one_competition(project, monkeypatch, capsys):
+    """`make demo && podium board`: the competition under runs/, its configs in configs/<comp>/."""
+    work, _, _ = project
+    monkeypatch.chdir(work)
+    assert cli.main(["board"]) == 0
+    out = capsys.readouterr().out
+    assert "board digits: 3 experiments (1 not fresh: tiny), 2 submissions" in out
+    page = (work / "runs/digits/board.html").read_text()
+    assert page.count("<tr data-experiment=") == 3
+    assert 'data-experiment="tiny" data-freshness="stale"' in page

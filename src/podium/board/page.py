@@ -31,6 +31,8 @@ from podium.records import RunScores
 
 
 class Page:
+    """The page of one board, written to `out` (links are relative to its folder)."""
+
     def __init__(self, board: Board, out: Path) -> None:
         self.board = board
         self.out_dir = Path(out).resolve().parent
@@ -46,7 +48,7 @@ class Page:
             return ""
         parts = []
         if s.other_checkpoint is not None:
-            used = "last" if s.other_checkpoint[0] == "best" else "best"
+            used = s.checkpoint or "used"
             parts += [
                 f"{used} {num(s.cv)}",
                 f"{s.other_checkpoint[0]} {num(s.other_checkpoint[1].value)}",

@@ -44,7 +44,8 @@
       type: "scatter", mode: "markers", name: fit.label,
       x: fit.points.map((p) => p[0]), y: fit.points.map((p) => p[1]),
       text: fit.points.map((p) => p[2]), hovertemplate: "%{text}<br>CV %{x:.4f}<br>score %{y:.4f}<extra></extra>",
-      marker: { size: 9, color: colors[i % colors.length], symbol: i ? "diamond" : "circle" },
+      // recorded LB points drawn larger, so a local point on the same spot leaves them visible
+      marker: { size: i ? 7 : 12, color: colors[i % colors.length], symbol: i ? "diamond" : "circle" },
     });
   });
   data.fits.forEach((fit, i) => {
