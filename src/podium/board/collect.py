@@ -118,9 +118,16 @@ def _model(run: RunFolder) -> str:
 
 def _experiment(run: RunFolder, index: ConfigIndex, shared: dict) -> ExperimentView:
     config_file, cfg, note = index.config_of(run)
-    freshness = (
-        check_run(cfg, run.path, shared) if cfg is not None else Freshness("unknown", (note or "",))
-    )
+    if cfg is None or (note is not None and run.is_ensemble):
+        # an ensemble names its members relative to its own file: without it, nothing to check
+        why = (
+            note
+            if cfg is None
+            else "no config file makes this ensemble (its members are named relative to it)"
+        )
+        freshness, note = Freshness("unknown", (why or "",)), None
+    else:
+        freshness = check_run(cfg, run.path, shared)
     units = read_units(run.path)
     plan, planned = _plan(run.resolved)
     seconds = [u.train_seconds for u in units if u.train_seconds is not None]
