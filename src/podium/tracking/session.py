@@ -144,7 +144,8 @@ def unit_tracking(cfg: Config, fold: int, seed: int, unit_dir: Path) -> Iterator
     """The trackers' runs of unit (fold, seed) while it trains: the epochs a resumed unit
     already has (history.csv) are logged first; the runs end as finished, or as failed when
     training raises (a kill, a pruned trial), and the exception goes on."""
-    done = read_history(unit_dir / HISTORY) if (unit_dir / "last.pt").exists() else []
+    resumed = cfg.track is not None and (unit_dir / "last.pt").exists()
+    done = read_history(unit_dir / HISTORY) if resumed else []
     label = RunLabel(cfg.competition.name, cfg.name, fold, seed)
     tracking = Tracking.open(cfg, label, unit_dir, first_step=len(done) + 1)
     for row in done:
