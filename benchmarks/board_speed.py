@@ -33,10 +33,12 @@ from podium.artifacts import write_csv, write_json  # noqa: E402
 from podium.board.leaderboard import LbScore, leaderboard_path, record_scores  # noqa: E402
 from podium.config import load_config  # noqa: E402
 from podium.experiment import Experiment  # noqa: E402
+from podium.metrics import FoldScore, ScoreBlock, scores_header  # noqa: E402
 from podium.stages import folds as folds_stage  # noqa: E402
 from podium.stages.demo_data import write_demo  # noqa: E402
 from podium.units.predict import infer_stamp, oof_stamp  # noqa: E402
-from podium.units.train import prepare, unit_stamp  # noqa: E402
+from podium.units.stamps import unit_stamp  # noqa: E402
+from podium.units.train import prepare  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 20
@@ -57,21 +59,21 @@ def history(rng: np.random.Generator) -> pd.DataFrame:
 
 
 def scores(rng: np.random.Generator, n_folds: int) -> dict:
-    def block(v: float) -> dict:
-        folds = {
-            str(k): {"accuracy": v + rng.normal(0, 0.002), "log_loss": 0.07} for k in range(n_folds)
-        }
-        return {"accuracy": v, "log_loss": 0.07, "fold_mean": v, "fold_std": 0.002, "folds": folds}
+    """A scores.json as `podium oof` writes it (podium.metrics.ScoreBlock)."""
 
-    cv = 0.99 + rng.random() * 0.005
+    def block(v: float) -> ScoreBlock:
+        folds = {k: FoldScore(v + rng.normal(0, 0.002), 0.07) for k in range(n_folds)}
+        return ScoreBlock("accuracy", v, 0.07, folds)
+
+    final = block(0.99 + rng.random() * 0.005)
     return {
-        "metric": "accuracy",
-        "greater_is_better": True,
-        "cv": cv,
-        "log_loss": 0.07,
-        "final": block(cv),
-        "views": {"identity": block(cv - 0.001), "shift1_0": block(cv - 0.002)},
-        "best_checkpoint": block(cv + 0.001),
+        **scores_header(final, True, "log_loss"),
+        "final": final.to_json(),
+        "views": {
+            "identity": block(final.score - 0.001).to_json(),
+            "shift1_0": block(final.score - 0.002).to_json(),
+        },
+        "best_checkpoint": block(final.score + 0.001).to_json(),
         "seconds": 12.0,
     }
 

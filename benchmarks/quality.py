@@ -46,9 +46,9 @@ from podium.competition import Competition
 from podium.config import load_config
 from podium.ensemble.significance import PairedComparison
 from podium.folds import read_folds
-from podium.metrics import get_metric
+from podium.metrics.classification import CLASSIFICATION
 
-ACCURACY, LOG_LOSS = get_metric("accuracy"), get_metric("log_loss")
+ACCURACY, LOG_LOSS = CLASSIFICATION["accuracy"], CLASSIFICATION["log_loss"]
 
 
 def reference_svc() -> SVC:
@@ -142,19 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     cands = scores["candidates"]
     members = {n: c for n, c in cands.items() if c["kind"] == "member"}
     best_acc = max(members, key=lambda n: members[n]["accuracy"])
-    best_ll = min(members, key=lambda n: members[n]["log_loss"])
+    best_ll = min(members, key=lambda n: members[n]["valid_loss"])
     rows = [
-        (f"{n} (member)", c["accuracy"], c["log_loss"], c["fold_std"]) for n, c in members.items()
+        (f"{n} (member)", c["accuracy"], c["valid_loss"], c["fold_std"]) for n, c in members.items()
     ]
     rows += [
-        (f"{n} ({c['kind']})", c["accuracy"], c["log_loss"], c["fold_std"])
+        (f"{n} ({c['kind']})", c["accuracy"], c["valid_loss"], c["fold_std"])
         for n, c in cands.items()
         if c["kind"] != "member"
     ]
     if "nested_selection" in scores:  # choosing among the candidates, scored honestly
         nested = scores["nested_selection"]
         rows.append(
-            ("nested selection (choice per fold)", nested["accuracy"], nested["log_loss"], np.nan)
+            ("nested selection (choice per fold)", nested["accuracy"], nested["valid_loss"], np.nan)
         )
     rows += [
         ("SVC(gamma=0.001, C=10), same folds", *same_folds.values()),
@@ -168,10 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         mark = "  <- chosen" if name.startswith(f"{scores['chosen']} (") else ""
         print(f"  {name:<40} {acc:>9.4f} {ll:>9.4f} {std:>9.4f}{mark}")
 
-    chosen_acc, chosen_ll = scores["cv"], scores["log_loss"]
+    chosen_acc, chosen_ll = scores["cv"], scores["valid_loss"]
     bars = {
         f"best member by accuracy ({best_acc})": (members[best_acc]["accuracy"], None),
-        f"best member by log-loss ({best_ll})": (None, members[best_ll]["log_loss"]),
+        f"best member by log-loss ({best_ll})": (None, members[best_ll]["valid_loss"]),
         "SVC reference, same folds": (same_folds["accuracy"], same_folds["log_loss"]),
         "SVC reference, 1,797 digits": (all_digits["accuracy"], all_digits["log_loss"]),
         "SVC reference, as quoted": (0.9917, 0.070),
@@ -212,12 +212,12 @@ def metadata_table(overrides: list[str]) -> int:
         cfg = load_config(path, overrides)
         scores = read_json(require(cfg.run_dir / "scores.json", "scores", f"podium oof -c {path}"))
         folds.add(read_json(cfg.run_dir / "run.json")["folds_hash"])
-        if cfg.kind == "ensemble":  # the stack candidate itself, whatever `select` chose
+        if cfg.kind.has_members:  # the stack candidate itself, whatever `select` chose
             stack = scores["candidates"]["stack"]
-            rows.append((label, stack["auc"], stack["log_loss"], stack["fold_std"]))
+            rows.append((label, stack["auc"], stack["valid_loss"], stack["fold_std"]))
         else:
             final = scores["final"]
-            rows.append((label, final["auc"], final["log_loss"], final["fold_std"]))
+            rows.append((label, final["auc"], final["valid_loss"], final["fold_std"]))
     print(f"quality (metadata demo): CV on the same folds ({len(folds)} folds file(s))")
     print(f"  {'model':<40} {'AUC':>7} {'log_loss':>9} {'fold std':>9}")
     for label, auc, ll, std in rows:

@@ -4,7 +4,7 @@ reference on the competition metric, on the same folds?
 Reads a finished `podium ensemble -c configs/digits_multilabel/ensemble.yaml` run and
 computes the reference the issue names on the same folds of the demo's train rows:
 scikit-learn's one-vs-rest logistic regression on the raw 8x8 pixels (0..16, standardised),
-scored exactly as podium scores a candidate (`podium.scoring.score_block`: F thresholds for
+scored exactly as podium scores a candidate (`podium.scoring.score_predictions`: F thresholds for
 fold k fitted on the other folds), with the mean column AUC beside it.
 
     make demo DEMO=digits_multilabel && python benchmarks/quality.py -c configs/digits_multilabel/ensemble.yaml
@@ -29,7 +29,8 @@ from podium.artifacts import read_json, require
 from podium.competition import Competition
 from podium.config import Config
 from podium.folds import read_folds
-from podium.scoring import score_block
+from podium.metrics.multilabel import MULTILABEL
+from podium.scoring import score_predictions
 from podium.stages.demo_data import multilabel_tags
 
 
@@ -51,8 +52,8 @@ def reference_on_demo_folds(comp: Competition, fold: np.ndarray) -> dict:
     for k in np.unique(fold):
         model = reference_model().fit(x[fold != k], y[fold != k])
         proba[fold == k] = model.predict_proba(x[fold == k])
-    block = score_block(comp.task, y, proba, fold)
-    return {**block, "auc": comp.task.metric("auc")(y, proba)}
+    block = score_predictions(comp.task, y, proba, fold).to_json()
+    return {**block, "auc": MULTILABEL["auc"](y, proba)}
 
 
 def main(cfg: Config, config: str) -> int:
@@ -71,16 +72,18 @@ def main(cfg: Config, config: str) -> int:
     members = {n: c for n, c in cands.items() if c["kind"] == "member"}
     best = max(members, key=lambda n: members[n][metric])
     rows = [
-        (f"{n} ({c['kind']})", c[metric], c["log_loss"], c["fold_std"]) for n, c in cands.items()
+        (f"{n} ({c['kind']})", c[metric], c["valid_loss"], c["fold_std"]) for n, c in cands.items()
     ]
     nested = scores["nested_selection"]
-    rows.append(("nested selection (choice per fold)", nested[metric], nested["log_loss"], np.nan))
-    ref = reference[metric], reference["log_loss"], reference["fold_std"]
+    rows.append(
+        ("nested selection (choice per fold)", nested[metric], nested["valid_loss"], np.nan)
+    )
+    ref = reference[metric], reference["valid_loss"], reference["fold_std"]
     rows.append(("OvR LogisticRegression, raw pixels, same folds", *ref))
     print(
         f"quality: {cfg.name} on {comp.cfg.name}, {len(fold)} train rows, {len(np.unique(fold))} folds ({scores_path})"
     )
-    print(f"  {'candidate':<48} {metric:>10} {'log_loss':>9} {'fold std':>9}")
+    print(f"  {'candidate':<48} {metric:>10} {scores['valid_loss_name']:>9} {'fold std':>9}")
     for name, m, ll, std in rows:
         mark = "  <- chosen" if name.startswith(f"{scores['chosen']} (") else ""
         print(f"  {name:<48} {m:>10.4f} {ll:>9.4f} {std:>9.4f}{mark}")

@@ -5,7 +5,7 @@ Reads a finished `podium ensemble -c configs/digits_ordinal/ensemble.yaml` run (
 candidate scored there on the members' folds: QWK graded by cut-points fitted without the
 fold) and computes, on the same folds of the demo's train rows, scikit-learn regressions of
 the grade on the raw 8x8 pixels (0..16): `Ridge(alpha=1)` and `SVR(gamma=0.001, C=10)`, graded
-the same CV-honest way (`podium.cutpoints.fit_cutpoints_cv`). Also prints each reference's
+the same CV-honest way (`podium.tasks.decisions.Cutpoints`). Also prints each reference's
 QWK with plain rounding.
 
     python benchmarks/quality.py -c configs/digits_ordinal/ensemble.yaml [key=value ...]
@@ -27,10 +27,10 @@ from verdict import verdict
 
 from podium.competition import Competition
 from podium.config import Config
-from podium.cutpoints import apply_cutpoints, fit_cutpoints_cv, midpoint_cuts
 from podium.folds import read_folds
-from podium.metric_fns import quadratic_weighted_kappa
+from podium.metrics.ordinal import apply_cutpoints, midpoint_cuts, quadratic_weighted_kappa
 from podium.stages.demo_data import ordinal_grades
+from podium.tasks.decisions import Cutpoints
 
 REFERENCES: dict[str, Any] = {
     "Ridge(alpha=1), raw pixels": lambda: Ridge(alpha=1.0),
@@ -52,12 +52,12 @@ def reference_on_demo_folds(comp: Competition, fold: np.ndarray, build) -> dict[
     for k in np.unique(fold):
         values[fold == k] = build().fit(x[fold != k], y[fold != k]).predict(x[fold == k])
     grades = comp.task.grades
-    fit = fit_cutpoints_cv(y, values, fold, grades)
+    fit = Cutpoints(grades).fit_cv(y[:, None], values[:, None], fold).summary
     rounded = apply_cutpoints(values, midpoint_cuts(grades), grades)
     return {
-        "qwk": fit.cv_qwk,
+        "qwk": fit.cv_score,
         "mse": float(np.mean((values - y) ** 2)),
-        "fold_std": float(np.std(fit.fold_qwk)),
+        "fold_std": float(np.std(list(fit.fold_scores.values()))),
         "rounded_qwk": quadratic_weighted_kappa(y, rounded, grades),
     }
 
@@ -73,12 +73,12 @@ def main(cfg: Config, scores: dict[str, Any], source: str) -> int:
     members = {n: c for n, c in cands.items() if c["kind"] == "member"}
     best = max(members, key=lambda n: members[n]["qwk"])
     rows = [
-        (f"{n} ({c['kind']})", c["qwk"], c["log_loss"], c["fold_std"]) for n, c in cands.items()
+        (f"{n} ({c['kind']})", c["qwk"], c["valid_loss"], c["fold_std"]) for n, c in cands.items()
     ]
     if "nested_selection" in scores:
         nested = scores["nested_selection"]
         rows.append(
-            ("nested selection (choice per fold)", nested["qwk"], nested["log_loss"], np.nan)
+            ("nested selection (choice per fold)", nested["qwk"], nested["valid_loss"], np.nan)
         )
     rows += [(name, r["qwk"], r["mse"], r["fold_std"]) for name, r in refs.items()]
     print(

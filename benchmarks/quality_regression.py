@@ -33,8 +33,7 @@ from podium.competition import Competition
 from podium.config import Config
 from podium.ensemble.candidates import build_candidates
 from podium.ensemble.inputs import Inputs, load_inputs
-from podium.ensemble.schema import parse_ensemble
-from podium.metric_fns import mae, r2, rmse
+from podium.metrics.values import mae, r2, rmse
 from podium.stages.demo_data import regression_values
 
 REFERENCES: dict[str, Any] = {
@@ -87,7 +86,7 @@ def candidate_table(
     """Every candidate's scores from its rebuilt OOF values; stops when they are stale."""
     y, fold = inputs.y, inputs.fold
     table = {}
-    for c in build_candidates(parse_ensemble(cfg), inputs, None):
+    for c in build_candidates(cfg.section("ensemble"), inputs, None):
         table[c.name] = {"kind": c.kind, **regression_scores(y, c.oof, fold)}
         recorded = scores["candidates"].get(c.name, {}).get("rmse")
         if recorded is None or abs(recorded - table[c.name]["rmse"]) > STALE:
@@ -101,7 +100,7 @@ def candidate_table(
 def main(cfg: Config, scores: dict[str, Any], source: str) -> int:
     metric, higher = scores["metric"], scores["greater_is_better"]
     t0 = time.time()
-    inputs = load_inputs(cfg, parse_ensemble(cfg))
+    inputs = load_inputs(cfg, cfg.section("ensemble"))
     table = candidate_table(cfg, scores, inputs)
     inputs_fold = inputs.fold
     x, y = demo_pixels(inputs.comp)

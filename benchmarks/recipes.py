@@ -105,26 +105,26 @@ def main(argv: list[str] | None = None) -> int:
 
     base = Experiment(configs["baseline"])
     y, fold = base.comp.targets, base.fold_of_row
-    task, metric = base.task, base.task.metric()
+    task, metric, loss = base.task, base.task.metric, base.task.valid_loss
     preds = {
         n: read_oof(c.run_dir / OOF, task, base.comp.train_ids, fold) for n, c in configs.items()
     }
     for name, pred in preds.items():
-        rows[name] = (metric(y, pred), task.metric("log_loss")(y, pred))
+        rows[name] = (metric(y, pred), loss(y, pred))
 
     print(
         f"\nrecipes: {args.config}, {args.epochs} epochs, seeds {args.seeds}, "
         f"{len(y)} rows, {len(np.unique(fold))} folds"
     )
-    print(f"  {'variant':<12} {metric.name:>9} {'log_loss':>9} {'train s':>8}  vs baseline")
+    print(f"  {'variant':<12} {metric.name:>9} {loss.name:>9} {'train s':>8}  vs baseline")
     for name, (score, ll) in rows.items():
         vs = ""
         if name != "baseline":
-            c = compare(task, y, preds[name], preds["baseline"], metric.name)
-            g, gl = c.gains[metric.name], c.gains["log_loss"]
+            c = compare(task, y, preds[name], preds["baseline"])
+            g, gl = c.gains[metric.name], c.gains[loss.name]
             vs = (
                 f"fixes {c.fixed} breaks {c.broken} (p={c.mcnemar_p:.2f}); {metric.name} "
-                f"{g.observed:+.4f} [{g.low:+.4f}, {g.high:+.4f}]; log_loss {gl.observed:+.4f} "
+                f"{g.observed:+.4f} [{g.low:+.4f}, {g.high:+.4f}]; {loss.name} {gl.observed:+.4f} "
                 f"[{gl.low:+.4f}, {gl.high:+.4f}]"
             )
         secs = train_seconds(configs[name])
@@ -136,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         teacher_cfg = load_config(teacher_path, args.overrides)
         teacher_scores = read_json(teacher_cfg.run_dir / "scores.json")
         print(
-            f"  teacher {teacher_cfg.name}: cv {teacher_scores['cv']:.4f} log_loss "
-            f"{teacher_scores['log_loss']:.4f} (its own epochs and TTA: {teacher_cfg.train.epochs}, "
+            f"  teacher {teacher_cfg.name}: cv {teacher_scores['cv']:.4f} "
+            f"{teacher_scores['valid_loss_name']} "
+            f"{teacher_scores['valid_loss']:.4f} (its own epochs and TTA: {teacher_cfg.train.epochs}, "
             f"{teacher_cfg.infer.tta})"
         )
         for label, cfg in (("student", configs["distilled"]), ("teacher", teacher_cfg)):

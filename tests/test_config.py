@@ -16,8 +16,8 @@ from podium.config import (
     save_resolved,
 )
 from podium.fingerprint import fingerprint
-from podium.tabular.schema import tabular_config
-from podium.units.train import training_config
+from podium.tabular.fit import tabular_config
+from podium.units.stamps import training_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,24 +75,14 @@ def test_overrides_are_parsed_as_yaml_and_win_over_files(base_and_child):
     "path", sorted((ROOT / "configs" / "digits").glob("*.yaml")), ids=lambda p: p.name
 )
 def test_every_shipped_config_loads_and_its_stage_section_validates(path):
-    from podium.ensemble.schema import parse_ensemble
-    from podium.pseudo.schema import parse_pseudo
-    from podium.stages.tabular import parse_tabular
-    from podium.tuning.schema import parse_tune
+    from podium.tabular.checks import check_tabular
 
-    cfg = load_config(path)
+    cfg = load_config(path)  # the stage sections are validated with it
     assert cfg.competition.name == "digits" and cfg.model.name
-    parsers = {
-        "ensemble": parse_ensemble,
-        "pseudo": parse_pseudo,
-        "tune": parse_tune,
-        "tabular": parse_tabular,
-    }
-    for section, parse in parsers.items():
-        if getattr(cfg, section) is not None:
-            parse(cfg)
+    if cfg.tabular is not None:
+        check_tabular(cfg)
     if cfg.ensemble is not None:  # members are files next to it, each a loadable experiment
-        for member in parse_ensemble(cfg).member_paths(cfg.source):
+        for member in cfg.ensemble.member_paths(cfg.source):
             assert load_config(member).ensemble is None
 
 

@@ -24,6 +24,7 @@ from podium.stages import oof as oof_stage
 from podium.stages import train as train_stage
 from podium.units import train as units_train
 from podium.units.external import External
+from podium.units.stamps import unit_stamp
 
 LABELS = ["a", "b"] * 4
 EXTRA_LEVEL = 123  # the external images' grey level: no train image has it
@@ -123,7 +124,7 @@ def test_changed_external_labels_make_the_units_stale(tmp_path, toy, monkeypatch
 def test_runs_without_external_data_keep_their_stamp_parts(tmp_path, toy):
     cfg = config(tmp_path)
     folds_stage.run(cfg)
-    stamp = units_train.unit_stamp(Experiment(cfg), 0, 0)
+    stamp = unit_stamp(Experiment(cfg), 0, 0)
     assert "external" not in stamp.parts
 
 

@@ -17,9 +17,9 @@ import yaml
 from factories import toy_config, write_competition
 from podium.competition import Competition, DataError
 from podium.config import ConfigError, ModelConfig, from_dict, load_config
+from podium.config.ensemble import FeaturesConfig
 from podium.ensemble.features import build_level2
 from podium.ensemble.members import Member
-from podium.ensemble.schema import FeaturesConfig
 from podium.models import create_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,6 @@ def test_tune_trials_keep_their_folder_under_the_study(tmp_path):
     import optuna
 
     from podium.tuning.objective import TrainObjective
-    from podium.tuning.schema import parse_tune
 
     cfg = from_dict(
         {
@@ -81,7 +80,7 @@ def test_tune_trials_keep_their_folder_under_the_study(tmp_path):
         },
         source="tune.yaml",
     )
-    objective = TrainObjective(cfg, parse_tune(cfg), "s")
+    objective = TrainObjective(cfg, cfg.section("tune"), "s")
     study = optuna.create_study(direction="maximize")
     trial = study.ask()
     trial_cfg = objective.trial_config(trial, {"train.lr": 0.003})

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from podium.metrics import METRICS, get_metric
+from podium.metrics.classification import CLASSIFICATION as METRICS
+
+
+def get_metric(name: str):
+    return METRICS[name]
+
 
 Y = np.array([0, 1, 2, 2, 1, 0])
 P = np.array(
@@ -60,7 +65,7 @@ def test_auc_binary_and_multiclass():
 def test_directions():
     acc, ll = get_metric("accuracy"), get_metric("log_loss")
     assert acc.greater_is_better and not ll.greater_is_better
-    assert ll.needs_proba and not acc.needs_proba
+    assert ll.needs_probabilities and not acc.needs_probabilities
     assert acc.better(0.9, 0.8) and not acc.better(0.8, 0.8) and acc.better(0.1, None)
     assert ll.better(0.1, 0.2) and not ll.better(0.3, 0.2)
     assert acc.worst == -np.inf and ll.worst == np.inf
@@ -74,5 +79,9 @@ def test_every_metric_scores_a_perfect_prediction_best():
 
 
 def test_unknown_metric_lists_the_known():
-    with pytest.raises(KeyError, match="accuracy"):
-        get_metric("acc")
+    from podium.config import CompetitionConfig
+    from podium.errors import ConfigError
+    from podium.tasks import metric_of
+
+    with pytest.raises(ConfigError, match="unknown metric 'acc'.*'accuracy'"):
+        metric_of(CompetitionConfig(name="x", metric="acc"))

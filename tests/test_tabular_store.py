@@ -9,12 +9,12 @@ import pytest
 from sklearn.datasets import load_digits
 
 from podium.bundle.contents import check_member
+from podium.config.tabular import TabularConfig
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.stages import folds as folds_stage
 from podium.stages import tabular as tabular_stage
 from podium.tabular.estimators import build_model, fit_quietly
-from podium.tabular.schema import TabularConfig
 from podium.tabular.store import UnsafeModel, load_model, save_model
 
 

@@ -13,17 +13,19 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from podium.engine.selection import is_improvement
-from podium.metric_fns import (
-    MULTILABEL_METRICS,
-    ORDINAL_METRICS,
-    REGRESSION_METRICS,
-    TASK_METRICS,
-    get_task_metric,
-    per_label_auc,
-    quadratic_weighted_kappa,
-)
-from podium.metrics import get_metric
-from podium.thresholds import GRID, fit_thresholds, fit_thresholds_cv
+from podium.metrics.classification import CLASSIFICATION
+from podium.metrics.fbeta import GRID, fbeta, fit_thresholds
+from podium.metrics.multilabel import MULTILABEL, per_label_auc
+from podium.metrics.ordinal import quadratic_weighted_kappa, qwk_metric
+from podium.metrics.values import REGRESSION
+from podium.tasks.decisions import Thresholds
+
+MULTILABEL_METRICS, REGRESSION_METRICS = MULTILABEL, REGRESSION
+TASK_METRICS = {
+    "multilabel": MULTILABEL,
+    "regression": REGRESSION,
+    "ordinal": {"qwk": qwk_metric()},
+}
 
 TOL = 1e-9
 
@@ -44,7 +46,7 @@ def test_qwk_counts_a_grade_absent_from_targets_and_predictions():
     y = np.array([0, 1, 1, 3, 3, 4, 4, 4])
     pred = np.array([0, 1, 3, 1, 3, 4, 4, 3])
     proba = np.eye(5)[pred]  # grade 2 appears in neither
-    assert get_metric("qwk")(y, proba) == pytest.approx(0.7352941176470589, abs=1e-12)
+    assert CLASSIFICATION["qwk"](y, proba) == pytest.approx(0.7352941176470589, abs=1e-12)
     assert quadratic_weighted_kappa(y, pred, range(5)) == pytest.approx(0.7352941176470589)
     # the value it gave when the absent grade's distances were dropped
     assert skm.cohen_kappa_score(y, pred, weights="quadratic") == pytest.approx(0.8181818181818)
@@ -65,12 +67,15 @@ def test_multilabel_scores_match_sklearn(seed):
     per_label = np.array([0.3, 0.4, 0.5, 0.6, 0.7])
     for beta in (1, 2):
         for average in ("micro", "macro", "samples"):
-            metric = m[f"f{beta}_{average}"]
             for threshold in (0.5, 0.62, per_label):
                 expected = skm.fbeta_score(
                     y, p >= threshold, beta=beta, average=average, zero_division=1.0
                 )
-                assert metric(y, p, threshold=threshold) == pytest.approx(expected, abs=TOL)
+                got = fbeta(y, p, beta, threshold, average)
+                assert got == pytest.approx(expected, abs=TOL)
+            # the registry's F fits the best global threshold of the rows it scores
+            best = max(fbeta(y, p, beta, t, average) for t in GRID)
+            assert m[f"f{beta}_{average}"](y, p) == pytest.approx(best, abs=TOL)
 
 
 def test_multilabel_f_scores_an_empty_row_or_label_predicted_empty_as_perfect():
@@ -80,7 +85,7 @@ def test_multilabel_f_scores_an_empty_row_or_label_predicted_empty_as_perfect():
     assert MULTILABEL_METRICS["f1_samples"](y, p) == 1.0
     assert MULTILABEL_METRICS["f1_macro"](y, p) == 1.0
     # predicting a tag the row lacks scores that row 0
-    assert MULTILABEL_METRICS["f1_samples"](y, p, threshold=0.15) == pytest.approx(
+    assert fbeta(y, p, 1.0, 0.15, "samples") == pytest.approx(
         skm.fbeta_score(y, p >= 0.15, beta=1, average="samples", zero_division=1.0)
     )
 
@@ -97,13 +102,13 @@ def test_per_row_terms_average_to_the_task_metric_where_declared():
             declared += 1
             yy, pp = (y, p) if task == "multilabel" else (yr, pr)
             assert np.mean(metric.per_row(yy, pp)) == pytest.approx(metric(yy, pp), abs=TOL)
-    assert declared == 4  # log_loss, f1_samples, f2_samples, mae
+    assert declared == 2  # multilabel log_loss, mae
 
 
 def test_mean_column_auc_skips_a_single_class_column_and_says_so(caplog):
     y, p = multilabel_data(4)
     y[:, 2] = 0
-    with caplog.at_level(logging.WARNING, logger="podium.metric_fns"):
+    with caplog.at_level(logging.WARNING, logger="podium.metrics.multilabel"):
         score = MULTILABEL_METRICS["auc"](y, p)
     keep = [0, 1, 3, 4]
     assert score == pytest.approx(skm.roc_auc_score(y[:, keep], p[:, keep]), abs=TOL)
@@ -173,7 +178,9 @@ def test_qwk_matches_sklearn_with_every_grade(grades):
         y = rng.choice(grades, size=60)
         pred = np.clip(y + rng.integers(-2, 3, size=60), grades[0], grades[-1])
         expected = skm.cohen_kappa_score(y, pred, labels=grades, weights="quadratic")
-        assert ORDINAL_METRICS["qwk"](y, pred, grades=grades) == pytest.approx(expected, abs=TOL)
+        got = quadratic_weighted_kappa(y, pred, grades)
+        assert got == pytest.approx(expected, abs=TOL)
+        assert qwk_metric(np.asarray(grades))(y, pred) == pytest.approx(expected, abs=TOL)
 
 
 def test_qwk_undefined_is_zero_and_unknown_grades_are_named():
@@ -187,20 +194,17 @@ def test_qwk_undefined_is_zero_and_unknown_grades_are_named():
 # --- registry ----------------------------------------------------------------------------------
 
 
-def test_registry_directions_and_flags():
-    assert {n for n, m in MULTILABEL_METRICS.items() if m.needs_threshold} == {
-        f"f{b}_{a}" for b in (1, 2) for a in ("micro", "macro", "samples")
+def test_registry_directions_and_needs():
+    assert {n for n, m in MULTILABEL.items() if m.needs == "decisions"} == {
+        f"f{b:g}_{a}" for b in (0.5, 1, 2) for a in ("micro", "macro", "samples")
     }
-    assert all(m.needs_scores for m in REGRESSION_METRICS.values())
-    assert not ORDINAL_METRICS["qwk"].needs_scores
+    assert all(m.needs == "values" for m in REGRESSION.values())
+    assert qwk_metric().needs == "decisions"
     lower = {
         (t, n) for t, r in TASK_METRICS.items() for n, m in r.items() if not m.greater_is_better
     }
     assert lower == {("multilabel", "log_loss"), ("regression", "rmse"), ("regression", "mae")}
-    assert REGRESSION_METRICS["rmse"].better(0.1, 0.2)
-    assert get_task_metric("ordinal", "qwk") is ORDINAL_METRICS["qwk"]
-    with pytest.raises(KeyError, match="unknown regression metric 'rsme'"):
-        get_task_metric("regression", "rsme")
+    assert REGRESSION["rmse"].better(0.1, 0.2)
 
 
 # --- thresholds --------------------------------------------------------------------------------
@@ -238,37 +242,37 @@ def test_per_label_thresholds_beat_global_and_no_single_label_move_improves(aver
     y, p = multilabel_data(9, n=70, labels=4)
     glob = fit_thresholds(y, p, average=average)
     t = fit_thresholds(y, p, average=average, per_label=True)
-    metric = MULTILABEL_METRICS[f"f1_{average}"]
-    score = metric(y, p, threshold=t)
-    assert score >= metric(y, p, threshold=glob) - TOL
+    score = fbeta(y, p, 1.0, t, average)
+    assert score >= fbeta(y, p, 1.0, glob, average) - TOL
     for j in range(4):
         for c in GRID:
             moved = t.copy()
             moved[j] = c
-            assert metric(y, p, threshold=moved) <= score + TOL
+            assert fbeta(y, p, 1.0, moved, average) <= score + TOL
 
 
 def test_cv_thresholds_ignore_their_own_fold_and_are_deterministic():
     y, p = multilabel_data(10, n=90, labels=4)
     fold = np.arange(90) % 3
-    options = dict(beta=2.0, average="samples", per_label=True)
-    fit = fit_thresholds_cv(y, p, fold, **options)
-    again = fit_thresholds_cv(y, p, fold, **options)
-    assert np.array_equal(fit.fold_thresholds, again.fold_thresholds)
-    assert np.array_equal(fit.thresholds, fit_thresholds(y, p, **options))
-    for i, k in enumerate(fit.folds):
+    decision = Thresholds(beta=2.0, average="samples", per_label=True, labels=list("abcd"))
+    fit = decision.fit_cv(y, p, fold)
+    again = decision.fit_cv(y, p, fold)
+    assert fit.summary.fold_params == again.summary.fold_params
+    every = fit_thresholds(y, p, beta=2.0, average="samples", per_label=True)
+    assert fit.summary.params == every.tolist()
+    for k in range(3):
         rows = fold == k
-        assert np.array_equal(fit.oof_decisions[rows], p[rows] >= fit.fold_thresholds[i])
+        thresholds = np.asarray(fit.summary.fold_params[k])
+        assert np.array_equal(fit.decided_oof[rows], (p[rows] >= thresholds).astype(float))
         changed = y.copy()
         changed[rows] = 1 - changed[rows]  # fold k's labels do not move fold k's thresholds
-        other = fit_thresholds_cv(changed, p, fold, **options)
-        assert np.array_equal(other.fold_thresholds[i], fit.fold_thresholds[i])
-    f2 = MULTILABEL_METRICS["f2_samples"]
-    assert fit.cv_score == pytest.approx(f2(y, fit.oof_decisions.astype(float)))
-    assert fit.fit_score == pytest.approx(f2(y, p, threshold=fit.thresholds))
-    summary = fit.to_dict()
-    assert set(summary["fold_thresholds"]) == {"0", "1", "2"}
-    assert summary["thresholds"] == fit.thresholds.tolist()
+        other = decision.fit_cv(changed, p, fold)
+        assert other.summary.fold_params[k] == fit.summary.fold_params[k]
+    assert fit.summary.cv_score == pytest.approx(fbeta(y, fit.decided_oof, 2.0, 0.5, "samples"))
+    assert fit.summary.fit_score == pytest.approx(fbeta(y, p, 2.0, every, "samples"))
+    summary = fit.summary.to_json()
+    assert set(summary["fold_params"]) == {"0", "1", "2"}
+    assert summary["kind"] == "thresholds" and summary["labels"] == list("abcd")
 
 
 def test_threshold_inputs_are_checked():
@@ -276,7 +280,7 @@ def test_threshold_inputs_are_checked():
     with pytest.raises(ValueError, match="average='weighted'"):
         fit_thresholds(y, p, average="weighted")
     with pytest.raises(ValueError, match="at least 2 folds"):
-        fit_thresholds_cv(y, p, np.zeros(10))
+        Thresholds(1.0, "micro", False, list("abcde")).fit_cv(y, p, np.zeros(10))
 
 
 # --- best checkpoint selection -----------------------------------------------------------------

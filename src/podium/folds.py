@@ -18,7 +18,7 @@ def assign_folds(comp: Competition, cfg: FoldsConfig) -> pd.DataFrame:
     """Return a frame `id, fold` in train.csv order."""
     train = comp.train
     path = comp.root / comp.cfg.train_csv
-    y = comp.task.stratify_key(comp.targets)
+    y = comp.task.folds.stratify_key(comp.targets)
     needs_groups = cfg.method in ("group", "stratified_group")
     if needs_groups and not comp.cfg.group_column:
         raise DataError(f"folds.method={cfg.method!r} needs competition.group_column")
@@ -31,13 +31,13 @@ def assign_folds(comp: Competition, cfg: FoldsConfig) -> pd.DataFrame:
                 f"{path}: {n_groups} groups in {comp.cfg.group_column!r}, fewer than {cfg.n_splits} folds"
             )
     # a task that splits its own way (multilabel: iterative stratification)
-    own = comp.task.split_folds(comp.targets, cfg.method, cfg.n_splits, cfg.seed, groups)
+    own = comp.task.folds.split(comp.targets, cfg.method, cfg.n_splits, cfg.seed, groups)
     if own is None and cfg.method in ("stratified", "stratified_group"):
         counts = pd.Series(y).value_counts()
         small = counts[counts < cfg.n_splits]
         if len(small):
             raise DataError(
-                f"{path}: {comp.task.describe_stratum(small.index[0])} has {small.iloc[0]} rows, fewer than "
+                f"{path}: {comp.task.folds.describe_stratum(small.index[0])} has {small.iloc[0]} rows, fewer than "
                 f"folds.n_splits={cfg.n_splits}; lower n_splits or use folds.method=kfold"
             )
 

@@ -41,13 +41,13 @@ def run(stage: str, request: Request) -> None:
         logging.getLogger("podium").setLevel(logging.WARNING)
     p = Pipeline(request)
     top = p.load(request.config)
-    if top.kind == "ensemble" and request.exp is None:
+    if top.kind.has_members and request.exp is None:
         raise ConfigError(f"{request.config}: under torchrun, name one member with --exp")
-    cfg = p.members(top, request.exp)[0] if top.kind == "ensemble" else top
-    if cfg.kind != "cnn":
+    cfg = p.members(top, request.exp)[0] if top.kind.has_members else top
+    if not cfg.kind.torchrun:
         raise ConfigError(
-            f"{cfg.source}: under torchrun only an image experiment trains (this is a {cfg.kind} "
-            "config); train it as one process per unit"
+            f"{cfg.source}: under torchrun only an image experiment trains (this is a "
+            f"{cfg.kind.name} config); train it as one process per unit"
         )
     check_unit(request, cfg)
     distributed.check_config(cfg.train, world, resolve_device(cfg.train.device))

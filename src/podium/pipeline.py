@@ -12,9 +12,10 @@ goes through here; stages never call each other.
 
 Every stage skips what is fresh (its stamp records what it was made from), so asking for a
 late stage costs only what is missing or stale. `--force` redoes the stage asked for, never
-its upstream. What a stage does depends on the config's kind (`Config.kind`), dispatched
-from the `_TRAIN` table: a tabular member's training writes its predictions too; an
-ensemble's train / oof / infer are its members'.
+its upstream. What a stage does depends on the config's kind (`Config.kind`, a
+`podium.config.kind.Kind`): an ensemble's train / oof / infer are its members'
+(`has_members`); a tabular member's training writes its predictions too
+(`training_writes_predictions`); what `train` runs for each kind is the `_TRAIN` table.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podium.config import Config, ConfigError, load_config, load_related, read_yaml
+from podium.config import Config, ConfigError, load_config, load_related
+from podium.config.kind import CNN, PSEUDO, TABULAR, Kind
 from podium.experiment import Experiment
-from podium.pseudo.schema import parse_pseudo
 from podium.stages import ensemble as ensemble_stage
 from podium.stages import export as export_stage
 from podium.stages import folds as folds_stage
@@ -41,7 +42,6 @@ from podium.stages import submit as submit_stage
 from podium.stages import tabular as tabular_stage
 from podium.stages import train as train_stage
 from podium.stages import weights as weights_stage
-from podium.tuning.schema import parse_tune
 from podium.units.devices import train_on_devices
 from podium.validate import validate
 
@@ -62,13 +62,13 @@ class Request:
     devices: list[str] | None = None  # `--devices 0,1`: units (tune workers) over a pool
 
 
-def member_paths(config: Path, exp: str | None = None) -> list[Path]:
+def member_paths(cfg: Config, exp: str | None = None) -> list[Path]:
     """The experiment configs an ensemble config stands for in train / oof / infer (all of
     them, or the one named `exp`); a plain config stands for itself."""
-    members = (read_yaml(config).get("ensemble") or {}).get("members")
-    if not members:
+    config = Path(cfg.source or "")
+    if not cfg.kind.has_members:
         return [config]
-    paths = [config.parent / (m if isinstance(m, str) else m["config"]) for m in members]
+    paths = cfg.section("ensemble").member_paths(cfg.source)
     if exp is None:
         return paths
     chosen = [p for p in paths if p.stem == exp]
@@ -109,10 +109,7 @@ class Pipeline:
     def members(self, cfg: Config, exp: str | None = None) -> list[Config]:
         """An ensemble's members, made where the ensemble reads them: under its `paths`."""
         where = [f"paths.{k}={v}" for k, v in cfg.paths.model_dump().items()]
-        return [
-            self.load(p, member=True, extra=where)
-            for p in member_paths(Path(cfg.source or ""), exp)
-        ]
+        return [self.load(p, member=True, extra=where) for p in member_paths(cfg, exp)]
 
     def related(self, path: Path, like: Config) -> Config:
         cfg = load_related(path, like)
@@ -139,7 +136,7 @@ class Pipeline:
         self._once("folds", cfg, lambda: folds_stage.run(cfg, force=force))
 
     def train(self, cfg: Config, force: bool = False, exp: str | None = None) -> None:
-        if cfg.kind == "ensemble":
+        if cfg.kind.has_members:
             for member in self.members(cfg, exp):
                 self.train(member, force)
             return
@@ -153,25 +150,25 @@ class Pipeline:
         self._predict("infer", infer_stage.run, cfg, force, exp)
 
     def _predict(self, stage: str, fn: Callable, cfg: Config, force: bool, exp: str | None) -> None:
-        if cfg.kind == "ensemble":
+        if cfg.kind.has_members:
             for member in self.members(cfg, exp):
                 self._predict(stage, fn, member, force, None)
             return
         self.train(cfg)
-        if cfg.kind == "tabular":  # its training wrote its predictions
+        if cfg.kind.training_writes_predictions:
             return
         self._once(stage, cfg, lambda: fn(Experiment(cfg), force=force))
 
     def predictions(self, cfg: Config) -> None:
         """What an ensemble, a student or a submission reads of `cfg`: its OOF and test files."""
-        if cfg.kind == "ensemble":
+        if cfg.kind.has_members:
             self.ensemble(cfg)
         else:
             self.oof(cfg)
             self.infer(cfg)
 
     def ensemble(self, cfg: Config, force: bool = False) -> dict:
-        if cfg.kind != "ensemble":
+        if not cfg.kind.has_members:
             raise ConfigError(f"{cfg.source}: `podium ensemble` needs an `ensemble:` section")
         for member in self.members(cfg):
             self.predictions(member)
@@ -185,7 +182,7 @@ class Pipeline:
         return score_stage.run(cfg, submission or self.submit(cfg))
 
     def pseudo(self, cfg: Config, force: bool = False) -> None:
-        if cfg.kind != "pseudo":
+        if not cfg.kind.has_teacher:
             raise ConfigError(f"{cfg.source}: `podium pseudo` needs a `pseudo:` section")
         t0 = time.time()
         self.train(cfg, force)
@@ -196,7 +193,7 @@ class Pipeline:
     def tune(self, cfg: Config) -> Any:
         from podium.stages import tune as tune_stage  # local for import cost: optuna, sqlalchemy
 
-        if parse_tune(cfg).mode == "meta":
+        if cfg.section("tune").mode == "meta":
             for member in self.members(cfg):
                 self.predictions(member)
         else:
@@ -207,7 +204,7 @@ class Pipeline:
 
     def export(self, cfg: Config, **options: Any) -> Path:
         """A bundle of what is already made: export trains and predicts nothing itself."""
-        members = self.members(cfg) if cfg.kind == "ensemble" else [cfg]
+        members = self.members(cfg) if cfg.kind.has_members else [cfg]
         return export_stage.run(cfg, members, **options)
 
     def weights(self, cfg: Config, out: Path | None) -> Any:
@@ -215,10 +212,10 @@ class Pipeline:
         while queue:
             c = queue.pop()
             configs.append(c)
-            if c.kind == "ensemble":
+            if c.kind.has_members:
                 queue.extend(self.members(c))
-            elif c.kind == "pseudo":
-                queue.append(self.related(parse_pseudo(c).teacher_path(c.source), c))
+            elif c.kind.has_teacher:
+                queue.append(self.related(c.section("pseudo").teacher_path(c.source), c))
         return weights_stage.run(configs, out)
 
     def lr_find(self, cfg: Config, steps: int) -> Any:
@@ -242,7 +239,7 @@ def _teachers(p: Pipeline, cfg: Config) -> list[Config]:
         return []
     teacher = p.related(cfg.train.distill.teacher_path(cfg.source), cfg)
     p.train(teacher)
-    return p.members(teacher) if teacher.kind == "ensemble" else [teacher]
+    return p.members(teacher) if teacher.kind.has_members else [teacher]
 
 
 def _train_tabular(p: Pipeline, cfg: Config, force: bool) -> None:
@@ -250,7 +247,7 @@ def _train_tabular(p: Pipeline, cfg: Config, force: bool) -> None:
 
 
 def _train_student(p: Pipeline, cfg: Config, force: bool) -> None:
-    teacher = p.related(parse_pseudo(cfg).teacher_path(cfg.source), cfg)
+    teacher = p.related(cfg.section("pseudo").teacher_path(cfg.source), cfg)
     p.predictions(teacher)
     r = p.request
     if r.devices:  # pseudo.parquet made here, before the units' processes read it
@@ -262,10 +259,10 @@ def _train_student(p: Pipeline, cfg: Config, force: bool) -> None:
 
 
 # what `train` means for each kind (an ensemble trains its members)
-_TRAIN: dict[str, Callable[[Pipeline, Config, bool], None]] = {
-    "cnn": _train_cnn,
-    "tabular": _train_tabular,
-    "pseudo": _train_student,
+_TRAIN: dict[Kind, Callable[[Pipeline, Config, bool], None]] = {
+    CNN: _train_cnn,
+    TABULAR: _train_tabular,
+    PSEUDO: _train_student,
 }
 
 
@@ -290,7 +287,7 @@ def run(stage: str, request: Request, **options: Any) -> Any:
     if stage in ("train", "oof", "infer"):
         # an ensemble config stands for its members (`--exp` narrows), a plain one for itself
         top = p.load(path)
-        configs = p.members(top, request.exp) if top.kind == "ensemble" else [top]
+        configs = p.members(top, request.exp) if top.kind.has_members else [top]
         check_unit(request, configs[0])
         for cfg in configs:
             getattr(p, stage)(cfg, force)
@@ -299,7 +296,7 @@ def run(stage: str, request: Request, **options: Any) -> Any:
         # an ensemble's folds are its members' (the competition's); lr-find is a member's
         top = p.load(path)
         exp = request.exp if stage == "lr-find" else None
-        cfg = p.members(top, exp)[0] if top.kind == "ensemble" else top
+        cfg = p.members(top, exp)[0] if top.kind.has_members else top
         if stage == "folds":
             return p.folds(cfg, force)
         return p.lr_find(cfg, options.get("steps", 100))

@@ -3,8 +3,9 @@
 study's `summary.json` and `trials.csv`, and `run.json`.
 
 The one reader of those files for the board (podium.board) and the trackers
-(podium.tracking): neither imports the stages' Python types, so when a file's layout changes,
-this module is the one place to adapt. Missing keys read as None (older runs, other kinds).
+(podium.tracking): score blocks are read back through `podium.metrics.ScoreBlock.from_json`
+(the type that wrote them); the rest is plain data, so when a file's layout changes, this
+module is the one place to adapt. Missing keys read as None (older runs, other kinds).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from podium.metrics import ScoreBlock
 
 SCORES = "scores.json"
 RESULT = "result.json"
@@ -37,31 +40,30 @@ def read_json_or_none(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-@dataclass(frozen=True)
-class ScoreBlock:
-    """One scored prediction: the metric overall, the validation loss, and per fold."""
+def read_block(block: Any, metric: str) -> ScoreBlock | None:
+    """A score block as the stages write it (`ScoreBlock.from_json`), or None where it is
+    missing or in another layout (a run scored before `valid_loss`: `podium oof` again)."""
+    if not isinstance(block, dict):
+        return None
+    try:
+        return ScoreBlock.from_json(block, metric)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
-    value: float | None
-    log_loss: float | None = None
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """A score without its folds: an ensemble's candidate row, its nested-selection CV."""
+
+    score: float | None
+    valid_loss: float | None = None
     fold_mean: float | None = None
     fold_std: float | None = None
-    folds: dict[int, float] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, block: Any, metric: str) -> ScoreBlock:
-        block = block if isinstance(block, dict) else {}
-        folds = block.get("folds") or {}
-        per_fold = {
-            int(k): v
-            for k, f in folds.items()
-            if (v := _number(f.get(metric) if isinstance(f, dict) else f)) is not None
-        }
+    def from_json(cls, block: dict[str, Any], metric: str) -> ScoreSummary:
         return cls(
-            _number(block.get(metric)),
-            _number(block.get("log_loss")),
-            _number(block.get("fold_mean")),
-            _number(block.get("fold_std")),
-            per_fold,
+            *(_number(block.get(k)) for k in (metric, "valid_loss", "fold_mean", "fold_std"))
         )
 
 
@@ -71,7 +73,7 @@ class Candidate:
 
     name: str
     kind: str
-    score: ScoreBlock
+    score: ScoreSummary
     note: str = ""
 
 
@@ -93,7 +95,8 @@ class RunScores:
     metric: str
     greater_is_better: bool
     cv: float | None
-    final: ScoreBlock
+    final: ScoreBlock | None  # None: not in the current layout
+    valid_loss_name: str = "valid_loss"  # which loss `valid_loss` is (log_loss, mse, ...)
     checkpoint: str | None = None  # the weights the CV predicted with (train.checkpoint)
     views: dict[str, ScoreBlock] = field(default_factory=dict)  # each TTA view alone
     other_checkpoint: tuple[str, ScoreBlock] | None = None  # ("best" | "last", its scores)
@@ -101,7 +104,7 @@ class RunScores:
     seconds: float | None = None
     chosen: str | None = None  # an ensemble's chosen candidate
     candidates: list[Candidate] = field(default_factory=list)
-    nested: ScoreBlock | None = None  # an ensemble's nested-selection CV
+    nested: ScoreSummary | None = None  # an ensemble's nested-selection CV
     vs_best_member: Comparison | None = None
 
     @property
@@ -109,35 +112,50 @@ class RunScores:
         """The merged views' score minus the identity view's, signed so that positive is
         better; None without an identity view or with one view only."""
         identity = self.views.get("identity")
-        if identity is None or len(self.views) < 2 or None in (self.cv, identity.value):
+        if identity is None or len(self.views) < 2 or self.cv is None:
             return None
-        assert self.cv is not None and identity.value is not None
-        gain = self.cv - identity.value
+        gain = self.cv - identity.score
         return gain if self.greater_is_better else -gain
 
     def metrics(self) -> dict[str, float]:
         """The CV as flat named numbers (what a tracker logs)."""
-        m, out = self.metric, {}
+        m, out = self.metric, dict[str, float | None]()
         out[f"cv_{m}"] = self.cv
-        out["cv_log_loss"] = self.final.log_loss
-        out[f"cv_{m}_fold_mean"] = self.final.fold_mean
-        out[f"cv_{m}_fold_std"] = self.final.fold_std
-        for k, v in self.final.folds.items():
-            out[f"fold{k}_{m}"] = v
+        if self.final is not None:
+            out[f"cv_{self.valid_loss_name}"] = self.final.valid_loss
+            out[f"cv_{m}_fold_mean"] = self.final.fold_mean
+            out[f"cv_{m}_fold_std"] = self.final.fold_std
+            for k, f in self.final.folds.items():
+                out[f"fold{k}_{m}"] = f.score
+            for name, value in self.final.secondary.items():
+                out[f"cv_{name}"] = value
+            if (decision := self.final.decision) is not None:  # in-sample, on every OOF row
+                out[f"{decision.kind}_fit_{m}"] = decision.fit_score
         for view, block in self.views.items():
-            out[f"view_{view}_{m}"] = block.value
+            out[f"view_{view}_{m}"] = block.score
         if self.other_checkpoint is not None:
             name, block = self.other_checkpoint
-            out[f"{name}_checkpoint_{m}"] = block.value
+            out[f"{name}_checkpoint_{m}"] = block.score
         if self.nested is not None:
-            out[f"nested_selection_{m}"] = self.nested.value
-        return {k: v for k, v in out.items() if v is not None}
+            out[f"nested_selection_{m}"] = self.nested.score
+        return {k: x for k, v in out.items() if (x := _number(v)) is not None}
+
+
+def _blocks(d: Any, metric: str) -> dict[str, ScoreBlock]:
+    """A mapping of named score blocks (views, snapshots), those that read."""
+    items = d.items() if isinstance(d, dict) else ()
+    return {str(k): b for k, v in items if (b := read_block(v, metric)) is not None}
 
 
 def scores_from_json(d: dict[str, Any]) -> RunScores:
     metric = str(d.get("metric", "score"))
     other = next(
-        ((k.split("_")[0], d[k]) for k in ("best_checkpoint", "last_checkpoint") if k in d), None
+        (
+            (k.split("_")[0], b)
+            for k in ("best_checkpoint", "last_checkpoint")
+            if (b := read_block(d.get(k), metric)) is not None
+        ),
+        None,
     )
     vs = d.get("vs_best_member")
     comparison = None
@@ -156,28 +174,29 @@ def scores_from_json(d: dict[str, Any]) -> RunScores:
         )
     candidates = [
         Candidate(
-            str(name), str(c.get("kind", "")), ScoreBlock.from_json(c, metric), c.get("note") or ""
+            str(name),
+            str(c.get("kind", "")),
+            ScoreSummary.from_json(c, metric),
+            c.get("note") or "",
         )
         for name, c in (d.get("candidates") or {}).items()
         if isinstance(c, dict)
     ]
+    nested = d.get("nested_selection")
     return RunScores(
         metric=metric,
         greater_is_better=bool(d.get("greater_is_better", True)),
         cv=_number(d.get("cv")),
-        final=ScoreBlock.from_json(d.get("final"), metric),
+        final=read_block(d.get("final"), metric),
+        valid_loss_name=str(d.get("valid_loss_name", "valid_loss")),
         checkpoint=(d.get("settings") or {}).get("checkpoint"),
-        views={str(v): ScoreBlock.from_json(b, metric) for v, b in (d.get("views") or {}).items()},
-        other_checkpoint=(other[0], ScoreBlock.from_json(other[1], metric)) if other else None,
-        snapshots={
-            str(s): ScoreBlock.from_json(b, metric) for s, b in (d.get("snapshots") or {}).items()
-        },
+        views=_blocks(d.get("views"), metric),
+        other_checkpoint=other,
+        snapshots=_blocks(d.get("snapshots"), metric),
         seconds=_number(d.get("seconds")),
         chosen=d.get("chosen"),
         candidates=candidates,
-        nested=ScoreBlock.from_json(d["nested_selection"], metric)
-        if isinstance(d.get("nested_selection"), dict)
-        else None,
+        nested=ScoreSummary.from_json(nested, metric) if isinstance(nested, dict) else None,
         vs_best_member=comparison,
     )
 

@@ -1,66 +1,61 @@
 """Scoring predictions on the folds they were made on: the competition metric and the task's
 validation loss, overall and per fold, with the fold-to-fold spread. The one scoring path of
-oof, tabular members and the ensemble's candidates, so their figures always compare."""
+oof, tabular members, the ensemble's candidates and its nested selection, so their figures
+always compare.
+
+Where the task decides (`Task.decision`: multilabel F thresholds, ordinal cut-points), the
+metric scores the OOF rows decided CV-honestly (fold k with parameters fitted on the other
+folds), and the block keeps the decision's summary: the honest CV beside the in-sample fit.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from podium.metrics import FoldScore, ScoreBlock
 from podium.tasks import Task
 
 
-def score_block(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -> dict[str, Any]:
-    """{metric: overall, "log_loss": overall, fold_mean, fold_std, folds: {k: {...}}}, and
-    what the task fitted on the OOF rows to score them (multilabel: "thresholds").
+def decided_oof(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """OOF predictions as the metric scores them: decided CV-honestly where the task decides
+    (and the rows span at least two folds), else as they are."""
+    if task.decision is None or len(np.unique(fold)) < 2:
+        return pred
+    return task.decision.fit_cv(y, pred, fold).decided_oof
 
-    "log_loss" is the task's validation loss (the log-loss for classification). The metric
-    scores the task's `oof_decisions`: fold k's decided with rules fitted without fold k
-    (multilabel thresholds); a task whose decisions change the metric's scale afterwards
-    (ordinal cut-points) re-scores the block in `Task.decided_scores`."""
-    metric = task.metric()
-    decided, fitted = task.oof_decisions(y, pred, fold)
-    per_fold = {
-        int(k): {
-            metric.name: metric(y[fold == k], decided[fold == k]),
-            "log_loss": task.validation_loss(y[fold == k], pred[fold == k]),
-        }
+
+def score_predictions(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray) -> ScoreBlock:
+    """The metric (of the decided OOF rows) and the validation loss (of the predictions),
+    overall and per fold, and what the task's decision fitted."""
+    metric, loss = task.metric, task.valid_loss
+    fit = None
+    scored = pred
+    if task.decision is not None and len(np.unique(fold)) >= 2:
+        fit = task.decision.fit_cv(y, pred, fold)
+        scored = fit.decided_oof
+    folds = {
+        int(k): FoldScore(
+            metric(y[fold == k], scored[fold == k]), loss(y[fold == k], pred[fold == k])
+        )
         for k in np.unique(fold)
     }
-    values = [v[metric.name] for v in per_fold.values()]
-    block = {
-        metric.name: metric(y, decided),
-        "log_loss": task.validation_loss(y, pred),
-        "fold_mean": float(np.mean(values)),
-        "fold_std": float(np.std(values)),
-        "folds": per_fold,
-        **(fitted or {}),
-    }
-    return task.decided_scores(y, pred, fold, block)
-
-
-def scores_header(task: Task, block: dict[str, Any]) -> dict[str, Any]:
-    """The head of every scores.json: which metric, its direction, the CV and the loss."""
-    metric = task.metric()
-    return {
-        "metric": metric.name,
-        "greater_is_better": metric.greater_is_better,
-        "cv": block[metric.name],
-        "log_loss": block["log_loss"],
-    }
-
-
-def decision_note(block: dict[str, Any]) -> str | None:
-    """One line for a report where the score block holds fitted decision thresholds
-    (multilabel F metrics): the submission's thresholds and the honest vs in-sample F."""
-    fitted = block.get("thresholds")
-    if not fitted:
-        return None
-    t = np.asarray(fitted["thresholds"])
-    shown = " ".join(f"{v:.2f}" for v in t) if fitted["per_label"] else f"{t[0]:.2f}"
-    return (
-        f"thresholds ({'per label' if fitted['per_label'] else 'global'}, fitted on every OOF "
-        f"row, for the submission): {shown}; F with thresholds fitted without each fold "
-        f"{fitted['cv_score']:.4f} (the CV), on every row {fitted['fit_score']:.4f} (in-sample)"
+    secondary = (
+        task.decision.secondary(y, pred, scored) if task.decision is not None and fit else {}
     )
+    return ScoreBlock(
+        metric=metric.name,
+        score=metric(y, scored),
+        valid_loss=loss(y, pred),
+        folds=folds,
+        decision=fit.summary if fit is not None else None,
+        secondary=secondary,
+    )
+
+
+def report_lines(task: Task, block: ScoreBlock) -> list[str]:
+    """What the stages print about a block's fitted decision (thresholds, cut-points) and
+    its secondary figures."""
+    lines = task.decision.report(block.decision) if task.decision and block.decision else []
+    if block.secondary:
+        lines.append("  ".join(f"{k} {v:.4f}" for k, v in block.secondary.items()))
+    return lines

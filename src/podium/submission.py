@@ -6,7 +6,6 @@ before it is written (submit) or scored (score), with the first offending row na
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +13,7 @@ import pandas as pd
 from podium.artifacts import read_json, require
 from podium.competition import Competition, read_table
 from podium.errors import DataError
+from podium.metrics import DecisionSummary
 from podium.predictions import TEST, read_test
 
 
@@ -21,18 +21,20 @@ def target_columns(comp: Competition) -> list[str]:
     return [c for c in comp.sample_submission.columns if c != comp.cfg.id_column]
 
 
-# scores.json's `final` block (None: the run has none) and where it was read, for messages
-Decisions = tuple[dict[str, Any] | None, str]
+# the decision fitted on every OOF row (None: the task decides nothing, or the run has no
+# scores.json) and where it was read, for messages
+Decisions = tuple[DecisionSummary | None, str]
 
 
 def run_decisions(comp: Competition, run_dir: Path) -> Decisions:
-    """What the submission of the run in `run_dir` decides with: its scores.json `final` block
-    (required where the task decides: ordinal cut-points)."""
+    """What the submission of the run in `run_dir` decides with: the decision summary of its
+    scores.json `final` block (required where the task decides: thresholds, cut-points)."""
     scores = run_dir / "scores.json"
-    if comp.task.decides:
-        require(scores, "scores", "podium oof (or ensemble)")
-    final = (read_json(scores).get("final") or {}) if scores.is_file() else None
-    return final, str(scores)
+    if comp.task.decision is None:
+        return None, str(scores)
+    require(scores, "scores", "podium oof (or ensemble)")
+    summary = (read_json(scores).get("final") or {}).get("decision")
+    return (DecisionSummary.from_json(summary) if summary else None), str(scores)
 
 
 def build_submission(
@@ -43,13 +45,13 @@ def build_submission(
     through the same task hooks for `podium submit` and `podium predict`."""
     id_col = comp.cfg.id_column
     sample_ids = comp.sample_submission[id_col].to_numpy()
-    pred = read_test(run_dir / TEST, comp.task, sample_ids)
-    final, source = decisions if decisions is not None else run_decisions(comp, run_dir)
-    if comp.task.decides:  # e.g. ordinal grades cut at the cut-points fitted on every OOF row
-        pred = comp.task.decide(pred, final or {}, source)
+    task = comp.task
+    pred = read_test(run_dir / TEST, task, sample_ids)
+    summary, source = decisions if decisions is not None else run_decisions(comp, run_dir)
+    if task.decision is not None:  # thresholds, cut-points fitted on every OOF row
+        pred = task.decision.apply(pred, task.decision.params_from(summary, source))
     sub = pd.DataFrame({id_col: sample_ids})
-    task = comp.task.for_submission(final, source)  # multilabel: the thresholds fitted on OOF
-    for column, values in task.submission_values(pred, target_columns(comp)).items():
+    for column, values in task.submission.values(pred, target_columns(comp)).items():
         sub[column] = values
     return sub
 
@@ -74,10 +76,10 @@ def validate_submission(comp: Competition, sub: pd.DataFrame, source: str) -> No
     for col in target_columns(comp):
         values = sub[col]
         bad = values.isna() | (values.astype(str).str.strip() == "")
-        if bad.any() and not comp.task.empty_submission_values:
+        if bad.any() and not comp.task.submission.allows_empty:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(f"{source}: line {i + 2}, column {col!r} is empty or NaN")
-        comp.task.check_submission_column(values, col, source)
+        comp.task.submission.check_column(values, col, source)
 
 
 def read_submission(path: Path) -> pd.DataFrame:
@@ -92,13 +94,13 @@ def score_on_solution(comp: Competition, path: Path) -> dict[str, float]:
     sub = read_submission(path)
     validate_submission(comp, sub, str(path))
     task = comp.task
-    metric = task.metric()
+    metric = task.metric
     y, truth = comp.solution_targets(sub[comp.cfg.id_column].to_numpy())
-    if comp.cfg.submission_format == "label" and metric.needs_proba:
+    if comp.cfg.submission_format == "label" and metric.needs_probabilities:
         raise DataError(
             f"metric {metric.name} needs probabilities, but the submission holds labels"
         )
-    pred = task.submission_predictions(sub, target_columns(comp))
+    pred = task.submission.predictions(sub, target_columns(comp))
     parts = {"all": np.ones(len(sub), bool)}
     if "Usage" in truth.columns:
         for usage in ("Public", "Private"):

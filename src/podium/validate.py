@@ -1,9 +1,11 @@
 """Everything about a config that can be checked before a stage writes anything: the
 competition's tables and task (metric, classes), the image path templates against
 `data.channels`, the external tables, the timm model and its keyword arguments, the
-augmentations (on `data.channels` channels), the optimizer, and the stage sections
-(tabular, ensemble, pseudo, tune) with the configs they name. A typo is then an error before `run.json` or the decode cache
-exist, so fixing it never leaves a half-made run behind that refuses the fixed config.
+augmentations (on `data.channels` channels) and the optimizer where the kind trains units,
+a tabular model's estimator where it trains one, and the configs an ensemble or a student
+names (the stage sections' own keys are checked when the config is read). A typo is then an
+error before `run.json` or the decode cache exist, so fixing it never leaves a half-made run
+behind that refuses the fixed config.
 """
 
 from __future__ import annotations
@@ -19,11 +21,8 @@ from podium.data.metadata import check_metadata, competition_layout
 from podium.engine.freezing import unfreeze_schedule
 from podium.engine.network import create_network, uses_metadata
 from podium.engine.optim import build_optimizer
-from podium.ensemble.schema import parse_ensemble
 from podium.experiment import Experiment
 from podium.models import create_model
-from podium.pseudo.schema import parse_pseudo
-from podium.tuning.schema import parse_tune
 from podium.units.external import External
 
 
@@ -36,24 +35,22 @@ def validate(cfg: Config) -> None:
     task.check_config(cfg)  # settings the task cannot honour (a loss of another task...)
     if cfg.competition.metadata is not None:
         check_metadata(comp)  # both tables: every column, numbers where numeric
-    if cfg.kind in ("cnn", "pseudo"):
+    if cfg.kind.trains_units:
         _check_network(cfg, task.num_outputs, comp)
         for template in (cfg.competition.train_images, cfg.competition.test_images):
             comp.check_channel_template(template)
         if cfg.data.external:
             _ = External(Experiment(cfg)).fingerprint  # tables, labels, images, metadata
         build_train_transform(cfg.data.train_augs, cfg.data.image_size, cfg.data.n_channels)
-    if cfg.kind == "tabular":
-        from podium.tabular.schema import parse_tabular  # local for import cost: sklearn, xgboost
+    if cfg.kind.trains_model:
+        from podium.tabular.checks import check_tabular  # local for import cost: sklearn, xgboost
 
-        parse_tabular(cfg)
-    if cfg.kind == "ensemble":
-        for member in parse_ensemble(cfg).member_paths(cfg.source):
+        check_tabular(cfg, task)
+    if cfg.kind.has_members:
+        for member in cfg.section("ensemble").member_paths(cfg.source):
             validate(load_related(member, cfg))
-    if cfg.kind == "pseudo":
-        validate(load_related(parse_pseudo(cfg).teacher_path(cfg.source), cfg))
-    if cfg.tune is not None:
-        parse_tune(cfg)
+    if cfg.kind.has_teacher:
+        validate(load_related(cfg.section("pseudo").teacher_path(cfg.source), cfg))
     if cfg.train.distill is not None:
         _check_distill(cfg)
 
@@ -62,14 +59,14 @@ def _check_distill(cfg: Config) -> None:
     """A student is a plain CNN experiment trained by `podium train`; its teacher a CNN
     experiment or an ensemble (its members are checked when the teacher is built)."""
     assert cfg.train.distill is not None
-    if cfg.kind != "cnn" or cfg.tune is not None:
-        what = "a tune study" if cfg.tune is not None else f"a {cfg.kind} config"
+    if not cfg.kind.distils or cfg.tune is not None:
+        what = "a tune study" if cfg.tune is not None else f"a {cfg.kind.name} config"
         raise ConfigError(
             f"{cfg.source}: train.distill is for plain CNN experiments, not {what}: distil "
             "in the experiment, then tune or pseudo-label with it"
         )
     teacher = load_related(cfg.train.distill.teacher_path(cfg.source), cfg)
-    if teacher.kind == "tabular":
+    if teacher.kind.trains_model:
         raise ConfigError(
             f"{cfg.source}: train.distill.teacher {teacher.name!r} is a tabular model; a "
             "teacher predicts the student's training images with its fold-k CNN models"
@@ -81,7 +78,7 @@ def _check_network(cfg: Config, num_outputs: int, comp: Competition) -> None:
     """Build the model on the meta device (no memory, no weights: fast even for big ones) and
     its optimizer, so an unknown name or keyword is reported now."""
     layout = competition_layout(comp) if uses_metadata(cfg) else None
-    if layout is not None and cfg.kind == "pseudo":
+    if layout is not None and cfg.kind.has_teacher:
         raise ConfigError(
             "pseudo: a student that reads metadata (competition.metadata) is not supported yet; "
             "set model.metadata.use: false for the student"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "podium"
 PROBABILITY_CODE = re.compile(r"\bsoftmax\(|\.argmax\(|np\.argmax\(|torch\.argmax\(")
-ALLOWED = ("tasks/", "metrics.py", "metric_fns.py")
+ALLOWED = ("tasks/", "metrics/")
 MAX_LINES = 330  # "about 300": a module past this wants splitting
 
 

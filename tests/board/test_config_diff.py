@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from podium.board.config_diff import config_diff, show_value
+from podium.metrics import FoldScore, ScoreBlock
 from podium.records import scores_from_json
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "digits"
@@ -31,13 +32,16 @@ def test_a_second_level_config_differs_from_its_merged_parents(tmp_path):
 
 
 def test_tta_gain_is_signed_so_that_positive_is_better():
+    def view(value: float) -> dict:
+        return ScoreBlock("m", value, 0.1, {0: FoldScore(value, 0.1)}).to_json()
+
     def scores(greater: bool, merged: float, identity: float):
         return scores_from_json(
             {
                 "metric": "m",
                 "greater_is_better": greater,
                 "cv": merged,
-                "views": {"identity": {"m": identity}, "hflip": {"m": 0.5}},
+                "views": {"identity": view(identity), "hflip": view(0.5)},
             }
         )
 

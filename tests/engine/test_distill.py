@@ -20,7 +20,7 @@ from podium.engine.distill import DistillLoss
 from podium.experiment import Experiment
 from podium.stages import folds as folds_stage
 from podium.stages import train as train_stage
-from podium.tasks.distillation import soft_cross_entropy, softened
+from podium.tasks.distillation import softened
 from podium.units.distill import Distiller
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,15 +52,11 @@ def test_distill_loss_mixes_labels_and_teacher_as_documented():
     labels = F.one_hot(torch.tensor([0, 1, 2, 0, 1, 2]), 3).float()
     teacher = torch.softmax(torch.randn(6, 3), 1)
     base = lambda lg, y, w: -(y * F.log_softmax(lg, 1)).sum(1).mean()  # noqa: E731
-    from podium.tasks import Task
+    from podium.tasks.distillation import SoftmaxDistillation  # the task's half
 
-    class _T:  # the task's half: classification's soft cross-entropy
-        distill_loss = staticmethod(soft_cross_entropy)
-
-    task: Task = _T()  # type: ignore[assignment]
     both = torch.hstack([labels, teacher])
     for alpha in (0.0, 0.3, 1.0):
-        got = DistillLoss(task, base, 3, alpha, t)(logits, both, None)
+        got = DistillLoss(SoftmaxDistillation(), base, 3, alpha, t)(logits, both, None)
         kd = -(teacher * F.log_softmax(logits / t, 1)).sum(1).mean() * t**2
         assert torch.allclose(got, (1 - alpha) * base(logits, labels, None) + alpha * kd)
 

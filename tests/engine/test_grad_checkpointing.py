@@ -43,7 +43,7 @@ def test_a_model_without_it_is_refused():
 
 
 def test_it_does_not_change_the_units_fingerprint(tiny_config):
-    from podium.units.train import training_config
+    from podium.units.stamps import training_config
 
     plain = training_config(tiny_config())
     assert training_config(tiny_config("model.grad_checkpointing=true")) == plain

@@ -190,6 +190,6 @@ def test_swa_checkpoint_and_snapshots_reach_oof(tiny_config):
     scores = read_json(snap.run_dir / "scores.json")
     assert set(scores["snapshots"]) == {"snapshot1", "snapshot2"}
     # the average is over both snapshots: it is neither one alone (unless they agree exactly)
-    each = [scores["snapshots"][k]["log_loss"] for k in ("snapshot1", "snapshot2")]
-    assert scores["log_loss"] not in each
+    each = [scores["snapshots"][k]["valid_loss"] for k in ("snapshot1", "snapshot2")]
+    assert scores["valid_loss"] not in each
     assert np.isfinite(scores["cv"])

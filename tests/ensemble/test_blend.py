@@ -8,12 +8,12 @@ import numpy as np
 
 from podium.config import CompetitionConfig
 from podium.ensemble.blend import blend_cv
-from podium.metrics import get_metric
+from podium.metrics.classification import CLASSIFICATION
 from podium.tasks.blending import fit_simplex_weights
 from podium.tasks.classification import Multiclass
 from podium.tasks.probability import fit_logit_weights, logit_weighted
 
-LOG_LOSS = get_metric("log_loss")
+LOG_LOSS = CLASSIFICATION["log_loss"]
 TASK = Multiclass(CompetitionConfig(name="toy"), Path("synthetic"), ["0", "1", "2", "3"])
 
 
@@ -54,6 +54,6 @@ def test_fold_k_is_blended_with_weights_fitted_without_it():
     b = np.where(
         (fold == 0)[:, None], member(rng.integers(0, 4, 600), 4.0, rng), member(y, 4.0, rng)
     )
-    oof, _, weights = blend_cv([a, b], [a[:5], b[:5]], y, fold, TASK.blends()["blend"])
+    oof, _, weights = blend_cv([a, b], [a[:5], b[:5]], y, fold, TASK.stacking.blends()["blend"])
     assert weights[0, 1] > 0.9
     assert (oof[fold == 0].argmax(1) == y[fold == 0]).mean() < 0.5

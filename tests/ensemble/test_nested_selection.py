@@ -29,21 +29,19 @@ def test_fold_k_is_predicted_by_the_candidate_best_on_the_other_folds(tmp_path):
     lucky_right = np.r_[np.ones(10, bool), np.arange(20) % 10 < 6]
     steady_right = np.arange(30) % 10 < 8
     cands = [
-        Candidate("lucky", "member", one_hot_guess(y, lucky_right), np.zeros((4, 2)), {}),
-        Candidate("steady", "member", one_hot_guess(y, steady_right), np.zeros((4, 2)), {}),
+        Candidate("lucky", "member", one_hot_guess(y, lucky_right), np.zeros((4, 2)), None),
+        Candidate("steady", "member", one_hot_guess(y, steady_right), np.zeros((4, 2)), None),
     ]
     inputs = Inputs(comp, [], y, fold, "hash")
     nested = nested_selection(inputs, cands)
 
     # fold 0 is chosen on folds 1-2, where steady (16 right) beats lucky (12): lucky's perfect
     # fold 0 cannot choose itself
-    assert nested["picked_by_fold"][0] == "steady"
-    for k, name in nested["picked_by_fold"].items():
+    assert nested.picked_by_fold[0] == "steady"
+    for k, name in nested.picked_by_fold.items():
         others = fold != k
         right = {c.name: (c.oof[others].argmax(1) == y[others]).sum() for c in cands}
         assert right[name] == max(right.values())
     chosen = {c.name: c for c in cands}
-    expected = np.concatenate(
-        [chosen[nested["picked_by_fold"][k]].oof[fold == k] for k in range(3)]
-    )
-    assert nested["accuracy"] == np.mean(expected.argmax(1) == y)
+    expected = np.concatenate([chosen[nested.picked_by_fold[k]].oof[fold == k] for k in range(3)])
+    assert nested.score == np.mean(expected.argmax(1) == y)

@@ -11,11 +11,13 @@ import pytest
 
 from podium.config import CompetitionConfig
 from podium.ensemble.significance import PairedComparison, _bootstrap, compare
-from podium.metrics import get_metric
+from podium.metrics.classification import CLASSIFICATION
 from podium.tasks.classification import Binary, Multiclass
 
 THREE = Multiclass(CompetitionConfig(name="toy"), Path("synthetic"), ["0", "1", "2"])
-TWO = Binary(CompetitionConfig(name="toy", task="binary"), Path("synthetic"), ["0", "1"])
+TWO = Binary(
+    CompetitionConfig(name="toy", task="binary", metric="auc"), Path("synthetic"), ["0", "1"]
+)
 
 
 def one_hot_ish(labels: np.ndarray, classes: int = 3, confidence: float = 0.8) -> np.ndarray:
@@ -27,7 +29,7 @@ def one_hot_ish(labels: np.ndarray, classes: int = 3, confidence: float = 0.8) -
 def test_a_candidate_against_itself_gains_nothing():
     y = np.random.default_rng(0).integers(0, 3, 200)
     p = one_hot_ish(y)
-    result = compare(THREE, y, p, p, "accuracy", n_boot=200)
+    result = compare(THREE, y, p, p, n_boot=200)
     assert (result.fixed, result.broken, result.mcnemar_p) == (0, 0, 1.0)
     assert all(g.observed == g.low == g.high == 0 for g in result.gains.values())
     assert not any(g.significant for g in result.gains.values())
@@ -38,7 +40,7 @@ def test_a_clearly_better_candidate_is_significant_on_both_counts():
     y = rng.integers(0, 3, 300)
     wrong = rng.random(300) < 0.3
     reference = one_hot_ish(np.where(wrong, (y + 1) % 3, y))
-    result = compare(THREE, y, one_hot_ish(y), reference, "accuracy", n_boot=300)
+    result = compare(THREE, y, one_hot_ish(y), reference, n_boot=300)
     assert result.fixed == wrong.sum() and result.broken == 0 and result.mcnemar_p < 1e-6
     assert set(result.gains) == {"accuracy", "log_loss"}
     assert result.gains["accuracy"].observed == pytest.approx(wrong.mean())
@@ -51,7 +53,7 @@ def test_a_one_row_margin_is_reported_as_noise():
     reference[[0, 1], :] = one_hot_ish((y[[0, 1]] + 1) % 3)  # two rows wrong
     challenger = one_hot_ish(y)
     challenger[2] = one_hot_ish((y[[2]] + 1) % 3)[0]  # one other row wrong
-    result = compare(THREE, y, challenger, reference, "accuracy", n_boot=500)
+    result = compare(THREE, y, challenger, reference, n_boot=500)
     assert (result.fixed, result.broken) == (2, 1)
     assert result.gains["accuracy"].observed > 0 and not result.gains["accuracy"].significant
     assert "within noise" in result.summary("blend", "member")
@@ -60,7 +62,10 @@ def test_a_one_row_margin_is_reported_as_noise():
 def test_lower_is_better_metrics_are_signed_as_gains():
     y = np.random.default_rng(2).integers(0, 3, 200)
     sharp, soft = one_hot_ish(y, confidence=0.95), one_hot_ish(y, confidence=0.5)
-    result = compare(THREE, y, sharp, soft, "log_loss", n_boot=200)
+    by_log_loss = Multiclass(
+        CompetitionConfig(name="toy", metric="log_loss"), Path("synthetic"), ["0", "1", "2"]
+    )
+    result = compare(by_log_loss, y, sharp, soft, n_boot=200)
     assert set(result.gains) == {"log_loss"} and result.gains["log_loss"].significant
 
 
@@ -68,16 +73,14 @@ def test_auc_resamples_missing_a_class_are_skipped():
     y = np.zeros(60, dtype=int)
     y[:2] = 1  # a rare positive class: some resamples hold no positive row
     p = one_hot_ish(y, classes=2, confidence=0.7)
-    result = compare(TWO, y, p, p, "auc", n_boot=300)
+    result = compare(TWO, y, p, p, n_boot=300)
     gain = result.gains["auc"]
     assert gain.observed == 0 and np.isfinite([gain.low, gain.high]).all()
 
 
 def test_the_comparison_round_trips_through_scores_json():
     y = np.arange(90) % 3
-    result = compare(
-        THREE, y, one_hot_ish(y, confidence=0.9), one_hot_ish(y), "accuracy", n_boot=100
-    )
+    result = compare(THREE, y, one_hot_ish(y, confidence=0.9), one_hot_ish(y), n_boot=100)
     assert PairedComparison.from_json(json.loads(json.dumps(result.to_json()))) == result
 
 
@@ -86,7 +89,7 @@ def test_the_per_row_fast_path_matches_rescoring_every_resample():
     y = rng.integers(0, 3, 150)
     a, b = rng.dirichlet(np.ones(3), 150), rng.dirichlet(np.ones(3), 150)
     for name in ("accuracy", "log_loss"):
-        fast = get_metric(name)
+        fast = CLASSIFICATION[name]
         slow = dataclasses.replace(fast, per_row=None)
         np.testing.assert_allclose(
             _bootstrap(fast, y, a, b, 50, seed=0), _bootstrap(slow, y, a, b, 50, seed=0)

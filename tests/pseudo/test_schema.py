@@ -6,22 +6,18 @@ import pytest
 
 from podium.config import ConfigError, from_dict
 from podium.fingerprint import fingerprint
-from podium.pseudo.schema import parse_pseudo
-from podium.units.train import training_config
+from podium.units.stamps import training_config
 
 
 def test_section_errors_name_the_key(tiny_config):
-    cfg = tiny_config("pseudo.teacher=t.yaml", "pseudo.treshold=0.9")
     with pytest.raises(ConfigError, match=r"pseudo.treshold.*did you mean 'pseudo.threshold'"):
-        parse_pseudo(cfg)
-    cfg = tiny_config("pseudo.teacher=t.yaml", "pseudo.threshold=1.5")
+        tiny_config("pseudo.teacher=t.yaml", "pseudo.treshold=0.9")
     with pytest.raises(ConfigError, match=r"pseudo.threshold: .*less than or equal to 1"):
-        parse_pseudo(cfg)
-    cfg = tiny_config("pseudo.teacher=t.yaml", "pseudo.use_test=false")
+        tiny_config("pseudo.teacher=t.yaml", "pseudo.threshold=1.5")
     with pytest.raises(ConfigError, match="nothing to label"):
-        parse_pseudo(cfg)
+        tiny_config("pseudo.teacher=t.yaml", "pseudo.use_test=false")
     with pytest.raises(ConfigError, match="no `pseudo:` section"):
-        parse_pseudo(tiny_config())
+        tiny_config().section("pseudo")
 
 
 def test_pseudo_section_is_part_of_the_training_hash():

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from podium.config import CompetitionConfig
-from podium.pseudo.schema import PseudoConfig
+from podium.config.pseudo import PseudoConfig
 from podium.pseudo.select import pseudo_weights, select_rows
 from podium.tasks.classification import Multiclass
 from podium.tasks.losses import SoftTargetLoss
@@ -24,15 +24,15 @@ def section(**kw) -> PseudoConfig:
 
 def select(p: np.ndarray, sec: PseudoConfig) -> np.ndarray:
     """The rows the task's candidates of teacher predictions `p` make pseudo-labels."""
-    return select_rows(TASK.pseudo_candidates(p), sec)
+    return select_rows(TASK.pseudo.candidates(p), sec)
 
 
 def confidence(p: np.ndarray) -> np.ndarray:
-    return TASK.pseudo_candidates(p).confidence
+    return TASK.pseudo.candidates(p).confidence
 
 
 def pseudo_targets(p: np.ndarray, soft: bool) -> np.ndarray:
-    return TASK.pseudo_targets(p, soft)
+    return TASK.pseudo.targets(p, soft)
 
 
 def proba_of(pred: list[int], conf: list[float], c: int = 3) -> np.ndarray:

@@ -19,7 +19,6 @@ from podium.config import ConfigError, load_config
 from podium.ensemble.features import build_level2
 from podium.ensemble.inputs import load_inputs
 from podium.ensemble.meta_cv import meta_cv_score
-from podium.ensemble.schema import parse_ensemble
 from podium.ensemble.stack import fit_meta_model, load_meta_model
 from podium.predictions import OOF, TEST, read_oof, write_oof, write_test
 from podium.stages import ensemble
@@ -112,7 +111,7 @@ def test_member_trained_on_shuffled_labels_gives_chance_level_meta_cv(project):
 
     assert score < 0.16  # chance is 0.10 on ten balanced classes
     # the control: the same meta-model, had it seen the rows it predicts, would shine
-    section = parse_ensemble(cfg)
+    section = cfg.section("ensemble")
     inputs = load_inputs(cfg, section)
     x = build_level2(inputs.members, inputs.comp, section.features).train
     params = section.meta.xgb_params({"max_depth": 6})
@@ -190,7 +189,7 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(
     nested = scores["nested_selection"]
     assert set(nested["picked_by_fold"]) == {str(k) for k in range(5)}
     assert set(nested["picked_by_fold"].values()) <= set(scores["candidates"])
-    assert 0 < nested["accuracy"] <= 1 and nested["log_loss"] > 0
+    assert 0 < nested["accuracy"] <= 1 and nested["valid_loss"] > 0
     task, comp = project.task, project.comp
     assert list(pd.read_parquet(out / OOF)["id"]) == list(comp.train_ids)  # train.csv order
     oof = read_oof(out / OOF, task, comp.train_ids, project.folds["fold"].to_numpy())
@@ -198,14 +197,16 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(
     assert submission.exists() and str(submission) in capsys.readouterr().out
 
     # a saved meta-model, reloaded, predicts its fold exactly as the run did
-    section = parse_ensemble(cfg)
+    section = cfg.section("ensemble")
     inputs = load_inputs(cfg, section)
     x = build_level2(inputs.members, inputs.comp, section.features).train
     weights = np.array(read_json(out / "meta/prior.json")["members_weights_by_fold"]["fold0"])
     rows = inputs.fold == 0
-    margin = task.prior_margin([m.oof[rows] for m in inputs.members], weights, section.meta.prior)
+    margin = task.stacking.prior_margin(
+        [m.oof[rows] for m in inputs.members], weights, section.meta.prior
+    )
     model = load_meta_model(out / "meta/fold0_seed0.ubj")
-    reloaded = task.meta_predict(model, x[rows], margin)
+    reloaded = task.stacking.meta_predict(model, x[rows], margin)
     np.testing.assert_allclose(reloaded, oof[rows], rtol=1e-5, atol=1e-6)
 
     # unchanged members and section: nothing is recomputed
@@ -233,8 +234,7 @@ def test_the_pipeline_makes_members_where_the_ensemble_reads_them(project, upstr
 
 
 def test_unknown_key_in_the_section_is_named(project):
-    cfg = project.config(["x"], meta={"seed": [0]})
     with pytest.raises(
         ConfigError, match=r"unknown key ensemble\.meta\.seed.*did you mean 'seeds'"
     ):
-        parse_ensemble(cfg)
+        project.config(["x"], meta={"seed": [0]})

@@ -102,14 +102,12 @@ def test_multilabel_stack_thresholds_travel(tmp_path):
     config = configs(work, "digits_multilabel", members)
     pipeline.run("ensemble", pipeline.Request(config=config))
     scores = work / "runs/digits_multilabel/ensemble/stack/scores.json"
-    fitted = read_json(scores)["final"]["thresholds"]
-    assert fitted["per_label"] and len(set(fitted["thresholds"])) > 1  # not all 0.5
+    fitted = read_json(scores)["final"]["decision"]
+    assert fitted["per_label"] and len(set(fitted["params"])) > 1  # not all 0.5
     # one CNN experiment: its own thresholds (scores.json of `podium oof`)
     member = same_submission(config.with_name("a.yaml"), work, tmp_path, "member")
     member_scores = read_json(work / "runs/digits_multilabel/a/scores.json")["final"]
-    assert read_json(tmp_path / "member/decisions.json")["final"] == {
-        "thresholds": member_scores["thresholds"]
-    }
+    assert read_json(tmp_path / "member/decisions.json")["decision"] == member_scores["decision"]
     assert member["combination"]["kind"] == "member"
     manifest = same_submission(config, work, tmp_path)
     assert manifest["decisions"] == "decisions.json" and "decisions.json" in manifest["files"]
@@ -117,8 +115,8 @@ def test_multilabel_stack_thresholds_travel(tmp_path):
         ("cnn", "test_convnext"),
         ("tabular", "logistic"),
     ]
-    carried = read_json(tmp_path / "copied/decisions.json")["final"]
-    assert carried == {"thresholds": fitted}
+    carried = read_json(tmp_path / "copied/decisions.json")["decision"]
+    assert carried == fitted
 
     # a bundle of an older podium (no decisions) is refused, naming what is missing
     old = shutil.copytree(tmp_path / "copied", tmp_path / "old")
@@ -130,7 +128,7 @@ def test_multilabel_stack_thresholds_travel(tmp_path):
         predict(old, hidden, tmp_path / "old.csv")
     # changed thresholds are refused by their hash
     bent = shutil.copytree(tmp_path / "copied", tmp_path / "bent")
-    (bent / "decisions.json").write_text(json.dumps({"run": "stack", "final": {}}))
+    (bent / "decisions.json").write_text(json.dumps({"run": "stack", "decision": None}))
     with pytest.raises(ArtifactError, match=r"decisions.json: sha256 differs"):
         predict(bent, hidden, tmp_path / "bent.csv")
 
@@ -144,10 +142,10 @@ def test_ordinal_ensemble_cutpoints_travel(tmp_path):
     }
     config = configs(work, "digits_ordinal", members)
     pipeline.run("ensemble", pipeline.Request(config=config))
-    cuts = read_json(work / "runs/digits_ordinal/ensemble/stack/scores.json")["final"]["cutpoints"]
+    cuts = read_json(work / "runs/digits_ordinal/ensemble/stack/scores.json")["final"]["decision"]
     manifest = same_submission(config, work, tmp_path)
     assert [m["model"] for m in manifest["members"]] == ["ridge", "svr"]
-    assert read_json(tmp_path / "copied/decisions.json")["final"] == {"cutpoints": cuts}
+    assert read_json(tmp_path / "copied/decisions.json")["decision"] == cuts
     sub = (tmp_path / "copied-out/submission.csv").read_text().splitlines()
     assert sub[0] == "id,grade" and {r.split(",")[1] for r in sub[1:]} <= set("01234")
 

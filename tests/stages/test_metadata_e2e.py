@@ -13,10 +13,10 @@ import torch
 from metadata_factories import metadata_config, write_metadata_competition
 from podium.competition import Competition
 from podium.config import ConfigError
+from podium.config.ensemble import FeaturesConfig
 from podium.engine.checkpoint import inference_state
 from podium.ensemble.features import build_level2
 from podium.ensemble.members import Member
-from podium.ensemble.schema import FeaturesConfig
 from podium.errors import DataError
 from podium.experiment import Experiment
 from podium.stages import folds as folds_stage

@@ -57,9 +57,10 @@ def test_tiny_ensemble_end_to_end(tmp_path, monkeypatch):
     ensemble = json.loads((cfg.run_dir / "scores.json").read_text())
     assert ensemble["metric"] == "f2_samples"
     assert {"mean", "blend", "label_blend", "logit_blend", "stack"} <= set(ensemble["candidates"])
-    fitted = ensemble["final"]["thresholds"]
+    fitted = ensemble["final"]["decision"]
+    assert fitted["kind"] == "thresholds"
     assert fitted["labels"] == ["big", "bold", "even", "loop", "prime"]
-    assert fitted["per_label"] and len(fitted["fold_thresholds"]) == 2
+    assert fitted["per_label"] and len(fitted["fold_params"]) == 2
     assert ensemble["cv"] == fitted["cv_score"]  # the CV is the honestly thresholded F
     sub = read_submission(next((tmp_path / "subs").glob("digits_multilabel-stack-*.csv")))
     assert list(sub.columns) == ["id", "tags"]
@@ -67,7 +68,7 @@ def test_tiny_ensemble_end_to_end(tmp_path, monkeypatch):
     oof = pd.read_parquet(member.run_dir / "oof.parquet")
     assert list(oof.columns) == ["id", "fold", "target", *[f"p_{t}" for t in fitted["labels"]]]
     member_scores = json.loads((member.run_dir / "scores.json").read_text())
-    assert "thresholds" in member_scores["views"]["identity"]  # per view, each fitted
+    assert "decision" in member_scores["views"]["identity"]  # per view, each fitted
     result = lr_find.run(Experiment(member), steps=8)
     assert len(result.lrs) == 8 and result.suggestion > 0
 

@@ -39,19 +39,19 @@ def test_tiny_ordinal_ensemble_end_to_end(tmp_path):
     assert {"resnet10t", "resnet10t_expectation", "pixels_svr", "mean", "blend", "stack"} <= set(
         result["candidates"]
     )
-    cut = result["final"]["cutpoints"]
-    assert set(cut["fold_cuts"]) == {"0", "1"} and len(cut["cuts"]) == 4
-    assert result["cv"] == cut["cv_qwk"]  # the CV is graded with cut-points without the fold
+    cut = result["final"]["decision"]
+    assert set(cut["fold_params"]) == {"0", "1"} and len(cut["params"]) == 4
+    assert result["cv"] == cut["cv_score"]  # the CV is graded with cut-points without the fold
     sub = read_submission(next((tmp_path / "subs").glob("digits_ordinal-stack-*.csv")))
     assert list(sub.columns) == ["id", "grade"]
     grades = sub["grade"].astype(int)
     assert set(grades) <= {0, 1, 2, 3, 4} and (sub["grade"] == grades.astype(str)).all()
     test = pd.read_parquet(ensemble / "test.parquet")
-    expected = np.searchsorted(cut["cuts"], test["pred_grade"].to_numpy(), side="right")
+    expected = np.searchsorted(cut["params"], test["pred_grade"].to_numpy(), side="right")
     np.testing.assert_array_equal(grades.to_numpy(), expected)  # cut at the all-rows points
     member = load_config(CONFIGS / "resnet10t_expectation.yaml", overrides).run_dir
     member_scores = json.loads((member / "scores.json").read_text())
-    assert "cutpoints" in member_scores["final"] and "identity" in member_scores["views"]
+    assert "decision" in member_scores["final"] and "identity" in member_scores["views"]
     assert list(pd.read_parquet(member / "oof.parquet").columns) == [
         "id",
         "fold",

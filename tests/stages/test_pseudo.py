@@ -66,7 +66,7 @@ def fake_experiment(
     exp = Experiment(cfg)
     comp, task, out = exp.comp, exp.task, exp.run_dir
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "run.json", {"kind": cfg.kind, "folds_hash": exp.folds_hash})
+    write_json(out / "run.json", {"kind": cfg.kind.name, "folds_hash": exp.folds_hash})
     n_test = len(comp.test_ids)
     per_fold = {k: predictions(task, n_test, lab, c) for k, (lab, c) in by_fold.items()}
     write_test_by_fold(out / TEST_BY_FOLD, task, comp.test_ids, per_fold)
@@ -184,7 +184,7 @@ def test_ensemble_teacher_is_leak_free_only_through_its_members_mean(
     out = cfg.run_dir
     out.mkdir(parents=True)
     exp0 = Experiment(cfg)
-    write_json(out / "run.json", {"kind": cfg.kind, "folds_hash": exp0.folds_hash})
+    write_json(out / "run.json", {"kind": cfg.kind.name, "folds_hash": exp0.folds_hash})
     test_ids = exp0.comp.test_ids
     write_test(out / TEST, exp0.task, test_ids, predictions(exp0.task, len(test_ids), "9", 0.99))
     cands = {

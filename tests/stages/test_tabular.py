@@ -18,8 +18,8 @@ from podium.config import ConfigError
 from podium.experiment import Experiment
 from podium.stages import folds as folds_stage
 from podium.stages import tabular
+from podium.tabular.checks import check_tabular
 from podium.tabular.fit import pixel_features
-from podium.tabular.schema import parse_tabular
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +59,7 @@ def test_xgboost_member_saves_its_models_as_json(tiny_config):
 
     model = XGBClassifier()
     model.load_model(exp.run_dir / "fold0" / "model_seed0.json")
-    x, _ = pixel_features(exp, parse_tabular(cfg))
+    x, _ = pixel_features(exp, cfg.section("tabular"))
     saved = pd.read_parquet(exp.run_dir / "fold0" / "valid.parquet")
     np.testing.assert_allclose(
         model.predict_proba(x[exp.fold_of_row == 0]),
@@ -71,7 +71,7 @@ def test_xgboost_member_saves_its_models_as_json(tiny_config):
 def test_unknown_model_argument_is_named(tiny_config):
     cfg = tiny_config("tabular={model: svc, params: {gama: 0.1}}")
     with pytest.raises(ConfigError, match=r"tabular.params \['gama'\].*SVC"):
-        parse_tabular(cfg)
+        check_tabular(cfg)
 
 
 def test_oof_and_infer_treat_a_tabular_member_as_predicted(tmp_path, demo_data_root, capsys):

@@ -21,7 +21,8 @@ from podium.fingerprint import fingerprint
 from podium.stages import folds as folds_stage
 from podium.stages import train as train_stage
 from podium.units import train as units_train
-from podium.units.train import train_units, training_config
+from podium.units.stamps import training_config
+from podium.units.train import train_units
 
 
 def test_end_to_end_folds_then_train(tiny_config, caplog):

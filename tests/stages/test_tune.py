@@ -36,7 +36,7 @@ def tune_config(tiny_config, section: dict, *overrides: str):
 
 
 def load(cfg) -> optuna.Study:
-    url = cfg.tune.get("storage") or f"sqlite:///{cfg.comp_dir / 'optuna.db'}"
+    url = cfg.tune.storage or f"sqlite:///{cfg.comp_dir / 'optuna.db'}"
     return optuna.load_study(study_name="s", storage=build_storage(url, None))
 
 

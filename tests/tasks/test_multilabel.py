@@ -20,13 +20,14 @@ from podium.engine.mixing import SoftTargetMixup
 from podium.ensemble.blend import blend_cv
 from podium.errors import ArtifactError, DataError
 from podium.folds import assign_folds
+from podium.metrics import DecisionSummary
+from podium.metrics.fbeta import fit_thresholds
+from podium.metrics.multilabel import MULTILABEL as METRICS
 from podium.predictions import TEST, write_test
-from podium.scoring import score_block
+from podium.scoring import score_predictions
 from podium.submission import build_submission, validate_submission
-from podium.tasks.multilabel_blends import BLENDS, fit_label_weights
 from podium.tasks.multilabel_loss import MultilabelLoss
-from podium.tasks.multilabel_metrics import METRICS
-from podium.thresholds import fit_thresholds
+from podium.tasks.multilabel_stacking import BLENDS, fit_label_weights
 from podium.validate import validate
 
 TAGS = ["a b", "", "b c", "a", "c a", "b", "a b c", "c"]
@@ -54,7 +55,8 @@ def random_data(n=400, labels=5, seed=0):
 def test_tags_are_read_with_empty_rows_allowed(tmp_path):
     cfg, comp = multilabel(tmp_path)
     task = comp.task
-    assert cfg.competition.metric == "auc" and cfg.train.loss == "bce"  # the task's defaults
+    assert task.metric.name == "auc" and task.defaults.loss == "bce"  # the task's defaults
+    assert cfg.competition.metric is None and cfg.train.loss is None  # named by no config
     assert task.labels == ["a", "b", "c"] and task.columns == ["p_a", "p_b", "p_c"]
     assert comp.targets[:3].tolist() == [[1, 1, 0], [0, 0, 0], [0, 1, 1]]
     assert list(task.target_frame(comp.train)["target"][:2]) == ["a b", ""]
@@ -139,6 +141,13 @@ def test_f_metrics_match_sklearn(beta, average):
 
 
 # ---- CV-honest thresholds -------------------------------------------------------------------
+def thresholds(params: list[float], labels: list[str] | None = None) -> dict:
+    """A scores.json decision block of thresholds fitted on every OOF row."""
+    return DecisionSummary(
+        "thresholds", params, {}, 0.0, {}, 0.0, {"labels": labels or ["a", "b", "c"]}
+    ).to_json()
+
+
 def test_score_block_fits_fold_k_thresholds_without_fold_k(tmp_path):
     cfg, comp = multilabel(tmp_path, metric="f2_samples", thresholds="per_label")
     task = comp.task
@@ -146,18 +155,19 @@ def test_score_block_fits_fold_k_thresholds_without_fold_k(tmp_path):
     y = (rng.random((300, 3)) < 0.3).astype(int)
     p = rng.random((300, 3))  # pure noise: any F above chance is fitted on the scored rows
     fold = np.arange(300) % 3
-    block = score_block(task, y, p, fold)
-    fitted = block["thresholds"]
-    assert fitted["labels"] == ["a", "b", "c"] and fitted["per_label"]
+    block = score_predictions(task, y, p, fold)
+    fitted = block.decision
+    assert fitted is not None and fitted.kind == "thresholds"
+    assert fitted.details["labels"] == ["a", "b", "c"] and fitted.details["per_label"]
     for k in range(3):
         alone = fit_thresholds(
             y[fold != k], p[fold != k], beta=2.0, average="samples", per_label=True
         )
-        assert fitted["fold_thresholds"][str(k)] == pytest.approx(alone.tolist())
+        assert fitted.fold_params[k] == pytest.approx(alone.tolist())
     every = fit_thresholds(y, p, beta=2.0, average="samples", per_label=True)
-    assert fitted["thresholds"] == pytest.approx(every.tolist())
-    assert block["f2_samples"] == pytest.approx(fitted["cv_score"])
-    assert block["f2_samples"] < fitted["fit_score"]  # in-sample flatters, the CV does not
+    assert fitted.params == pytest.approx(every.tolist())
+    assert block.score == pytest.approx(fitted.cv_score)
+    assert block.score < fitted.fit_score  # in-sample flatters, the CV does not
 
 
 def test_the_submission_uses_the_thresholds_fitted_on_every_oof_row(tmp_path):
@@ -166,10 +176,12 @@ def test_the_submission_uses_the_thresholds_fitted_on_every_oof_row(tmp_path):
     run_dir.mkdir()
     pred = np.array([[0.9, 0.2, 0.35], [0.1, 0.1, 0.1], [0.5, 0.6, 0.31]])
     write_test(run_dir / TEST, comp.task, comp.test_ids, pred)
-    with pytest.raises(ArtifactError, match="no fitted thresholds for f1_micro"):
+    with pytest.raises(ArtifactError, match="scores not found"):
         build_submission(comp, run_dir)
-    thresholds = {"labels": ["a", "b", "c"], "thresholds": [0.3, 0.3, 0.3]}
-    write_json(run_dir / "scores.json", {"final": {"thresholds": thresholds}})
+    write_json(run_dir / "scores.json", {"final": {}})
+    with pytest.raises(ArtifactError, match="no thresholds fitted on the OOF rows"):
+        build_submission(comp, run_dir)
+    write_json(run_dir / "scores.json", {"final": {"decision": thresholds([0.3] * 3)}})
     sub = build_submission(comp, run_dir)
     assert sub["label"].tolist() == ["a c", "", "a b c"]
     validate_submission(comp, sub, "sub")  # an empty tag list is a valid cell
@@ -187,13 +199,10 @@ def test_a_proba_submission_holds_decisions_for_an_f_metric(tmp_path):
         run_dir.mkdir()
         pred = np.array([[0.9, 0.2, 0.3], [0.1, 0.1, 0.1], [0.5, 0.6, 0.3]])
         write_test(run_dir / TEST, comp.task, comp.test_ids, pred)
-        write_json(
-            run_dir / "scores.json",
-            {"final": {"thresholds": {"labels": ["a", "b", "c"], "thresholds": [0.4] * 3}}},
-        )
+        write_json(run_dir / "scores.json", {"final": {"decision": thresholds([0.4] * 3)}})
         sub = build_submission(comp, run_dir)
         assert sub["a"].tolist() == pytest.approx(expected)
-        assert comp.task.submission_predictions(sub, ["a", "b", "c"]).shape == (3, 3)
+        assert comp.task.submission.predictions(sub, ["a", "b", "c"]).shape == (3, 3)
 
 
 # ---- folds ----------------------------------------------------------------------------------

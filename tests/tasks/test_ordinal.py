@@ -5,6 +5,7 @@ grades in the submission, the settings it refuses, and tabular regressors."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +15,14 @@ from sklearn.metrics import cohen_kappa_score
 
 from factories import toy_config, write_competition
 from podium.competition import Competition
-from podium.config import ConfigError, from_dict
-from podium.cutpoints import apply_cutpoints
+from podium.config import ConfigError, TrainConfig, from_dict
 from podium.errors import ArtifactError, DataError
+from podium.metrics import DecisionSummary, scores_header
+from podium.metrics.ordinal import apply_cutpoints
 from podium.predictions import TEST, write_test
-from podium.scoring import score_block, scores_header
+from podium.scoring import decided_oof, score_predictions
 from podium.submission import build_submission, validate_submission
+from podium.tasks.losses import SoftTargetLoss
 from podium.tasks.ordinal import Ordinal
 from podium.validate import validate
 
@@ -30,11 +33,12 @@ def ordinal(tmp_path: Path, values: list[str], **competition) -> Competition:
 
 
 def test_defaults_are_qwk_and_mse_and_grades_span_train(tmp_path):
-    cfg = toy_config(tmp_path, task="ordinal")
-    assert cfg.competition.metric == "qwk" and cfg.train.loss == "mse"
-    assert toy_config(tmp_path, task="ordinal", ordinal_head="expectation").train.loss == "ce"
     comp = ordinal(tmp_path, ["0", "1", "4", "3", "1"])
     task = comp.task
+    assert task.metric.name == "qwk" and task.head.loss == "mse"  # the task's defaults
+    expectation = ordinal(tmp_path, ["0", "1", "4", "3", "1"], ordinal_head="expectation")
+    loss = expectation.task.build_loss(TrainConfig(), np.eye(5, dtype=np.float32))
+    assert isinstance(loss, SoftTargetLoss)  # the expectation head's default: ce
     assert isinstance(task, Ordinal) and task.grades.tolist() == [0, 1, 2, 3, 4]  # 2 included
     assert task.columns == ["pred_label"] and task.num_outputs == 1
 
@@ -63,7 +67,7 @@ def test_ordinal_keys_are_refused_on_other_tasks(tmp_path):
 
 def test_qwk_matches_scikit_learn_with_every_grade(tmp_path):
     comp = ordinal(tmp_path, ["0", "1", "2", "3", "4"])
-    metric, rng = comp.task.metric(), np.random.default_rng(0)
+    metric, rng = comp.task.metric, np.random.default_rng(0)
     for _ in range(20):
         n = int(rng.integers(5, 60))
         y = rng.choice([0, 1, 3, 4], n)  # grade 2 absent: its distances still count
@@ -94,26 +98,22 @@ def test_cut_points_of_fold_k_never_see_fold_k(tmp_path):
     y = rng.integers(0, 5, n).astype(float)[:, None]
     pred = y * 0.7 + rng.normal(0, 0.5, (n, 1))
     fold = np.arange(n) % 3
-    base = score_block(task, y, pred, fold)
+    base = score_predictions(task, y, pred, fold)
     changed = pred.copy()
     changed[fold == 0] = rng.normal(2, 3, ((fold == 0).sum(), 1))  # fold 0's predictions only
-    other = score_block(task, y, changed, fold)
-    a, b = base["cutpoints"]["fold_cuts"], other["cutpoints"]["fold_cuts"]
-    assert a["0"] == b["0"]  # fitted without fold 0: unchanged
-    assert a["1"] != b["1"] and a["2"] != b["2"]  # fold 0 is in their fitting rows
+    other = score_predictions(task, y, changed, fold)
+    assert base.decision is not None and other.decision is not None
+    a, b = base.decision.fold_params, other.decision.fold_params
+    assert a[0] == b[0]  # fitted without fold 0: unchanged
+    assert a[1] != b[1] and a[2] != b[2]  # fold 0 is in their fitting rows
     # the reported QWK is the fold-wise graded one, not the in-sample fit
-    grades = np.concatenate(
-        [
-            apply_cutpoints(pred[fold == k, 0], np.array(base["cutpoints"]["fold_cuts"][str(k)]))
-            for k in range(3)
-        ]
-    )
+    grades = np.concatenate([apply_cutpoints(pred[fold == k, 0], np.array(a[k])) for k in range(3)])
     order = np.concatenate([np.flatnonzero(fold == k) for k in range(3)])
     honest = cohen_kappa_score(y[order, 0], grades, labels=range(5), weights="quadratic")
-    assert base["qwk"] == pytest.approx(honest)
-    assert scores_header(task, base)["cv"] == base["qwk"]
-    assert base["cutpoints"]["fit_qwk"] >= base["cutpoints"]["rounded_qwk"]
-    assert set(base["secondary"]) == {"rmse", "accuracy", "rounded_qwk", "rounded_accuracy"}
+    assert base.score == pytest.approx(honest) == base.decision.cv_score
+    assert scores_header(base, True, "mse")["cv"] == base.score
+    assert base.decision.fit_score >= base.secondary["rounded_qwk"]
+    assert set(base.secondary) == {"rmse", "accuracy", "rounded_qwk", "rounded_accuracy"}
 
 
 def test_submission_holds_grades_cut_at_the_oof_cut_points(tmp_path):
@@ -124,9 +124,14 @@ def test_submission_holds_grades_cut_at_the_oof_cut_points(tmp_path):
     with pytest.raises(ArtifactError, match="scores not found"):
         build_submission(comp, run_dir)
     (run_dir / "scores.json").write_text('{"final": {"qwk": 0.5}}')
+    with pytest.raises(ArtifactError, match="no cutpoints fitted on the OOF rows"):
+        build_submission(comp, run_dir)
+    cuts = DecisionSummary("cutpoints", [1, 2], {}, 0.0, {}, 0.0).to_json()
+    (run_dir / "scores.json").write_text(json.dumps({"final": {"decision": cuts}}))
     with pytest.raises(ArtifactError, match="no cut-points for the grades"):
         build_submission(comp, run_dir)
-    (run_dir / "scores.json").write_text('{"final": {"cutpoints": {"cuts": [1, 2, 2.1, 3]}}}')
+    cuts = DecisionSummary("cutpoints", [1, 2, 2.1, 3], {}, 0.0, {}, 0.0).to_json()
+    (run_dir / "scores.json").write_text(json.dumps({"final": {"decision": cuts}}))
     sub = build_submission(comp, run_dir)
     assert sub["label"].tolist() == [0, 0, 3, 4]  # 0.9 < 1 -> 0; 2.2 >= 2.1 -> 3
     validate_submission(comp, sub, "sub")
@@ -142,7 +147,7 @@ def test_submission_holds_grades_cut_at_the_oof_cut_points(tmp_path):
         (
             {},
             {"pseudo": {"teacher": "a.yaml"}},
-            "pseudo: pseudo-labels select confident classes; an ordinal",
+            "pseudo: pseudo-labels select confident predictions as labels; an ordinal",
         ),
         ({}, {"train": {"loss": "ce"}}, "train.loss: 'ce' is a classification loss"),
         ({"ordinal_head": "expectation"}, {"train": {"loss": "mse"}}, "train.loss: 'mse' is a"),
@@ -201,7 +206,7 @@ def test_a_tabular_regressor_predicts_grades_on_the_folds(tmp_path):
     oof = pd.read_parquet(exp.run_dir / "oof.parquet")
     assert list(oof.columns) == ["id", "fold", "target", "pred_label"]
     scores = pd.read_json(exp.run_dir / "scores.json", typ="series")
-    assert scores["metric"] == "qwk" and "cutpoints" in scores["final"]
+    assert scores["metric"] == "qwk" and scores["final"]["decision"]["kind"] == "cutpoints"
 
 
 def test_the_paired_comparison_counts_cv_graded_rows(tmp_path):
@@ -213,11 +218,11 @@ def test_the_paired_comparison_counts_cv_graded_rows(tmp_path):
     y = rng.integers(0, 5, n).astype(float)[:, None]
     fold = np.arange(n) % 2
     a, b = y + rng.normal(0, 0.4, (n, 1)), y * 0.8 + rng.normal(0, 0.6, (n, 1))
-    ga, gb = task.decided_oof(y, a, fold), task.decided_oof(y, b, fold)
+    ga, gb = decided_oof(task, y, a, fold), decided_oof(task, y, b, fold)
     assert set(np.unique(ga)) <= {0, 1, 2, 3, 4}
-    result = compare(task, y, a, b, "qwk", n_boot=50, decided=(ga, gb))
+    result = compare(task, y, a, b, n_boot=50, decided=(ga, gb))
     right_a, right_b = ga[:, 0] == y[:, 0], gb[:, 0] == y[:, 0]
     assert result.fixed == int((right_a & ~right_b).sum())
     assert result.broken == int((~right_a & right_b).sum())
-    qwk = task.metric()
+    qwk = task.metric
     assert result.gains["qwk"].observed == pytest.approx(qwk(y, ga) - qwk(y, gb))

@@ -38,9 +38,9 @@ def regression(tmp_path: Path, values: list[str], **competition) -> Competition:
 
 
 def test_defaults_are_rmse_and_mse(tmp_path):
-    cfg = toy_config(tmp_path, task="regression")
-    assert cfg.competition.metric == "rmse" and cfg.train.loss == "mse"
-    assert toy_config(tmp_path).train.loss == "ce"  # classification unchanged
+    comp = regression(tmp_path, ["1.0", "2.5", "3.0", "4.0"])
+    assert comp.task.metric.name == "rmse" and comp.task.loss == "mse"  # the task's defaults
+    assert comp.cfg.metric is None and toy_config(tmp_path).train.loss is None
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_merge_is_a_mean_of_values(tmp_path):
 def test_folds_stratify_on_quantile_bins(tmp_path):
     values = np.random.default_rng(1).exponential(size=200)
     comp = regression(tmp_path, [f"{v:.4f}" for v in values])
-    key = comp.task.stratify_key(comp.targets)
+    key = comp.task.folds.stratify_key(comp.targets)
     assert sorted(np.bincount(key)) == [25] * 8  # 200 rows: 8 bins of 25
     assert (np.diff([values[key == b].max() for b in range(8)]) > 0).all()  # ordered bins
     folds = assign_folds(comp, FoldsConfig(n_splits=2))
@@ -134,13 +134,13 @@ def test_submission_round_trip_with_clipping(tmp_path):
     back = read_submission(path)
     validate_submission(comp, back, str(path))
     np.testing.assert_allclose(
-        comp.task.submission_predictions(back, ["label"])[:, 0], sub["label"]
+        comp.task.submission.predictions(back, ["label"])[:, 0], sub["label"]
     )
     back.loc[2, "label"] = "many"
     with pytest.raises(DataError, match="line 4, column 'label' = 'many' is not a number"):
         validate_submission(comp, back, str(path))
     unclipped = regression(tmp_path / "u", ["1", "2", "3", "4"])
-    assert unclipped.task.submission_values(pred, ["label"])["label"][2] == 9.0
+    assert unclipped.task.submission.values(pred, ["label"])["label"][2] == 9.0
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ import pytest
 
 from podium.artifacts import write_json
 from podium.tuning.objective import TrainObjective
-from podium.tuning.schema import parse_tune
 
 
 @pytest.mark.parametrize(
@@ -21,7 +20,7 @@ def test_a_trial_is_scored_by_its_checkpoints_weights(tiny_config, tmp_path, che
     }.get(checkpoint, [])
     cfg = tiny_config(*extra, f"train.checkpoint={checkpoint}")
     cfg.tune = {"study": "s", "space": {"train.lr": {"type": "float", "low": 1e-4, "high": 1e-2}}}
-    objective = TrainObjective(cfg, parse_tune(cfg), "s")
+    objective = TrainObjective(cfg, cfg.section("tune"), "s")
     result = {"best_score": 0.9, "final_score": 0.8, "swa_score": 0.95, "snapshots_score": 0.85}
     write_json(tmp_path / "result.json", result)
     assert objective._unit_score(tmp_path) == expected

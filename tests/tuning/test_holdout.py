@@ -27,7 +27,8 @@ def test_the_best_settings_are_scored_on_the_folds_not_tuned_on(tiny_config):
     assert holdout["holdout_cv"] == read_json(unit)["final_score"]  # demo: checkpoint last
     assert not (holdout_dir / "fold0").exists()
 
-    cfg.tune = {**cfg.tune, "max_trials": 2}  # the study is complete: no new trial runs
+    # the study is complete: no new trial runs
+    cfg.tune = {**cfg.tune.as_written(), "max_trials": 2}
     stamp = unit.stat().st_mtime_ns
     tune.run(cfg)  # the same best trial: its holdout units are fresh, nothing retrained
     assert read_json(cfg.comp_dir / "tune" / "h" / "summary.json")["holdout"] == holdout

@@ -7,7 +7,6 @@ import optuna
 import pytest
 
 from podium.config import ConfigError, from_dict, read_yaml
-from podium.tuning.schema import parse_tune
 from podium.tuning.space import check_space, nest, suggest, with_params
 from podium.tuning.study import build_pruner, build_sampler, build_storage
 
@@ -41,7 +40,7 @@ def base_config(tune: dict, *overrides: str):
 
 
 def test_every_kind_of_parameter_stays_in_its_range_and_on_its_grid():
-    tune = parse_tune(base_config({"space": SPACE}))
+    tune = base_config({"space": SPACE}).tune
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     seen: list[dict] = []
 
@@ -115,7 +114,7 @@ def test_chosen_values_become_a_nested_overlay_and_a_valid_config():
 )
 def test_a_wrong_tune_section_names_file_and_key(tune, message):
     with pytest.raises(ConfigError) as err:
-        parse_tune(base_config(tune))
+        base_config(tune)
     assert "t.yaml" in str(err.value) and message in str(err.value)
 
 
@@ -133,7 +132,7 @@ def test_a_wrong_tune_section_names_file_and_key(tune, message):
 def test_a_space_the_config_would_refuse_fails_before_any_trial(space, message):
     cfg = base_config({"space": space})
     with pytest.raises(ConfigError, match="t.yaml") as err:
-        check_space(cfg.resolved(), parse_tune(cfg).space, "t.yaml")
+        check_space(cfg.resolved(), cfg.tune.space, "t.yaml")
     assert message in str(err.value)
 
 
@@ -141,7 +140,7 @@ def test_storages_samplers_and_pruners_come_from_the_names(tmp_path):
     assert type(build_storage(f"sqlite:///{tmp_path / 'a' / 'o.db'}", 60)).__name__ == "RDBStorage"
     journal = build_storage(str(tmp_path / "b" / "o.journal"), 60)
     assert type(journal).__name__ == "JournalStorage"
-    tune = parse_tune(base_config({"space": SPACE}))
+    tune = base_config({"space": SPACE}).tune
     sampler = build_sampler(tune, offset=0)
     assert isinstance(sampler, optuna.samplers.TPESampler)
     expected = {
@@ -152,7 +151,7 @@ def test_storages_samplers_and_pruners_come_from_the_names(tmp_path):
         "none": optuna.pruners.NopPruner,
     }
     for name, cls in expected.items():
-        pruner = build_pruner(parse_tune(base_config({"space": SPACE, "pruner": {"name": name}})))
+        pruner = build_pruner(base_config({"space": SPACE, "pruner": {"name": name}}).tune)
         assert isinstance(pruner, cls)
 
 
@@ -160,6 +159,6 @@ def test_the_demo_tune_config_is_valid():
     from podium.config import load_config
 
     cfg = load_config(ROOT / "configs/digits/tune.yaml")
-    tune = parse_tune(cfg)
+    tune = cfg.tune
     check_space(cfg.resolved(), tune.space, str(cfg.source))
     assert tune.mode == "train" and len(tune.space) >= 5 and tune.has_conditions

@@ -28,7 +28,6 @@ from podium.competition import Competition
 from podium.config import Config
 from podium.ensemble.inputs import load_inputs
 from podium.ensemble.inputs import stamp as ensemble_stamp
-from podium.ensemble.schema import parse_ensemble
 from podium.errors import USER_ERRORS
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, config_part, fingerprint
@@ -92,7 +91,7 @@ def _tabular(cfg: Config, run_dir: Path, shared: dict) -> list[str]:
 
 
 def _ensemble(cfg: Config, run_dir: Path, shared: dict) -> list[str]:
-    section = parse_ensemble(cfg)
+    section = cfg.section("ensemble")
     stamp = ensemble_stamp(cfg, section, load_inputs(cfg, section), run_dir)
     outputs = [run_dir / f for f in (OOF, TEST, "scores.json", "report.md")]
     return _changed(stamp, "ensemble", outputs)

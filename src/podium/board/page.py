@@ -51,19 +51,20 @@ class Page:
             used = s.checkpoint or "used"
             parts += [
                 f"{used} {num(s.cv)}",
-                f"{s.other_checkpoint[0]} {num(s.other_checkpoint[1].value)}",
+                f"{s.other_checkpoint[0]} {num(s.other_checkpoint[1].score)}",
             ]
-        parts += [f"{name} {num(b.value)}" for name, b in s.snapshots.items()]
+        parts += [f"{name} {num(b.score)}" for name, b in s.snapshots.items()]
         if e.swa is not None:
             parts.append(f"swa (valid) {num(e.swa)}")
         if s.nested is not None:
-            parts.append(f"nested {num(s.nested.value)}")
+            parts.append(f"nested {num(s.nested.score)}")
         return " · ".join(parts)
 
     def experiment_row(self, e: ExperimentView, subs: list[SubmissionView]) -> str:
         s: RunScores | None = e.scores
         cv = s.cv if s else None
-        folds = " ".join(num(v) for _, v in sorted(s.final.folds.items())) if s else ""
+        final = s.final if s else None
+        folds = " ".join(num(f.score) for _, f in sorted(final.folds.items())) if final else ""
         diff = ", ".join(f"{k}: {v}" for k, v in e.diff) if e.diff else ""
         diff_title = diff if e.diff is not None else "no extends: base (or no config file)"
         state = e.freshness.state
@@ -80,7 +81,9 @@ class Page:
             + cell(esc(f"{e.plan} ({units} units)" if e.plan else ""), e.units_planned)
             + cell(esc(diff[:90] + ("..." if len(diff) > 90 else "")), diff, "diff", diff_title)
             + cell(
-                f"{num(cv)} <small>± {num(s.final.fold_std)}</small>" if s else "",
+                f"{num(cv)}" + (f" <small>± {num(final.fold_std)}</small>" if final else "")
+                if s
+                else "",
                 "" if cv is None else cv,
                 "num",
             )
@@ -137,11 +140,18 @@ class Page:
             parts.append(self.units_table(e))
         if e.scores is not None and e.scores.views:
             rows = "".join(
-                f"<tr><td>{esc(v)}</td><td>{num(b.value)}</td><td>{num(b.log_loss)}</td></tr>"
+                f"<tr><td>{esc(v)}</td><td>{num(b.score)}</td><td>{num(b.valid_loss)}</td></tr>"
                 for v, b in e.scores.views.items()
             )
             parts.append(
-                f"<table><thead><tr><th>TTA view</th><th>{esc(e.scores.metric)}</th><th>log_loss</th></tr></thead><tbody>{rows}</tbody></table>"
+                f"<table><thead><tr><th>TTA view</th><th>{esc(e.scores.metric)}</th><th>{esc(e.scores.valid_loss_name)}</th></tr></thead><tbody>{rows}</tbody></table>"
+            )
+        decision = e.scores.final.decision if e.scores and e.scores.final else None
+        if decision is not None:
+            parts.append(
+                f"<p>Decision ({esc(decision.kind)}) fitted on OOF rows: CV "
+                f"{num(decision.cv_score)} (fold k decided by what the other folds fitted); "
+                f"fitted on every row {num(decision.fit_score)} (in-sample, optimistic).</p>"
             )
         if e.scores is not None and e.scores.candidates:
             parts.append(candidates(e.scores))

@@ -41,16 +41,16 @@ def candidates(s: RunScores) -> str:
     """An ensemble's candidate table, its nested-selection CV and its paired comparison."""
     rows = "".join(
         f"<tr{' class=chosen' if c.name == s.chosen else ''}><td>{esc(c.name)}</td><td>{esc(c.kind)}</td>"
-        f"<td>{num(c.score.value)}</td><td>{num(c.score.log_loss)}</td>"
+        f"<td>{num(c.score.score)}</td><td>{num(c.score.valid_loss)}</td>"
         f"<td>{num(c.score.fold_mean)} ± {num(c.score.fold_std)}</td><td>{esc(c.note)}</td></tr>"
         for c in s.candidates
     )
     out = (
         f'<table class="candidates"><thead><tr><th>candidate</th><th>kind</th><th>{esc(s.metric)}</th>'
-        f"<th>log_loss</th><th>fold mean ± std</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<th>{esc(s.valid_loss_name)}</th><th>fold mean ± std</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     if s.nested is not None:
-        out += f"<p>Chosen <b>{esc(s.chosen)}</b>; nested-selection CV {num(s.nested.value)} (log_loss {num(s.nested.log_loss)}).</p>"
+        out += f"<p>Chosen <b>{esc(s.chosen)}</b>; nested-selection CV {num(s.nested.score)} ({esc(s.valid_loss_name)} {num(s.nested.valid_loss)}).</p>"
     vs = s.vs_best_member
     if vs is not None:
         gains = "; ".join(

@@ -2,11 +2,13 @@
 current predictions were made from (a missing or stale artifact is refused with the command
 that makes it): each member's inference weights (EMA / SWA / snapshots resolved, optimizer
 state dropped, optionally fp16), a tabular member's models in their safe form, the stack's
-meta-models, and the members' configs with local paths removed."""
+meta-models, and the members' configs with local paths removed. What is copied for a config
+follows its kind (`Kind.exports`); which command remakes stale scores, `Kind.predicted_by`."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,14 @@ import pandas as pd
 
 from podium.artifacts import read_json, write_csv, write_json
 from podium.config import Config, PathsConfig
+from podium.config.kind import Exports, PredictedBy
 from podium.engine.checkpoint import checkpoint_members, inference_state, save_checkpoint
 from podium.ensemble.inputs import load_inputs
 from podium.ensemble.inputs import stamp as ensemble_stamp
-from podium.ensemble.schema import parse_ensemble
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
+from podium.metrics import DecisionSummary
 from podium.predictions import OOF, TEST
 from podium.submission import build_submission
 from podium.tabular.fit import MODELS_JSON, tabular_parts
@@ -45,7 +48,7 @@ def inference_config(cfg: Config) -> dict[str, Any]:
 
 def how(cfg: Config, stage: str, top: Config) -> str:
     """The command that remakes `cfg`'s artifacts of `stage`, as the user would type it."""
-    if top.kind == "ensemble" and cfg is not top:
+    if top.kind.has_members and cfg is not top:
         return f"podium {stage} -c {top.source} --exp {Path(cfg.source or '').stem}"
     return f"podium {stage} -c {cfg.source}"
 
@@ -54,11 +57,16 @@ def check_member(cfg: Config, top: Config) -> None:
     """Refuse a member whose artifacts are missing or stale (naming the command that makes
     them) or that has no safe form, before anything is copied."""
     exp = Experiment(cfg)
-    if cfg.kind == "tabular":
-        _check_tabular(exp, top)
-        return
-    if cfg.kind not in ("cnn", "pseudo"):
-        raise ArtifactError(f"{cfg.source}: a {cfg.kind} config cannot be a member of a bundle")
+    if cfg.kind.has_members:
+        raise ArtifactError(
+            f"{cfg.source}: a {cfg.kind.name} config cannot be a member of a bundle"
+        )
+    _MEMBER_CHECKS[cfg.kind.exports](exp, top)
+
+
+def _check_units(exp: Experiment, top: Config) -> None:
+    """A network's units: test.parquet current with them, and no metadata network."""
+    cfg = exp.cfg
     if exp.metadata_layout is not None:
         raise ArtifactError(
             f"{cfg.source}: its network reads competition.metadata, whose categories come from "
@@ -91,7 +99,7 @@ def _check_tabular(exp: Experiment, top: Config) -> None:
             )
         for entry in read_json(listing).values():
             if "unsafe" in entry:
-                model = (cfg.tabular or {}).get("model")
+                model = cfg.section("tabular").model
                 raise ArtifactError(
                     f"member {cfg.name!r}: tabular.model {model!r} cannot be exported safely "
                     f"({entry['unsafe']}; podium never pickles); use svc, logistic, ridge, "
@@ -129,8 +137,9 @@ def export_cnn(cfg: Config, bundle: Path, half: bool) -> dict[str, Any]:
     }
 
 
-def export_tabular(cfg: Config, bundle: Path) -> dict[str, Any]:
-    """A tabular member: each fold's seed models, in their safe (non-pickle) form."""
+def export_tabular(cfg: Config, bundle: Path, half: bool = False) -> dict[str, Any]:
+    """A tabular member: each fold's seed models, in their safe (non-pickle) form (stored as
+    fitted: `half` is for network weights)."""
     exp = Experiment(cfg)
     dest = bundle / "runs" / cfg.competition.name / cfg.name
     files = []
@@ -147,7 +156,7 @@ def export_tabular(cfg: Config, bundle: Path) -> dict[str, Any]:
         "name": cfg.name,
         "kind": "tabular",
         "config": inference_config(cfg),
-        "model": (cfg.tabular or {}).get("model"),
+        "model": cfg.section("tabular").model,
         "folds": folds,
         "seeds": cfg.train.seeds,
         "models": files,
@@ -157,7 +166,7 @@ def export_tabular(cfg: Config, bundle: Path) -> dict[str, Any]:
 def export_combination(cfg: Config, bundle: Path) -> dict[str, Any]:
     """An ensemble's chosen candidate and what it needs: blend weights, or the stack's
     meta-models and prior. Refused when the ensemble is not current with its members."""
-    section = parse_ensemble(cfg)
+    section = cfg.section("ensemble")
     inputs = load_inputs(cfg, section)  # refuses missing member predictions, with the command
     out = cfg.run_dir
     if not ensemble_stamp(cfg, section, inputs, out).fresh([out / TEST, out / "scores.json"]):
@@ -212,30 +221,53 @@ def export_targets(cfg: Config, bundle: Path) -> None:
 
 def export_decisions(cfg: Config, bundle: Path) -> str | None:
     """What the submission decides with, fitted on every OOF row of the exported run (its
-    scores.json `final` block, the keys the task reads: multilabel thresholds, ordinal
-    cut-points), written to DECISIONS; None where the task decides nothing. The scores must be
+    scores.json `final.decision`: multilabel thresholds, ordinal cut-points), written to
+    DECISIONS; None where the task decides nothing. The scores must be
     current, and the pipeline's submission is built with exactly what is carried: a decision
     `podium submit` would refuse is refused here, with its command."""
     exp = Experiment(cfg)
     task, scores = exp.task, cfg.run_dir / "scores.json"
-    if not task.decision_keys:
+    if task.decision is None:
         return None
-    if cfg.kind == "ensemble":  # export_combination checked it current with the members
-        remake = f"podium ensemble -c {cfg.source}"
-        fresh = scores.is_file()
-    elif cfg.kind == "tabular":
-        remake = f"podium train -c {cfg.source}"
-        fresh = Stamp(cfg.run_dir / "tabular.json", tabular_parts(exp)).fresh([scores])
-    else:
-        remake = f"podium oof -c {cfg.source}"
-        fresh = oof_stamp(exp).fresh([cfg.run_dir / OOF, scores])
-    if not fresh:
+    remake = f"podium {cfg.kind.predicted_by} -c {cfg.source}"
+    if not _SCORES_FRESH[cfg.kind.predicted_by](exp, scores):
         raise ArtifactError(
             f"{scores} is missing or older than the run's models; the submission decides with "
-            f"it ({', '.join(task.decision_keys)}); make it with: {remake}"
+            f"it ({task.decision.kind}); make it with: {remake}"
         )
-    final = read_json(scores).get("final") or {}
-    carried = {k: final[k] for k in task.decision_keys if k in final}
-    build_submission(exp.comp, cfg.run_dir, (carried, str(scores)))  # refuses what submit would
-    write_json(bundle / DECISIONS, {"run": cfg.name, "final": carried})
+    carried = (read_json(scores).get("final") or {}).get("decision")
+    summary = DecisionSummary.from_json(carried) if carried else None
+    build_submission(exp.comp, cfg.run_dir, (summary, str(scores)))  # refuses what submit would
+    write_json(bundle / DECISIONS, {"run": cfg.name, "decision": carried})
     return DECISIONS
+
+
+# how a member's artifacts are checked current, and copied, by what its kind exports
+_MEMBER_CHECKS: dict[Exports, Callable[[Experiment, Config], None]] = {
+    "unit_weights": _check_units,
+    "models": _check_tabular,
+}
+MEMBER_EXPORTS: dict[Exports, Callable[[Config, Path, bool], dict[str, Any]]] = {
+    "unit_weights": export_cnn,
+    "models": export_tabular,
+}
+
+
+def _ensemble_scores_fresh(exp: Experiment, scores: Path) -> bool:
+    return scores.is_file()  # export_combination checked the ensemble current with its members
+
+
+def _tabular_scores_fresh(exp: Experiment, scores: Path) -> bool:
+    return Stamp(exp.run_dir / "tabular.json", tabular_parts(exp)).fresh([scores])
+
+
+def _oof_scores_fresh(exp: Experiment, scores: Path) -> bool:
+    return oof_stamp(exp).fresh([exp.run_dir / OOF, scores])
+
+
+# whether scores.json is current, by the command that writes the run's predictions
+_SCORES_FRESH: dict[PredictedBy, Callable[[Experiment, Path], bool]] = {
+    "ensemble": _ensemble_scores_fresh,
+    "train": _tabular_scores_fresh,
+    "oof": _oof_scores_fresh,
+}

@@ -14,6 +14,7 @@ import copy
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,13 @@ from podium.bundle.contents import DECISIONS, TARGETS
 from podium.bundle.manifest import MANIFEST, read_manifest
 from podium.competition import Competition
 from podium.config import Config, from_dict
+from podium.config.ensemble import FeaturesConfig
 from podium.ensemble.blend import mean_blend
 from podium.ensemble.features import test_level2
-from podium.ensemble.schema import FeaturesConfig
-from podium.ensemble.stack import stack_predict
+from podium.ensemble.stack import stack_predict, stacking
 from podium.errors import ArtifactError, DataError
 from podium.experiment import Experiment
+from podium.metrics import DecisionSummary
 from podium.predictions import TEST, read_test, write_test
 from podium.submission import (
     Decisions,
@@ -39,7 +41,6 @@ from podium.submission import (
     validate_submission,
 )
 from podium.tabular.fit import predict_seeds, split_pixels
-from podium.tabular.schema import parse_tabular
 from podium.tabular.store import load_model
 from podium.units.predict import UnitPredictor, merge_test
 
@@ -71,7 +72,8 @@ def data_root(data: Path, competition: str, tmp: Path) -> Path:
 
 
 class MemberRun:
-    """One member's test predictions from the bundle."""
+    """One member's test predictions from the bundle (an entry of the manifest's `members`,
+    written by `podium export`: see `member_run`)."""
 
     def __init__(self, entry: dict[str, Any], cfg: Config) -> None:
         self.entry, self.cfg, self.exp = entry, cfg, Experiment(cfg)
@@ -79,34 +81,72 @@ class MemberRun:
 
     @property
     def n_models(self) -> int:
-        if self.entry["kind"] == "tabular":
-            return len(self.entry["folds"])
+        """The models it predicts with (the progress bar's steps)."""
+        raise NotImplementedError
+
+    @property
+    def views(self) -> int:
+        """The views of each test image a model predicts."""
+        raise NotImplementedError
+
+    def predict(self, bar: tqdm) -> np.ndarray:
+        raise NotImplementedError
+
+
+class UnitsRun(MemberRun):
+    """A network's units (a CNN experiment or a pseudo-label student), through the code
+    `podium infer` runs."""
+
+    @property
+    def n_models(self) -> int:
         return len(self.entry["folds"]) * len(self.entry["seeds"]) * len(self.entry["weights"])
 
     @property
     def views(self) -> int:
-        return 1 if self.entry["kind"] == "tabular" else len(self.cfg.infer.tta)
+        return len(self.cfg.infer.tta)
 
     def predict(self, bar: tqdm) -> np.ndarray:
-        task = self.exp.task
-        if self.entry["kind"] == "tabular":
-            section = parse_tabular(self.cfg)
-            x = split_pixels(self.exp, section, "test")
-            by_fold = []
-            for k in self.entry["folds"]:
-                fold_dir = self.exp.run_dir / f"fold{k}"
-                models = [load_model(fold_dir / f"model_seed{s}") for s in self.entry["seeds"]]
-                by_fold.append(predict_seeds(models, x, task.num_outputs))
-                bar.update(1)
-            return np.mean(by_fold, axis=0)
         predictor = UnitPredictor(self.exp)
         logits = predictor.test_logits(self.exp.test_images, on_model=lambda: bar.update(1))
-        return merge_test(task, logits, self.cfg.infer.merge)
+        return merge_test(self.exp.task, logits, self.cfg.infer.merge)
+
+
+class TabularRun(MemberRun):
+    """A tabular member: each fold's stored seed models on the test pixels, averaged."""
+
+    @property
+    def n_models(self) -> int:
+        return len(self.entry["folds"])
+
+    @property
+    def views(self) -> int:
+        return 1
+
+    def predict(self, bar: tqdm) -> np.ndarray:
+        x = split_pixels(self.exp, self.cfg.section("tabular"), "test")
+        by_fold = []
+        for k in self.entry["folds"]:
+            fold_dir = self.exp.run_dir / f"fold{k}"
+            models = [load_model(fold_dir / f"model_seed{s}") for s in self.entry["seeds"]]
+            by_fold.append(predict_seeds(models, x, self.exp.task.num_outputs))
+            bar.update(1)
+        return np.mean(by_fold, axis=0)
+
+
+# a member entry's `kind` (bundle.contents' export_cnn / export_tabular) -> how it predicts
+_MEMBER_RUNS: dict[str, type[MemberRun]] = {"cnn": UnitsRun, "tabular": TabularRun}
+
+
+def member_run(entry: dict[str, Any], cfg: Config, bundle: Path) -> MemberRun:
+    run = _MEMBER_RUNS.get(entry["kind"])
+    if run is None:
+        raise ArtifactError(f"{bundle / MANIFEST}: unknown member kind {entry['kind']!r}")
+    return run(entry, cfg)
 
 
 def estimate_seconds(runs: list[MemberRun], n_images: int) -> float | None:
     """Seconds for every member, from one timed batch of the first CNN member's first unit."""
-    cnn = next((r for r in runs if r.entry["kind"] == "cnn"), None)
+    cnn = next((r for r in runs if isinstance(r, UnitsRun)), None)
     if cnn is None or n_images == 0:
         return None
     images = cnn.exp.test_images[: min(n_images, 64)]
@@ -116,7 +156,7 @@ def estimate_seconds(runs: list[MemberRun], n_images: int) -> float | None:
     t0 = time.perf_counter()
     predictor.logits(fold, seed, images, ["identity"])
     per_pass = (time.perf_counter() - t0) / len(images)
-    passes = sum(r.n_models * r.views for r in runs if r.entry["kind"] == "cnn")
+    passes = sum(r.n_models * r.views for r in runs if isinstance(r, UnitsRun))
     return per_pass * n_images * passes
 
 
@@ -129,34 +169,64 @@ def combine(
 ) -> np.ndarray:
     """The ensemble's chosen candidate on the members' test predictions (as `podium
     ensemble` computed it), or the one member's."""
-    c, task = manifest["combination"], comp.task
-    kind = c["kind"]
-    if kind == "member":
-        return tests[names.index(c["chosen"])]
-    if kind == "mean":
-        return mean_blend(tests)
-    if kind == "blend":
-        weights = np.array([c["weights_by_fold"][n] for n in names]).T  # (K, M)
-        return task.blends()[c["chosen"]].apply(tests, weights.mean(axis=0))
-    if kind == "stack":
-        x_test = test_level2(tests, names, comp, FeaturesConfig(**c["features"]))
-        units = [(int(k), int(s)) for k, s in c["meta_units"]]
-        return stack_predict(task, x_test, tests, bundle / "ensemble" / "meta", units)
-    raise ArtifactError(f"{bundle / MANIFEST}: unknown combination kind {kind!r}")
+    c = manifest["combination"]
+    how = _COMBINE.get(c["kind"])
+    if how is None:
+        raise ArtifactError(f"{bundle / MANIFEST}: unknown combination kind {c['kind']!r}")
+    return how(c, names, tests, comp, bundle)
+
+
+def _one_member(
+    c: dict, names: list[str], tests: list[np.ndarray], comp: Competition, bundle: Path
+) -> np.ndarray:
+    return tests[names.index(c["chosen"])]
+
+
+def _mean(
+    c: dict, names: list[str], tests: list[np.ndarray], comp: Competition, bundle: Path
+) -> np.ndarray:
+    return mean_blend(tests)
+
+
+def _blend(
+    c: dict, names: list[str], tests: list[np.ndarray], comp: Competition, bundle: Path
+) -> np.ndarray:
+    weights = np.array([c["weights_by_fold"][n] for n in names]).T  # (K, M)
+    return stacking(comp.task).blends()[c["chosen"]].apply(tests, weights.mean(axis=0))
+
+
+def _stack(
+    c: dict, names: list[str], tests: list[np.ndarray], comp: Competition, bundle: Path
+) -> np.ndarray:
+    x_test = test_level2(tests, names, comp, FeaturesConfig(**c["features"]))
+    units = [(int(k), int(s)) for k, s in c["meta_units"]]
+    return stack_predict(comp.task, x_test, tests, bundle / "ensemble" / "meta", units)
+
+
+# the combination's `kind` (the chosen candidate's, or "member" for one experiment) -> how
+_COMBINE: dict[
+    str, Callable[[dict, list[str], list[np.ndarray], Competition, Path], np.ndarray]
+] = {
+    "member": _one_member,
+    "mean": _mean,
+    "blend": _blend,
+    "stack": _stack,
+}
 
 
 def decisions(manifest: dict[str, Any], bundle: Path, comp: Competition) -> Decisions:
     """The thresholds / cut-points `podium export` carried from the run's scores.json, for
     the same submission hooks `podium submit` uses (`build_submission`)."""
-    if manifest.get("decisions") is None:
-        if comp.task.decision_keys:
-            raise ArtifactError(
-                f"{bundle / MANIFEST}: no {', '.join(comp.task.decision_keys)} fitted on the OOF "
-                "rows (exported by an older podium); re-export the bundle with podium export"
-            )
+    decision = comp.task.decision
+    if decision is None:
         return None, str(bundle / MANIFEST)
-    path = bundle / DECISIONS
-    return read_json(path)["final"], str(path)
+    carried = read_json(bundle / DECISIONS).get("decision") if manifest.get("decisions") else None
+    if carried is None:
+        raise ArtifactError(
+            f"{bundle / MANIFEST}: no {decision.kind} fitted on the OOF rows (exported by an "
+            "older podium); re-export the bundle with podium export"
+        )
+    return DecisionSummary.from_json(carried), str(bundle / DECISIONS)
 
 
 def predict(bundle: Path, data: Path, out: Path) -> Path:
@@ -170,7 +240,7 @@ def predict(bundle: Path, data: Path, out: Path) -> Path:
         comp = Experiment(top).comp
         decided = decisions(manifest, bundle, comp)  # before the long part: refused early
         runs = [
-            MemberRun(m, bundle_config(m["config"], bundle, root, f"member {m['name']}"))
+            member_run(m, bundle_config(m["config"], bundle, root, f"member {m['name']}"), bundle)
             for m in manifest["members"]
         ]
         n = len(comp.test_ids)

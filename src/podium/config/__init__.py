@@ -1,5 +1,8 @@
-"""The typed configuration (`schema`) and how it is read (`loading`): one import surface."""
+"""The typed configuration (`schema`; the stage sections' models in `tabular`, `ensemble`,
+`pseudo`, `tune`; the experiment's kind in `kind`) and how it is read (`loading`): one import
+surface for the config itself."""
 
+from podium.config.kind import Kind
 from podium.config.loading import (
     apply_overrides,
     deep_merge,
@@ -7,7 +10,6 @@ from podium.config.loading import (
     load_config,
     load_related,
     parse_override,
-    parse_section,
     read_yaml,
     save_resolved,
 )
@@ -20,7 +22,6 @@ from podium.config.schema import (
     ExternalSource,
     FoldsConfig,
     InferConfig,
-    Kind,
     ModelConfig,
     PathsConfig,
     Section,
@@ -51,7 +52,6 @@ __all__ = [
     "load_config",
     "load_related",
     "parse_override",
-    "parse_section",
     "read_yaml",
     "save_resolved",
 ]

@@ -1,14 +1,14 @@
 """Reading configs: YAML files composed with `extends:` (a path or a list, relative to the
 file), dotted `key=value` overrides parsed as YAML, validation with errors that name the file
-and the key (an unknown key names the closest valid one), stage sections validated by their
-own models (`parse_section`), and the resolved form every run saves beside its artifacts.
+and the key (an unknown key names the closest valid one), the stage sections validated by
+their own models with errors under their own names (`invalid tune section`), and the
+resolved form every run saves beside its artifacts.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from podium.artifacts import atomic_write_text
-from podium.config.schema import Config
+from podium.config.schema import STAGE_SECTIONS, Config
+from podium.config.section import StageSection
 from podium.errors import ConfigError
 
 
@@ -106,50 +107,45 @@ def _explain(err: ValidationError, source: str) -> ConfigError:
     return ConfigError(f"{source}: invalid config:\n  " + "\n  ".join(lines))
 
 
-def parse_section(
-    cfg: Config,
-    name: str,
-    model: type[BaseModel],
-    *,
-    known: list[str] | None = None,
-    where: Callable[[tuple], str] | None = None,
-    suggest: Callable[[str], str] = repr,
-    data: Any = None,
-) -> Any:
+def parse_section(source: str, name: str, model: type[StageSection], data: Any) -> StageSection:
     """Validate a stage's own section (`ensemble:`, `pseudo:`, `tune:`, `tabular:`) with its
-    pydantic model; errors name the file and the key, unknown keys the closest valid one.
-
-    `known` lists the names to suggest from (default: the model's fields), `where` renders a
-    pydantic location (default: dotted under `name`), `suggest` renders a suggestion."""
-    section = getattr(cfg, name) if data is None else data
-    if section is None:
-        raise ConfigError(f"{cfg.source}: no `{name}:` section (see configs/digits/{name}.yaml)")
+    model; errors name the file and the key (as the model renders its locations), unknown
+    keys the closest of the model's known names."""
     try:
-        return model.model_validate(section)
+        return model.model_validate(data)
     except ValidationError as err:
-        render = where or (lambda loc: ".".join([name, *(str(p) for p in loc)]))
-        names = known if known is not None else list(model.model_fields)
+        names = model.known_names()
         lines = []
         for e in err.errors():
-            at = render(tuple(e["loc"]))
+            at = model.location(name, tuple(e["loc"]))
             if e["type"] == "extra_forbidden":
                 close = difflib.get_close_matches(str(e["loc"][-1]), names, n=1)
-                hint = f"; did you mean {suggest(close[0])}?" if close else ""
+                hint = f"; did you mean {model.suggestion(name, close[0])}?" if close else ""
                 lines.append(f"unknown key {at}{hint}")
             else:
                 got = f" (got {e.get('input')!r})" if e["loc"] else ""
                 lines.append(f"{at}: {e['msg'].removeprefix('Value error, ')}{got}")
-        raise ConfigError(
-            f"{cfg.source}: invalid {name} section:\n  " + "\n  ".join(lines)
-        ) from None
+        raise ConfigError(f"{source}: invalid {name} section:\n  " + "\n  ".join(lines)) from None
 
 
 def from_dict(d: dict[str, Any], source: str = "<dict>") -> Config:
+    """Validate a config: its own sections first (errors under `invalid config`), then each
+    stage section with its model (errors under `invalid <name> section`)."""
+    sections = {n: d[n] for n in STAGE_SECTIONS if isinstance(d.get(n), dict)}
     try:
-        cfg = Config.model_validate(d)
+        cfg = Config.model_validate({**d, **dict.fromkeys(sections)})
     except ValidationError as e:
         raise _explain(e, source) from None
     cfg.source = source
+    for name, data in sections.items():
+        setattr(cfg, name, parse_section(source, name, STAGE_SECTIONS[name], data))
+    metric = cfg.competition.metric
+    if not isinstance(metric, str) and metric is not None:
+        where = Path(source)
+        try:
+            metric.resolve(where.parent if where.is_file() else Path.cwd())
+        except ValueError as e:
+            raise ConfigError(f"{source}: {e}") from None
     return cfg
 
 

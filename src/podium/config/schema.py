@@ -1,21 +1,28 @@
 """The typed schema of a config: one pydantic model per section, validated at the boundary
-(unknown keys are errors), the experiment's kind decided in one place (`Config.kind`) and the
-paths every stage agrees on.
+(unknown keys are errors), the stage sections typed by their own modules (`tabular`,
+`ensemble`, `pseudo`, `tune`), the experiment's kind decided in one place (`Config.kind`, a
+`podium.config.kind.Kind`) and the paths every stage agrees on.
 
-Why pydantic: one declaration gives types, defaults, and error paths (`train.lr`) for free;
-stages receive a validated `Config` and never re-check it. Checks that need a library (is the
-metric known to the task, is the timm model known) run in `podium.validate`, before any stage
-writes anything.
+Why pydantic: one declaration gives types, defaults and error paths (`train.lr`); stages get
+a validated `Config` and never re-check it. Checks that need a library (is the metric known to
+the task, is the timm model known) run in `podium.validate`, before any stage writes.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
-from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
+from podium.config.ensemble import EnsembleConfig
 from podium.config.inputs import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -24,11 +31,15 @@ from podium.config.inputs import (
     check_metadata_columns,
     default_normalisation,
 )
-from podium.config.recipes import check_stage_sizes
-from podium.config.section import Section
-from podium.config.targets import default_loss, resolve_targets, target_names
+from podium.config.kind import Kind, kind_of
+from podium.config.metric import MetricSpec
+from podium.config.pseudo import PseudoConfig
+from podium.config.section import Section, StageSection, check_folder_name
+from podium.config.tabular import TabularConfig
+from podium.config.targets import resolve_targets, target_names
 from podium.config.track import TrackConfig
-from podium.config.training import ModelConfig, TrainConfig
+from podium.config.training import ModelConfig, TrainConfig, check_stage_sizes
+from podium.config.tune import TuneConfig
 from podium.config.views import TTA_VIEWS_DOC, check_view_name
 from podium.errors import ConfigError
 
@@ -40,20 +51,14 @@ __all__ = [
     "default_normalisation",
 ]
 
-Kind = Literal["cnn", "tabular", "ensemble", "pseudo"]
-
-# a run folder is named after the experiment (and the competition): one plain folder name,
-# so `name: ../other` cannot write, or `--force` delete, outside runs/<comp>/
-_FOLDER_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-
-
-def check_folder_name(value: str, what: str) -> str:
-    if not _FOLDER_NAME.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a valid {what} name (a plain folder name: letters, digits, '-', "
-            "'_', '.'; no separators, not '.' or '..', no leading '.')"
-        )
-    return value
+# the stage sections and their models, validated with the config (`loading.from_dict`)
+StageName = Literal["tabular", "ensemble", "pseudo", "tune"]
+STAGE_SECTIONS: dict[StageName, type[StageSection]] = {
+    "tabular": TabularConfig,
+    "ensemble": EnsembleConfig,
+    "pseudo": PseudoConfig,
+    "tune": TuneConfig,
+}
 
 
 class CompetitionConfig(Section):
@@ -72,7 +77,8 @@ class CompetitionConfig(Section):
     test_images: str = "test/{id}.png"
     task: Literal["multiclass", "binary", "regression", "multilabel", "ordinal"] = "multiclass"
     classes: list[str] | None = None  # default: sorted unique labels of train.csv
-    metric: str = "accuracy"  # regression: rmse unless given
+    # a built-in metric's name, or a plug-in (`MetricSpec`); none: the task's default
+    metric: str | MetricSpec | None = None
     # what the submission's target column(s) hold: the label, or one probability per class
     submission_format: Literal["label", "proba"] = "label"
     clip: bool = False  # regression: submitted values clipped to train.csv's range
@@ -221,11 +227,11 @@ class Config(Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     infer: InferConfig = Field(default_factory=InferConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
-    # stage sections owned by their stages; free-form here, validated by the stage
-    tabular: dict[str, Any] | None = None
-    ensemble: dict[str, Any] | None = None
-    pseudo: dict[str, Any] | None = None
-    tune: dict[str, Any] | None = None
+    # stage sections: they decide the kind (`kind`), and each is read by its stage
+    tabular: TabularConfig | None = None
+    ensemble: EnsembleConfig | None = None
+    pseudo: PseudoConfig | None = None
+    tune: TuneConfig | None = None
     track: TrackConfig | None = None  # experiment trackers (podium.tracking); never fingerprinted
     source: str | None = Field(None, exclude=True)  # the file it came from, for messages
     # podium's own nested runs (tune trials: tune/<study>/trialNNNN): not a YAML key, so a
@@ -239,7 +245,6 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Config:
-        default_loss(self)  # the task's (the task checks the rest: Task.check_config)
         if self.train.folds is not None:
             bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]
             if bad:
@@ -247,18 +252,35 @@ class Config(Section):
         check_stage_sizes(self.train, self.data.image_size, self.data.cache_size)
         return self
 
+    @field_serializer(*STAGE_SECTIONS)
+    def _as_written(self, section: StageSection | None) -> dict[str, Any] | None:
+        """A stage section is saved as the user wrote it (see `StageSection.as_written`)."""
+        return None if section is None else section.as_written()
+
     @property
     def kind(self) -> Kind:
-        """What this config trains or combines, decided here and only here: an ensemble of
-        members, a pseudo-label student (a CNN trained with a teacher's rows), a tabular
+        """What this config trains or combines, decided here and only here from its stage
+        sections (`podium.config.kind`): an ensemble, a pseudo-label student, a tabular
         model on pixels, or a plain CNN experiment."""
-        if self.ensemble is not None:
-            return "ensemble"
-        if self.pseudo is not None:
-            return "pseudo"
-        if self.tabular is not None:
-            return "tabular"
-        return "cnn"
+        return kind_of({name for name in STAGE_SECTIONS if getattr(self, name) is not None})
+
+    @overload
+    def section(self, name: Literal["tabular"]) -> TabularConfig: ...
+    @overload
+    def section(self, name: Literal["ensemble"]) -> EnsembleConfig: ...
+    @overload
+    def section(self, name: Literal["pseudo"]) -> PseudoConfig: ...
+    @overload
+    def section(self, name: Literal["tune"]) -> TuneConfig: ...
+    def section(self, name: StageName) -> StageSection:
+        """The stage section `name`, for a stage that needs it: a ConfigError naming the file
+        when the config has none (`podium tune` on a config without `tune:`)."""
+        section = getattr(self, name)
+        if section is None:
+            raise ConfigError(
+                f"{self.source}: no `{name}:` section (see configs/digits/{name}.yaml)"
+            )
+        return section
 
     # ---- paths every stage agrees on -------------------------------------------------------
     @property
@@ -277,12 +299,11 @@ class Config(Section):
 
     @property
     def run_dir(self) -> Path:
-        """runs/<comp>/<exp>/, or runs/<comp>/ensemble/<name>/ for an ensemble config."""
+        """runs/<comp>/<exp>/, or where its kind keeps runs (an ensemble's:
+        runs/<comp>/ensemble/<name>/)."""
         if self._run_subdir is not None:
             return self.comp_dir / self._run_subdir
-        if self.kind == "ensemble":
-            return self.comp_dir / "ensemble" / self.name
-        return self.comp_dir / self.name
+        return self.kind.run_dir(self.comp_dir, self.name)
 
     @property
     def folds_path(self) -> Path:

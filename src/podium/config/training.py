@@ -1,4 +1,7 @@
-"""The `model:` and `train:` sections: what the training core builds and how it trains."""
+"""The `model:` and `train:` sections: what the training core builds and how it trains, and
+the checks that keep the training recipes' keys (`podium.config.recipes`) consistent with
+each other and with the run's length (`check_recipes`, run by `TrainConfig`'s validator;
+`check_stage_sizes`, run by the config's, which knows the image sizes)."""
 
 from __future__ import annotations
 
@@ -6,13 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from podium.config.recipes import (
-    DistillConfig,
-    StageConfig,
-    SwaConfig,
-    UnfreezeConfig,
-    check_recipes,
-)
+from podium.config.recipes import DistillConfig, StageConfig, SwaConfig, UnfreezeConfig
 from podium.config.section import Section
 
 
@@ -78,9 +75,8 @@ class TrainConfig(Section):
     cutmix_alpha: float = Field(0.0, ge=0)
     mixup_prob: float = Field(1.0, ge=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce", "asl"] = (
-        "ce"  # regression: mse default
-    )
+    # none: the task's default (ce for classes, mse for values, bce for labels)
+    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce", "asl"] | None = None
     focal_gamma: float = 2.0
     asl_gamma_neg: float = Field(4.0, ge=0)  # multilabel asl: focusing of negatives
     asl_gamma_pos: float = Field(1.0, ge=0)  # ... of positives
@@ -99,3 +95,86 @@ class TrainConfig(Section):
     def _recipes(self) -> TrainConfig:
         check_recipes(self)
         return self
+
+
+def check_stages(t: TrainConfig) -> None:
+    """`train.stages` cover the run exactly (`train.epochs` is their sum when not given) and
+    leave the schedule to the stages."""
+    if not t.stages:
+        return
+    total = sum(s.epochs for s in t.stages)
+    if "epochs" not in t.model_fields_set:
+        t.__dict__["epochs"] = total  # bypasses validate_assignment (no re-validation loop)
+    elif t.epochs != total:
+        raise ValueError(f"train.epochs={t.epochs} differs from the stages' sum ({total})")
+    if t.scheduler == "onecycle" or t.cycles > 1:
+        raise ValueError(
+            "train.stages restart or continue the schedule themselves: use scheduler cosine, "
+            "flat_cosine, step or none, without train.cycles"
+        )
+
+
+def check_stage_sizes(
+    t: TrainConfig, image_size: tuple[int, int], cache_size: tuple[int, int] | None
+) -> None:
+    """The last stage trains at the size validation and inference use; no stage asks for
+    more pixels than the decode cache holds."""
+    if not t.stages:
+        return
+    last = t.stages[-1].image_size
+    if last is not None and tuple(last) != tuple(image_size):
+        raise ValueError(
+            f"train.stages[-1].image_size {list(last)} must be data.image_size "
+            f"{list(image_size)}: validation and inference run at data.image_size"
+        )
+    cache = cache_size or image_size
+    for i, stage in enumerate(t.stages):
+        size = stage.image_size or image_size
+        if size[0] > cache[0] or size[1] > cache[1]:
+            raise ValueError(
+                f"train.stages[{i}].image_size {list(size)} is larger than the decode cache "
+                f"{list(cache)}: set data.cache_size to the largest stage size"
+            )
+
+
+def check_recipes(t: TrainConfig) -> None:
+    """A ValueError (a ConfigError naming the key, once pydantic reports it) for recipe keys
+    that contradict each other or the run's length."""
+    if t.cycles > 1 and t.scheduler != "cosine":
+        raise ValueError(f"train.cycles needs scheduler: cosine, not {t.scheduler!r}")
+    if t.cycles > 1 and t.epochs % t.cycles:
+        raise ValueError(
+            f"train.cycles={t.cycles} must divide train.epochs={t.epochs} (each cycle "
+            "ends on an epoch, where its snapshot is saved)"
+        )
+    if t.snapshots and t.cycles < 2:
+        raise ValueError("train.snapshots needs train.cycles >= 2 (one snapshot per cycle)")
+    if t.checkpoint == "snapshots" and not t.snapshots:
+        raise ValueError("train.checkpoint: snapshots needs train.snapshots: true")
+    if t.checkpoint == "swa" and t.swa is None:
+        raise ValueError("train.checkpoint: swa needs a train.swa section")
+    if t.swa is not None:
+        if t.swa.start_epoch > t.epochs:
+            raise ValueError(
+                f"train.swa.start_epoch={t.swa.start_epoch} is after the last epoch ({t.epochs})"
+            )
+        if t.cycles > 1 or t.scheduler == "onecycle":
+            raise ValueError(
+                "train.swa sets the LR of its epochs itself: use it with scheduler cosine, "
+                "flat_cosine, step or none, without train.cycles"
+            )
+    if t.unfreeze is not None:
+        if t.freeze_backbone_epochs:
+            raise ValueError("use train.unfreeze or train.freeze_backbone_epochs, not both")
+        if t.unfreeze.epochs[-1] > t.epochs:
+            raise ValueError(
+                f"train.unfreeze.epochs {t.unfreeze.epochs} go past the last epoch ({t.epochs})"
+            )
+    if (t.swa is not None or t.snapshots) and t.early_stopping_patience is not None:
+        raise ValueError(
+            "train.swa and train.snapshots run to the last epoch: drop "
+            "train.early_stopping_patience"
+        )
+    check_stages(t)
+    if t.freeze_bn_affine and not t.freeze_bn:
+        raise ValueError("train.freeze_bn_affine needs train.freeze_bn: true")

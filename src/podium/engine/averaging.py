@@ -65,7 +65,7 @@ def finish(
 ) -> dict[str, float]:
     """After the last epoch: write swa.pt; score the SWA average and the snapshots' merge.
     `model` (the trained network, already saved in last.pt) is reused to load snapshots."""
-    metric, scores = task.metric(), {}
+    metric, scores = task.metric, {}
     if swa is not None and swa.n_averaged:
         if not cfg.train.freeze_bn:  # the average's BN statistics, from the training data
             recompute_bn(swa.module)

@@ -37,7 +37,8 @@ def build_train_loader(
         size,
         rows.metadata,
     )
-    labels = task.sampler_labels(rows.targets) if cfg.train.sampler != "none" else None
+    sampling = task.sampling if cfg.train.sampler != "none" else None  # validated present
+    labels = sampling.labels(rows.targets) if sampling is not None else None
     sampler = EpochSampler(len(dataset), sampler_seed, labels, cfg.train.sampler)
     # train.batch_size is global: each of the world's processes takes its share
     batch_size = min(cfg.train.batch_size, len(sampler)) // distributed.current().world_size

@@ -74,7 +74,7 @@ def fit(
     `stamp`, result.json also records the fingerprint of what the unit was trained from."""
     tc = cfg.train
     num_outputs = task.num_outputs
-    metric = task.metric()
+    metric = task.metric
     device = distributed.device_of(resolve_device(tc.device))
     precision = resolve_precision(device, tc.precision)
     unit_dir.mkdir(parents=True, exist_ok=True)
@@ -205,7 +205,7 @@ def fit(
         row = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
-            "valid_loss": task.validation_loss(valid.y, pred),
+            "valid_loss": task.valid_loss(valid.y, pred),
             f"valid_{metric.name}": score,
             "lr": max(g["lr"] for g in optimizer.param_groups),
             "seconds": round(time.time() - t0, 2),

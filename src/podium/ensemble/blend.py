@@ -1,16 +1,18 @@
 """Blends of the members' predictions, cross-validated on the members' folds: fold k's
-weights are fitted on the other folds' rows only, so a blend's CV is as honest as the stack's.
+weights are fitted on the other folds' rows only (`podium.cross_fit`), so a blend's CV is as
+honest as the stack's.
 
 - `mean`: the plain average.
-- the task's fitted blends (`Task.blends`): for classification `blend`, a weighted average
-  with simplex weights fitted on the log-loss, and `logit_blend`, a weighted sum of the
-  members' log-probabilities whose free scale also acts as a temperature.
+- the task's fitted blends (`Task.stacking.blends`): for classification `blend`, a weighted
+  average with simplex weights fitted on the log-loss, and `logit_blend`, a weighted sum of
+  the members' log-probabilities whose free scale also acts as a temperature.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from podium.cross_fit import cross_fit
 from podium.tasks import Blend
 
 
@@ -28,11 +30,11 @@ def blend_cv(
     """(blend OOF, blend test, weights per fold (K, M), or (K, M, L) for per-label weights):
     fold k predicted with weights fitted on the other folds; the test blend uses the mean of
     the K weight vectors."""
-    out = np.zeros_like(oof[0])
-    by_fold = []
-    for k in np.unique(fold):
-        fit_rows, rows = fold != k, fold == k
-        by_fold.append(np.asarray(blend.fit([p[fit_rows] for p in oof], y[fit_rows])))
-        out[rows] = blend.apply([p[rows] for p in oof], by_fold[-1])
-    weights = np.stack(by_fold)
-    return out, blend.apply(test, weights.mean(axis=0)), weights
+    fitted = cross_fit(
+        fold,
+        fit=lambda rows: np.asarray(blend.fit([p[rows] for p in oof], y[rows])),
+        apply=lambda weights, rows: blend.apply([p[rows] for p in oof], weights),
+        out=np.zeros_like(oof[0]),
+    )
+    weights = np.stack(fitted.params)
+    return fitted.oof, blend.apply(test, weights.mean(axis=0)), weights

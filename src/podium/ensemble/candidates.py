@@ -6,34 +6,42 @@ nested-selection CV that says how much the choice itself flatters the chosen CV.
 from __future__ import annotations
 
 import shutil
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from podium.config import ConfigError
+from podium.config.ensemble import EnsembleConfig
+from podium.cross_fit import cross_fit
 from podium.ensemble.blend import blend_cv, mean_blend
 from podium.ensemble.features import build_level2
 from podium.ensemble.inputs import Inputs
 from podium.ensemble.report import Candidate, rank_key
-from podium.ensemble.schema import EnsembleConfig
 from podium.ensemble.stack import stack_cv
-from podium.scoring import score_block
+from podium.scoring import score_predictions
+from podium.tasks import Task
+
+
+def stacking_of(task: Task) -> Any:
+    """The task's stacking capability (validation refuses an ensemble without one)."""
+    assert task.stacking is not None, f"a {task.name} task cannot be ensembled"
+    return task.stacking
 
 
 def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) -> list[Candidate]:
     task, members, y, fold = inputs.task, inputs.members, inputs.y, inputs.fold
 
     def candidate(name: str, kind: str, oof: np.ndarray, test: np.ndarray, **kw: Any) -> Candidate:
-        return Candidate(name, kind, oof, test, score_block(task, y, oof, fold), **kw)
+        return Candidate(name, kind, oof, test, score_predictions(task, y, oof, fold), **kw)
 
     cands = [candidate(m.name, "member", m.oof, m.test) for m in members]
     oofs, tests = [m.oof for m in members], [m.test for m in members]
     cands.append(
         candidate("mean", "mean", mean_blend(oofs), mean_blend(tests), note="equal weights")
     )
-    for name, blend in task.blends().items():
+    for name, blend in stacking_of(task).blends().items():
         oof, test, w = blend_cv(oofs, tests, y, fold, blend)
         note = f"{blend.note} " + ", ".join(
             f"{m.name} {float(np.mean(v)):.2f}"  # per-label weights: their mean
@@ -81,11 +89,10 @@ def _stack(section: EnsembleConfig, inputs: Inputs, out: Path | None, candidate)
     )
 
 
-def choose(
-    cands: list[Candidate], select: str, metric: str, greater: bool, source: str | None
-) -> Candidate:
+def choose(cands: list[Candidate], select: str, greater: bool, source: str | None) -> Candidate:
+    """The best candidate by CV (the validation loss breaks ties), or the one `select` names."""
     if select == "best":
-        return min(cands, key=lambda c: rank_key(c, metric, greater))
+        return min(cands, key=lambda c: rank_key(c, greater))
     by_name = {c.name: c for c in cands}
     if select not in by_name:
         raise ConfigError(
@@ -94,27 +101,43 @@ def choose(
     return by_name[select]
 
 
-def nested_selection(inputs: Inputs, cands: list[Candidate]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NestedSelection:
+    """The honest CV of "pick the best candidate" as a procedure."""
+
+    metric: str
+    score: float
+    valid_loss: float
+    picked_by_fold: dict[int, str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            self.metric: self.score,
+            "valid_loss": self.valid_loss,
+            "picked_by_fold": {str(k): v for k, v in self.picked_by_fold.items()},
+        }
+
+
+def nested_selection(inputs: Inputs, cands: list[Candidate]) -> NestedSelection:
     """Choosing the best of several candidates on the same OOF rows flatters the winner's
     CV. Here fold k's rows are predicted by the candidate that scores best on the *other*
-    folds' rows (metric, then loss), so the selection never sees fold k: the honest CV of
-    "pick the best candidate" as a procedure, reported beside the chosen one's."""
+    folds' rows (metric, then loss), so the selection never sees fold k."""
     task, y, fold = inputs.task, inputs.y, inputs.fold
-    metric = task.metric()
-    out = np.zeros_like(cands[0].oof)
-    picked: dict[int, str] = {}
+    metric, loss = task.metric, task.valid_loss
 
-    def key(c: Candidate, rows: np.ndarray) -> tuple[float, float]:
-        m = metric(y[rows], c.oof[rows])
-        return (-m if metric.greater_is_better else m, task.validation_loss(y[rows], c.oof[rows]))
+    def best_on(rows: np.ndarray) -> Candidate:
+        def key(c: Candidate) -> tuple[float, float]:
+            m = metric(y[rows], c.oof[rows])
+            return (-m if metric.greater_is_better else m, loss(y[rows], c.oof[rows]))
 
-    for k in np.unique(fold):
-        best = min(cands, key=partial(key, rows=fold != k))
-        picked[int(k)] = best.name
-        out[fold == k] = best.oof[fold == k]
-    block = score_block(task, y, out, fold)
-    return {
-        metric.name: block[metric.name],
-        "log_loss": block["log_loss"],
-        "picked_by_fold": picked,
-    }
+        return min(cands, key=key)
+
+    fitted = cross_fit(
+        fold,
+        fit=best_on,
+        apply=lambda best, rows: best.oof[rows],
+        out=np.zeros_like(cands[0].oof),
+    )
+    block = score_predictions(task, y, fitted.oof, fold)
+    picked = {int(k): c.name for k, c in zip(fitted.folds, fitted.params, strict=True)}
+    return NestedSelection(metric.name, block.score, block.valid_loss, picked)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from podium.competition import Competition
+from podium.config.ensemble import FeaturesConfig
 from podium.ensemble.members import Member
 from podium.ensemble.metadata_features import metadata_columns, metadata_features
-from podium.ensemble.schema import FeaturesConfig
+from podium.ensemble.stack import stacking
 from podium.errors import ConfigError
 
 
@@ -46,9 +47,11 @@ def check_metadata(columns: list[str], comp: Competition) -> None:
 
 
 def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) -> Level2:
-    task, names = comp.task, [m.name for m in members]
+    names = [m.name for m in members]
     opts = (cfg.logits, cfg.row_stats, cfg.mean_proba)
-    train, feature_names = task.level2_features([m.oof for m in members], names, *opts)
+    train, feature_names = stacking(comp.task).level2_features(
+        [m.oof for m in members], names, *opts
+    )
     test = test_level2([m.test for m in members], names, comp, cfg)
     columns = metadata_columns(cfg.metadata, comp)
     if columns:
@@ -71,5 +74,5 @@ def test_level2(
     metadata columns: what the stack predicts on, here and in `podium predict` (which has no
     train rows; a stack over metadata columns is not exported)."""
     opts = (cfg.logits, cfg.row_stats, cfg.mean_proba)
-    test, _ = comp.task.level2_features(tests, names, *opts)
+    test, _ = stacking(comp.task).level2_features(tests, names, *opts)
     return test.astype(np.float32)

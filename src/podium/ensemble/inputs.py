@@ -11,9 +11,9 @@ import numpy as np
 from podium.artifacts import file_hash, require
 from podium.competition import Competition
 from podium.config import Config
+from podium.config.ensemble import EnsembleConfig
 from podium.ensemble.members import Member, load_members
 from podium.ensemble.metadata_features import metadata_fingerprint
-from podium.ensemble.schema import EnsembleConfig
 from podium.errors import ConfigError
 from podium.fingerprint import Stamp, config_part
 from podium.folds import read_folds

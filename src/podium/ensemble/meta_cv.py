@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from podium.config import Config, ConfigError
+from podium.config.ensemble import check_meta_params
 from podium.ensemble.features import build_level2
 from podium.ensemble.inputs import load_inputs
-from podium.ensemble.schema import check_meta_params, parse_ensemble
 from podium.ensemble.stack import stack_cv
-from podium.scoring import score_block
+from podium.scoring import score_predictions
 
 
 def meta_cv_score(cfg: Config, params: dict[str, Any]) -> float:
@@ -20,7 +20,7 @@ def meta_cv_score(cfg: Config, params: dict[str, Any]) -> float:
     `ensemble.meta`. Fold k is predicted by meta-models fitted on the other folds only, as in
     `podium ensemble`; nothing is written. ConfigError if `params` names a key the stage sets.
     """
-    section = parse_ensemble(cfg)
+    section = cfg.section("ensemble")
     try:
         check_meta_params(params)
     except ValueError as e:
@@ -39,4 +39,4 @@ def meta_cv_score(cfg: Config, params: dict[str, Any]) -> float:
         section.meta.xgb_params(params),
     )
     # scored as every candidate is (multilabel F: thresholds fitted without each fold)
-    return score_block(inputs.task, inputs.y, result.oof, inputs.fold)[inputs.task.metric().name]
+    return score_predictions(inputs.task, inputs.y, result.oof, inputs.fold).score

@@ -5,15 +5,15 @@ with the best member), `report.md` + `report.png`, the resolved config and `run.
 
 from __future__ import annotations
 
-from typing import Any
-
 from podium.artifacts import write_json
 from podium.config import Config, save_resolved
+from podium.ensemble.candidates import NestedSelection
 from podium.ensemble.inputs import Inputs
 from podium.ensemble.report import Candidate, rank_key, write_report
 from podium.ensemble.significance import PairedComparison, compare
+from podium.metrics import scores_header
 from podium.predictions import OOF, TEST, write_oof, write_test
-from podium.scoring import decision_note, scores_header
+from podium.scoring import decided_oof, report_lines
 
 
 def write_outputs(
@@ -21,31 +21,32 @@ def write_outputs(
     inputs: Inputs,
     cands: list[Candidate],
     chosen: Candidate,
-    nested: dict[str, Any],
+    nested: NestedSelection,
     seconds: float,
 ) -> None:
     out, comp, task = cfg.run_dir, inputs.comp, inputs.task
-    metric = task.metric()
+    metric, loss = task.metric, task.valid_loss
     name = metric.name
     write_oof(
         out / OOF, task, comp.train_ids, inputs.fold, task.target_frame(comp.train), chosen.oof
     )
     write_test(out / TEST, task, comp.test_ids, chosen.test)
     best_member = min(
-        (c for c in cands if c.kind == "member"),
-        key=lambda c: rank_key(c, name, metric.greater_is_better),
+        (c for c in cands if c.is_member), key=lambda c: rank_key(c, metric.greater_is_better)
     )
     vs_best: PairedComparison | None = None
-    if chosen.kind != "member":
+    if not chosen.is_member:
         y, fold = inputs.y, inputs.fold
         decided = (
-            task.decided_oof(y, chosen.oof, fold),
-            task.decided_oof(y, best_member.oof, fold),
+            decided_oof(task, y, chosen.oof, fold),
+            decided_oof(task, y, best_member.oof, fold),
         )
-        vs_best = compare(task, y, chosen.oof, best_member.oof, name, decided=decided)
+        vs_best = compare(task, y, chosen.oof, best_member.oof, decided=decided)
+    best = best_member.scores
+    picked = ", ".join(sorted(set(nested.picked_by_fold.values())))
     notes = [
-        f"Chosen: **{chosen.name}** by CV {name} (log-loss breaks ties); best single member: "
-        f"{best_member.name} ({best_member.scores[name]:.4f}, log-loss {best_member.scores['log_loss']:.4f}).",
+        f"Chosen: **{chosen.name}** by CV {name} ({loss.name} breaks ties); best single member: "
+        f"{best_member.name} ({best.score:.4f}, {loss.name} {best.valid_loss:.4f}).",
         *(
             [f"Paired, on the same rows: {vs_best.summary(chosen.name, best_member.name)}."]
             if vs_best
@@ -55,28 +56,28 @@ def write_outputs(
         "were fitted on the other folds only (meta early stopping on an inner split of those rows).",
         f"Choosing the best of {len(cands)} candidates on the same OOF rows flatters the winner: "
         f"the nested-selection CV (fold k predicted by the candidate that is best on the other "
-        f"folds) is {name} {nested[name]:.4f}, log-loss {nested['log_loss']:.4f}, against "
-        f"{chosen.scores[name]:.4f} / {chosen.scores['log_loss']:.4f} for the chosen "
-        f"{chosen.name} (picked per fold: {', '.join(sorted(set(nested['picked_by_fold'].values())))}).",
+        f"folds) is {name} {nested.score:.4f}, {loss.name} {nested.valid_loss:.4f}, against "
+        f"{chosen.scores.score:.4f} / {chosen.scores.valid_loss:.4f} for the chosen "
+        f"{chosen.name} (picked per fold: {picked}).",
         f"Members: {', '.join(f'{m.name} ({m.run_dir})' for m in inputs.members)}.",
     ]
-    note = decision_note(chosen.scores)
-    if note:
-        notes.append(f"The chosen candidate's decision {note}.")
-    write_report(out, f"Ensemble {cfg.name} ({comp.cfg.name})", cands, name, chosen.name, notes)
+    for line in report_lines(task, chosen.scores):
+        notes.append(f"The chosen candidate's decision: {line}.")
+    title = f"Ensemble {cfg.name} ({comp.cfg.name})"
+    write_report(out, title, cands, name, loss.name, chosen.name, notes)
     scores = {
-        **scores_header(task, chosen.scores),
+        **scores_header(chosen.scores, metric.greater_is_better, loss.name),
         "chosen": chosen.name,
-        "final": chosen.scores,
-        "nested_selection": nested,
+        "final": chosen.scores.to_json(),
+        "nested_selection": nested.to_json(),
         "candidates": {
             c.name: {
                 "kind": c.kind,
-                name: c.scores[name],
-                "log_loss": c.scores["log_loss"],
-                "fold_mean": c.scores["fold_mean"],
-                "fold_std": c.scores["fold_std"],
-                "log_loss_fold_std": c.log_loss_std(),
+                name: c.scores.score,
+                "valid_loss": c.scores.valid_loss,
+                "fold_mean": c.scores.fold_mean,
+                "fold_std": c.scores.fold_std,
+                "valid_loss_fold_std": c.scores.valid_loss_std,
                 "note": c.note,
                 **c.extra,
             }
@@ -91,7 +92,7 @@ def write_outputs(
     write_json(
         out / "run.json",
         {
-            "kind": cfg.kind,
+            "kind": cfg.kind.name,
             "folds_hash": inputs.folds_hash,
             "columns": task.columns,
             "members": {m.name: str(m.run_dir) for m in inputs.members},

@@ -1,5 +1,5 @@
 """The ensemble's comparison: every candidate (each member alone, the plain mean, the
-weighted blend, the XGBoost stack) scored on the same folds, as a printed/markdown table and
+weighted blends, the XGBoost stack) scored on the same folds, as a printed/markdown table and
 a PNG plot with fold-to-fold spread, so a stack's gain can be read next to its noise.
 """
 
@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from podium.artifacts import atomic_write_text, save_with
+from podium.metrics import ScoreBlock
 
 
 @dataclass
@@ -19,23 +21,24 @@ class Candidate:
     kind: str  # member, mean, blend, stack
     oof: np.ndarray
     test: np.ndarray
-    scores: dict  # podium.stages.oof.score_block: metric, log_loss, fold_mean, fold_std, folds
+    scores: ScoreBlock  # `podium.scoring.score_predictions` on the members' folds
     note: str = ""
-    extra: dict = field(default_factory=dict)  # what scores.json keeps (weights, iterations)
+    extra: dict[str, Any] = field(default_factory=dict)  # what scores.json keeps (weights...)
 
-    def log_loss_std(self) -> float:
-        return float(np.std([f["log_loss"] for f in self.scores["folds"].values()]))
-
-
-def rank_key(c: Candidate, metric: str, greater_is_better: bool) -> tuple[float, float]:
-    """Sort key, best first: the competition metric, then the log-loss as the tie-break."""
-    m = c.scores[metric]
-    return (-m if greater_is_better else m, c.scores["log_loss"])
+    @property
+    def is_member(self) -> bool:
+        return self.kind == "member"
 
 
-def markdown_table(candidates: list[Candidate], metric: str, chosen: str) -> str:
+def rank_key(c: Candidate, greater_is_better: bool) -> tuple[float, float]:
+    """Sort key, best first: the competition metric, then the validation loss breaks ties."""
+    m = c.scores.score
+    return (-m if greater_is_better else m, c.scores.valid_loss)
+
+
+def markdown_table(candidates: list[Candidate], metric: str, loss: str, chosen: str) -> str:
     head = (
-        f"| candidate | kind | CV {metric} | fold mean ± std | log-loss | log-loss fold std | note |\n"
+        f"| candidate | kind | CV {metric} | fold mean ± std | {loss} | {loss} fold std | note |\n"
         "|---|---|---|---|---|---|---|\n"
     )
     rows = []
@@ -43,29 +46,30 @@ def markdown_table(candidates: list[Candidate], metric: str, chosen: str) -> str
         s = c.scores
         name = f"**{c.name}** (chosen)" if c.name == chosen else c.name
         rows.append(
-            f"| {name} | {c.kind} | {s[metric]:.4f} | {s['fold_mean']:.4f} ± {s['fold_std']:.4f} "
-            f"| {s['log_loss']:.4f} | {c.log_loss_std():.4f} | {c.note} |"
+            f"| {name} | {c.kind} | {s.score:.4f} | {s.fold_mean:.4f} ± {s.fold_std:.4f} "
+            f"| {s.valid_loss:.4f} | {s.valid_loss_std:.4f} | {c.note} |"
         )
     return head + "\n".join(rows) + "\n"
 
 
-def text_table(candidates: list[Candidate], metric: str, chosen: str) -> str:
+def text_table(candidates: list[Candidate], metric: str, loss: str, chosen: str) -> str:
     width = max(len(c.name) for c in candidates) + 2
     lines = [
-        f"  {'candidate':<{width}} {'kind':<7} {metric:>9} {'± fold std':>11} {'log_loss':>9} {'± fold std':>11}"
+        f"  {'candidate':<{width}} {'kind':<7} {metric:>9} {'± fold std':>11} {loss:>9} "
+        f"{'± fold std':>11}"
     ]
     for c in candidates:
         s = c.scores
         mark = "  <- chosen" if c.name == chosen else ""
         lines.append(
-            f"  {c.name:<{width}} {c.kind:<7} {s[metric]:>9.4f} {s['fold_std']:>11.4f} "
-            f"{s['log_loss']:>9.4f} {c.log_loss_std():>11.4f}{mark}"
+            f"  {c.name:<{width}} {c.kind:<7} {s.score:>9.4f} {s.fold_std:>11.4f} "
+            f"{s.valid_loss:>9.4f} {s.valid_loss_std:>11.4f}{mark}"
         )
     return "\n".join(lines)
 
 
-def save_plot(path: Path, candidates: list[Candidate], metric: str, chosen: str) -> None:
-    """Two panels, one bar per candidate: the metric and the log-loss, each with the
+def save_plot(path: Path, candidates: list[Candidate], metric: str, loss: str, chosen: str) -> None:
+    """Two panels, one bar per candidate: the metric and the validation loss, each with the
     fold-to-fold standard deviation as an error bar."""
     import matplotlib  # local for import cost: only a report draws
 
@@ -76,15 +80,11 @@ def save_plot(path: Path, candidates: list[Candidate], metric: str, chosen: str)
     colors = ["tab:orange" if c.name == chosen else "tab:blue" for c in candidates]
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * len(candidates) + 1.8), sharey=True)
     panels = [
+        (metric, [c.scores.score for c in candidates], [c.scores.fold_std for c in candidates]),
         (
-            metric,
-            [c.scores[metric] for c in candidates],
-            [c.scores["fold_std"] for c in candidates],
-        ),
-        (
-            "log-loss",
-            [c.scores["log_loss"] for c in candidates],
-            [c.log_loss_std() for c in candidates],
+            loss,
+            [c.scores.valid_loss for c in candidates],
+            [c.scores.valid_loss_std for c in candidates],
         ),
     ]
     for ax, (title, values, errors) in zip(axes, panels, strict=True):
@@ -106,14 +106,15 @@ def write_report(
     title: str,
     candidates: list[Candidate],
     metric: str,
+    loss: str,
     chosen: str,
     notes: list[str],
 ) -> str:
     """Write report.md and report.png; return the markdown."""
-    save_plot(out_dir / "report.png", candidates, metric, chosen)
+    save_plot(out_dir / "report.png", candidates, metric, loss, chosen)
     text = (
         f"# {title}\n\n"
-        + markdown_table(candidates, metric, chosen)
+        + markdown_table(candidates, metric, loss, chosen)
         + "\n"
         + "".join(f"- {n}\n" for n in notes)
         + "\n![candidates](report.png)\n"

@@ -103,16 +103,17 @@ def compare(
     y: np.ndarray,
     challenger: np.ndarray,
     reference: np.ndarray,
-    metric: str,
     n_boot: int = 1000,
     seed: int = 0,
     decided: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PairedComparison:
-    """Paired comparison of two prediction arrays on the same rows `y`. `decided`: the two
-    arrays after the task's CV-honest decision (ordinal grades, `Task.decided_oof`), which the
-    row counts and the metric compare; the log-loss compares the predictions."""
+    """Paired comparison of two prediction arrays on the same rows `y`, on the task's metric
+    and its validation loss. `decided`: the two arrays after the task's CV-honest decision
+    (`podium.scoring.decided_oof`: thresholds, cut-points), which the row counts and the
+    metric compare; the validation loss compares the predictions."""
     a, b = decided if decided is not None else (challenger, reference)
-    right_a, right_b = task.correct(y, a), task.correct(y, b)
+    correct = task.stacking.correct if task.stacking is not None else None
+    right_a, right_b = (correct(y, a), correct(y, b)) if correct else (None, None)
     fixed = broken = 0
     p = 1.0
     if right_a is not None and right_b is not None:
@@ -120,9 +121,9 @@ def compare(
         p = binomtest(min(fixed, broken), fixed + broken, 0.5).pvalue if fixed + broken else 1.0
 
     gains = {}
-    for name in dict.fromkeys([metric, "log_loss"]):
-        m = task.metric(name)
-        one, two = (a, b) if name == metric else (challenger, reference)
+    metrics = {m.name: m for m in (task.metric, task.valid_loss)}
+    for name, m in metrics.items():
+        one, two = (a, b) if m is task.metric else (challenger, reference)
         observed = _signed(m, m(y, one), m(y, two))
         boot = _bootstrap(m, y, one, two, n_boot, seed)
         low, high = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)

@@ -26,8 +26,10 @@ from xgboost import XGBClassifier
 
 from podium.artifacts import read_json, save_with, write_json
 from podium.config import ConfigError
-from podium.ensemble.schema import MetaConfig
+from podium.config.ensemble import MetaConfig
+from podium.cross_fit import cross_fit
 from podium.tasks import Task
+from podium.tasks.capabilities import Stacking
 
 
 @dataclass
@@ -47,7 +49,7 @@ def prior_weights(
         return None
     if prior == "mean":
         return np.full(len(preds), 1.0 / len(preds))
-    blends = task.blends()
+    blends = stacking(task).blends()
     if prior not in blends:
         raise ConfigError(
             f"ensemble.meta.prior: {prior!r} is not a blend of a {task.name} task; "
@@ -61,7 +63,7 @@ def inner_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows to fit on and rows to stop on, stratified when every stratum has two rows."""
     rows = np.arange(len(y))
-    key = task.stratify_key(y)
+    key = task.folds.stratify_key(y)
     _, counts = np.unique(key, return_counts=True)
     stratify = key if counts.min() >= 2 else None
     return train_test_split(rows, test_size=fraction, stratify=stratify, random_state=seed)
@@ -83,7 +85,7 @@ def fit_meta_model(
     def part(rows: np.ndarray) -> np.ndarray | None:
         return None if margin is None else margin[rows]
 
-    model = task.meta_estimator(
+    model = stacking(task).meta_estimator(
         {**params, "early_stopping_rounds": meta.early_stopping_rounds, "random_state": seed}
     )
     model.fit(
@@ -97,16 +99,25 @@ def fit_meta_model(
     if not meta.refit:
         return model
     trees = int(model.best_iteration) + 1
-    full = task.meta_estimator({**params, "n_estimators": trees, "random_state": seed})
+    full = stacking(task).meta_estimator({**params, "n_estimators": trees, "random_state": seed})
     return full.fit(x, y, base_margin=margin, verbose=False)
 
 
 def load_meta_model(path: Path, task: Task | None = None) -> Any:
     """A saved meta-model, as the task's estimator (XGBoost refuses to load a regressor into
     a classifier: a value task's stack); predictions use its early-stopped best iteration."""
-    model = task.meta_estimator({}) if task is not None else XGBClassifier()
+    model = stacking(task).meta_estimator({}) if task is not None else XGBClassifier()
     model.load_model(path)
     return model
+
+
+@dataclass
+class FoldStack:
+    """What fold k's meta-models are: one per seed, fitted without fold k, and the prior's
+    weights (fitted without fold k too) they are boosted from."""
+
+    models: list[Any]
+    weights: np.ndarray | None
 
 
 def stack_cv(
@@ -121,20 +132,29 @@ def stack_cv(
     params: dict[str, Any],
     save_dir: Path | None = None,
 ) -> StackResult:
-    """`x_*` are the level-2 features, `oof`/`test` the members' predictions (for the prior)."""
+    """The meta-model's OOF and test predictions on the members' folds.
+
+    x_train, x_test: the level-2 features (`podium.ensemble.features`) of the train and test
+        rows; oof, test: the members' predictions, for the prior blend (`meta.prior`);
+    y, fold: the targets and the fold of each train row;
+    meta: seeds, inner split, early stopping, prior, refit; params: XGBoost's arguments;
+    save_dir: where each fold x seed meta-model is written (`fold{k}_seed{s}.ubj`) with the
+        prior's weights (`prior.json`), for `podium predict`; None writes nothing.
+    Fold k's meta-models and prior weights are fitted on the other folds only; its OOF rows
+    are the mean over seeds, the test prediction the mean over folds x seeds.
+    """
+    stack = stacking(task)
     num_classes = oof[0].shape[1]
-    folds = np.unique(fold)
     result = StackResult(np.zeros((len(y), num_classes)), np.zeros((len(x_test), num_classes)))
-    for k in folds:
-        fit_rows, rows = fold != k, fold == k
+
+    def margins(weights: np.ndarray | None, preds: list[np.ndarray]) -> np.ndarray | None:
+        return None if weights is None else stack.prior_margin(preds, weights, meta.prior)
+
+    def fit(fit_rows: np.ndarray) -> FoldStack:
         weights = prior_weights(task, meta.prior, [p[fit_rows] for p in oof], y[fit_rows])
-        margin = margin_test = None
-        if weights is not None:
-            result.prior_weights[f"fold{int(k)}"] = weights.tolist()
-            margin = task.prior_margin(oof, weights, meta.prior)
-            margin_test = task.prior_margin(test, weights, meta.prior)
-        for seed in meta.seeds:
-            model = fit_meta_model(
+        margin = margins(weights, oof)
+        models = [
+            fit_meta_model(
                 task,
                 x_train[fit_rows],
                 y[fit_rows],
@@ -143,12 +163,28 @@ def stack_cv(
                 seed,
                 None if margin is None else margin[fit_rows],
             )
-            result.oof[rows] += task.meta_predict(
+            for seed in meta.seeds
+        ]
+        return FoldStack(models, weights)
+
+    def apply(fitted: FoldStack, rows: np.ndarray) -> np.ndarray:
+        margin = margins(fitted.weights, oof)
+        out = np.zeros((int(rows.sum()), num_classes))
+        for model in fitted.models:
+            out += stack.meta_predict(
                 model, x_train[rows], None if margin is None else margin[rows]
             ) / len(meta.seeds)
+        return out
+
+    fitted = cross_fit(fold, fit, apply, out=result.oof)
+    for k, fold_stack in zip(fitted.folds.tolist(), fitted.params, strict=True):
+        if fold_stack.weights is not None:
+            result.prior_weights[f"fold{int(k)}"] = fold_stack.weights.tolist()
+        margin_test = margins(fold_stack.weights, test)
+        for seed, model in zip(meta.seeds, fold_stack.models, strict=True):
             if len(x_test):
-                result.test += task.meta_predict(model, x_test, margin_test) / (
-                    len(folds) * len(meta.seeds)
+                result.test += stack.meta_predict(model, x_test, margin_test) / (
+                    len(fitted.folds) * len(meta.seeds)
                 )
             unit = f"fold{int(k)}_seed{seed}"
             result.trees[unit] = (
@@ -164,6 +200,13 @@ def stack_cv(
             {"prior": meta.prior, "members_weights_by_fold": result.prior_weights},
         )
     return result
+
+
+def stacking(task: Task) -> Stacking:
+    """The task's stacking capability (validation refuses an ensemble of a task without)."""
+    if task.stacking is None:
+        raise ConfigError(f"ensemble: a {task.name} task cannot be ensembled")
+    return task.stacking
 
 
 def stack_predict(
@@ -185,8 +228,8 @@ def stack_predict(
             margins[k] = (
                 None
                 if weights is None
-                else task.prior_margin(test, np.asarray(weights), prior["prior"])
+                else stacking(task).prior_margin(test, np.asarray(weights), prior["prior"])
             )
         model = load_meta_model(meta_dir / f"fold{k}_seed{seed}.ubj", task)
-        out += task.meta_predict(model, x_test, margins[k]) / len(units)
+        out += stacking(task).meta_predict(model, x_test, margins[k]) / len(units)
     return out

@@ -48,7 +48,7 @@ def leaderboard_score(comp: Competition, ids: np.ndarray, pred: np.ndarray) -> f
     if solution is None:
         return None
     y, _ = comp.solution_targets(ids)
-    return float(comp.task.metric()(y, pred))
+    return float(comp.task.metric(y, pred))
 
 
 def test_predictions(run_dir: Path, comp: Competition) -> np.ndarray:

@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from podium.competition import Competition
+from podium.config.pseudo import PseudoConfig
 from podium.engine.trainer import TrainRows
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.pseudo.pool import load_extra_images
-from podium.pseudo.schema import PseudoConfig
 from podium.pseudo.select import pseudo_weights, select_rows
+from podium.tasks import Task
 
 SOURCES = ("test", "extra")
 
@@ -42,11 +43,19 @@ class Pool:
     by_fold: dict[int, np.ndarray]  # fold (-1 = all) -> (N, K) predictions
 
 
+def pseudo_labels(task: Task) -> list[str]:
+    """Every label a pseudo row of `task` can get (validation refuses a pseudo: section for a
+    task that makes none)."""
+    assert task.pseudo is not None, f"a {task.name} task makes no pseudo-labels"
+    return task.pseudo.label_names
+
+
 def pseudo_frame(pool: Pool, section: PseudoConfig, comp: Competition) -> pd.DataFrame:
-    task = comp.task
+    task, pseudo = comp.task, comp.task.pseudo
+    assert pseudo is not None  # validation refuses a pseudo: section for a task without it
     frames = []
     for fold, pred in pool.by_fold.items():
-        cands = task.pseudo_candidates(pred)
+        cands = pseudo.candidates(pred)
         rows = select_rows(cands, section)
         frame = pd.DataFrame(
             {
@@ -57,7 +66,7 @@ def pseudo_frame(pool: Pool, section: PseudoConfig, comp: Competition) -> pd.Dat
                 "confidence": cands.confidence[rows],
             }
         )
-        frame[task.columns] = task.pseudo_targets(pred[rows], section.soft)
+        frame[task.columns] = pseudo.targets(pred[rows], section.soft)
         frame["weight"] = pseudo_weights(cands.confidence[rows], section)
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)

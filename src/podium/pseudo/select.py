@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from podium.pseudo.schema import PseudoConfig
+from podium.config.pseudo import PseudoConfig
 from podium.tasks import PseudoCandidates
 
 

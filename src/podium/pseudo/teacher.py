@@ -30,7 +30,6 @@ import numpy as np
 
 from podium.artifacts import read_json, require
 from podium.config import Config, ConfigError, load_related
-from podium.ensemble.schema import parse_ensemble
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.predictions import TEST, TEST_BY_FOLD, read_test, read_test_by_fold
@@ -71,7 +70,7 @@ class Source:
 
     @property
     def is_cnn(self) -> bool:
-        return self.cfg.kind in ("cnn", "pseudo")
+        return self.cfg.kind.trains_units
 
     def require_predictions(self) -> None:
         """The prediction files a teacher reads (the pipeline makes them before this stage)."""
@@ -133,7 +132,8 @@ class Teacher:
 
     @property
     def kind(self) -> str:
-        return "ensemble" if self.cfg.kind == "ensemble" else "experiment"
+        """The teacher's noun, "ensemble" or "experiment", in pseudo.json and messages."""
+        return self.cfg.kind.noun
 
     @property
     def run_dir(self) -> Path:
@@ -152,7 +152,7 @@ class Teacher:
     def require_predictions(self) -> None:
         for s in self.sources:
             s.require_predictions()
-        if self.kind == "ensemble":
+        if self.cfg.kind.has_members:
             for file in ("run.json", "scores.json", "test.parquet"):
                 require(
                     self.run_dir / file,
@@ -222,7 +222,7 @@ class Teacher:
         self, folds: list[int], all_folds: bool, files: list[Path]
     ) -> dict[int, np.ndarray]:
         """The teacher's predictions of extra images, run through its own units (CNN only)."""
-        if self.cfg.kind in ("ensemble", "tabular"):
+        if not self.cfg.kind.trains_units:
             raise ConfigError(
                 f"pseudo.extra_images needs a CNN experiment as teacher: {self.kind} "
                 f"{self.name!r} cannot predict new images (its meta-model or pixel model "
@@ -251,7 +251,7 @@ class Teacher:
         """scores.json of the teacher as it labels: in leak-free mode an ensemble teaches
         through its members' mean, so its `mean` candidate's CV is the honest figure."""
         scores = read_json(self.run_dir / "scores.json")
-        if self.kind == "ensemble" and not all_folds:
+        if self.cfg.kind.has_members and not all_folds:
             mean = scores["candidates"]["mean"]
             return {
                 **scores,
@@ -277,8 +277,7 @@ def open_teacher(student: Config, path: Path) -> Teacher:
             f"folder {cfg.run_dir}; give the student its own `name:`"
         )
     members: list[Source] = []
-    if cfg.kind == "ensemble":
-        members = [
-            Source(load_related(p, student)) for p in parse_ensemble(cfg).member_paths(cfg.source)
-        ]
+    if cfg.kind.has_members:
+        paths = cfg.section("ensemble").member_paths(cfg.source)
+        members = [Source(load_related(p, student)) for p in paths]
     return Teacher(cfg, members)

@@ -28,10 +28,10 @@ from podium.ensemble.candidates import build_candidates, choose, nested_selectio
 from podium.ensemble.inputs import load_inputs, stamp
 from podium.ensemble.outputs import write_outputs
 from podium.ensemble.report import text_table
-from podium.ensemble.schema import parse_ensemble
 from podium.ensemble.significance import PairedComparison
+from podium.metrics import ScoreBlock
 from podium.predictions import OOF, TEST
-from podium.scoring import decision_note
+from podium.scoring import report_lines
 from podium.tracking import track_cv
 
 _log = logging.getLogger(__name__)
@@ -39,9 +39,10 @@ _log = logging.getLogger(__name__)
 
 def run(cfg: Config, force: bool = False) -> dict:
     """Compare and pick; returns scores.json."""
-    section = parse_ensemble(cfg)
+    section = cfg.section("ensemble")
     inputs = load_inputs(cfg, section)
-    out, metric = cfg.run_dir, inputs.task.metric()
+    task = inputs.task
+    out, metric, loss = cfg.run_dir, task.metric, task.valid_loss
     record = stamp(cfg, section, inputs, out)
     outputs = [out / f for f in (OOF, TEST, "scores.json", "report.md")]
     if not force and record.fresh(outputs):
@@ -53,7 +54,7 @@ def run(cfg: Config, force: bool = False) -> dict:
         t0 = time.time()
         out.mkdir(parents=True, exist_ok=True)
         cands = build_candidates(section, inputs, out)
-        chosen = choose(cands, section.select, metric.name, metric.greater_is_better, cfg.source)
+        chosen = choose(cands, section.select, metric.greater_is_better, cfg.source)
         nested = nested_selection(inputs, cands)
         write_outputs(cfg, inputs, cands, chosen, nested, time.time() - t0)
         record.write(chosen=chosen.name)
@@ -62,21 +63,18 @@ def run(cfg: Config, force: bool = False) -> dict:
             f"ensemble {cfg.name}: {len(inputs.members)} members, same "
             f"{len(np.unique(inputs.fold))} folds ({time.time() - t0:.1f}s)"
         )
-        print(text_table(cands, metric.name, chosen.name))
+        print(text_table(cands, metric.name, loss.name, chosen.name))
         print(f"  report: {out / 'report.md'}")
         scores = read_json(out / "scores.json")
     if "vs_best_member" in scores:
         vs = scores["vs_best_member"]
         print("  " + PairedComparison.from_json(vs).summary(scores["chosen"], vs["member"]))
-    note = decision_note(scores.get("final", {}))
-    if note:
-        print(f"  {note}")
     nested = scores["nested_selection"]
     print(
         f"ensemble {cfg.name}: chose {scores['chosen']}, CV {metric.name} {scores['cv']:.4f}, "
-        f"log_loss {scores['log_loss']:.4f} (nested-selection CV {nested[metric.name]:.4f}, "
-        f"log_loss {nested['log_loss']:.4f})"
+        f"{loss.name} {scores['valid_loss']:.4f} (nested-selection CV "
+        f"{nested[metric.name]:.4f}, {loss.name} {nested['valid_loss']:.4f})"
     )
-    for line in inputs.task.report_lines(scores["final"]):  # ordinal: the cut-points
-        print(line)
+    for line in report_lines(task, ScoreBlock.from_json(scores["final"], metric.name)):
+        print(f"  {line}")
     return scores

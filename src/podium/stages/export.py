@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from podium.bundle.contents import (
+    MEMBER_EXPORTS,
     check_member,
-    export_cnn,
     export_combination,
     export_decisions,
-    export_tabular,
     export_targets,
     inference_config,
 )
@@ -56,16 +55,13 @@ def run(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        if cfg.kind == "ensemble":
+        if cfg.kind.has_members:
             combination = export_combination(cfg, work)
         else:
             combination = {"chosen": cfg.name, "kind": "member", "members": [cfg.name]}
         for m in members:
             check_member(m, cfg)
-        entries = [
-            export_tabular(m, work) if m.kind == "tabular" else export_cnn(m, work, half)
-            for m in members
-        ]
+        entries = [MEMBER_EXPORTS[m.kind.exports](m, work, half) for m in members]
         export_targets(cfg, work)
         decisions = export_decisions(cfg, work)
         wheel = build_podium_wheel(work / WHEELS)
@@ -76,10 +72,10 @@ def run(
         write_kaggle_files(work, cfg.competition.name, cfg.name, sample, gpu)
         content: dict[str, Any] = {
             "name": cfg.name,
-            "kind": cfg.kind,
+            "kind": cfg.kind.name,
             "task": task.name,
             "columns": task.columns,
-            "labels": task.label_names,
+            "labels": [c.split("_", 1)[1] for c in task.columns],  # what the columns stand for
             "config": inference_config(cfg),
             "members": entries,
             "combination": combination,

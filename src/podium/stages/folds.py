@@ -28,7 +28,7 @@ def stamp(cfg: Config, comp: Competition) -> Stamp:
     method, c = cfg.folds.method, comp.cfg
     parts = {"settings": config_part(cfg.folds), "ids": values_fingerprint(comp.train_ids)}
     if method in ("stratified", "stratified_group"):
-        parts["labels"] = values_fingerprint(comp.task.stratify_key(comp.targets))
+        parts["labels"] = values_fingerprint(comp.task.folds.stratify_key(comp.targets))
     if method in ("group", "stratified_group") and c.group_column:
         parts["groups"] = values_fingerprint(comp.train[c.group_column])
     return Stamp(cfg.folds_path.with_suffix(".json"), parts)

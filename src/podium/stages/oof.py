@@ -18,8 +18,9 @@ import numpy as np
 from podium.artifacts import write_json
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
+from podium.metrics import scores_header
 from podium.predictions import OOF, write_oof
-from podium.scoring import decision_note, score_block, scores_header
+from podium.scoring import report_lines, score_predictions
 from podium.tracking import track_cv
 from podium.units.predict import UnitPredictor, oof_stamp, prediction_settings
 
@@ -62,28 +63,24 @@ def run(exp: Experiment, force: bool = False) -> None:
         return task.merge(block.reshape(-1, n, c), merge)
 
     every_view = list(range(len(views)))
+
+    def scored(pred: np.ndarray) -> dict:
+        return score_predictions(task, y, pred, fold_of_row).to_json()
+
     pred = merged(cfg.train.checkpoint, every_view)
-    final = score_block(task, y, pred, fold_of_row)
+    final = score_predictions(task, y, pred, fold_of_row)
     scores = {
-        **scores_header(task, final),
+        **scores_header(final, task.metric.greater_is_better, task.valid_loss.name),
         "settings": prediction_settings(exp),
-        "final": final,
-        "views": {
-            view: score_block(task, y, merged(cfg.train.checkpoint, [i]), fold_of_row)
-            for i, view in enumerate(views)
-        },
-        f"{other}_checkpoint": score_block(task, y, merged(other, every_view), fold_of_row),
+        "final": final.to_json(),
+        "views": {view: scored(merged(cfg.train.checkpoint, [i])) for i, view in enumerate(views)},
+        f"{other}_checkpoint": scored(merged(other, every_view)),
         "seconds": round(time.time() - t0, 2),
     }
     snapshots = predictor.members(cfg.train.checkpoint)
     if len(snapshots) > 1:  # each snapshot alone (over seeds and views); "final" is their mean
         scores["snapshots"] = {
-            name: score_block(
-                task,
-                y,
-                merged(cfg.train.checkpoint, every_view, slice(j, None, len(snapshots))),
-                fold_of_row,
-            )
+            name: scored(merged(cfg.train.checkpoint, every_view, slice(j, None, len(snapshots))))
             for j, name in enumerate(snapshots)
         }
     write_oof(
@@ -92,25 +89,26 @@ def run(exp: Experiment, force: bool = False) -> None:
     write_json(exp.run_dir / "scores.json", scores)
     record.write(cv=scores["cv"])
     track_cv(cfg, scores)  # the trackers of `track:`, if any (a failure is a warning)
-    print("\n".join([format_scores(cfg.name, scores), *task.report_lines(final)]))
+    decision = [f"  {line}" for line in report_lines(task, final)]
+    print("\n".join([format_scores(cfg.name, scores), *decision]))
 
 
 def format_scores(name: str, scores: dict) -> str:
-    m = scores["metric"]
+    """oof's printout of a scores.json: the CV, each view, each snapshot, the other
+    checkpoint."""
+    m, loss = scores["metric"], scores["valid_loss_name"]
     lines = [
-        f"oof {name}: CV {m} {scores['cv']:.4f}  log_loss {scores['log_loss']:.4f}  ({scores['seconds']}s)"
+        f"oof {name}: CV {m} {scores['cv']:.4f}  {loss} {scores['valid_loss']:.4f}  "
+        f"({scores['seconds']}s)"
     ]
-    note = decision_note(scores.get("final", {}))
-    if note:
-        lines.append(f"  {note}")
     for view, s in scores.get("views", {}).items():
-        lines.append(f"  view {view:<12} {m} {s[m]:.4f}  log_loss {s['log_loss']:.4f}")
+        lines.append(f"  view {view:<12} {m} {s[m]:.4f}  {loss} {s['valid_loss']:.4f}")
     for name, s in scores.get("snapshots", {}).items():
-        lines.append(f"  {name:<15} {m} {s[m]:.4f}  log_loss {s['log_loss']:.4f}")
+        lines.append(f"  {name:<15} {m} {s[m]:.4f}  {loss} {s['valid_loss']:.4f}")
     for key in ("best_checkpoint", "last_checkpoint"):
         if key in scores:
             s = scores[key]
             lines.append(
-                f"  {key.split('_')[0]} weights   {m} {s[m]:.4f}  log_loss {s['log_loss']:.4f}"
+                f"  {key.split('_')[0]} weights   {m} {s[m]:.4f}  {loss} {s['valid_loss']:.4f}"
             )
     return "\n".join(lines)

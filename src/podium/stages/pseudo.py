@@ -29,6 +29,7 @@ import pandas as pd
 
 from podium.artifacts import file_hash, read_json, write_json, write_parquet
 from podium.config import Config
+from podium.config.pseudo import PseudoConfig
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import config_part, files_fingerprint, fingerprint
@@ -42,8 +43,7 @@ from podium.pseudo.report import (
     test_predictions,
     write_report,
 )
-from podium.pseudo.rows import Pool, PseudoRows, pseudo_frame
-from podium.pseudo.schema import PseudoConfig, parse_pseudo
+from podium.pseudo.rows import Pool, PseudoRows, pseudo_frame, pseudo_labels
 from podium.pseudo.teacher import Teacher, open_teacher, warn_leak
 from podium.units.train import train_units, unit_started
 
@@ -56,10 +56,10 @@ def report(cfg: Config, started: float | None = None) -> None:
     """The round's report, once the student's oof and test predictions exist."""
     t0 = started or time.time()
     exp = Experiment(cfg)
-    section = parse_pseudo(cfg)
+    section = cfg.section("pseudo")
     teacher = open_teacher(cfg, section.teacher_path(cfg.source))
     current = round_summary(exp, section, teacher)
-    write_report(exp.run_dir, previous_rounds(teacher.run_dir), current, exp.task.label_names)
+    write_report(exp.run_dir, previous_rounds(teacher.run_dir), current, pseudo_labels(exp.task))
     m, cv, lb = current["cv"]["metric"], current["cv"], current["leaderboard"]
     print(
         f"pseudo {cfg.name} (round {current['round']}, teacher {teacher.name}): CV {m} "
@@ -82,7 +82,7 @@ def train_student(
 def student_rows(exp: Experiment, force: bool = False) -> tuple[PseudoRows, str]:
     """pseudo.parquet made (or checked fresh) and its fingerprint, which the student's unit
     stamps record: before the units train, here or in their own processes (`--devices`)."""
-    section = parse_pseudo(exp.cfg)
+    section = exp.cfg.section("pseudo")
     # before anything touches the run folder: a student named like its teacher is refused
     teacher = open_teacher(exp.cfg, section.teacher_path(exp.cfg.source))
     rows = ensure_pseudo(exp, section, teacher, force=force)
@@ -174,7 +174,7 @@ def build_pseudo(
         by_fold={k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]},
     )
     frame = pseudo_frame(pool, section, comp)
-    counts = rows_per_class(frame, comp.task.label_names)
+    counts = rows_per_class(frame, pseudo_labels(comp.task))
     write_parquet(exp.run_dir / PSEUDO_PARQUET, frame)
     write_json(  # last: its fingerprint marks pseudo.parquet complete
         exp.run_dir / PSEUDO_JSON,

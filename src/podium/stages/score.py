@@ -30,5 +30,5 @@ def run(cfg: Config, submission: Path | None = None) -> dict[str, float]:
     submission = submission or latest_submission(cfg)
     result = score_on_solution(comp, submission)
     shown = "  ".join(f"{k} {v:.4f}" for k, v in result.items())
-    print(f"score {Path(submission).name}: {comp.task.metric().name}  {shown}")
+    print(f"score {Path(submission).name}: {comp.task.metric.name}  {shown}")
     return result

@@ -22,10 +22,10 @@ from podium.artifacts import write_json
 from podium.config import save_resolved
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
+from podium.metrics import scores_header
 from podium.predictions import OOF, TEST, TEST_BY_FOLD, write_oof, write_test, write_test_by_fold
-from podium.scoring import score_block, scores_header
+from podium.scoring import report_lines, score_predictions
 from podium.tabular.fit import fit_fold, pixel_features, tabular_parts
-from podium.tabular.schema import parse_tabular
 from podium.tracking import track_cv
 
 _log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ _log = logging.getLogger(__name__)
 
 def run(exp: Experiment, force: bool = False) -> None:
     cfg, comp, task = exp.cfg, exp.comp, exp.task
-    section = parse_tabular(cfg)
+    section = cfg.section("tabular")
     parts = tabular_parts(exp)
     record = Stamp(exp.run_dir / "tabular.json", parts)
     outputs = [exp.run_dir / f for f in (OOF, TEST, TEST_BY_FOLD, "scores.json")]
@@ -42,18 +42,18 @@ def run(exp: Experiment, force: bool = False) -> None:
         return
     t0 = time.time()
     save_resolved(cfg, exp.run_dir / "config.yaml")
-    write_json(exp.run_dir / "run.json", {"kind": cfg.kind, "folds_hash": exp.folds_hash})
+    write_json(exp.run_dir / "run.json", {"kind": cfg.kind.name, "folds_hash": exp.folds_hash})
     x, x_test = pixel_features(exp, section)
     oof = np.zeros((len(x), len(task.columns)))  # prediction columns
     by_fold = {}
     for k in range(cfg.folds.n_splits):
         rows = exp.fold_of_row == k
         oof[rows], by_fold[k] = fit_fold(exp, section, k, x, x_test, parts)
-    final = score_block(task, comp.targets, oof, exp.fold_of_row)
+    final = score_predictions(task, comp.targets, oof, exp.fold_of_row)
     scores = {
-        **scores_header(task, final),
+        **scores_header(final, task.metric.greater_is_better, task.valid_loss.name),
         "settings": {"tabular": section.model_dump(mode="json"), "seeds": cfg.train.seeds},
-        "final": final,
+        "final": final.to_json(),
         "seconds": round(time.time() - t0, 2),
     }
     write_test_by_fold(exp.run_dir / TEST_BY_FOLD, task, comp.test_ids, by_fold)
@@ -64,15 +64,16 @@ def run(exp: Experiment, force: bool = False) -> None:
     record.write(cv=scores["cv"])
     track_cv(cfg, scores)  # the trackers of `track:`, if any (a failure is a warning)
     _log.info(
-        "tabular %s: %s on %d pixels, %d folds: CV %s %.4f  log_loss %.4f  (%ss)",
+        "tabular %s: %s on %d pixels, %d folds: CV %s %.4f  %s %.4f  (%ss)",
         cfg.name,
         section.model,
         x.shape[1],
         cfg.folds.n_splits,
         scores["metric"],
         scores["cv"],
-        scores["log_loss"],
+        scores["valid_loss_name"],
+        scores["valid_loss"],
         scores["seconds"],
     )
-    for line in task.report_lines(final):  # ordinal: the cut-points
-        _log.info("tabular %s: %s", cfg.name, line.strip())
+    for line in report_lines(task, final):  # thresholds, cut-points
+        _log.info("tabular %s: %s", cfg.name, line)

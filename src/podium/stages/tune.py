@@ -23,13 +23,13 @@ import pandas as pd
 import torch
 
 from podium.config import Config, ConfigError
+from podium.config.ensemble import check_meta_params
+from podium.config.tune import TuneConfig
 from podium.engine.seeding import derive_seed
-from podium.ensemble.schema import check_meta_params, parse_ensemble
 from podium.tasks import metric_of
 from podium.tuning.holdout import holdout_cv
 from podium.tuning.objective import MetaObjective, TrainObjective, trial_base
 from podium.tuning.report import trials_table, write_outputs
-from podium.tuning.schema import parse_tune
 from podium.tuning.space import check_space, describe
 from podium.tuning.study import open_study, storage_url
 from podium.units.devices import Job, check_outcomes, run_pool
@@ -41,7 +41,7 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
 def run(cfg: Config) -> optuna.Study:
-    tune = parse_tune(cfg)
+    tune = cfg.section("tune")
     name = tune.study or cfg.name
     metric = metric_of(cfg.competition)
     direction: Literal["maximize", "minimize"] = (
@@ -100,7 +100,7 @@ def run_workers(cfg: Config, devices: list[str], config_args: list[str]) -> optu
     storage, each running `tune.n_trials` with its own sampler seed; then the study's
     report here (the holdout check included, once). SQLite is refused: Optuna advises
     against sharing it between processes."""
-    tune = parse_tune(cfg)
+    tune = cfg.section("tune")
     name, url = tune.study or cfg.name, storage_url(cfg, tune)
     if url.startswith("sqlite"):
         raise ConfigError(
@@ -131,7 +131,7 @@ def _direction(cfg: Config) -> Literal["maximize", "minimize"]:
 
 def _report(cfg: Config, study: optuna.Study, name: str, url: str, started: float) -> optuna.Study:
     """What the study leaves behind: trials.csv, summary.json, best.yaml, the holdout check."""
-    tune = parse_tune(cfg)
+    tune = cfg.section("tune")
     out_dir = cfg.comp_dir / "tune" / name
     # the best trial won on the folds it was tuned on: its honest figure is on the others
     holdout = holdout_cv(cfg, study, name) if tune.mode == "train" and tune.holdout else None
@@ -140,10 +140,10 @@ def _report(cfg: Config, study: optuna.Study, name: str, url: str, started: floa
     return study
 
 
-def check_meta_space(cfg: Config, tune) -> None:
+def check_meta_space(cfg: Config, tune: TuneConfig) -> None:
     """Meta mode needs an ensemble config, and its space must leave alone the XGBoost
     arguments the ensemble sets itself (seeds, early stopping, objective)."""
-    parse_ensemble(cfg)
+    cfg.section("ensemble")
     try:
         check_meta_params(dict.fromkeys(tune.space))
     except ValueError as e:

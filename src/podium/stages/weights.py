@@ -15,7 +15,7 @@ def run(configs: list[Config], out: Path | None = None) -> dict[str, Path]:
     """{model name: file} for every config with `model.pretrained: true` and no local file."""
     wanted: dict[str, ModelConfig] = {}
     for cfg in configs:
-        if cfg.kind in ("cnn", "pseudo") and cfg.model.pretrained and not cfg.model.weights:
+        if cfg.kind.trains_units and cfg.model.pretrained and not cfg.model.weights:
             wanted.setdefault(cfg.model.name, cfg.model)
     if not wanted:
         print("weights: no config here asks for pretrained weights (model.pretrained: true)")

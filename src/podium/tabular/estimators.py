@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -19,8 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 from xgboost import XGBClassifier
 
-if TYPE_CHECKING:  # the schema imports this registry
-    from podium.tabular.schema import TabularConfig
+from podium.config.tabular import TabularConfig
 
 
 def _svc(**params: Any) -> SVC:
@@ -45,7 +44,7 @@ MODELS: dict[str, tuple[type, Callable[..., ClassifierMixin | RegressorMixin], d
     "extra_trees": (ExtraTreesClassifier, ExtraTreesClassifier, {"n_estimators": 500}),
     "random_forest": (RandomForestClassifier, RandomForestClassifier, {"n_estimators": 500}),
     "xgboost": (XGBClassifier, XGBClassifier, {"tree_method": "hist"}),
-    # regressors: value tasks (Task.predicts_values)
+    # regressors: value tasks (`Task.tabular.regressor`)
     "ridge": (Ridge, Ridge, {}),
     "svr": (SVR, SVR, {}),
 }

@@ -7,18 +7,27 @@ fitted model is kept too, in a safe form (`tabular.store`, never pickle), for `p
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.base import is_regressor
 
 from podium.artifacts import write_json
+from podium.config import Config
+from podium.config.tabular import TabularConfig
 from podium.experiment import Experiment
-from podium.fingerprint import Stamp
+from podium.fingerprint import Stamp, config_part
 from podium.predictions import read_test, write_test
 from podium.tabular.estimators import build_model, fit_quietly
-from podium.tabular.schema import TabularConfig, tabular_config
 from podium.tabular.store import UnsafeModel, save_model
 
 MODELS_JSON = "models.json"  # per fold: {"seed{s}": {"files": [...]} or {"unsafe": why}}
+
+
+def tabular_config(cfg: Config) -> dict[str, Any]:
+    """What a tabular member's predictions depend on in its config: its own section and the
+    seeds (non-default values only); CNN settings (an ensemble's `train.epochs=3`) do not."""
+    return {"tabular": config_part(cfg.section("tabular")), "seeds": cfg.train.seeds}
 
 
 def tabular_parts(exp: Experiment) -> dict:
@@ -92,8 +101,9 @@ def fit_fold(
     valid = np.zeros((rows.sum(), len(task.columns)))
     test = np.zeros((len(x_test), len(task.columns)))
     stored: dict[str, dict] = {}
+    assert task.tabular is not None  # validation refuses a tabular member for a task without
     for seed in cfg.train.seeds:
-        model = task.tabular_model(build_model(section, seed))  # multilabel: one-vs-rest
+        model = task.tabular.wrap(build_model(section, seed))  # multilabel: one-vs-rest
         fit_quietly(model, x[~rows], y[~rows])
         valid += _predict(model, x[rows], len(task.columns)) / len(cfg.train.seeds)
         test += _predict(model, x_test, len(task.columns)) / len(cfg.train.seeds)

@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 
 from podium.config import CompetitionConfig, TrainConfig
-from podium.errors import ConfigError
 from podium.metrics import Metric
-from podium.tasks.base import Blend, PseudoCandidates, Task
+from podium.tasks.base import Task, resolve_metric
+from podium.tasks.capabilities import Blend, PseudoCandidates
 from podium.tasks.classification import Binary, Multiclass
+from podium.tasks.decisions import Decision, DecisionFit
 from podium.tasks.multilabel import Multilabel
 from podium.tasks.ordinal import Ordinal
 from podium.tasks.regression import Regression
@@ -24,7 +25,17 @@ TASKS: dict[str, type[Task]] = {
     "ordinal": Ordinal,
 }
 
-__all__ = ["TASKS", "Blend", "PseudoCandidates", "Task", "build_task", "metric_of", "task_type"]
+__all__ = [
+    "TASKS",
+    "Blend",
+    "Decision",
+    "DecisionFit",
+    "PseudoCandidates",
+    "Task",
+    "build_task",
+    "metric_of",
+    "task_type",
+]
 
 
 def task_type(cfg: CompetitionConfig) -> type[Task]:
@@ -32,13 +43,10 @@ def task_type(cfg: CompetitionConfig) -> type[Task]:
 
 
 def metric_of(cfg: CompetitionConfig) -> Metric:
-    """The competition's metric, known without reading any table (tune's direction)."""
-    metrics = task_type(cfg).metrics
-    if cfg.metric not in metrics:
-        raise ConfigError(
-            f"competition.metric: unknown metric {cfg.metric!r} for a {cfg.task} task"
-        )
-    return metrics[cfg.metric]
+    """The competition's metric, known without reading any table (tune's direction): its
+    name and direction are those of the task's built-in or of the plug-in."""
+    task = task_type(cfg)
+    return resolve_metric(cfg, task.name, task.metrics, task.defaults)
 
 
 def build_task(

@@ -10,22 +10,29 @@ Labels are mapped to class indices here and only here: numeric labels sort numer
 from __future__ import annotations
 
 import logging
-from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
-from xgboost import XGBClassifier
 
 from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.errors import ConfigError, DataError
-from podium.metrics import METRICS, Metric
-from podium.tasks import distillation as D
+from podium.metrics import Metric
+from podium.metrics.classification import CLASSIFICATION, LOG_LOSS
 from podium.tasks import probability as P
-from podium.tasks.base import Blend, PseudoCandidates, Task
-from podium.tasks.blending import fit_simplex_weights, weighted
+from podium.tasks.base import Task, TaskDefaults, resolve_metric
+from podium.tasks.capabilities import (
+    FoldScheme,
+    PseudoCandidates,
+    PseudoLabels,
+    Sampling,
+    SubmissionCodec,
+    TabularFit,
+)
+from podium.tasks.classification_stacking import ClassStacking
+from podium.tasks.distillation import SoftmaxDistillation
 from podium.tasks.losses import build_loss
 
 _log = logging.getLogger(__name__)
@@ -70,13 +77,126 @@ def class_order(labels: list[str]) -> list[str]:
         return sorted(labels)
 
 
+class ClassSubmission(SubmissionCodec):
+    """`submission_format: label` writes the class name; `proba` one probability per class
+    column (named as in sample_submission). Binary's one non-class column holds the positive
+    class's probability (Kaggle's binary format)."""
+
+    def __init__(self, task: Classification) -> None:
+        self.task = task
+
+    @property
+    def _format(self) -> str:
+        return self.task.cfg.submission_format
+
+    def _positive_column(self, columns: list[str]) -> bool:
+        return (
+            self.task.name == "binary" and len(columns) == 1 and columns[0] not in self.task.index
+        )
+
+    def values(self, pred: np.ndarray, columns: list[str]) -> dict[str, np.ndarray]:
+        if self._format == "proba" and self._positive_column(columns):
+            return {columns[0]: pred[:, 1]}
+        if self._format == "label":
+            if len(columns) != 1:
+                raise DataError(
+                    "submission_format=label needs one target column in sample_submission, "
+                    f"found {columns}"
+                )
+            return {columns[0]: self.task.decode(P.labels_of(pred))}
+        unknown = [c for c in columns if c not in self.task.index]
+        if unknown:
+            raise DataError(
+                f"sample_submission columns {unknown} are not classes {self.task.classes}"
+            )
+        return {c: pred[:, self.task.index[c]] for c in columns}
+
+    def check_column(self, values: pd.Series, column: str, source: str) -> None:
+        if self._format == "label":
+            bad = ~values.astype(str).isin(self.task.classes)
+            what = f"not a class {self.task.classes}"
+        else:
+            num = pd.to_numeric(values, errors="coerce")
+            bad = num.isna() | (num < 0) | (num > 1)
+            what = "not a probability in [0, 1]"
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{source}: line {i + 2}, column {column!r} = {values.iloc[i]!r} is {what}"
+            )
+
+    def predictions(self, sub: pd.DataFrame, columns: list[str]) -> np.ndarray:
+        if self._format == "proba" and self._positive_column(columns):
+            p = sub[columns[0]].astype(float).to_numpy()
+            return np.stack([1 - p, p], axis=1)
+        n = len(self.task.classes)
+        if self._format == "label":
+            return np.eye(n)[self.task.encode(sub, Path("submission"))]
+        pred = np.zeros((len(sub), n))
+        for c in columns:
+            pred[:, self.task.index[c]] = sub[c].astype(float)
+        return pred
+
+
+class ClassPseudo(PseudoLabels):
+    """A row's class is its argmax, its confidence the top probability; soft targets are
+    the teacher's probabilities."""
+
+    def __init__(self, task: Classification) -> None:
+        self.task = task
+
+    def candidates(self, pred: np.ndarray) -> PseudoCandidates:
+        group = P.labels_of(pred)
+        return PseudoCandidates(
+            group, len(self.task.classes), pred.max(axis=1), self.task.decode(group)
+        )
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.task.classes)
+
+    def targets(self, pred: np.ndarray, soft: bool) -> np.ndarray:
+        if soft:
+            p = pred.astype(np.float32)
+            return p / p.sum(1, keepdims=True)
+        return self.task.training_targets(P.labels_of(pred))
+
+
+class ClassFolds(FoldScheme):
+    """Stratified on the class."""
+
+    def __init__(self, classes: list[str]) -> None:
+        self.classes = classes
+
+    def stratify_key(self, y: np.ndarray) -> np.ndarray:
+        return y
+
+    def describe_stratum(self, key: Any) -> str:
+        return f"class {self.classes[int(key)]!r}"
+
+
+class ClassSampling(Sampling):
+    """The class of a one-hot (or soft) training row: its largest entry."""
+
+    def labels(self, targets: np.ndarray) -> np.ndarray:
+        return P.labels_of(targets)
+
+
 class Classification(Task):
-    metrics: ClassVar[dict[str, Metric]] = METRICS
+    metrics: ClassVar[dict[str, Metric]] = CLASSIFICATION
+    defaults: ClassVar[TaskDefaults] = TaskDefaults(metric="accuracy", loss="ce")
 
     def __init__(self, cfg: CompetitionConfig, source: Path, classes: list[str]) -> None:
-        super().__init__(cfg, source)
+        super().__init__(cfg, source, resolve_metric(cfg, self.name, self.metrics, self.defaults))
         self.classes = classes
-        self._index = {c: i for i, c in enumerate(classes)}
+        self.index = {c: i for i, c in enumerate(classes)}
+        self.stacking = ClassStacking(classes)
+        self.submission = ClassSubmission(self)
+        self.pseudo = ClassPseudo(self)
+        self.distill = SoftmaxDistillation()
+        self.folds = ClassFolds(classes)
+        self.sampling = ClassSampling()
+        self.tabular = TabularFit(regressor=False)
 
     @classmethod
     def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -104,7 +224,8 @@ class Classification(Task):
         return cls(cfg, path, classes)
 
     def check_config(self, cfg: Config) -> None:
-        if cfg.train.loss not in ("ce", "focal"):
+        super().check_config(cfg)
+        if cfg.train.loss not in (None, "ce", "focal"):
             raise ConfigError(
                 f"train.loss: {cfg.train.loss!r} is a regression loss; a {self.name} task "
                 "takes ce or focal"
@@ -120,7 +241,7 @@ class Classification(Task):
                 f"{path}: line {i + 2} (id {table[self.cfg.id_column].iloc[i]!r}) has label "
                 f"{labels.iloc[i]!r}, which is not one of the classes {self.classes}"
             )
-        return labels.map(self._index).to_numpy(np.int64)
+        return labels.map(self.index).to_numpy(np.int64)
 
     def decode(self, indices: np.ndarray) -> np.ndarray:
         return np.asarray(self.classes, dtype=object)[np.asarray(indices)]
@@ -139,18 +260,9 @@ class Classification(Task):
     def training_targets(self, y: np.ndarray) -> np.ndarray:
         return np.eye(self.num_outputs, dtype=np.float32)[y]
 
-    def sampler_labels(self, targets: np.ndarray) -> np.ndarray:
-        return P.labels_of(targets)
-
-    def stratify_key(self, y: np.ndarray) -> np.ndarray:
-        return y
-
-    def describe_stratum(self, key: Any) -> str:
-        return f"class {self.classes[int(key)]!r}"
-
     # ---- model outputs ---------------------------------------------------------------------
     def build_loss(self, train: TrainConfig, targets: np.ndarray) -> torch.nn.Module:
-        return build_loss(train, self.sampler_labels(targets), self.num_outputs)
+        return build_loss(train, P.labels_of(targets), self.num_outputs)
 
     def activate(self, logits: np.ndarray) -> np.ndarray:
         return P.softmax(logits)
@@ -158,95 +270,9 @@ class Classification(Task):
     def merge(self, logits: np.ndarray, how: str) -> np.ndarray:
         return P.merge_logits(logits, how)
 
-    def validation_loss(self, y: np.ndarray, pred: np.ndarray) -> float:
-        return METRICS["log_loss"](y, pred)
-
-    def correct(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-        return P.labels_of(pred) == y
-
-    # ---- submissions -----------------------------------------------------------------------
-    def submission_values(self, pred: np.ndarray, columns: list[str]) -> dict[str, np.ndarray]:
-        if self.cfg.submission_format == "label":
-            if len(columns) != 1:
-                raise DataError(
-                    "submission_format=label needs one target column in sample_submission, "
-                    f"found {columns}"
-                )
-            return {columns[0]: self.decode(P.labels_of(pred))}
-        unknown = [c for c in columns if c not in self._index]
-        if unknown:
-            raise DataError(f"sample_submission columns {unknown} are not classes {self.classes}")
-        return {c: pred[:, self._index[c]] for c in columns}
-
-    def check_submission_column(self, values: pd.Series, column: str, source: str) -> None:
-        if self.cfg.submission_format == "label":
-            bad = ~values.astype(str).isin(self.classes)
-            what = f"not a class {self.classes}"
-        else:
-            num = pd.to_numeric(values, errors="coerce")
-            bad = num.isna() | (num < 0) | (num > 1)
-            what = "not a probability in [0, 1]"
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"{source}: line {i + 2}, column {column!r} = {values.iloc[i]!r} is {what}"
-            )
-
-    def submission_predictions(self, sub: pd.DataFrame, columns: list[str]) -> np.ndarray:
-        if self.cfg.submission_format == "label":
-            return np.eye(self.num_outputs)[self.encode(sub, Path("submission"))]
-        pred = np.zeros((len(sub), self.num_outputs))
-        for c in columns:
-            pred[:, self._index[c]] = sub[c].astype(float)
-        return pred
-
-    # ---- ensembles -------------------------------------------------------------------------
-    def blends(self) -> dict[str, Blend]:
-        log_loss = METRICS["log_loss"]
-        return {
-            "blend": Blend(partial(fit_simplex_weights, loss=log_loss), weighted, "weights"),
-            "logit_blend": Blend(P.fit_logit_weights, P.logit_weighted, "log-prob weights"),
-        }
-
-    def level2_features(
-        self, preds: list[np.ndarray], names: list[str], logits: bool, row_stats: bool, mean: bool
-    ) -> tuple[np.ndarray, list[str]]:
-        return P.level2_blocks(preds, names, self.classes, logits, row_stats, mean)
-
-    def prior_margin(self, preds: list[np.ndarray], weights: np.ndarray, prior: str) -> np.ndarray:
-        scores = P.prior_scores(preds, weights, prior)
-        # with two classes XGBoost fits one margin: the positive class's logit
-        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
-
-    def meta_estimator(self, params: dict[str, Any]) -> XGBClassifier:
-        eval_metric = "mlogloss" if self.num_outputs > 2 else "logloss"
-        return XGBClassifier(**params, eval_metric=eval_metric)
-
-    def meta_predict(self, model: Any, x: np.ndarray, margin: np.ndarray | None) -> np.ndarray:
-        return model.predict_proba(x, base_margin=margin)
-
-    # ---- pseudo-labels ---------------------------------------------------------------------
-    def pseudo_candidates(self, pred: np.ndarray) -> PseudoCandidates:
-        group = P.labels_of(pred)
-        return PseudoCandidates(group, self.num_outputs, pred.max(axis=1), self.decode(group))
-
     @property
-    def label_names(self) -> list[str]:
-        return list(self.classes)
-
-    def distill_targets(self, pred: np.ndarray, temperature: float) -> np.ndarray:
-        return D.softened(pred, temperature)
-
-    def distill_loss(
-        self, logits: torch.Tensor, soft: torch.Tensor, temperature: float
-    ) -> torch.Tensor:
-        return D.soft_cross_entropy(logits, soft, temperature)
-
-    def pseudo_targets(self, pred: np.ndarray, soft: bool) -> np.ndarray:
-        if soft:
-            p = pred.astype(np.float32)
-            return p / p.sum(1, keepdims=True)
-        return self.training_targets(P.labels_of(pred))
+    def valid_loss(self) -> Metric:
+        return LOG_LOSS
 
 
 class Multiclass(Classification):
@@ -261,22 +287,8 @@ class Binary(Classification):
     name = "binary"
 
     def __init__(self, cfg: CompetitionConfig, source: Path, classes: list[str]) -> None:
-        super().__init__(cfg, source, classes)
         if len(classes) != 2:
             raise DataError(
                 f"{source}: a binary task needs exactly two classes, found {len(classes)}: {classes}"
             )
-
-    def _positive_column(self, columns: list[str]) -> bool:
-        return len(columns) == 1 and columns[0] not in self._index
-
-    def submission_values(self, pred: np.ndarray, columns: list[str]) -> dict[str, np.ndarray]:
-        if self.cfg.submission_format == "proba" and self._positive_column(columns):
-            return {columns[0]: pred[:, 1]}
-        return super().submission_values(pred, columns)
-
-    def submission_predictions(self, sub: pd.DataFrame, columns: list[str]) -> np.ndarray:
-        if self.cfg.submission_format == "proba" and self._positive_column(columns):
-            p = sub[columns[0]].astype(float).to_numpy()
-            return np.stack([1 - p, p], axis=1)
-        return super().submission_predictions(sub, columns)
+        super().__init__(cfg, source, classes)

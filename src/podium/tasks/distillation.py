@@ -11,10 +11,13 @@ apply.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from podium.tasks.capabilities import Distillation
 from podium.tasks.probability import softmax
 
 
@@ -54,3 +57,37 @@ def value_error(logits: torch.Tensor, soft: torch.Tensor, scaled_bce: bool) -> t
             logits.float(), soft.float(), reduction="none"
         ).mean(1)
     return (logits.float() - soft.float()).pow(2).mean(1)
+
+
+class SoftmaxDistillation(Distillation):
+    """Classes: the teacher's softened probabilities and a cross-entropy at T."""
+
+    def targets(self, pred: np.ndarray, temperature: float) -> np.ndarray:
+        return softened(pred, temperature)
+
+    def loss(self, logits: torch.Tensor, soft: torch.Tensor, temperature: float) -> torch.Tensor:
+        return soft_cross_entropy(logits, soft, temperature)
+
+
+class SigmoidDistillation(Distillation):
+    """Independent labels: each label softened through its logit, a BCE at T."""
+
+    def targets(self, pred: np.ndarray, temperature: float) -> np.ndarray:
+        return softened_sigmoid(pred, temperature)
+
+    def loss(self, logits: torch.Tensor, soft: torch.Tensor, temperature: float) -> torch.Tensor:
+        return sigmoid_cross_entropy(logits, soft, temperature)
+
+
+class ValueDistillation(Distillation):
+    """Values: the teacher's predictions in the student's training scale (`to_training`),
+    a squared error (a BCE for the min-max scaled `bce` loss); T does not apply."""
+
+    def __init__(self, to_training: Callable[[np.ndarray], np.ndarray], scaled_bce: bool) -> None:
+        self.to_training, self.scaled_bce = to_training, scaled_bce
+
+    def targets(self, pred: np.ndarray, temperature: float) -> np.ndarray:
+        return self.to_training(pred)
+
+    def loss(self, logits: torch.Tensor, soft: torch.Tensor, temperature: float) -> torch.Tensor:
+        return value_error(logits, soft, scaled_bce=self.scaled_bce)

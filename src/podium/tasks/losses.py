@@ -88,17 +88,17 @@ class RegressionLoss(torch.nn.Module):
         super().__init__()
         if kind not in LOSSES:
             raise ConfigError(f"train.loss: {kind!r} is not a regression loss {list(LOSSES)}")
-        self.kind = kind
+        self.name = kind
 
     def forward(
         self, out: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None
     ) -> torch.Tensor:
         out, target = out.float(), target.float()
-        if self.kind == "mse":
+        if self.name == "mse":
             per = F.mse_loss(out, target, reduction="none")
-        elif self.kind == "huber":
+        elif self.name == "huber":
             per = F.huber_loss(out, target, reduction="none", delta=1.0)
-        elif self.kind == "l1":
+        elif self.name == "l1":
             per = F.l1_loss(out, target, reduction="none")
         else:
             per = F.binary_cross_entropy_with_logits(out, target, reduction="none")

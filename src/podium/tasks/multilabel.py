@@ -4,24 +4,23 @@ label) into a (N, L) 0/1 matrix; the model has one output per label, each an ind
 sigmoid (`multilabel_loss`: bce, focal or asl, per-label positive weights, label smoothing);
 predictions are per-label probabilities, columns `p_<label>`.
 
-Metrics and thresholds: `multilabel_metrics` (mean column AUC, average precision, F-beta
-micro / macro / samples with thresholds fitted on the OOF rows, CV-honestly). Folds:
-iterative stratification (`multilabel_folds`). Views, folds and seeds merge by the mean of
+Metrics: `podium.metrics.multilabel` (mean column AUC, average precision, F-beta micro /
+macro / samples); an F metric's thresholds are the task's decision
+(`podium.tasks.decisions.Thresholds`, fitted on the OOF rows CV-honestly). Folds: iterative
+stratification (`multilabel_folds`). Views, folds and seeds merge by the mean of
 probabilities (`prob`) or the sigmoid of the mean logit (`logit`). Blends: the mean, a
 simplex-weighted mean (`blend`), one weighted mean per label (`label_blend`) and a weighted
-sum of logits (`logit_blend`), each fitted on the binary cross-entropy; the meta-model is
-XGBoost's multi-label `XGBClassifier` (`binary:logistic`, one sigmoid per label), boosted from
-a blend's logits. Tabular members are fitted one-vs-rest.
+sum of logits (`logit_blend`) (`multilabel_stacking`). Tabular members are fitted one-vs-rest.
 
 The submission (`competition.submission_format`): `label` writes one column of tags, the
 labels whose probability reaches its threshold (an empty cell when none does); `proba` writes
 one column per label: the probability for ranking metrics (auc, average_precision), the 0/1
-decision for F metrics. Pseudo-labels and class samplers need one class per row: refused.
+decision for F metrics. There is no pseudo-label or sampling capability (they need one class
+per row).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,18 +29,19 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.multiclass import OneVsRestClassifier
-from xgboost import XGBClassifier
 
 from podium.config import CompetitionConfig, Config, TrainConfig
-from podium.errors import ArtifactError, ConfigError, DataError
+from podium.errors import ConfigError, DataError
 from podium.metrics import Metric
-from podium.tasks import distillation as D
-from podium.tasks import multilabel_blends as B
+from podium.metrics.multilabel import FBETA, LOG_LOSS, MULTILABEL
 from podium.tasks import tags as T
-from podium.tasks.base import Blend, PseudoCandidates, Task
+from podium.tasks.base import Task, TaskDefaults, resolve_metric
+from podium.tasks.capabilities import FoldScheme, SubmissionCodec, TabularFit
+from podium.tasks.decisions import MetricThresholds, Thresholds
+from podium.tasks.distillation import SigmoidDistillation
 from podium.tasks.multilabel_folds import multilabel_folds
 from podium.tasks.multilabel_loss import LOSSES, build_multilabel_loss
-from podium.tasks.multilabel_metrics import FBETA, METRICS, oof_decisions
+from podium.tasks.multilabel_stacking import LabelStacking
 
 _log = logging.getLogger(__name__)
 
@@ -52,16 +52,100 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float64)))  # overflow-free
 
 
+class LabelSubmission(SubmissionCodec):
+    """`label`: one column of tags, the labels at or above 0.5 of (decided) predictions, an
+    empty cell for none; `proba`: one column per label, the probability, or the 0/1 decision
+    where the task decides (an F metric)."""
+
+    allows_empty = True  # a row with no tag
+
+    def __init__(self, task: Multilabel) -> None:
+        self.task = task
+
+    def values(self, pred: np.ndarray, columns: list[str]) -> dict[str, np.ndarray]:
+        cfg, labels = self.task.cfg, self.task.labels
+        T.check_sample_columns(cfg, labels, columns, Path("sample_submission"))
+        decided = np.asarray(pred) >= 0.5
+        if cfg.submission_format == "label":
+            if self.task.decision is None:
+                _log.warning("tags at threshold 0.5 (metric %s fits none)", self.task.metric.name)
+            return {columns[0]: T.decode_tags(decided, labels)}
+        values = decided.astype(np.int64) if self.task.decision is not None else pred
+        return {c: values[:, labels.index(c)] for c in columns}
+
+    def check_column(self, values: pd.Series, column: str, source: str) -> None:
+        labels = self.task.labels
+        if self.task.cfg.submission_format == "label":
+            known = set(labels)
+            for i, tags in enumerate(T.split_tags(values)):
+                unknown = [t for t in tags if t not in known]
+                if unknown:
+                    raise DataError(
+                        f"{source}: line {i + 2}, column {column!r} has tag {unknown[0]!r}, "
+                        f"not one of the labels {labels}"
+                    )
+            return
+        num = pd.to_numeric(values, errors="coerce")
+        bad = num.isna() | (num < 0) | (num > 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{source}: line {i + 2}, column {column!r} = {values.iloc[i]!r} is not a "
+                "probability in [0, 1]"
+            )
+
+    def predictions(self, sub: pd.DataFrame, columns: list[str]) -> np.ndarray:
+        cfg, labels = self.task.cfg, self.task.labels
+        if cfg.submission_format == "label":
+            table = pd.DataFrame({cfg.target_column: sub[columns[0]].fillna("")})
+            return T.encode_tags(cfg, labels, table, Path("submission")).astype(float)
+        pred = np.zeros((len(sub), len(labels)))
+        for c in columns:
+            pred[:, labels.index(c)] = sub[c].astype(float)
+        return pred
+
+
+class LabelFolds(FoldScheme):
+    """Iterative stratification of every label (`multilabel_folds`); the label set of each
+    row as an integer is the key of the meta-model's inner split (which stratifies only when
+    every set has two rows)."""
+
+    def __init__(self, labels: list[str], source: Path) -> None:
+        self.labels, self.source = labels, source
+
+    def stratify_key(self, y: np.ndarray) -> np.ndarray:
+        _, key = np.unique(np.asarray(y, np.int8), axis=0, return_inverse=True)
+        return key.reshape(-1).astype(np.int64)
+
+    def describe_stratum(self, key: Any) -> str:
+        return f"label set #{int(key)}"
+
+    def split(
+        self, y: np.ndarray, method: str, n_splits: int, seed: int, groups: np.ndarray | None
+    ) -> np.ndarray | None:
+        if method not in ("stratified", "stratified_group"):
+            return None
+        return multilabel_folds(y, n_splits, seed, groups, self.labels, str(self.source))
+
+
 class Multilabel(Task):
     name = "multilabel"
-    metrics: ClassVar[dict[str, Metric]] = METRICS
-    empty_submission_values = True  # a row with no tag
-    decision_keys = ("thresholds",)
+    metrics: ClassVar[dict[str, Metric]] = MULTILABEL
+    defaults: ClassVar[TaskDefaults] = TaskDefaults(metric="auc", loss="bce")
 
     def __init__(self, cfg: CompetitionConfig, source: Path, labels: list[str]) -> None:
-        super().__init__(cfg, source)
+        super().__init__(cfg, source, resolve_metric(cfg, self.name, self.metrics, self.defaults))
         self.labels = labels
-        self.thresholds = np.full(len(labels), 0.5)  # the submission's (`for_submission`)
+        if self.metric.source is None and self.metric.name in FBETA:
+            beta, average = FBETA[self.metric.name]
+            self.decision = Thresholds(beta, average, cfg.thresholds == "per_label", labels)
+        elif self.metric.source is not None and self.metric.needs == "decisions":
+            self.decision = MetricThresholds(self.metric, labels)
+        self.stacking = LabelStacking(labels)
+        self.submission = LabelSubmission(self)
+        self.distill = SigmoidDistillation()
+        self.folds = LabelFolds(labels, source)
+        self.tabular = TabularFit(regressor=False, wrap=OneVsRestClassifier)
 
     @classmethod
     def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -90,24 +174,17 @@ class Multilabel(Task):
         return task
 
     def check_config(self, cfg: Config) -> None:
+        super().check_config(cfg)
         tc, comp = cfg.train, cfg.competition
         refused = {
             "train.loss": (
-                tc.loss not in LOSSES,
+                tc.loss is not None and tc.loss not in LOSSES,
                 f"{tc.loss!r} is not a multilabel loss; use one of {list(LOSSES)}",
-            ),
-            "train.sampler": (
-                tc.sampler != "none",
-                "class-balanced sampling needs one class per row",
             ),
             "infer.merge": (
                 cfg.infer.merge == "geometric",
                 "'geometric' renormalises a softmax; use prob (mean of sigmoids) or logit "
                 "(sigmoid of the mean logit)",
-            ),
-            "pseudo": (
-                cfg.pseudo is not None,
-                "pseudo-labels select one confident class per row; not supported for multilabel",
             ),
         }
         for key, (bad, why) in refused.items():
@@ -139,25 +216,6 @@ class Multilabel(Task):
     def training_targets(self, y: np.ndarray) -> np.ndarray:
         return np.asarray(y, np.float32)
 
-    def sampler_labels(self, targets: np.ndarray) -> None:
-        return None
-
-    def stratify_key(self, y: np.ndarray) -> np.ndarray:
-        """The label set of each row, as an integer (for the meta-model's inner split, which
-        stratifies only when every set has two rows; the folds stratify iteratively)."""
-        _, key = np.unique(np.asarray(y, np.int8), axis=0, return_inverse=True)
-        return key.reshape(-1).astype(np.int64)
-
-    def describe_stratum(self, key: Any) -> str:
-        return f"label set #{int(key)}"
-
-    def split_folds(
-        self, y: np.ndarray, method: str, n_splits: int, seed: int, groups: np.ndarray | None
-    ) -> np.ndarray | None:
-        if method not in ("stratified", "stratified_group"):
-            return None
-        return multilabel_folds(y, n_splits, seed, groups, self.labels, str(self.source))
-
     # ---- model outputs ---------------------------------------------------------------------
     def build_loss(self, train: TrainConfig, targets: np.ndarray) -> torch.nn.Module:
         return build_multilabel_loss(train, targets)
@@ -173,125 +231,6 @@ class Multilabel(Task):
             return sigmoid(np.asarray(logits, np.float64).mean(axis=0))
         raise ConfigError(f"infer.merge: {how!r} does not apply to a multilabel task")
 
-    def validation_loss(self, y: np.ndarray, pred: np.ndarray) -> float:
-        return METRICS["log_loss"](y, pred)
-
-    def correct(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-        """Rows whose every label is right at 0.5 (exact match), for the McNemar count."""
-        return ((np.asarray(pred) >= 0.5) == np.asarray(y, bool)).all(axis=1)
-
-    # ---- decisions -------------------------------------------------------------------------
     @property
-    def per_label(self) -> bool:
-        return self.cfg.thresholds == "per_label"
-
-    def oof_decisions(
-        self, y: np.ndarray, pred: np.ndarray, fold: np.ndarray
-    ) -> tuple[np.ndarray, dict[str, Any] | None]:
-        return oof_decisions(y, pred, fold, self.cfg.metric, self.per_label, self.labels)
-
-    def for_submission(self, final: dict[str, Any] | None, source: str) -> Multilabel:
-        """With the thresholds scores.json fitted on every OOF row (0.5 for a ranking metric,
-        whose submission holds probabilities unless it is tags)."""
-        out = copy.copy(self)
-        fitted = (final or {}).get("thresholds")
-        if fitted is None:
-            if self.cfg.metric in FBETA:
-                raise ArtifactError(
-                    f"{source}: no fitted thresholds for {self.cfg.metric}; run `podium oof` "
-                    "(or the ensemble) before submitting"
-                )
-            if self.cfg.submission_format == "label":
-                _log.warning(
-                    "%s: tags at threshold 0.5 (metric %s fits none)", source, self.cfg.metric
-                )
-            return out
-        if fitted.get("labels") != self.labels:
-            raise ArtifactError(
-                f"{source}: thresholds fitted for labels {fitted.get('labels')}, the task has "
-                f"{self.labels}; re-run oof"
-            )
-        out.thresholds = np.asarray(fitted["thresholds"], np.float64)
-        return out
-
-    # ---- submissions -----------------------------------------------------------------------
-    def submission_values(self, pred: np.ndarray, columns: list[str]) -> dict[str, np.ndarray]:
-        T.check_sample_columns(self.cfg, self.labels, columns, Path("sample_submission"))
-        decided = np.asarray(pred) >= self.thresholds
-        if self.cfg.submission_format == "label":
-            return {columns[0]: T.decode_tags(decided, self.labels)}
-        values = decided.astype(np.int64) if self.cfg.metric in FBETA else pred
-        return {c: values[:, self.labels.index(c)] for c in columns}
-
-    def check_submission_column(self, values: pd.Series, column: str, source: str) -> None:
-        if self.cfg.submission_format == "label":
-            known = set(self.labels)
-            for i, tags in enumerate(T.split_tags(values)):
-                unknown = [t for t in tags if t not in known]
-                if unknown:
-                    raise DataError(
-                        f"{source}: line {i + 2}, column {column!r} has tag {unknown[0]!r}, "
-                        f"not one of the labels {self.labels}"
-                    )
-            return
-        num = pd.to_numeric(values, errors="coerce")
-        bad = num.isna() | (num < 0) | (num > 1)
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"{source}: line {i + 2}, column {column!r} = {values.iloc[i]!r} is not a "
-                "probability in [0, 1]"
-            )
-
-    def submission_predictions(self, sub: pd.DataFrame, columns: list[str]) -> np.ndarray:
-        if self.cfg.submission_format == "label":
-            table = pd.DataFrame({self.cfg.target_column: sub[columns[0]].fillna("")})
-            return T.encode_tags(self.cfg, self.labels, table, Path("submission")).astype(float)
-        pred = np.zeros((len(sub), self.num_outputs))
-        for c in columns:
-            pred[:, self.labels.index(c)] = sub[c].astype(float)
-        return pred
-
-    # ---- ensembles -------------------------------------------------------------------------
-    def blends(self) -> dict[str, Blend]:
-        return B.BLENDS
-
-    def level2_features(
-        self, preds: list[np.ndarray], names: list[str], logits: bool, row_stats: bool, mean: bool
-    ) -> tuple[np.ndarray, list[str]]:
-        return B.level2_blocks(preds, names, self.labels, logits, row_stats, mean)
-
-    def prior_margin(self, preds: list[np.ndarray], weights: np.ndarray, prior: str) -> np.ndarray:
-        return B.prior_logits(preds, weights, prior)
-
-    def meta_estimator(self, params: dict[str, Any]) -> XGBClassifier:
-        """XGBoost's multi-label classifier: one sigmoid per label (`binary:logistic`); its
-        `multi_strategy` (one tree per label by default, `multi_output_tree` for trees with a
-        leaf vector) can be set in `ensemble.meta.params`."""
-        return XGBClassifier(**params, objective="binary:logistic", eval_metric="logloss")
-
-    def meta_predict(self, model: Any, x: np.ndarray, margin: np.ndarray | None) -> np.ndarray:
-        return np.asarray(model.predict_proba(x, base_margin=margin)).reshape(len(x), -1)
-
-    def tabular_model(self, model: Any) -> OneVsRestClassifier:
-        return OneVsRestClassifier(model)
-
-    # ---- pseudo-labels ---------------------------------------------------------------------
-    def distill_targets(self, pred: np.ndarray, temperature: float) -> np.ndarray:
-        return D.softened_sigmoid(pred, temperature)
-
-    def distill_loss(self, logits: torch.Tensor, soft: torch.Tensor, temperature: float):
-        return D.sigmoid_cross_entropy(logits, soft, temperature)
-
-    def _no_pseudo(self) -> ConfigError:
-        return ConfigError("pseudo: pseudo-labels are not supported for a multilabel task")
-
-    def pseudo_candidates(self, pred: np.ndarray) -> PseudoCandidates:
-        raise self._no_pseudo()
-
-    @property
-    def label_names(self) -> list[str]:
-        return list(self.labels)
-
-    def pseudo_targets(self, pred: np.ndarray, soft: bool) -> np.ndarray:
-        raise self._no_pseudo()
+    def valid_loss(self) -> Metric:
+        return LOG_LOSS

@@ -64,7 +64,7 @@ class MultilabelLoss(torch.nn.Module):
         super().__init__()
         if kind not in LOSSES:
             raise ConfigError(f"train.loss: {kind!r} is not a multilabel loss {list(LOSSES)}")
-        self.kind, self.label_smoothing, self.gamma = kind, label_smoothing, gamma
+        self.name, self.label_smoothing, self.gamma = kind, label_smoothing, gamma
         self.gamma_neg, self.gamma_pos, self.clip = gamma_neg, gamma_pos, clip
         self.register_buffer("pos_weight", pos_weight)
 
@@ -75,7 +75,7 @@ class MultilabelLoss(torch.nn.Module):
         if self.label_smoothing:
             t = t * (1 - self.label_smoothing) + self.label_smoothing / 2
         pw = self.pos_weight if self.pos_weight is not None else torch.ones_like(x[0])
-        if self.kind == "asl":
+        if self.name == "asl":
             p = torch.sigmoid(x)
             q = (p - self.clip).clamp_min(0.0) if self.clip else p
             log_pos = F.logsigmoid(x)
@@ -86,7 +86,7 @@ class MultilabelLoss(torch.nn.Module):
             )
         else:
             per = F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none")
-            if self.kind == "focal":
+            if self.name == "focal":
                 p = torch.sigmoid(x)
                 p_t = p * t + (1.0 - p) * (1.0 - t)
                 per = per * (1.0 - p_t).pow(self.gamma)
@@ -98,7 +98,7 @@ class MultilabelLoss(torch.nn.Module):
 
 def build_multilabel_loss(cfg: TrainConfig, targets: np.ndarray) -> MultilabelLoss:
     return MultilabelLoss(
-        cfg.loss,
+        cfg.loss or "bce",
         positive_weights(cfg, targets),
         cfg.label_smoothing,
         cfg.focal_gamma,

@@ -3,6 +3,7 @@ TensorBoard follow each unit's epochs and result and each CV, without the engine
 of them (the engine's one hook, `on_epoch_end`, is all they use) and without ever failing a
 run (podium.tracking.session)."""
 
-from podium.tracking.session import RunLabel, Tracking, track_cv, track_unit_result, unit_tracking
+from podium.tracking.run import RunLabel
+from podium.tracking.session import Tracking, track_cv, track_unit_result, unit_tracking
 
 __all__ = ["RunLabel", "Tracking", "track_cv", "track_unit_result", "unit_tracking"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.config import Config
-from podium.tracking.session import RunLabel
+from podium.tracking.run import RunLabel
 
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param's value
 BATCH = 100  # MLflow's limit on params per log_batch call

@@ -20,45 +20,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from podium.config import Config
 from podium.engine import distributed
 from podium.records import HISTORY, read_history, result_numbers, scores_from_json
+from podium.tracking.run import Opener, RunLabel, TrackerRun
 
 _log = logging.getLogger(__name__)
 
 EpochHook = Callable[[int, dict[str, float]], None]
-
-
-@dataclass(frozen=True)
-class RunLabel:
-    """Whose run it is: the competition, the experiment and the unit (None: the CV run)."""
-
-    competition: str
-    experiment: str
-    fold: int | None = None
-    seed: int | None = None
-
-    @property
-    def unit(self) -> str:
-        return "cv" if self.fold is None else f"fold{self.fold}/seed{self.seed}"
-
-
-class TrackerRun(Protocol):
-    """One run in one tracker."""
-
-    def log_metrics(self, metrics: dict[str, float], step: int) -> None: ...
-
-    def log_summary(self, values: dict[str, float]) -> None: ...
-
-    def finish(self, ok: bool) -> None: ...
-
-
-# (cfg, label, folder for local files, resolved config, first step this process logs) -> run
-Opener = Callable[[Config, RunLabel, Path, dict[str, Any], int], TrackerRun]
 
 
 def _openers() -> dict[str, Opener]:

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from podium.config import Config
-from podium.tracking.session import RunLabel
+from podium.tracking.run import RunLabel
 
 FOLDER = "tensorboard"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.config import Config
-from podium.tracking.session import RunLabel
+from podium.tracking.run import RunLabel
 
 
 class WandbRun:

@@ -23,11 +23,11 @@ import optuna
 
 from podium.artifacts import read_json
 from podium.config import Config
+from podium.config.tune import TuneConfig, WilcoxonPrunerConfig
 from podium.engine.averaging import checkpoint_score
 from podium.ensemble.meta_cv import meta_cv_score
 from podium.experiment import Experiment
 from podium.tasks import metric_of
-from podium.tuning.schema import TuneConfig, WilcoxonPrunerConfig
 from podium.tuning.space import suggest, with_params
 from podium.units.train import train_units
 

@@ -11,7 +11,7 @@ from typing import Any
 import optuna
 
 from podium.config import Config, ConfigError, deep_merge, from_dict
-from podium.tuning.schema import CategoricalParam, FloatParam, IntParam, Param
+from podium.config.tune import CategoricalParam, FloatParam, IntParam, Param
 
 
 def suggest(trial: optuna.Trial, space: dict[str, Param]) -> dict[str, Any]:

@@ -21,9 +21,7 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend
 
 from podium.config import Config, ConfigError
-from podium.engine.seeding import derive_seed
-from podium.fingerprint import fingerprint
-from podium.tuning.schema import (
+from podium.config.tune import (
     HalvingPrunerConfig,
     HyperbandPrunerConfig,
     MedianPrunerConfig,
@@ -32,6 +30,9 @@ from podium.tuning.schema import (
     TuneConfig,
     WilcoxonPrunerConfig,
 )
+from podium.engine.seeding import derive_seed
+from podium.fingerprint import fingerprint
+from podium.tasks import metric_of
 
 FINGERPRINT_ATTR = "podium_base_config"
 
@@ -137,7 +138,8 @@ def open_study(
     if study.direction.name.lower() != direction:
         raise ConfigError(
             f"{cfg.source}: study {name!r} in {url} was created to {study.direction.name.lower()}, "
-            f"but metric {cfg.competition.metric!r} needs {direction}; use another tune.study"
+            f"but metric {metric_of(cfg.competition).name!r} needs {direction}; use another "
+            "tune.study"
         )
     fingerprint = base_fingerprint(cfg)
     recorded = study.user_attrs.get(FINGERPRINT_ATTR)

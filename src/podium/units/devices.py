@@ -29,7 +29,8 @@ from pathlib import Path
 from podium.config import ConfigError
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
-from podium.units.train import prepare, unit_stamp
+from podium.units.stamps import unit_stamp
+from podium.units.train import prepare
 
 _log = logging.getLogger(__name__)
 

@@ -47,7 +47,8 @@ class Distiller:
         cached = self._cache.get(fold)
         if cached is not None and cached[0] == len(images):
             return cached[1]
-        task = self.student.task
+        distill = self.student.task.distill
+        assert distill is not None  # validation refuses train.distill for a task without it
         preds = []
         for t in self.teachers:
             predictor = UnitPredictor(t)
@@ -57,7 +58,7 @@ class Distiller:
             )
             preds.append(t.task.merge(logits, t.cfg.infer.merge))
         mean = np.mean(preds, axis=0)  # members averaged in prediction space
-        soft = task.distill_targets(mean, self.temperature).astype(np.float32)
+        soft = distill.targets(mean, self.temperature).astype(np.float32)
         _log.info(
             "distill %s fold %d: soft targets of %d rows from %s",
             self.student.cfg.name,
@@ -72,9 +73,9 @@ class Distiller:
 def _check_teacher(student: Experiment, teacher: Experiment) -> None:
     """A teacher predicts the student's rows per fold: same folds, same outputs, CNN models."""
     where = f"{student.cfg.source}: train.distill.teacher {teacher.cfg.name!r}"
-    if teacher.cfg.kind not in ("cnn", "pseudo"):
+    if not teacher.cfg.kind.trains_units:
         raise ConfigError(
-            f"{where} is a {teacher.cfg.kind} experiment; a teacher predicts the student's "
+            f"{where} is a {teacher.cfg.kind.name} experiment; a teacher predicts the student's "
             "training images with its fold-k models, so it must be a CNN experiment (or an "
             "ensemble of them)"
         )

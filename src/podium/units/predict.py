@@ -20,7 +20,7 @@ from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.tasks import Task
-from podium.units.train import unit_stamp
+from podium.units.stamps import unit_stamp
 
 
 def prediction_settings(exp: Experiment) -> dict:

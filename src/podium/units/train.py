@@ -3,11 +3,8 @@ its fold's training rows (plus extra rows such as fold-matched pseudo-labels), v
 its fold. Used by `podium train`, the pseudo-label student and every tune trial.
 
 Freshness: a unit is finished when its `result.json` holds the fingerprint of what it was
-trained from: the training config (values that differ from the defaults), folds.csv, the
-train ids and labels, the train images (path, size, mtime), the extra rows and the external
-tables (`data.external`: rows that join every fold's training set, podium.units.external).
-A unit made from other inputs is refused, naming what changed, until `--force` retrains it
-(nothing finished is ever thrown away silently). Each unit trains under its own lock, so
+trained from (`podium.units.stamps`). A unit made from other inputs is refused, naming what
+changed, until `--force` retrains it (nothing finished is ever thrown away silently). Each unit trains under its own lock, so
 parallel `--fold K` processes work and two processes never train the same unit.
 """
 
@@ -21,64 +18,26 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from podium.artifacts import exclusive, is_locked, read_json, write_json
-from podium.config import Config, save_resolved
+from podium.config import save_resolved
 from podium.data.metadata import fit_stats
 from podium.engine import distributed
 from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
-from podium.fingerprint import Stamp, config_part, fingerprint
+from podium.fingerprint import Stamp, fingerprint
 from podium.tracking import track_unit_result, unit_tracking
 from podium.units.external import External, concat_rows
+from podium.units.stamps import training_config, unit_stamp
 
-if TYPE_CHECKING:  # units.distill predicts with units.predict, which reads unit stamps here
+if TYPE_CHECKING:  # a type only: the distiller is built by the stage
     from podium.units.distill import Distiller
 
 _log = logging.getLogger(__name__)
 
 ExtraRows = Callable[[int], TrainRows | None]
-# what does not change trained weights: progress bars, the kill hook, which units run,
-# which checkpoint predictions use
-UNTRAINED_KEYS = {"progress", "stop_after_epoch", "folds", "seeds", "checkpoint"}
-
-
-def training_config(cfg: Config) -> dict[str, Any]:
-    """The config values that shape a unit's weights (non-default ones only)."""
-    return {
-        "competition": config_part(cfg.competition),
-        "data": config_part(cfg.data),
-        "model": config_part(cfg.model, exclude={"grad_checkpointing"}),  # same weights
-        "train": config_part(cfg.train, exclude=UNTRAINED_KEYS),
-        "pseudo": cfg.pseudo,
-    }
-
-
-def unit_stamp(
-    exp: Experiment,
-    fold: int,
-    seed: int,
-    extra: str | None = None,
-    external: External | None = None,
-) -> Stamp:
-    """The record of unit (fold, seed): `extra` fingerprints its extra rows (pseudo.parquet);
-    `data.external` tables (read now unless given) are a part only where configured, so the
-    stamps of runs without them are unchanged."""
-    parts: dict[str, Any] = {
-        "config": training_config(exp.cfg),
-        "folds": exp.folds_hash,
-        "labels": exp.comp.labels_fingerprint,
-        "images": exp.comp.images_fingerprint("train"),
-        "extra": extra or "",
-        "unit": {"fold": fold, "seed": seed},
-    }
-    if exp.cfg.data.external:
-        parts["external"] = (external or External(exp)).fingerprint
-    if exp.metadata_layout is not None:  # competition.metadata, read by the network
-        parts["metadata"] = exp.metadata_fingerprint("train")
-    return Stamp(exp.unit_dir(fold, seed) / "result.json", parts)
 
 
 def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
@@ -144,7 +103,7 @@ def prepare(exp: Experiment, start_over: bool = False) -> None:
         write_json(
             meta,
             {
-                "kind": cfg.kind,
+                "kind": cfg.kind.name,
                 "folds_hash": exp.folds_hash,
                 "config_hash": config_fp,
                 "columns": exp.task.columns,

@@ -1,4 +1,4 @@
-"""The `ensemble:` section of a config, validated once at the boundary (unknown keys name the
+"""The `ensemble:` section of a config, validated with the config (unknown keys name the
 closest valid one), so the ensemble stage trusts it.
 
     ensemble:
@@ -23,9 +23,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from podium.config import Config, parse_section
+from podium.config.section import StageSection, SubSection
 
 # XGBoost defaults for a small meta-model on a few dozen probability columns: shallow trees
 # and a slow learning rate, stopped early on the inner split.
@@ -52,15 +52,11 @@ def check_meta_params(params: dict[str, Any]) -> None:
         )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MemberRef(_Strict):
+class MemberRef(SubSection):
     config: str
 
 
-class FeaturesConfig(_Strict):
+class FeaturesConfig(SubSection):
     logits: bool = False
     # the members' mean probability per class: the blend itself, one column a tree can split on
     mean_proba: bool = False
@@ -69,7 +65,7 @@ class FeaturesConfig(_Strict):
     metadata: bool | list[str] = Field(default_factory=list)
 
 
-class MetaConfig(_Strict):
+class MetaConfig(SubSection):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     inner_valid_fraction: float = Field(0.2, gt=0, lt=1)
     early_stopping_rounds: int = Field(50, ge=1)
@@ -96,7 +92,7 @@ class MetaConfig(_Strict):
         return merged
 
 
-class EnsembleConfig(_Strict):
+class EnsembleConfig(StageSection):
     members: list[str | MemberRef] = Field(min_length=1)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     meta: MetaConfig = Field(default_factory=MetaConfig)
@@ -107,20 +103,20 @@ class EnsembleConfig(_Strict):
         base = Path(source).parent if source else Path(".")
         return [base / (m if isinstance(m, str) else m.config) for m in self.members]
 
+    @classmethod
+    def known_names(cls) -> list[str]:
+        return sorted(
+            {
+                f
+                for m in (EnsembleConfig, FeaturesConfig, MetaConfig, MemberRef)
+                for f in m.model_fields
+            }
+        )
 
-_KNOWN = sorted(
-    {f for m in (EnsembleConfig, FeaturesConfig, MetaConfig, MemberRef) for f in m.model_fields}
-)
-
-
-def _where(loc: tuple) -> str:
-    return "ensemble" + "".join(
-        f"[{p}]" if isinstance(p, int) else f".{p}"
-        for p in loc
-        if p not in ("str", "MemberRef")  # pydantic's union tags, not user keys
-    )
-
-
-def parse_ensemble(cfg: Config) -> EnsembleConfig:
-    """The validated `ensemble:` section of `cfg`; ConfigError names the file and the key."""
-    return parse_section(cfg, "ensemble", EnsembleConfig, known=_KNOWN, where=_where)
+    @classmethod
+    def location(cls, name: str, loc: tuple[Any, ...]) -> str:
+        return name + "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}"
+            for p in loc
+            if p not in ("str", "MemberRef")  # pydantic's union tags, not user keys
+        )

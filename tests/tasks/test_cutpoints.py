@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from podium.cutpoints import (
-    apply_cutpoints,
-    fit_cutpoints,
-    fit_cutpoints_cv,
-    midpoint_cuts,
-)
-from podium.metric_fns import quadratic_weighted_kappa
+from podium.metrics.ordinal import apply_cutpoints, midpoint_cuts, quadratic_weighted_kappa
+from podium.tasks.decisions import Cutpoints, fit_cutpoints
 
 GRADES = list(range(5))
+
+
+def fit_cutpoints_cv(y, x, fold, grades):
+    """The decision over (N, 1) columns, as the ordinal task fits it."""
+    return Cutpoints(np.asarray(grades)).fit_cv(y[:, None], x[:, None], fold)
 
 
 def aptos_like(seed: int, n: int = 400):
@@ -49,8 +49,9 @@ def test_fitted_cuts_are_sorted_and_never_worse_than_rounding(seed):
 def test_fitting_gains_on_biased_predictions():
     y, x = aptos_like(0, n=2000)
     fit = fit_cutpoints_cv(y, x, np.arange(len(y)) % 5, GRADES)
-    assert fit.fit_qwk > fit.rounded_qwk + 0.005
-    assert fit.cv_qwk > fit.rounded_qwk  # the gain holds on rows the cuts never saw
+    rounded = quadratic_weighted_kappa(y, apply_cutpoints(x, midpoint_cuts(GRADES)), GRADES)
+    assert fit.summary.fit_score > rounded + 0.005
+    assert fit.summary.cv_score > rounded  # the gain holds on rows the cuts never saw
 
 
 def test_perfect_rounding_is_kept():
@@ -63,18 +64,20 @@ def test_cv_cuts_ignore_their_own_fold():
     y, x = aptos_like(1, n=300)
     fold = np.arange(300) % 3
     fit = fit_cutpoints_cv(y, x, fold, GRADES)
-    assert np.array_equal(fit.cuts, fit_cutpoints(y, x, GRADES))
-    for i, k in enumerate(fit.folds):
+    s = fit.summary
+    assert s.params == fit_cutpoints(y, x, GRADES).tolist()
+    grades = fit.decided_oof[:, 0].astype(int)
+    for k in range(3):
         rows = fold == k
-        assert np.array_equal(fit.oof_grades[rows], apply_cutpoints(x[rows], fit.fold_cuts[i]))
+        assert np.array_equal(grades[rows], apply_cutpoints(x[rows], s.fold_params[k]))
         changed_y, changed_x = y.copy(), x.copy()
         changed_y[rows] = 4 - changed_y[rows]
         changed_x[rows] = -changed_x[rows]
-        other = fit_cutpoints_cv(changed_y, changed_x, fold, GRADES)
-        assert np.array_equal(other.fold_cuts[i], fit.fold_cuts[i])
-        assert not np.array_equal(other.cuts, fit.cuts)
-    assert fit.cv_qwk == pytest.approx(quadratic_weighted_kappa(y, fit.oof_grades, GRADES))
-    assert set(fit.to_dict()["fold_cuts"]) == {"0", "1", "2"}
+        other = fit_cutpoints_cv(changed_y, changed_x, fold, GRADES).summary
+        assert other.fold_params[k] == s.fold_params[k]
+        assert other.params != s.params
+    assert s.cv_score == pytest.approx(quadratic_weighted_kappa(y, grades, GRADES))
+    assert set(s.to_json()["fold_params"]) == {"0", "1", "2"}
 
 
 def test_bad_grades_are_named():

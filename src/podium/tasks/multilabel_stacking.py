@@ -1,5 +1,6 @@
-"""Blends, level-2 features and the meta-model's prior for independent per-label probabilities
-(multilabel). Every blend is fitted on the mean binary cross-entropy:
+"""The stacking capability of independent per-label probabilities (multilabel): blends,
+level-2 features, the meta-model's prior, estimator and predictions. Every blend is fitted on
+the mean binary cross-entropy:
 
     blend         one simplex weight per member, shared by every label
     label_blend   simplex weights per label (M, L): a member can lead on the labels it is
@@ -11,13 +12,15 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
+from xgboost import XGBClassifier
 
-from podium.metric_fns import multilabel_log_loss
-from podium.tasks.base import Blend
+from podium.metrics.multilabel import multilabel_log_loss
 from podium.tasks.blending import fit_simplex_weights, weighted
+from podium.tasks.capabilities import Blend, Stacking
 
 EPS = 1e-6
 
@@ -106,3 +109,34 @@ def level2_blocks(
             blocks.append(stacked.std(axis=0))
             out += [f"std:p_{label}" for label in labels]
     return np.concatenate(blocks, axis=1), out
+
+
+class LabelStacking(Stacking):
+    """The blends above; XGBoost's multi-label classifier as the meta-model (one sigmoid per
+    label, `binary:logistic`), boosted from a blend's logits."""
+
+    def __init__(self, labels: list[str]) -> None:
+        self.labels = labels
+
+    def blends(self) -> dict[str, Blend]:
+        return BLENDS
+
+    def level2_features(
+        self, preds: list[np.ndarray], names: list[str], logits: bool, row_stats: bool, mean: bool
+    ) -> tuple[np.ndarray, list[str]]:
+        return level2_blocks(preds, names, self.labels, logits, row_stats, mean)
+
+    def prior_margin(self, preds: list[np.ndarray], weights: np.ndarray, prior: str) -> np.ndarray:
+        return prior_logits(preds, weights, prior)
+
+    def meta_estimator(self, params: dict[str, Any]) -> XGBClassifier:
+        """Its `multi_strategy` (one tree per label by default, `multi_output_tree` for trees
+        with a leaf vector) can be set in `ensemble.meta.params`."""
+        return XGBClassifier(**params, objective="binary:logistic", eval_metric="logloss")
+
+    def meta_predict(self, model: Any, x: np.ndarray, margin: np.ndarray | None) -> np.ndarray:
+        return np.asarray(model.predict_proba(x, base_margin=margin)).reshape(len(x), -1)
+
+    def correct(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Rows whose every label is right at 0.5 (exact match), for the McNemar count."""
+        return ((np.asarray(pred) >= 0.5) == np.asarray(y, bool)).all(axis=1)

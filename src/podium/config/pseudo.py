@@ -1,5 +1,5 @@
-"""The `pseudo:` section of a student config, validated once at the boundary (unknown keys
-name the closest valid one), so the pseudo stage trusts it.
+"""The `pseudo:` section of a student config, validated with the config (unknown keys name
+the closest valid one), so the pseudo stage trusts it.
 
     pseudo:
       teacher: resnet10t.yaml     # an experiment or ensemble config, relative to this file
@@ -22,14 +22,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from podium.config import Config, parse_section
+from podium.config.section import StageSection
 
 
-class PseudoConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PseudoConfig(StageSection):
     teacher: str
     all_folds: bool = False
     use_test: bool = True
@@ -59,7 +57,6 @@ class PseudoConfig(BaseModel):
             return None
         return data_dir / self.extra_images
 
-
-def parse_pseudo(cfg: Config) -> PseudoConfig:
-    """The validated `pseudo:` section of `cfg`; ConfigError names the file and the key."""
-    return parse_section(cfg, "pseudo", PseudoConfig, suggest=lambda k: f"'pseudo.{k}'")
+    @classmethod
+    def suggestion(cls, name: str, key: str) -> str:
+        return f"'{name}.{key}'"

@@ -1,5 +1,5 @@
-"""The `tune:` section of a config, validated once at the boundary (unknown keys name the
-closest valid one), so the rest of tune trusts it.
+"""The `tune:` section of a config, validated with the config (unknown keys name the closest
+valid one), so the rest of tune trusts it.
 
     tune:
       mode: train                 # train: trials train the experiment; meta: the ensemble's
@@ -23,26 +23,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    field_validator,
-    model_validator,
-)
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from podium.config import Config, parse_section
+from podium.config.section import StageSection, SubSection
 
 Choice = bool | int | float | str | None  # what Optuna stores for a categorical
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Param(_Strict):
+class _Param(SubSection):
     # `{switch: value}` or `{switch: [value, ...]}`: suggest this parameter only when every
     # named parameter (declared earlier) took one of the listed values in this trial
     when: dict[str, Choice | list[Choice]] | None = None
@@ -113,7 +101,7 @@ Param = Annotated[FloatParam | IntParam | CategoricalParam, Field(discriminator=
 # ---- samplers and pruners: a name plus the keyword arguments of Optuna's class ---------------
 
 
-class TPESamplerConfig(_Strict):
+class TPESamplerConfig(SubSection):
     """Seeded multivariate TPE; `group` splits conditional spaces, `constant_liar` keeps
     concurrent workers from piling onto the same point."""
 
@@ -125,19 +113,19 @@ class TPESamplerConfig(_Strict):
     constant_liar: bool = True
 
 
-class RandomSamplerConfig(_Strict):
+class RandomSamplerConfig(SubSection):
     name: Literal["random"]
     seed: int | None = 0
 
 
-class MedianPrunerConfig(_Strict):
+class MedianPrunerConfig(SubSection):
     name: Literal["median"] = "median"
     n_startup_trials: int = Field(5, ge=0)
     n_warmup_steps: int = Field(1, ge=0)  # epochs every trial runs before it can be pruned
     interval_steps: int = Field(1, ge=1)
 
 
-class HalvingPrunerConfig(_Strict):
+class HalvingPrunerConfig(SubSection):
     """Successive halving: rungs at min_resource * reduction_factor**k epochs."""
 
     name: Literal["halving"]
@@ -146,14 +134,14 @@ class HalvingPrunerConfig(_Strict):
     min_early_stopping_rate: int = Field(0, ge=0)
 
 
-class HyperbandPrunerConfig(_Strict):
+class HyperbandPrunerConfig(SubSection):
     name: Literal["hyperband"]
     min_resource: int = Field(1, ge=1)
     max_resource: int | Literal["auto"] = "auto"
     reduction_factor: int = Field(3, ge=2)
 
 
-class WilcoxonPrunerConfig(_Strict):
+class WilcoxonPrunerConfig(SubSection):
     """Prunes across folds: each fold's score is one paired sample against the best trial.
     With it, a trial reports once per fold (not per epoch); a signed-rank test needs about
     five folds or more (`train.folds`) before any p-value can fall under the threshold."""
@@ -163,7 +151,7 @@ class WilcoxonPrunerConfig(_Strict):
     n_startup_steps: int = Field(2, ge=0)
 
 
-class NoPrunerConfig(_Strict):
+class NoPrunerConfig(SubSection):
     name: Literal["none"]
 
 
@@ -191,7 +179,7 @@ PrunerConfig = Annotated[
 ]
 
 
-class TuneConfig(_Strict):
+class TuneConfig(StageSection):
     mode: Literal["train", "meta"] = "train"
     # default: the config's name; it names a folder, so no slashes
     study: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -252,11 +240,19 @@ class TuneConfig(_Strict):
     def has_conditions(self) -> bool:
         return any(p.when for p in self.space.values())
 
+    @classmethod
+    def known_names(cls) -> list[str]:
+        return _KNOWN_FIELDS
 
-# ---- reading the section -------------------------------------------------------------------
+    @classmethod
+    def location(cls, name: str, loc: tuple[Any, ...]) -> str:
+        return _where(name, loc)
 
 
-def _fields_of(models: list[type[BaseModel]]) -> list[str]:
+# ---- how its errors name the keys ------------------------------------------------------------
+
+
+def _fields_of(models: list[type[SubSection]]) -> list[str]:
     return sorted({f for m in models for f in m.model_fields})
 
 
@@ -278,10 +274,10 @@ _TAGS = {"float", "int", "categorical", "tpe", "random"}
 _TAGS |= {"median", "halving", "hyperband", "wilcoxon", "none"}
 
 
-def _where(loc: tuple[Any, ...]) -> str:
+def _where(name: str, loc: tuple[Any, ...]) -> str:
     """('space', 'train.lr', 'float', 'low') -> "tune.space['train.lr'].low": the union's
     tag ('float') is pydantic's, not a key the user wrote, so it is left out."""
-    out = "tune"
+    out = name
     for i, part in enumerate(loc):
         is_tag = part in _TAGS and (
             (i == 1 and loc[0] in ("sampler", "pruner")) or (i == 2 and loc[0] == "space")
@@ -293,8 +289,3 @@ def _where(loc: tuple[Any, ...]) -> str:
         else:
             out += f".{part}"
     return out
-
-
-def parse_tune(cfg: Config) -> TuneConfig:
-    """The validated `tune:` section of `cfg`; ConfigError names the file and the key."""
-    return parse_section(cfg, "tune", TuneConfig, known=_KNOWN_FIELDS, where=_where)

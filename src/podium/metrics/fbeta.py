@@ -1,18 +1,20 @@
-"""Decision thresholds for the F-type multilabel metrics, fitted on OOF probabilities.
+"""F-beta over multilabel decisions, and the thresholds that maximise it on given rows.
 
-A sigmoid's 0.5 is rarely the F-best decision (F2 rewards recall, rare labels want lower
-thresholds), so podium fits them: one global threshold or one per label, by a search over
-candidate thresholds maximizing the chosen F-beta (micro, macro or samples average).
+Decisions are `p >= threshold` (a float, or one per label column). F-beta is averaged
+"micro" (pooled counts), "macro" (mean over labels) or "samples" (mean over rows); a label,
+row or array with no true and no predicted positive scores 1.0 (nothing to find and nothing
+wrongly found: scikit-learn's `zero_division=1.0`), while a label that is absent but
+predicted scores 0.
 
-CV-honest, as the blend weights are: `fit_thresholds_cv` binarises fold k's OOF rows with
-thresholds fitted on the other folds only, so the CV score is not inflated by fitting on the
-rows it scores; the submission uses thresholds fitted on every OOF row. Both are returned.
-
-How the search works (exact, deterministic, no random restarts):
+`fit_thresholds` searches the F-best thresholds of the rows it is given, exactly and
+deterministically (no random restarts). A sigmoid's 0.5 is rarely the F-best decision (F2
+rewards recall, rare labels want lower thresholds). Fitting on the rows that are then scored
+flatters the score: `podium.tasks.decisions.thresholds` fits them CV-honestly. How the search
+works:
 - F at every candidate comes from one sweep: entries sorted by probability switch on one by
   one as the threshold falls, each changing its group's counts (the whole array for micro,
-  its label for macro, its row for samples), so F at all N·L candidates costs a sort, not
-  N·L rescorings.
+  its label for macro, its row for samples), so F at all N*L candidates costs a sort, not
+  N*L rescorings.
 - candidates "grid" is 0.01, 0.02, ..., 0.99; "unique" is every distinct probability (the
   midpoints between neighbours, so a threshold never sits on a fitting row); or pass an
   array. Among equally good thresholds (within 1e-12) the one nearest 0.5, then the
@@ -21,17 +23,59 @@ How the search works (exact, deterministic, no random restarts):
   others fixed, each step exact, until a sweep changes nothing (for macro, where labels are
   separable, the first sweep is the per-label optimum). A change is kept only if it improves
   F, so per-label thresholds never score below the global one on the fitting rows.
-Decisions are `p >= threshold` (`podium.metric_fns.binarize`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from podium.metric_fns import binarize, f_from_counts, fbeta
+BETAS = (0.5, 1.0, 2.0)
+
+
+def binarize(p: np.ndarray, threshold: float | np.ndarray = 0.5) -> np.ndarray:
+    """Decisions `p >= threshold` (threshold a float or one per label column)."""
+    return np.asarray(p) >= np.asarray(threshold, dtype=np.float64)
+
+
+def f_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float) -> np.ndarray:
+    """F-beta from counts, 1.0 where tp = fp = fn = 0 (see the module docstring)."""
+    b2 = beta * beta
+    num = (1 + b2) * np.asarray(tp, dtype=np.float64)
+    den = num + b2 * fn + fp
+    return np.divide(num, den, out=np.ones_like(num), where=den > 0)
+
+
+def row_fbeta(
+    y: np.ndarray, p: np.ndarray, beta: float, threshold: float | np.ndarray = 0.5
+) -> np.ndarray:
+    """Each row's F-beta at `threshold` (whose mean is the samples average)."""
+    y, pred = np.asarray(y).astype(bool), binarize(p, threshold)
+    tp = (y & pred).sum(axis=1)
+    return f_from_counts(tp, pred.sum(axis=1) - tp, y.sum(axis=1) - tp, beta)
+
+
+def fbeta(
+    y: np.ndarray,
+    p: np.ndarray,
+    beta: float,
+    threshold: float | np.ndarray = 0.5,
+    average: str = "micro",
+) -> float:
+    """F-beta of the decisions `p >= threshold`, averaged "micro" (pooled counts), "macro"
+    (mean over labels) or "samples" (mean over rows)."""
+    if average == "samples":
+        return float(row_fbeta(y, p, beta, threshold).mean())
+    y, pred = np.asarray(y).astype(bool), binarize(p, threshold)
+    tp = (y & pred).sum(axis=0)
+    fp, fn = pred.sum(axis=0) - tp, y.sum(axis=0) - tp
+    if average == "micro":
+        return float(f_from_counts(tp.sum(), fp.sum(), fn.sum(), beta))
+    if average == "macro":
+        return float(f_from_counts(tp, fp, fn, beta).mean())
+    raise ValueError(f"average={average!r}; expected 'micro', 'macro' or 'samples'")
+
 
 GRID = np.round(np.linspace(0.01, 0.99, 99), 2)
 _TIE = 1e-12
@@ -150,82 +194,3 @@ def fit_thresholds(
         if not changed:
             break
     return thresholds
-
-
-@dataclass(frozen=True)
-class ThresholdFit:
-    """Thresholds fitted CV-honestly (see the module docstring)."""
-
-    folds: np.ndarray  # (K,) fold ids, in np.unique order
-    fold_thresholds: np.ndarray  # (K, L): row k fitted without fold k's rows
-    oof_decisions: np.ndarray  # (N, L) bool: each row decided with its own fold's thresholds
-    thresholds: np.ndarray  # (L,) fitted on every row: for the test predictions
-    cv_score: float  # F-beta of oof_decisions: the honest CV score
-    fold_scores: np.ndarray  # (K,) F-beta of fold k's rows with fold_thresholds[k]
-    fit_score: float  # F-beta of every row at `thresholds` (in-sample, optimistic)
-    beta: float
-    average: str
-    per_label: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (no per-row decisions) for the run's scores/thresholds file."""
-        return {
-            "beta": self.beta,
-            "average": self.average,
-            "per_label": self.per_label,
-            "thresholds": self.thresholds.tolist(),
-            "fold_thresholds": {
-                str(k): t.tolist()
-                for k, t in zip(self.folds.tolist(), self.fold_thresholds, strict=True)
-            },
-            "cv_score": self.cv_score,
-            "fold_scores": {
-                str(k): float(s) for k, s in zip(self.folds.tolist(), self.fold_scores, strict=True)
-            },
-            "fit_score": self.fit_score,
-        }
-
-
-def fit_thresholds_cv(
-    y: np.ndarray,
-    p: np.ndarray,
-    fold: np.ndarray,
-    *,
-    beta: float = 1.0,
-    average: str = "micro",
-    per_label: bool = False,
-    candidates: str | np.ndarray = "grid",
-) -> ThresholdFit:
-    """Fold k's thresholds fitted on the other folds' rows and applied to fold k (the CV
-    score), and thresholds fitted on every row (the submission). fold: (N,) fold ids."""
-    y, p, fold = np.asarray(y).astype(bool), np.asarray(p, dtype=np.float64), np.asarray(fold)
-    _check(y, p, average, candidates)
-    if fold.shape != (len(y),):
-        raise ValueError(f"fold has shape {fold.shape}; expected ({len(y)},), one id per row")
-    folds = np.unique(fold)
-    if len(folds) < 2:
-        raise ValueError(f"thresholds need at least 2 folds to be fitted CV-honestly, got {folds}")
-    options: dict[str, Any] = dict(
-        beta=beta, average=average, per_label=per_label, candidates=candidates
-    )
-    fold_thresholds = np.zeros((len(folds), y.shape[1]))
-    decisions = np.zeros(y.shape, dtype=bool)
-    fold_scores = np.zeros(len(folds))
-    for i, k in enumerate(folds):
-        rows = fold == k
-        fold_thresholds[i] = fit_thresholds(y[~rows], p[~rows], **options)
-        decisions[rows] = binarize(p[rows], fold_thresholds[i])
-        fold_scores[i] = fbeta(y[rows], decisions[rows], beta, 0.5, average)
-    thresholds = fit_thresholds(y, p, **options)
-    return ThresholdFit(
-        folds=folds,
-        fold_thresholds=fold_thresholds,
-        oof_decisions=decisions,
-        thresholds=thresholds,
-        cv_score=fbeta(y, decisions, beta, 0.5, average),
-        fold_scores=fold_scores,
-        fit_score=fbeta(y, p, beta, thresholds, average),
-        beta=beta,
-        average=average,
-        per_label=per_label,
-    )
