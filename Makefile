@@ -23,7 +23,7 @@ EXP_FLAG := $(if $(EXP),--exp $(EXP),)
 DEMO_DIR := $(word 2,$(subst /, ,$(CONFIG)))
 DEMO_DATA := $(if $(and $(filter configs,$(firstword $(subst /, ,$(CONFIG)))),$(filter digits digits_%,$(DEMO_DIR))),data/$(DEMO_DIR)/train.csv,)
 
-.PHONY: setup lock demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo test lint format bench-quality bench-throughput bench-decode clean-runs
+.PHONY: setup lock demo-data folds train oof infer ensemble submit score lr-find pseudo tune demo board test lint format bench-quality bench-throughput bench-decode bench-board clean-runs
 
 # the venv, from its Python's hash-checked lock file (requirements/py3.X.txt); quick when
 # nothing changed (requirements/setup.sh says what it does)
@@ -62,6 +62,10 @@ tune: setup $(DEMO_DATA)
 demo: CONFIG := configs/$(DEMO)/ensemble.yaml
 demo: score
 
+# the experiment board of the config's competition: runs/<comp>/board.html
+board: setup
+	$(PODIUM) board -c $(CONFIG) $(ARGS)
+
 test: setup
 	$(BIN)/pytest -q --durations=15
 
@@ -83,6 +87,9 @@ bench-throughput: setup
 
 bench-decode: setup
 	$(BIN)/python benchmarks/decode_speed.py
+
+bench-board: setup
+	$(BIN)/python benchmarks/board_speed.py
 
 clean-runs:
 	rm -rf runs

@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 for version in "${versions[@]}"; do
     # a universal resolution covers every Python from the one named on; this requirement's
     # marker limits it to one Python, so each lock pins that Python's own versions
-    echo "podium[dev] @ file://$PWD ; python_version == '$version'" >"$work/py$version.in"
+    echo "podium[dev,track] @ file://$PWD ; python_version == '$version'" >"$work/py$version.in"
     echo "make lock: Python $version -> requirements/py$version.txt"
     UV_PYTHON_DOWNLOADS=never "$uv" pip compile "$work/py$version.in" \
         --universal --python-version "$version" --generate-hashes \

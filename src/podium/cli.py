@@ -112,7 +112,59 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["score"].add_argument(
         "--submission", help="a CSV (default: the config's current submission, made if missing)"
     )
+    _add_board_commands(sub)
     return p
+
+
+def _add_board_commands(sub: argparse._SubParsersAction) -> None:
+    """`podium board` and `podium lb add|import`: a competition named by a config, by
+    --comp, or (neither) the one under runs/."""
+
+    def where(sp: argparse.ArgumentParser, overrides: bool = False) -> None:
+        sp.add_argument("-c", "--config", help="a config of the competition (its paths, configs)")
+        sp.add_argument("--comp", help="the competition's name (default paths, configs/NAME/)")
+        if overrides:  # not beside lb's own positional argument (argparse cannot split them)
+            sp.add_argument("overrides", nargs="*", metavar="key=value", help="with -c: overrides")
+
+    board = sub.add_parser(
+        "board",
+        help="the experiment board: one HTML page over every run and submission",
+        description="one self-contained HTML page: every experiment, ensemble, student and "
+        "tune study, CV vs leaderboard, learning curves, freshness",
+    )
+    where(board, overrides=True)
+    board.add_argument("--out", help="the page (default: runs/<comp>/board.html)")
+    lb = sub.add_parser("lb", help="record leaderboard scores of submissions (for the board)")
+    lb_sub = lb.add_subparsers(dest="lb_command", required=True, metavar="{add,import}")
+    add = lb_sub.add_parser("add", help="record one submission's public (and private) score")
+    add.add_argument("submission", help="the submission CSV")
+    add.add_argument("--public", type=float, required=True)
+    add.add_argument("--private", type=float)
+    where(add)
+    imp = lb_sub.add_parser(
+        "import", help="record the scores of a `kaggle competitions submissions -v` CSV"
+    )
+    imp.add_argument("listing", help="the CSV the Kaggle CLI printed")
+    where(imp)
+
+
+def _run_board_command(args: argparse.Namespace) -> None:
+    from podium.board.scope import resolve_scope  # local for import cost
+
+    hint = Path(args.submission).name if getattr(args, "submission", None) else None
+    config = Path(args.config) if args.config else None
+    scope = resolve_scope(config, getattr(args, "overrides", None), args.comp, hint)
+    if args.stage == "board":
+        from podium.stages import board
+
+        board.run(scope, Path(args.out) if args.out else None)
+        return
+    from podium.stages import lb
+
+    if args.lb_command == "add":
+        lb.add(scope, Path(args.submission), args.public, args.private)
+    else:
+        lb.import_listing(scope, Path(args.listing))
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -120,6 +172,9 @@ def _run(args: argparse.Namespace) -> None:
         from podium.stages.demo_data import write_demo  # local for import cost: cv2, sklearn
 
         write_demo(Path(args.data), task=args.task)
+        return
+    if args.stage in ("board", "lb"):  # a competition's runs, not one config's stages
+        _run_board_command(args)
         return
     if args.stage == "predict":  # no config: the bundle is the whole input
         from podium.stages.predict import run as predict_bundle

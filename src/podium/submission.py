@@ -85,3 +85,24 @@ def validate_submission(comp: Competition, sub: pd.DataFrame, source: str) -> No
 def read_submission(path: Path) -> pd.DataFrame:
     """A submission as strings (empty cells NaN); an empty or binary file names itself."""
     return read_table(Path(path), "submission").replace("", np.nan)
+
+
+def score_on_solution(comp: Competition, path: Path) -> dict[str, float]:
+    """The local leaderboard: a submission file scored on the hidden `solution.csv` (the
+    competition's metric), on every row ("all") and, where the solution has a `Usage`
+    column, its "public" and "private" rows, like Kaggle."""
+    sub = read_submission(path)
+    validate_submission(comp, sub, str(path))
+    task = comp.task
+    metric = task.metric
+    y, truth = comp.solution_targets(sub[comp.cfg.id_column].to_numpy())
+    if comp.cfg.submission_format == "label" and metric.needs_probabilities:
+        raise DataError(
+            f"metric {metric.name} needs probabilities, but the submission holds labels"
+        )
+    pred = task.submission.predictions(sub, target_columns(comp))
+    parts = {"all": np.ones(len(sub), bool)}
+    if "Usage" in truth.columns:
+        for usage in ("Public", "Private"):
+            parts[usage.lower()] = (truth["Usage"] == usage).to_numpy()
+    return {name: metric(y[m], pred[m]) for name, m in parts.items() if m.any()}

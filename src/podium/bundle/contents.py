@@ -42,6 +42,7 @@ def inference_config(cfg: Config) -> dict[str, Any]:
     d["data"]["external"] = []
     for section in ("pseudo", "tune", "ensemble"):
         d[section] = None
+    d.pop("track", None)  # trackers follow training, never a bundle's inference
     return d
 
 

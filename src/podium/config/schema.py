@@ -38,6 +38,7 @@ from podium.config.pseudo import PseudoConfig
 from podium.config.section import Section, StageSection
 from podium.config.tabular import TabularConfig
 from podium.config.targets import resolve_targets, target_names
+from podium.config.track import TrackConfig
 from podium.config.training import ModelConfig, TrainConfig, check_stage_sizes
 from podium.config.tune import TuneConfig
 from podium.config.views import TTA_VIEWS_DOC, check_view_name
@@ -243,6 +244,7 @@ class Config(Section):
     ensemble: EnsembleConfig | None = None
     pseudo: PseudoConfig | None = None
     tune: TuneConfig | None = None
+    track: TrackConfig | None = None  # experiment trackers (podium.tracking); never fingerprinted
     source: str | None = Field(None, exclude=True)  # the file it came from, for messages
     # podium's own nested runs (tune trials: tune/<study>/trialNNNN): not a YAML key, so a
     # user's `name` stays one plain folder; set with `nest_run`
@@ -326,4 +328,7 @@ class Config(Section):
         )
 
     def resolved(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"source"})
+        d = self.model_dump(mode="json", exclude={"source"})
+        if d.get("track") is None:  # no key, so configs without trackers resolve as before
+            d.pop("track", None)
+        return d

@@ -1,6 +1,7 @@
 """The bases of every config section: `Section` (unknown keys are errors) and `StageSection`,
 the base of a stage's own section (`tabular:`, `ensemble:`, `pseudo:`, `tune:`), which also
-says how its errors name its keys and keeps the mapping as the user wrote it."""
+says how its errors name its keys and keeps the mapping as the user wrote it; and the check
+of a name that becomes a folder (`check_folder_name`)."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from podium.ensemble.significance import PairedComparison
 from podium.metrics import ScoreBlock
 from podium.predictions import OOF, TEST
 from podium.scoring import report_lines
+from podium.tracking import track_cv
 
 _log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def run(cfg: Config, force: bool = False) -> dict:
         nested = nested_selection(inputs, cands)
         write_outputs(cfg, inputs, cands, chosen, nested, time.time() - t0)
         record.write(chosen=chosen.name)
+        track_cv(cfg, read_json(out / "scores.json"))  # the trackers of `track:`, if any
         print(
             f"ensemble {cfg.name}: {len(inputs.members)} members, same "
             f"{len(np.unique(inputs.fold))} folds ({time.time() - t0:.1f}s)"

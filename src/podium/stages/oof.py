@@ -21,6 +21,7 @@ from podium.fingerprint import Stamp
 from podium.metrics import scores_header
 from podium.predictions import OOF, write_oof
 from podium.scoring import report_lines, score_predictions
+from podium.tracking import track_cv
 from podium.units.predict import UnitPredictor, oof_stamp, prediction_settings
 
 _log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     )
     write_json(exp.run_dir / "scores.json", scores)
     record.write(cv=scores["cv"])
+    track_cv(cfg, scores)  # the trackers of `track:`, if any (a failure is a warning)
     decision = [f"  {line}" for line in report_lines(task, final)]
     print("\n".join([format_scores(cfg.name, scores), *decision]))
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from podium.competition import Competition
 from podium.config import Config
 from podium.errors import DataError
-from podium.submission import read_submission, target_columns, validate_submission
+from podium.submission import score_on_solution
 
 
 def latest_submission(cfg: Config) -> Path:
@@ -30,21 +28,7 @@ def run(cfg: Config, submission: Path | None = None) -> dict[str, float]:
     """Score `submission` (default: this config's newest) on the hidden labels."""
     comp = Competition.from_config(cfg)
     submission = submission or latest_submission(cfg)
-    sub = read_submission(submission)
-    validate_submission(comp, sub, str(submission))
-    task = comp.task
-    metric = task.metric
-    y, truth = comp.solution_targets(sub[comp.cfg.id_column].to_numpy())
-    if comp.cfg.submission_format == "label" and metric.needs_probabilities:
-        raise DataError(
-            f"metric {metric.name} needs probabilities, but the submission holds labels"
-        )
-    pred = task.submission.predictions(sub, target_columns(comp))
-    parts = {"all": np.ones(len(sub), bool)}
-    if "Usage" in truth.columns:
-        for usage in ("Public", "Private"):
-            parts[usage.lower()] = (truth["Usage"] == usage).to_numpy()
-    result = {name: metric(y[m], pred[m]) for name, m in parts.items() if m.any()}
+    result = score_on_solution(comp, submission)
     shown = "  ".join(f"{k} {v:.4f}" for k, v in result.items())
-    print(f"score {Path(submission).name}: {metric.name}  {shown}")
+    print(f"score {Path(submission).name}: {comp.task.metric.name}  {shown}")
     return result

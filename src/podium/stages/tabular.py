@@ -26,6 +26,7 @@ from podium.metrics import scores_header
 from podium.predictions import OOF, TEST, TEST_BY_FOLD, write_oof, write_test, write_test_by_fold
 from podium.scoring import report_lines, score_predictions
 from podium.tabular.fit import fit_fold, pixel_features, tabular_parts
+from podium.tracking import track_cv
 
 _log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     write_oof(exp.run_dir / OOF, task, comp.train_ids, exp.fold_of_row, target, oof)
     write_json(exp.run_dir / "scores.json", scores)
     record.write(cv=scores["cv"])
+    track_cv(cfg, scores)  # the trackers of `track:`, if any (a failure is a warning)
     _log.info(
         "tabular %s: %s on %d pixel values, %d folds: CV %s %.4f  %s %.4f  (%ss)",
         cfg.name,

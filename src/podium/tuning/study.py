@@ -95,9 +95,9 @@ def build_pruner(tune: TuneConfig) -> optuna.pruners.BasePruner:
 
 def base_fingerprint(cfg: Config) -> str:
     """What must not change between the runs (and workers) of one study: the config every
-    trial starts from, less the tune section, paths, name and progress display."""
+    trial starts from, less the tune section, paths, name, trackers and progress display."""
     d = cfg.resolved()
-    for k in ("tune", "paths", "name"):
+    for k in ("tune", "paths", "name", "track"):
         d.pop(k, None)
     d["train"].pop("progress", None)
     return fingerprint(d)

@@ -30,6 +30,7 @@ from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, fingerprint
+from podium.tracking import track_unit_result, unit_tracking
 from podium.units.external import External, concat_rows
 from podium.units.stamps import training_config, unit_stamp
 
@@ -233,15 +234,20 @@ def _train_one(
         len(valid.images),
     )
     t0 = time.time()
-    with progress.current().unit(exp.cfg, fold, seed, on_epoch_end) as timed_epoch_end:
-        result = fit(
-            exp.cfg, exp.task, train, valid, exp.unit_dir(fold, seed), seed, timed_epoch_end, stamp
-        )
-        _log.info(
-            "  best %s %.4f at epoch %d (%.1fs)",
-            result["metric"],
-            result["best_score"],
-            result["best_epoch"],
-            time.time() - t0,
-        )
+    unit_dir = exp.unit_dir(fold, seed)
+    # the trackers (`track:`) see every epoch through the engine's hook; never fail the unit
+    with (
+        progress.current().unit(exp.cfg, fold, seed, on_epoch_end) as timed_epoch_end,
+        unit_tracking(exp.cfg, fold, seed, unit_dir) as tracking,
+    ):
+        hook = tracking.epoch_hook(timed_epoch_end)
+        result = fit(exp.cfg, exp.task, train, valid, unit_dir, seed, hook, stamp)
+        track_unit_result(tracking, result)
+    _log.info(
+        "  best %s %.4f at epoch %d (%.1fs)",
+        result["metric"],
+        result["best_score"],
+        result["best_epoch"],
+        time.time() - t0,
+    )
     return result
