@@ -41,13 +41,14 @@ from podium.config.targets import resolve_targets, target_names
 from podium.config.track import TrackConfig
 from podium.config.training import ModelConfig, TrainConfig, check_stage_sizes
 from podium.config.tune import TuneConfig
-from podium.config.views import TTA_VIEWS_DOC, check_view_name
+from podium.config.views import TTA_VIEWS_DOC, InferConfig, check_view_name
 from podium.errors import ConfigError
 
 __all__ = [
     "TTA_VIEWS_DOC",
     "ConfigError",
     "ExternalSource",
+    "InferConfig",
     "check_view_name",
     "default_normalisation",
 ]
@@ -207,19 +208,6 @@ class DataConfig(Section):
                     f"{list(default)}"
                 )
         return self
-
-
-class InferConfig(Section):
-    tta: list[str] = Field(default_factory=lambda: ["identity"])
-    merge: Literal["prob", "logit", "geometric"] = "prob"
-    batch_size: int = Field(256, ge=1)
-
-    @field_validator("tta")
-    @classmethod
-    def _known_views(cls, views: list[str]) -> list[str]:
-        if not views:
-            raise ValueError("infer.tta needs at least one view (identity)")
-        return [check_view_name(v) for v in views]
 
 
 class PathsConfig(Section):

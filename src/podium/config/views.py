@@ -1,9 +1,14 @@
-"""TTA view names, checked without importing the views themselves (torch-free, so a config
-validates cheaply); the views live in podium.data."""
+"""The `infer:` section and its TTA view names, checked without importing the views
+themselves (torch-free, so a config validates cheaply); the views live in podium.data."""
 
 from __future__ import annotations
 
 import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from podium.config.section import Section
 
 TTA_VIEWS_DOC = "identity, hflip, vflip, transpose, rot90, rot180, rot270, scale<f>, shift<dx>_<dy>"
 FIXED_VIEWS = ("identity", "hflip", "vflip", "transpose", "rot90", "rot180", "rot270")
@@ -21,3 +26,16 @@ def check_view_name(name: str) -> str:
         f"unknown TTA view {name!r}; known: {sorted(FIXED_VIEWS)}, scale<f> (scale1.1), "
         "shift<dx>_<dy> (shift2_0)"
     )
+
+
+class InferConfig(Section):
+    tta: list[str] = Field(default_factory=lambda: ["identity"])
+    merge: Literal["prob", "logit", "geometric"] = "prob"
+    batch_size: int = Field(256, ge=1)
+
+    @field_validator("tta")
+    @classmethod
+    def _known_views(cls, views: list[str]) -> list[str]:
+        if not views:
+            raise ValueError("infer.tta needs at least one view (identity)")
+        return [check_view_name(v) for v in views]
