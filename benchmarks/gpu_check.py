@@ -414,7 +414,7 @@ def bundle(check: Check) -> SectionSpec:
         half = work / "predicted-half" / "submission.csv"
         done = runner.run(
             [*PODIUM, "-q", "predict", "--bundle", str(work / "half"), "--data", data]
-            + ["--out", str(half)]
+            + ["--out", str(half), "--predictions", str(half.parent / "test.parquet")]
         )
         rows[predicted].status = "passed"
         rows[predicted].figures = {"s": round(done.seconds, 1)}
@@ -422,7 +422,7 @@ def bundle(check: Check) -> SectionSpec:
         fp32 = work / "predicted-fp32-cpu" / "submission.csv"
         runner.run(
             [*PODIUM, "-q", "predict", "--bundle", str(work / "fp32"), "--data", data]
-            + ["--out", str(fp32)],
+            + ["--out", str(fp32), "--predictions", str(fp32.parent / "test.parquet")],
             {"CUDA_VISIBLE_DEVICES": ""},
         )
         largest, agree = compare_predictions(

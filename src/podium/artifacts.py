@@ -16,24 +16,21 @@ Every write goes through `atomic_path` or `write_new`, which makes them the one 
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
 import signal
-import socket
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from podium.errors import ArtifactError, LockedError
+from podium.errors import ArtifactError
 
 __all__ = ["ArtifactError"]
 
@@ -259,69 +256,3 @@ def require(path: Path, what: str, how: str) -> Path:
     if not path.exists():
         raise ArtifactError(f"{what} not found: {path}\n  make it first with: {how}")
     return path
-
-
-# ---- locks ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def exclusive(path: Path | str, what: str) -> Iterator[None]:
-    """Hold an advisory lock on `path` (a `.lock` file) while a block writes `what`.
-
-    A second process asking for the same lock is refused at once with an ArtifactError that
-    names the holder (pid, host, since when), so two `podium train` of one experiment never
-    train the same unit twice nor interleave their records. The lock dies with its process
-    (flock), so a killed run never leaves a stale one behind.
-    """
-    path = Path(path)
-    fd = _open_lock(path)
-    if fd is None:  # a read-only runs/: nothing can be written there, by us or anyone
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
-            raise LockedError(
-                f"{what} is being written by {holder} (lock {path}); wait for it to finish, "
-                "or run another fold/seed (--fold/--seed) in parallel"
-            ) from None
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        with suppress(OSError):  # a lock opened read-only keeps its old holder line
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}".encode(), 0)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def _open_lock(path: Path) -> int | None:
-    """The lock file's descriptor: read-write (created when missing), else read-only where
-    the folder is read-only (flock works on either); None when it cannot even be read."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as e:
-        if e.errno not in READ_ONLY and e.errno not in FULL:
-            raise
-    try:
-        return os.open(path, os.O_RDONLY)
-    except OSError:
-        _log.debug("no lock %s: its folder is read-only", path)
-        return None
-
-
-def is_locked(path: Path | str) -> bool:
-    """Is `path`'s lock held by a live process right now?"""
-    path = Path(path)
-    if not path.exists():
-        return False
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False

@@ -15,12 +15,13 @@ import pytest
 
 from factories import write_competition
 from podium import pipeline
-from podium.artifacts import exclusive, read_json
+from podium.artifacts import read_json
 from podium.cli import main
 from podium.config import from_dict
 from podium.engine.trainer import Interrupted
 from podium.errors import ArtifactError, DataError
 from podium.experiment import Experiment
+from podium.locks import exclusive
 from podium.units.train import train_units, unit_lock
 
 LABELS = ["a", "b", "c"] * 6

@@ -37,9 +37,9 @@ record: dict = {}
 save_with, predict_logits = checkpoint.save_with, trainer.predict_logits
 
 
-def counting_save(path, write):
+def counting_save(path, write, **kwargs):
     record["writes"].append(Path(path).name)
-    return save_with(path, write)
+    return save_with(path, write, **kwargs)
 
 
 def checksummed_predict(net, *args, **kwargs):

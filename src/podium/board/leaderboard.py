@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from podium.artifacts import exclusive, write_json
+from podium.artifacts import write_json
 from podium.errors import ArtifactError, DataError
+from podium.locks import exclusive
 from podium.records import read_json_or_none
 
 SUFFIX = "-leaderboard.json"
@@ -67,7 +68,9 @@ def record_scores(path: Path, scores: list[LbScore]) -> dict[str, LbScore]:
     """Merge `scores` into the leaderboard file (a file's newer record replaces its older
     one); returns every recorded score."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with exclusive(Path(path).with_name(Path(path).name + ".lock"), f"the leaderboard {path}"):
+    with exclusive(
+        Path(path).with_name(Path(path).name + ".lock"), f"the leaderboard {path}", wait=30
+    ):
         current = read_leaderboard(path)
         for score in scores:
             current[score.file] = LbScore(**{**asdict(score), "recorded": score.recorded or now})

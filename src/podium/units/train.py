@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from podium import progress
-from podium.artifacts import exclusive, is_locked, read_json, write_json
+from podium.artifacts import read_json, write_json
 from podium.config import save_resolved
 from podium.data.metadata import fit_stats
 from podium.engine import distributed
@@ -30,6 +30,7 @@ from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, fingerprint
+from podium.locks import exclusive, is_locked
 from podium.tracking import track_unit_result, unit_tracking
 from podium.units.external import External, concat_rows
 from podium.units.stamps import training_config, unit_stamp
@@ -78,7 +79,8 @@ def prepare(exp: Experiment, start_over: bool = False) -> None:
     the whole run (`start_over`), which removes the units (and only them) first."""
     cfg, run_dir = exp.cfg, exp.run_dir
     config_fp = fingerprint(training_config(cfg))
-    with exclusive(run_dir / ".locks" / "run.lock", f"the run folder {run_dir}"):
+    # parallel units (--devices, --fold K processes) enter together: a short wait, not a refusal
+    with exclusive(run_dir / ".locks" / "run.lock", f"the run folder {run_dir}", wait=60):
         meta = run_dir / "run.json"
         recorded = read_json(meta).get("config_hash") if meta.exists() else None
         if start_over:
