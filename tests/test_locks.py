@@ -25,9 +25,9 @@ def test_a_second_writer_is_refused_naming_the_holder_or_waits_for_it(tmp_path):
     holder.start()  # flock locks belong to an open file: a thread's lock excludes this one
     held.wait()
     assert is_locked(lock)
-    with pytest.raises(LockedError, match=r"the run folder is being written by pid \d+ on "):
-        with exclusive(lock, "the run folder"):
-            pass
+    refused = r"the run folder is being written by pid \d+ on "
+    with pytest.raises(LockedError, match=refused), exclusive(lock, "the run folder"):
+        pass
     start = time.monotonic()
     with exclusive(lock, "the run folder", wait=30):  # granted once the holder is done
         waited = time.monotonic() - start
@@ -44,8 +44,8 @@ def test_a_wait_that_runs_out_is_refused(tmp_path):
     holder.start()
     held.wait()
     start = time.monotonic()
-    with pytest.raises(LockedError, match="the leaderboard is being written by"):
-        with exclusive(lock, "the leaderboard", wait=0.2):
-            pass
+    refused = "the leaderboard is being written by"
+    with pytest.raises(LockedError, match=refused), exclusive(lock, "the leaderboard", wait=0.2):
+        pass
     assert time.monotonic() - start < 0.9
     holder.join()
