@@ -19,6 +19,8 @@ to the backbone alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from timm.models import group_parameters
 from torch import nn
@@ -101,7 +103,7 @@ class MetadataNet(nn.Module):
         registered module, so the state dict keeps one name per tensor)."""
         return nn.ModuleList([self.embeddings, self.mlp, self.head])
 
-    def group_matcher(self, coarse: bool = False):
+    def group_matcher(self, coarse: bool = False) -> Callable[[str], float]:
         """The backbone's stage groups (timm's), its parameter names prefixed; the rest last."""
         matcher = getattr(self.backbone, "group_matcher", None)
         order: dict[str, int] = {}
