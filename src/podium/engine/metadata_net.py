@@ -96,7 +96,10 @@ class MetadataNet(nn.Module):
                 "was given images only"
             )
         features = self.backbone(x)  # pooled, pre-logits: timm with num_classes=0
-        return self.head(torch.cat([features, self.mlp(self.encode(metadata))], dim=1))
+        logits: torch.Tensor = self.head(
+            torch.cat([features, self.mlp(self.encode(metadata))], dim=1)
+        )
+        return logits
 
     def get_classifier(self) -> nn.Module:
         """What always trains at the head's LR: the metadata path and the head (a view, not a

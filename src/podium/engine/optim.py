@@ -11,7 +11,7 @@ holds through warmup and decay. `onecycle` is torch's OneCycleLR behind timm's i
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import torch
 from timm.optim import create_optimizer_v2
@@ -154,4 +154,4 @@ def build_scheduler(
         step_on_epochs=False,  # per-update: smooth warmup even over few epochs
         updates_per_epoch=updates_per_epoch,
     )
-    return scheduler
+    return cast(LRSchedule, scheduler)  # timm's create_scheduler_v2 is untyped
