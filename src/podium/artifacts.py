@@ -23,7 +23,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -108,7 +108,7 @@ def _temp_beside(path: Path) -> str:
 
 
 @contextmanager
-def atomic_path(path: Path | str, needed: int | None = None):
+def atomic_path(path: Path | str, needed: int | None = None) -> Iterator[Path]:
     """Yield a temp path beside `path`; rename it over `path` only if the block succeeds.
     The file gets the mode any new file would (0666 less the umask), not mkstemp's 0600.
     A full disk or a read-only folder is an ArtifactError naming `path` (and `needed`

@@ -86,7 +86,8 @@ class Stamp:
         if not self.path.is_file():
             return None
         try:
-            return read_json(self.path)
+            record: dict[str, Any] = read_json(self.path)
+            return record
         except (ValueError, OSError):  # a torn or hand-edited record: treat as stale
             return None
 

@@ -5,6 +5,8 @@ that artifacts made on different folds are never mixed.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
@@ -59,7 +61,7 @@ def assign_folds(comp: Competition, cfg: FoldsConfig) -> pd.DataFrame:
     return pd.DataFrame({"id": comp.train_ids, "fold": fold})
 
 
-def read_folds(path, comp: Competition) -> pd.DataFrame:
+def read_folds(path: Path, comp: Competition) -> pd.DataFrame:
     """Read folds.csv and check it covers exactly the train ids, in train.csv order."""
     folds = pd.read_csv(path, dtype={"id": str, "fold": np.int64}, keep_default_na=False)
     if list(folds["id"]) != list(comp.train_ids):

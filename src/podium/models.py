@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import timm
 import torch
@@ -100,7 +102,7 @@ def _first_line(e: Exception) -> str:
     return text.splitlines()[0][:200] if text else "no message"
 
 
-def _timm_model(cfg: ModelConfig, **kwargs) -> torch.nn.Module:
+def _timm_model(cfg: ModelConfig, **kwargs: Any) -> torch.nn.Module:
     """timm.create_model; a `model.kwargs` entry the model's constructor refuses is a
     ConfigError naming it, not a TypeError from deep inside timm."""
     try:
@@ -165,7 +167,7 @@ def fetch_weights(cfg: ModelConfig, out: Path | None = None) -> Path:
     return path
 
 
-def _hub_file(hub, model_id: str, revision: str | None, names: list[str]) -> Path:
+def _hub_file(hub: ModuleType, model_id: str, revision: str | None, names: list[str]) -> Path:
     """The first of `names` the hub repository has (timm prefers safetensors, as here)."""
     from huggingface_hub.utils import EntryNotFoundError
 

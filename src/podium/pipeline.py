@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from podium import progress
 from podium.config import Config, ConfigError, load_config, load_related
@@ -47,6 +47,7 @@ from podium.units.devices import train_on_devices
 from podium.validate import validate
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -127,7 +128,8 @@ class Pipeline:
         the processes of a device pool)."""
         return ["-c", str(cfg.source), *self._overrides[cfg.run_dir]]
 
-    def _once(self, stage: str, cfg: Config, fn: Callable[[], Any]) -> Any:
+    def _once(self, stage: str, cfg: Config, fn: Callable[[], T]) -> T | None:
+        """`fn`'s result, or None where this stage already ran on this run folder."""
         key = (stage, cfg.run_dir)
         if key in self._done:
             return None
@@ -171,7 +173,7 @@ class Pipeline:
             self.oof(cfg)
             self.infer(cfg)
 
-    def ensemble(self, cfg: Config, force: bool = False) -> dict:
+    def ensemble(self, cfg: Config, force: bool = False) -> dict | None:
         if not cfg.kind.has_members:
             raise ConfigError(f"{cfg.source}: `podium ensemble` needs an `ensemble:` section")
         for member in self.members(cfg):

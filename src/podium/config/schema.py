@@ -276,7 +276,7 @@ class Config(Section):
     def section(self, name: StageName) -> StageSection:
         """The stage section `name`, for a stage that needs it: a ConfigError naming the file
         when the config has none (`podium tune` on a config without `tune:`)."""
-        section = getattr(self, name)
+        section: StageSection | None = getattr(self, name)
         if section is None:
             raise ConfigError(
                 f"{self.source}: no `{name}:` section (see configs/digits/{name}.yaml)"

@@ -155,7 +155,7 @@ class NoPrunerConfig(SubSection):
     name: Literal["none"]
 
 
-def _name_or(default: str):
+def _name_or(default: str) -> Discriminator:
     """The union's tag, `default` when the mapping leaves `name` out, so that an override
     like `tune.sampler.seed=1` keeps the default sampler."""
 

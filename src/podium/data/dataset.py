@@ -9,6 +9,7 @@ resumed run replays exactly the augmentations an uninterrupted one would have dr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -16,6 +17,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from podium.data.resize import resize_channels
+
+
+class Transform(Protocol):
+    """What the dataset asks of an augmentation (`podium.data.augment`'s pipeline)."""
+
+    def __call__(self, *, image: np.ndarray) -> dict[str, Any]: ...
+
+    def set_random_seed(self, seed: int) -> None: ...
 
 
 class ImageDataset(Dataset):
@@ -28,7 +37,7 @@ class ImageDataset(Dataset):
         images: np.ndarray,
         targets: np.ndarray,
         weights: np.ndarray | None = None,
-        transform=None,
+        transform: Transform | None = None,
         image_size: tuple[int, int] | None = None,
         metadata: np.ndarray | None = None,
     ) -> None:
@@ -44,7 +53,7 @@ class ImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, item: tuple[int, int] | int):
+    def __getitem__(self, item: tuple[int, int] | int) -> tuple[torch.Tensor, ...]:
         index, seed = item if isinstance(item, tuple) else (item, None)
         img = np.asarray(self.images[index])
         if self.transform is not None:

@@ -97,6 +97,8 @@ def inference_state(unit_dir: Path, which: str = "best") -> dict[str, torch.Tens
                 f"{path} does not exist: the unit was trained without it (train.swa / "
                 "train.snapshots) or stopped early; retrain it with --force"
             )
-        return load_checkpoint(path)["model"]
+        weights: dict[str, torch.Tensor] = load_checkpoint(path)["model"]
+        return weights
     state = load_checkpoint(unit_dir / "last.pt")
-    return state["ema"] if state.get("ema") is not None else state["model"]
+    weights = state["ema"] if state.get("ema") is not None else state["model"]
+    return weights

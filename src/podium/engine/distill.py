@@ -30,7 +30,7 @@ class DistillLoss(torch.nn.Module):
         self, logits: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor | None = None
     ) -> torch.Tensor:
         labels, teacher = targets[:, : self.width], targets[:, self.width :]
-        hard = self.base(logits, labels, weight)
+        hard: torch.Tensor = self.base(logits, labels, weight)
         per_row = self.distill.loss(logits, teacher, self.t)
         w = torch.ones_like(per_row) if weight is None else weight.float()
         soft = (w * per_row).sum() / w.sum().clamp_min(1e-12)

@@ -19,6 +19,8 @@ to the backbone alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from timm.models import group_parameters
 from torch import nn
@@ -94,14 +96,17 @@ class MetadataNet(nn.Module):
                 "was given images only"
             )
         features = self.backbone(x)  # pooled, pre-logits: timm with num_classes=0
-        return self.head(torch.cat([features, self.mlp(self.encode(metadata))], dim=1))
+        logits: torch.Tensor = self.head(
+            torch.cat([features, self.mlp(self.encode(metadata))], dim=1)
+        )
+        return logits
 
     def get_classifier(self) -> nn.Module:
         """What always trains at the head's LR: the metadata path and the head (a view, not a
         registered module, so the state dict keeps one name per tensor)."""
         return nn.ModuleList([self.embeddings, self.mlp, self.head])
 
-    def group_matcher(self, coarse: bool = False):
+    def group_matcher(self, coarse: bool = False) -> Callable[[str], float]:
         """The backbone's stage groups (timm's), its parameter names prefixed; the rest last."""
         matcher = getattr(self.backbone, "group_matcher", None)
         order: dict[str, int] = {}

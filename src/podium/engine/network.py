@@ -20,7 +20,7 @@ def uses_metadata(cfg: Config) -> bool:
 
 
 def create_network(
-    cfg: Config, num_outputs: int, layout: MetadataLayout | None = None, **overrides
+    cfg: Config, num_outputs: int, layout: MetadataLayout | None = None, **overrides: object
 ) -> nn.Module:
     """The experiment's network: the timm model (`podium.models.create_model`), or, with
     `layout`, its backbone (num_classes=0) inside a MetadataNet. `overrides` replace

@@ -11,7 +11,7 @@ holds through warmup and decay. `onecycle` is torch's OneCycleLR behind timm's i
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 from timm.optim import create_optimizer_v2
@@ -52,6 +52,19 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
         )
     except (ValueError, AssertionError) as e:
         raise ConfigError(f"train.optimizer={cfg.optimizer!r}: {e}") from None
+
+
+class LRSchedule(Protocol):
+    """timm's scheduler interface, which every schedule here has: stepped per epoch and per
+    optimizer update, with a state dict for resumes."""
+
+    def step(self, epoch: int, metric: float | None = None) -> None: ...
+
+    def step_update(self, num_updates: int, metric: float | None = None) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any], /) -> None: ...
 
 
 class OneCycle:
@@ -118,7 +131,9 @@ class NoSchedule:
         pass
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, updates_per_epoch: int):
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig, updates_per_epoch: int
+) -> LRSchedule:
     if cfg.scheduler == "none":
         return NoSchedule()
     if cfg.scheduler == "onecycle":
@@ -139,4 +154,4 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, updates_
         step_on_epochs=False,  # per-update: smooth warmup even over few epochs
         updates_per_epoch=updates_per_epoch,
     )
-    return scheduler
+    return cast(LRSchedule, scheduler)  # timm's create_scheduler_v2 is untyped

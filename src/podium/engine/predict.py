@@ -6,7 +6,7 @@ overlapped with the device's compute on GPUs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -50,7 +50,9 @@ def _metadata_batches(metadata: np.ndarray, batch_size: int) -> Iterator[torch.T
         yield torch.as_tensor(metadata[start : start + batch_size], dtype=torch.float32)
 
 
-def _with_metadata(normalizer: Normalizer, device: torch.device):
+def _with_metadata(
+    normalizer: Normalizer, device: torch.device
+) -> Callable[[tuple[torch.Tensor, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]:
     def prepare(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         return normalizer(batch[0]), batch[1].to(device, non_blocking=True)
 

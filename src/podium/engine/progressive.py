@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from podium.config import TrainConfig
-from podium.engine.optim import build_scheduler
+from podium.engine.optim import LRSchedule, build_scheduler
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class StagedScheduler:
         self.index = -1
         self.inner = self._enter(0)
 
-    def _enter(self, index: int):
+    def _enter(self, index: int) -> LRSchedule:
         segment = self.segments[index]
         for group, mult in zip(self.optimizer.param_groups, self.mults, strict=True):
             group["lr"] = group["initial_lr"] = segment.lr * mult

@@ -63,7 +63,7 @@ class TrainStep:
             x, targets = self.mixup(x, targets)
         with self.precision.autocast(), distributed.micro_step(self.forward, sync):
             logits = self.forward(x, *metadata)
-        loss = self.criterion(logits, targets, weights)
+        loss: torch.Tensor = self.criterion(logits, targets, weights)
         self.scaler.scale(loss / self.grad_accum).backward()
         if sync:
             self._update()

@@ -26,12 +26,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from podium import progress
 from podium.artifacts import write_csv, write_json
 from podium.config import Config
+from podium.data.dataset import EpochSampler
 from podium.data.device import Normalizer
+from podium.data.prefetch import DevicePrefetcher
 from podium.engine import averaging, distributed
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
 from podium.engine.freezing import set_trainable, train_mode, unfreeze_schedule
@@ -86,12 +89,13 @@ def fit(
     ema, optimizer, scaler = step.ema, step.optimizer, step.scaler
 
     # --- data: one loader per image size (`train.stages`), the same order at every size ----
-    def feed(size: tuple[int, int]):
+    def feed(size: tuple[int, int]) -> tuple[DataLoader, EpochSampler, DevicePrefetcher]:
         loader, sampler = build_train_loader(cfg, task, train, derive_seed(seed, 1), device, size)
         return loader, sampler, device_batches(cfg, loader, device)
 
     sizes = stage_sizes(tc, cfg.data.image_size)
-    loader, sampler, batches = feed(sizes[0])
+    size = sizes[0]
+    loader, sampler, batches = feed(size)
     steps_per_epoch = len(loader)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest kernels
@@ -145,8 +149,9 @@ def fit(
             break
         t0 = time.time()
         seed_everything(derive_seed(seed, epoch, 2))
-        if sizes[epoch] != loader.dataset.image_size:
-            loader, sampler, batches = feed(sizes[epoch])  # a new progressive stage
+        if sizes[epoch] != size:  # a new progressive stage
+            size = sizes[epoch]
+            loader, sampler, batches = feed(size)
         sampler.set_epoch(epoch)
         set_trainable(model, tc, epoch, unfreeze)
         train_mode(model, tc.freeze_bn)

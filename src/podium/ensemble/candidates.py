@@ -6,6 +6,7 @@ nested-selection CV that says how much the choice itself flatters the chosen CV.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,9 @@ def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) 
     return cands
 
 
-def _stack(section: EnsembleConfig, inputs: Inputs, out: Path | None, candidate) -> Candidate:
+def _stack(
+    section: EnsembleConfig, inputs: Inputs, out: Path | None, candidate: Callable[..., Candidate]
+) -> Candidate:
     level2 = build_level2(inputs.members, inputs.comp, section.features)
     meta_dir = None
     if out is not None:

@@ -166,7 +166,7 @@ class Teacher:
     @property
     def round(self) -> int:
         """0 for a teacher trained on labels only; a student of round r teaches round r + 1."""
-        return max((s.pseudo_record or {}).get("round", 0) for s in self.sources)
+        return int(max((s.pseudo_record or {}).get("round", 0) for s in self.sources))
 
     def require_predictions(self) -> None:
         for s in self.sources:
@@ -281,7 +281,7 @@ class Teacher:
         through its members' mean, so its `mean` candidate's CV is the honest figure, and an
         experiment that teaches with other weights than its own (`last` for `best`) is scored
         with those (oof's `<checkpoint>_checkpoint` block, where it has one)."""
-        scores = read_json(self.run_dir / "scores.json")
+        scores: dict = read_json(self.run_dir / "scores.json")
         if self.cfg.kind.has_members and not all_folds:
             mean = scores["candidates"]["mean"]
             return {

@@ -46,7 +46,7 @@ def run(cfg: Config, force: bool = False) -> dict:
     record = stamp(cfg, section, inputs, out)
     outputs = [out / f for f in (OOF, TEST, "scores.json", "report.md")]
     if not force and record.fresh(outputs):
-        scores = read_json(out / "scores.json")
+        scores: dict = read_json(out / "scores.json")
         _log.info(
             "ensemble %s: up to date (%s); chosen %s", cfg.name, out / "report.md", scores["chosen"]
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Literal
 
 import optuna
@@ -158,7 +159,9 @@ def check_meta_space(cfg: Config, tune: TuneConfig) -> None:
         raise ConfigError(f"{cfg.source}: tune.space (mode: meta): {e}") from None
 
 
-def _print_summary(study, summary: dict, out_dir, url: str, seconds: float) -> None:
+def _print_summary(
+    study: optuna.Study, summary: dict, out_dir: Path, url: str, seconds: float
+) -> None:
     with pd.option_context("display.max_rows", 200, "display.width", 160):
         print(trials_table(study).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     counted = ", ".join(f"{n} {state}" for state, n in summary["trials"].items())

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier
@@ -30,7 +30,7 @@ def _svc(**params: Any) -> SVC:
     return SVC(**{"probability": True, **params})
 
 
-def fit_quietly(model, x: np.ndarray, y: np.ndarray):
+def fit_quietly(model: BaseEstimator, x: np.ndarray, y: np.ndarray) -> BaseEstimator:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "The `probability` parameter", FutureWarning)
         return model.fit(x, y)
@@ -51,7 +51,8 @@ MODELS: dict[str, tuple[type, Callable[..., ClassifierMixin | RegressorMixin], d
 REGRESSORS = ("ridge", "svr")
 
 
-def build_model(section: TabularConfig, seed: int):
+def build_model(section: TabularConfig, seed: int) -> BaseEstimator:
+    """The section's estimator (behind a StandardScaler with `standardize`), seeded."""
     cls, builder, defaults = MODELS[section.model]
     params = {**defaults, **section.params}
     if "random_state" in cls().get_params():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import is_regressor
+from sklearn.base import BaseEstimator, is_regressor
 
 from podium.artifacts import write_json
 from podium.config import Config
@@ -87,7 +87,7 @@ def predict_seeds(models: list, x: np.ndarray, num_outputs: int) -> np.ndarray:
     return out
 
 
-def _predict(model, x: np.ndarray, num_outputs: int) -> np.ndarray:
+def _predict(model: BaseEstimator, x: np.ndarray, num_outputs: int) -> np.ndarray:
     """A regressor's values (N, targets); a classifier's predict_proba mapped onto every class
     (a class absent from a fold's rows gets 0)."""
     if is_regressor(model):

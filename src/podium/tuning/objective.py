@@ -14,6 +14,7 @@ that oof would use (`train.checkpoint`: best or last epoch), averaged over the u
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,7 @@ class TrainObjective:
         result = read_json(unit_dir / "result.json")
         return checkpoint_score(result, self.cfg.train.checkpoint)
 
-    def _reporter(self, trial: optuna.Trial, step0: int):
+    def _reporter(self, trial: optuna.Trial, step0: int) -> Callable[[int, dict[str, float]], None]:
         key = f"valid_{self.metric.name}"
 
         def on_epoch_end(epoch: int, row: dict[str, float]) -> None:

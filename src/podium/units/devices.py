@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from podium.config import ConfigError
 from podium.errors import ArtifactError
@@ -267,7 +268,9 @@ class _Workers:
         self._lock = threading.Lock()
         self.stopping = False
 
-    def start(self, command: list[str], env: dict[str, str], log) -> subprocess.Popen | None:
+    def start(
+        self, command: list[str], env: dict[str, str], log: IO[str]
+    ) -> subprocess.Popen | None:
         with self._lock:
             if self.stopping:
                 return None
