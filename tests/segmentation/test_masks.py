@@ -259,3 +259,19 @@ def test_a_missing_column_size_or_image():
     masks = read_mask_table(table, classes=("x",), shapes=(2, 3))
     with pytest.raises(DataError, match="image 'q' is not one of its images"):
         masks.mask("q")
+
+
+def test_blank_cells_of_nullable_columns_are_empty_masks():
+    table = pd.DataFrame(
+        {
+            "id": pd.array(["a", "b"], dtype="string"),
+            "cls": pd.array([1, pd.NA], dtype="Int64"),
+            "rle": pd.array(["1 1", pd.NA], dtype="string"),
+        }
+    )
+    masks = read_mask_table(table.iloc[:1], classes=(1,), shapes=(2, 3), class_column="cls")
+    assert masks.mask("a")[0].sum() == 1
+    one_class = read_mask_table(table[["id", "rle"]], classes=("x",), shapes=(2, 3))
+    assert not one_class.mask("b").any()
+    with pytest.raises(DataError, match="line 3, column cls: no class"):
+        read_mask_table(table, classes=(1,), shapes=(2, 3), class_column="cls")

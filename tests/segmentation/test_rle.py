@@ -205,3 +205,7 @@ def test_the_codec_imports_numpy_and_podium_errors_only():
         for a in n.names
     }
     assert imported <= {"__future__", "math", "dataclasses", "typing", "numpy", "podium.errors"}
+
+
+def test_extra_whitespace_between_tokens_is_accepted():
+    np.testing.assert_array_equal(rle.decode("  4 2\t 7  1 12 1 \n", (3, 4)), MASK)

@@ -18,7 +18,6 @@ blanks as floats).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -60,16 +59,20 @@ class MaskTable:
 
 def _class_name(value: object) -> str | None:
     """A class value as text (integral floats as integers); None for a blank cell."""
-    if value is None:
+    if _blank(value):
         return None
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return None
-        if float(value).is_integer():
-            return str(int(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
     if isinstance(value, np.integer):
         return str(int(value))
     return str(value)
+
+
+def _blank(value: object) -> bool:
+    """None, NaN, NaT or pandas' NA (a nullable or Arrow-backed column's blank)."""
+    if isinstance(value, str) or not pd.api.types.is_scalar(value):
+        return False
+    return bool(pd.isna(value))  # type: ignore[call-overload]
 
 
 def _columns(table: pd.DataFrame, source: str, *names: str | None) -> None:
@@ -130,7 +133,7 @@ def read_mask_table(
         first_line.setdefault((image_id, k), line)
         height, width = shape_of(shapes, image_id, f"{source} line {line}")
         where = f"{source} line {line}, column {rle_column}"
-        starts, ends = parse(cell, height * width, convention, where)
+        starts, ends = parse(None if _blank(cell) else cell, height * width, convention, where)
         if len(starts):
             runs.setdefault(image_id, []).append((k, (starts, ends)))
     order = tuple(dict.fromkeys(row_ids)) if ids is None else tuple(str(i) for i in ids)
