@@ -8,7 +8,7 @@ length. Competitions differ in two things, which `RleConvention` names:
     order   "column": down each column, then the next column (Fortran order: pixel 2 is
             (row 1, column 0)); "row": along each row (C order: pixel 2 is (row 0, column 1))
 
-Presets (`PRESETS`, by name), checked against the competitions' public decoders:
+Presets (`PRESETS`, by name), as the competitions' public encoders and decoders number pixels:
 
     column, 1-indexed   severstal, clouds (Understanding Clouds), siim (SIIM-ACR
                         Pneumothorax stage 2, whose empty mask is written "-1"),
