@@ -1,6 +1,6 @@
 """The metric vocabulary: one record (`Metric`), one registry per kind of target
-(`classification`, `multilabel`, `values`, `ordinal`), a user's plug-in metric (`plugin`),
-and the typed score results every stage writes (`scores`).
+(`classification`, `multilabel`, `values`, `ordinal`, `segmentation`), a user's plug-in
+metric (`plugin`), and the typed score results every stage writes (`scores`).
 
 Pure numpy / scikit-learn / scipy, no torch: the ensemble, tune and the notebooks import it.
 """
