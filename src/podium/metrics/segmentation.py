@@ -35,7 +35,8 @@ def _as_masks(a: np.ndarray, name: str) -> np.ndarray:
             f"segmentation metrics score 0/1 masks; {name} holds values in "
             f"[{a.min():g}, {a.max():g}] (threshold probabilities with the task's decision first)"
         )
-    return a != 0
+    decided: np.ndarray = a != 0
+    return decided
 
 
 def _pairs(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,12 +76,12 @@ def pair_iou(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 def image_dice(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """Each image's mean Dice over its classes, (N,)."""
-    return pair_dice(y, pred).mean(axis=1)
+    return np.asarray(pair_dice(y, pred).mean(axis=1))
 
 
 def image_iou(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """Each image's mean IoU over its classes, (N,)."""
-    return pair_iou(y, pred).mean(axis=1)
+    return np.asarray(pair_iou(y, pred).mean(axis=1))
 
 
 def mean_dice(y: np.ndarray, pred: np.ndarray) -> float:

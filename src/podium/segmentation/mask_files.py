@@ -74,7 +74,8 @@ def binary_pixels(pixels: np.ndarray, path: Path) -> np.ndarray:
         raise DataError(
             f"{path}: a binary mask holds 0 and 255 (or 0 and 1); found {_values(values)}"
         )
-    return pixels != 0
+    foreground: np.ndarray = pixels != 0
+    return foreground
 
 
 def index_pixels(pixels: np.ndarray, classes: tuple[str, ...], path: Path) -> np.ndarray:
@@ -88,7 +89,8 @@ def index_pixels(pixels: np.ndarray, classes: tuple[str, ...], path: Path) -> np
             f"{_values(values)}"
         )
     index = np.arange(1, len(classes) + 1, dtype=pixels.dtype)
-    return pixels[None] == index[:, None, None]
+    masks: np.ndarray = pixels[None] == index[:, None, None]
+    return masks
 
 
 @dataclass(frozen=True)
