@@ -116,7 +116,13 @@ class Competition:
     @cached_property
     def task(self) -> Task:
         """The task, its schema (classes, ...) read from the train table."""
-        return build_task(self.cfg, self.train, self.root / self.cfg.train_csv, self.training)
+        task = build_task(self.cfg, self.train, self.root / self.cfg.train_csv, self.training)
+        # a plug-in metric in Kaggle's form scores a submission with sample_submission's columns
+        task.submission_columns = self._submission_columns
+        return task
+
+    def _submission_columns(self) -> list[str]:
+        return [c for c in self.sample_submission.columns if c != self.cfg.id_column]
 
     @cached_property
     def sample_submission(self) -> pd.DataFrame:

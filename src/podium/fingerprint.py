@@ -49,6 +49,15 @@ def config_part(section: BaseModel | None, exclude: set[str] | None = None) -> d
     return section.model_dump(mode="json", exclude_defaults=True, exclude=exclude)
 
 
+def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two plain configs (`competition.metric.
+    sha256`), for a refusal that says what changed rather than only that something did."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted({*old, *new}, key=str)
+        return [c for k in keys for c in changed_keys(old.get(k), new.get(k), f"{prefix}{k}.")]
+    return [] if old == new else [prefix.rstrip(".")]
+
+
 def values_fingerprint(*columns: Iterable[Any]) -> str:
     """Fingerprint of table columns (ids, labels, groups), row order included."""
     h = hashlib.sha256()

@@ -11,6 +11,7 @@ recomputes it (that would need a key a Kaggle notebook cannot keep secret).
     bundle/manifest.json
     bundle/targets.csv                      the train targets (no ids, no images): the task's schema
     bundle/decisions.json                   thresholds / cut-points fitted on every OOF row
+    bundle/metrics/<file>.py                a plug-in metric's file (`metric_files`: its sha256)
     bundle/runs/<comp>/<member>/fold{k}/seed{s}/<weights>.pt   the weights inference uses
     bundle/runs/<comp>/<member>/fold{k}/model_seed{s}.*        a tabular member's models
     bundle/ensemble/meta/fold{k}_seed{s}.ubj, prior.json       the stack's meta-models

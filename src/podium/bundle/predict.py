@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from podium.artifacts import read_json, write_csv
 from podium.bundle.contents import DECISIONS, TARGETS
 from podium.bundle.manifest import MANIFEST, read_manifest
+from podium.bundle.metric import bundle_metric
 from podium.bundle.places import check_output, data_root
 from podium.competition import Competition
 from podium.config import Config, from_dict
@@ -62,7 +63,8 @@ def bundle_config(d: dict[str, Any], bundle: Path, data_root: Path, what: str) -
         train_csv=str((bundle / TARGETS).resolve()), solution=None, group_column=None
     )
     d["data"]["cache"] = "memory"  # the bundle may be read-only (a Kaggle dataset)
-    return from_dict(d, source=f"{bundle / MANIFEST} ({what})")
+    bundle_metric(d, bundle)  # a plug-in metric: the bundle's copy, its hash checked
+    return from_dict(d, source=f"{bundle / MANIFEST} ({what})", base_dir=bundle.resolve())
 
 
 class MemberRun:

@@ -138,9 +138,11 @@ def parse_section(source: str, name: str, model: type[StageSection], data: Any) 
         raise ConfigError(f"{source}: invalid {name} section:\n  " + "\n  ".join(lines)) from None
 
 
-def from_dict(d: dict[str, Any], source: str = "<dict>") -> Config:
+def from_dict(d: dict[str, Any], source: str = "<dict>", base_dir: Path | None = None) -> Config:
     """Validate a config: its own sections first (errors under `invalid config`), then each
-    stage section with its model (errors under `invalid <name> section`)."""
+    stage section with its model (errors under `invalid <name> section`). A plug-in metric's
+    file is read from `base_dir` (default: the folder of `source` where it is a file, else
+    the working folder): a config made from another (a tune trial's) passes the other's."""
     sections = {n: d[n] for n in STAGE_SECTIONS if isinstance(d.get(n), dict)}
     try:
         cfg = Config.model_validate({**d, **dict.fromkeys(sections)})
@@ -152,8 +154,10 @@ def from_dict(d: dict[str, Any], source: str = "<dict>") -> Config:
     metric = cfg.competition.metric
     if not isinstance(metric, str) and metric is not None:
         where = Path(source)
+        if base_dir is None:
+            base_dir = where.parent if where.is_file() else Path.cwd()
         try:
-            metric.resolve(where.parent if where.is_file() else Path.cwd())
+            metric.resolve(base_dir)
         except ValueError as e:
             raise ConfigError(f"{source}: {e}") from None
     return cfg

@@ -299,6 +299,13 @@ class Config(Section):
         return self
 
     @property
+    def base_dir(self) -> Path | None:
+        """The folder its plug-in metric's file was read from (None: no metric file); a
+        config made from this one (a tune trial's) reads it from there too."""
+        metric = self.competition.metric
+        return metric.base_dir if isinstance(metric, MetricSpec) else None
+
+    @property
     def run_dir(self) -> Path:
         """runs/<comp>/<exp>/, or where its kind keeps runs (an ensemble's:
         runs/<comp>/ensemble/<name>/)."""

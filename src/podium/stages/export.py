@@ -5,7 +5,7 @@ no network and no runs/ (a Kaggle code competition): see `podium.bundle`.
 The story: check that every artifact the current predictions came from exists and is fresh
 (else refuse, naming the command that makes it); copy the members' inference weights (fp16
 with --half), a tabular member's safe models, the ensemble's chosen combination (blend
-weights or meta-models), the task's targets, the decisions the submission makes with what was fitted on every OOF
+weights or meta-models), the task's targets, a plug-in metric's file, the decisions the submission makes with what was fitted on every OOF
 row (multilabel thresholds, ordinal cut-points); build podium's wheel (and with --wheels download
 dependency wheels: the only network use); write the Kaggle dataset and kernel files; hash
 everything into manifest.json. The bundle is built beside DIR and renamed into place.
@@ -27,6 +27,7 @@ from podium.bundle.contents import (
     inference_config,
 )
 from podium.bundle.manifest import bundle_size, check_replaceable, write_manifest
+from podium.bundle.metric import export_metrics
 from podium.bundle.package import (
     WHEELS,
     build_podium_wheel,
@@ -81,6 +82,12 @@ def run(
             "half": half,
             "wheels": [wheel.name, *(w.name for w in extra)],
         }
+        # a plug-in metric's file, copied; the stored configs point at the copy
+        stored = [
+            (cfg, content["config"]),
+            *((m, e["config"]) for m, e in zip(members, entries, strict=True)),
+        ]
+        content["metric_files"] = export_metrics(work, stored)
         manifest = write_manifest(work, content)
         check_replaceable(bundle)  # again: the user may have put files there meanwhile
         shutil.rmtree(bundle, ignore_errors=True)

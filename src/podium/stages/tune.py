@@ -54,7 +54,7 @@ def run(cfg: Config, mkdir: bool = False) -> optuna.Study:
     # --- the objective, checked before any trial runs ------------------------------------------
     objective: TrainObjective | MetaObjective
     if tune.mode == "train":
-        check_space(trial_base(cfg), tune.space, str(cfg.source))
+        check_space(trial_base(cfg), tune.space, str(cfg.source), cfg.base_dir)
         objective = TrainObjective(cfg, tune, name)
     else:
         check_meta_space(cfg, tune)

@@ -4,7 +4,9 @@ turns the competition's config and train table into the task every other layer a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from podium.config import CompetitionConfig, TrainConfig
@@ -46,7 +48,12 @@ def metric_of(cfg: CompetitionConfig) -> Metric:
     """The competition's metric, known without reading any table (tune's direction): its
     name and direction are those of the task's built-in or of the plug-in."""
     task = task_type(cfg)
-    return resolve_metric(cfg, task.name, task.metrics, task.defaults)
+    frames = _names_only if task.builds_kaggle_frames() else None
+    return resolve_metric(cfg, task.name, task.metrics, task.defaults, frames)
+
+
+def _names_only(y: np.ndarray, pred: np.ndarray) -> tuple[Any, Any, str]:
+    raise RuntimeError("metric_of's metric names the metric; the task's own scores")
 
 
 def build_task(

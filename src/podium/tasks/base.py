@@ -20,6 +20,8 @@ The core, each hook with who calls it and when:
     merge(logits, how)              oof, infer, predict: views x folds x seeds -> predictions
     metric                          everywhere a score is made: the competition's metric
                                     (built in, or the user's plug-in)
+    solution_columns(y)             a plug-in metric in Kaggle's form: the targets as
+                                    train.csv writes them (`kaggle_frames` builds the tables)
     valid_loss                      beside the metric, breaking its ties: the task's proper
                                     validation loss (log-loss, MSE...)
 
@@ -35,9 +37,10 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -117,10 +120,44 @@ class Task(ABC):
     sampling: Sampling | None = None
     tabular: TabularFit | None = None
 
+    # the sample submission's target columns, read when first asked (set by the competition
+    # that reads it); None: the config's target names
+    submission_columns: Callable[[], list[str]] | None = None
+
     def __init__(self, cfg: CompetitionConfig, source: Path, metric: Metric) -> None:
         self.cfg = cfg
         self.source = source  # the train table, for messages
         self.metric = metric
+
+    # ---- a plug-in metric in Kaggle's form -------------------------------------------------
+    def solution_columns(self, y: np.ndarray) -> dict[str, Any] | None:
+        """The targets `y` as train.csv writes them (column -> values), for the solution
+        table of a plug-in metric in Kaggle's form; None where the task cannot say."""
+        return None
+
+    def kaggle_frames(self, y: np.ndarray, pred: np.ndarray) -> tuple[Any, Any, str]:
+        """(solution, submission, id column) for a plug-in metric in Kaggle's form: the
+        targets as train.csv holds them and the predictions as `podium submit` writes them
+        (the sample submission's columns), both with the same row ids."""
+        solution_columns = self.solution_columns(y)
+        if solution_columns is None:  # load_metric refused it already; a guard
+            raise ConfigError(f"competition.metric: a {self.name} task has no Kaggle tables")
+        id_column = self.cfg.id_column
+        ids = np.arange(len(y))
+        columns = self.submission_columns() if self.submission_columns else self.cfg.target_names
+        solution = pd.DataFrame({id_column: ids, **solution_columns})
+        submission = pd.DataFrame({id_column: ids, **self.submission.values(pred, columns)})
+        return solution, submission, id_column
+
+    @classmethod
+    def builds_kaggle_frames(cls) -> bool:
+        """Can this task build Kaggle's tables (does it say its solution columns)?"""
+        return cls.solution_columns is not Task.solution_columns
+
+    def frames_builder(self) -> FramesBuilder | None:
+        """What `resolve_metric` passes on for Kaggle's form: None where the task cannot
+        build the solution table."""
+        return self.kaggle_frames if self.builds_kaggle_frames() else None
 
     # ---- targets ---------------------------------------------------------------------------
     @classmethod

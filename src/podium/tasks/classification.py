@@ -187,7 +187,11 @@ class Classification(Task):
     defaults: ClassVar[TaskDefaults] = TaskDefaults(metric="accuracy", loss="ce")
 
     def __init__(self, cfg: CompetitionConfig, source: Path, classes: list[str]) -> None:
-        super().__init__(cfg, source, resolve_metric(cfg, self.name, self.metrics, self.defaults))
+        super().__init__(
+            cfg,
+            source,
+            resolve_metric(cfg, self.name, self.metrics, self.defaults, self.frames_builder()),
+        )
         self.classes = classes
         self.index = {c: i for i, c in enumerate(classes)}
         self.stacking = ClassStacking(classes)
@@ -249,6 +253,13 @@ class Classification(Task):
 
     def target_frame(self, table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"target": table[self.cfg.target_column].to_numpy()})
+
+    def solution_columns(self, y: np.ndarray) -> dict[str, Any]:
+        """The class names, as numbers where every class is one (pandas reads '0'/'1' so)."""
+        labels = pd.Series(self.decode(y))
+        numbers = pd.to_numeric(labels, errors="coerce")
+        values = labels if numbers.isna().any() else numbers
+        return {self.cfg.target_column: values.to_numpy()}
 
     @property
     def num_outputs(self) -> int:

@@ -134,7 +134,11 @@ class Multilabel(Task):
     defaults: ClassVar[TaskDefaults] = TaskDefaults(metric="auc", loss="bce")
 
     def __init__(self, cfg: CompetitionConfig, source: Path, labels: list[str]) -> None:
-        super().__init__(cfg, source, resolve_metric(cfg, self.name, self.metrics, self.defaults))
+        super().__init__(
+            cfg,
+            source,
+            resolve_metric(cfg, self.name, self.metrics, self.defaults, self.frames_builder()),
+        )
         self.labels = labels
         if self.metric.source is None and self.metric.name in FBETA:
             beta, average = FBETA[self.metric.name]

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -170,7 +170,7 @@ class Ordinal(Task):
         self.grades = np.asarray(grades, dtype=np.int64)
         # QWK over every grade, so a grade absent from a fold still counts in the distances
         metrics = {"qwk": qwk_metric(self.grades)}
-        metric = resolve_metric(cfg, self.name, metrics, self.defaults)
+        metric = resolve_metric(cfg, self.name, metrics, self.defaults, self.frames_builder())
         super().__init__(cfg, source, metric)
         self.head: OrdinalHead = (
             ExpectationHead(self.grades)
@@ -225,6 +225,9 @@ class Ordinal(Task):
 
     def target_frame(self, table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"target": table[self.cfg.target_column].to_numpy()})
+
+    def solution_columns(self, y: np.ndarray) -> dict[str, Any]:
+        return {self.cfg.target_column: np.asarray(y).reshape(-1)}
 
     @property
     def num_outputs(self) -> int:

@@ -22,7 +22,7 @@ classes: `check_config` refuses them all, naming the key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -94,7 +94,11 @@ class Regression(Task):
     def __init__(
         self, cfg: CompetitionConfig, source: Path, values: np.ndarray, loss: str = "mse"
     ) -> None:
-        super().__init__(cfg, source, resolve_metric(cfg, self.name, self.metrics, self.defaults))
+        super().__init__(
+            cfg,
+            source,
+            resolve_metric(cfg, self.name, self.metrics, self.defaults, self.frames_builder()),
+        )
         self.targets = cfg.target_names
         self.loss = loss if loss in LOSSES else "mse"  # another task's loss: check_config refuses
         self.scale = ValueScale(values, self.loss)
@@ -147,6 +151,10 @@ class Regression(Task):
         if len(self.targets) == 1:
             return pd.DataFrame({"target": table[self.targets[0]].to_numpy()})
         return pd.DataFrame({f"target_{t}": table[t].to_numpy() for t in self.targets})
+
+    def solution_columns(self, y: np.ndarray) -> dict[str, Any]:
+        values = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        return {t: values[:, i] for i, t in enumerate(self.targets)}
 
     @property
     def num_outputs(self) -> int:

@@ -48,7 +48,9 @@ def holdout_cv(cfg: Config, study: optuna.Study, study_name: str) -> dict[str, A
     base = trial_base(cfg)
     base["train"]["folds"] = folds
     base["name"] = f"{study_name}-holdout"
-    run_cfg = with_params(base, best.params, source=f"{cfg.source} (best trial {best.number})")
+    run_cfg = with_params(
+        base, best.params, source=f"{cfg.source} (best trial {best.number})", base_dir=cfg.base_dir
+    )
     exp = Experiment(run_cfg.nest_run(f"tune/{study_name}/holdout-trial{best.number:04d}"))
     _log.info("tune %s: best trial %d on the untuned folds %s", study_name, best.number, folds)
     try:

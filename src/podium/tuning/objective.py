@@ -65,7 +65,12 @@ class TrainObjective:
                 shutil.rmtree(stale)
         # the name is one folder name (`<study>-trialNNNN`); the run sits in tune/<study>/
         base = dict(self.base, name=f"{self.study_name}-{Path(run_name).name}")
-        cfg = with_params(base, params, source=f"{self.cfg.source} (trial {trial.number})")
+        cfg = with_params(
+            base,
+            params,
+            source=f"{self.cfg.source} (trial {trial.number})",
+            base_dir=self.cfg.base_dir,
+        )
         return cfg.nest_run(run_name)
 
     def __call__(self, trial: optuna.Trial) -> float:

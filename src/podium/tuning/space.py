@@ -6,6 +6,7 @@ the best-parameters overlay that an experiment `extends:`, so a trial and a late
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -47,13 +48,18 @@ def nest(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def with_params(base: dict[str, Any], params: dict[str, Any], source: str) -> Config:
-    """`base` (a resolved config dict) with the parameters merged in as an overlay would be."""
+def with_params(
+    base: dict[str, Any], params: dict[str, Any], source: str, base_dir: Path | None = None
+) -> Config:
+    """`base` (a resolved config dict) with the parameters merged in as an overlay would be;
+    `base_dir`: where the tuned config read its plug-in metric's file (`Config.base_dir`)."""
     merged = deep_merge(json.loads(json.dumps(base)), nest(params))
-    return from_dict(merged, source=source)
+    return from_dict(merged, source=source, base_dir=base_dir)
 
 
-def check_space(base: dict[str, Any], space: dict[str, Param], source: str) -> None:
+def check_space(
+    base: dict[str, Any], space: dict[str, Param], source: str, base_dir: Path | None = None
+) -> None:
     """Fail before the first trial when a parameter is not a config key, or one of its
     bounds / choices is a value the config refuses (e.g. train.lr low: 0)."""
     for name, p in space.items():
@@ -61,7 +67,7 @@ def check_space(base: dict[str, Any], space: dict[str, Param], source: str) -> N
             continue
         for value in p.probe_values():
             try:
-                with_params(base, {name: value}, source)
+                with_params(base, {name: value}, source, base_dir)
             except ConfigError as e:
                 detail = str(e).split("\n", 1)[-1].strip()
                 raise ConfigError(

@@ -21,19 +21,21 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
+
 from podium import progress
 from podium.artifacts import read_json, write_json
-from podium.config import save_resolved
+from podium.config import Config, save_resolved
 from podium.data.metadata import fit_stats
 from podium.engine import distributed
 from podium.engine.trainer import EpochHook, TrainRows, ValidRows, fit
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
-from podium.fingerprint import Stamp, fingerprint
+from podium.fingerprint import Stamp, changed_keys, fingerprint
 from podium.locks import exclusive, is_locked
 from podium.tracking import track_unit_result, unit_tracking
 from podium.units.external import External, concat_rows
-from podium.units.stamps import training_config, unit_stamp
+from podium.units.stamps import UNTRAINED_KEYS, training_config, unit_stamp
 
 if TYPE_CHECKING:  # a type only: the distiller is built by the stage
     from podium.units.distill import Distiller
@@ -100,8 +102,9 @@ def prepare(exp: Experiment, start_over: bool = False) -> None:
             ]
             if started:
                 raise ArtifactError(
-                    f"{run_dir} holds units {started} trained under another config (see its "
-                    "config.yaml); use a new experiment name, or --force to retrain them"
+                    f"{run_dir} holds units {started} trained under another config "
+                    f"({_what_changed(cfg, run_dir / 'config.yaml')}); use a new experiment "
+                    "name, or --force to retrain them"
                 )
         save_resolved(cfg, run_dir / "config.yaml")
         write_json(
@@ -113,6 +116,26 @@ def prepare(exp: Experiment, start_over: bool = False) -> None:
                 "columns": exp.task.columns,
             },
         )
+
+
+def _what_changed(cfg: Config, recorded: Path) -> str:
+    """Which training keys differ from the run's config.yaml (a plug-in metric's file: its
+    `competition.metric.sha256`), as a few dotted keys."""
+    try:
+        old = yaml.safe_load(recorded.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return f"see its {recorded.name}"
+    new, sections = cfg.resolved(), list(training_config(cfg))
+    ignored = {f"train.{k}" for k in UNTRAINED_KEYS} | {"model.grad_checkpointing"}
+    keys = [
+        k
+        for k in changed_keys({s: old.get(s) for s in sections}, {s: new.get(s) for s in sections})
+        if not any(k == i or k.startswith(f"{i}.") for i in ignored)
+    ]
+    if not keys:
+        return f"see its {recorded.name}"
+    shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+    return f"{shown} {'differs' if len(keys) == 1 else 'differ'} from its {recorded.name}"
 
 
 def _seeds_on_disk(exp: Experiment, fold: int) -> list[int]:
