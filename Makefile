@@ -66,8 +66,10 @@ demo: score
 board: setup
 	$(PODIUM) board -c $(CONFIG) $(ARGS)
 
+# TESTS: pytest's selection, e.g. TESTS='-m "not processes"' (what CI runs on the oldest Python)
+TESTS ?=
 test: setup
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q --durations=15 $(TESTS)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

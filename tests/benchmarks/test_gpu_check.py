@@ -27,6 +27,7 @@ def load(name: str):
     return module
 
 
+@pytest.mark.processes
 def test_the_smallest_cpu_check_reports_every_gpu_path_and_a_failing_section(tmp_path):
     out = tmp_path / "report"
     argv = [

@@ -12,6 +12,8 @@ import torch
 
 from podium.artifacts import read_json
 
+pytestmark = pytest.mark.processes  # a minute or more of several processes
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "throughput.py"
 
 

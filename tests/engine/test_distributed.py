@@ -138,6 +138,7 @@ def torchrun(args: list[str], timeout: float = 240) -> tuple[int, str]:
     return proc.returncode, stderr
 
 
+@pytest.mark.processes
 def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
     names = ("a", "b", "resumed", "single", "batchnorm")
     runs = {n: write_config(tmp_path, small_demo, n) for n in names}

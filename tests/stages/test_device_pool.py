@@ -50,6 +50,7 @@ def config(demo_data_root, tmp_path, monkeypatch) -> Path:
     return path
 
 
+@pytest.mark.processes
 def test_units_run_two_at_a_time_a_failure_is_reported_and_a_rerun_skips(config, capsys):
     runs = config.parent / "runs/digits/pool"
     broken = runs / "fold1/seed1"
@@ -132,6 +133,7 @@ def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
 @pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the death signal is Linux's (README: macOS)"
 )
+@pytest.mark.processes
 def test_workers_die_with_a_killed_parent_and_a_rerun_resumes_their_units(config, capsys):
     runs = config.parent / "runs/digits/pool"
     epochs = "train.epochs=10"  # about a second of training a unit: caught mid-way

@@ -22,6 +22,8 @@ from podium.artifacts import read_json
 from podium.cli import main
 from podium.units import train as units_train
 
+pytestmark = pytest.mark.processes  # a minute or more of several processes
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN = Path("runs") / "digits"
 

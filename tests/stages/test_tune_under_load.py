@@ -32,6 +32,8 @@ from factories import copy_demo_head
 from podium.cli import main
 from podium.tuning.storage import build_storage
 
+pytestmark = pytest.mark.processes  # a minute or more of several processes
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS, TRIALS, EPOCHS, HEARTBEAT = 4, 2, 10, 1
 
