@@ -22,6 +22,7 @@ from podium.config import from_dict, load_config
 from podium.errors import ConfigError
 from podium.metrics.plugin import load_metric
 from podium.tasks import build_task, metric_of
+from podium.tasks.kaggle_frames import kaggle_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 PAUC = ROOT / "examples" / "metrics" / "isic_pauc.py"
@@ -89,12 +90,12 @@ def test_kaggle_form_gets_the_tables_podium_submit_would_write(tmp_path):
     spec = {"function": "k.py:score", "direction": "maximize", "needs": "probabilities"}
     _, task = binary_task(tmp_path, {**spec, "kwargs": {"offset": 1.0}})
     assert task.metric(Y, PRED) == pytest.approx(1.75)
-    solution, submission, id_column = task.kaggle_frames(Y, PRED)
+    solution, submission, id_column = kaggle_frames(task, Y, PRED)
     assert id_column == "id" and list(solution.columns) == ["id", "label"]
     assert solution["label"].tolist() == Y.tolist()  # numbers, as pandas reads train.csv
     np.testing.assert_allclose(submission["label"], P1)  # the positive class's probability
     task.submission_columns = lambda: ["target"]  # what the competition's sample says
-    assert list(task.kaggle_frames(Y, PRED)[1].columns) == ["id", "target"]
+    assert list(kaggle_frames(task, Y, PRED)[1].columns) == ["id", "target"]
 
 
 def test_the_isic_example_in_kaggle_form_is_the_partial_auc(tmp_path):

@@ -15,6 +15,7 @@ from podium.tasks.base import Task, resolve_metric
 from podium.tasks.capabilities import Blend, PseudoCandidates
 from podium.tasks.classification import Binary, Multiclass
 from podium.tasks.decisions import Decision, DecisionFit
+from podium.tasks.kaggle_frames import builds_kaggle_frames
 from podium.tasks.multilabel import Multilabel
 from podium.tasks.ordinal import Ordinal
 from podium.tasks.regression import Regression
@@ -48,7 +49,7 @@ def metric_of(cfg: CompetitionConfig) -> Metric:
     """The competition's metric, known without reading any table (tune's direction): its
     name and direction are those of the task's built-in or of the plug-in."""
     task = task_type(cfg)
-    frames = _names_only if task.builds_kaggle_frames() else None
+    frames = _names_only if builds_kaggle_frames(task) else None
     return resolve_metric(cfg, task.name, task.metrics, task.defaults, frames)
 
 

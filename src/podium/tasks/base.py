@@ -135,30 +135,6 @@ class Task(ABC):
         table of a plug-in metric in Kaggle's form; None where the task cannot say."""
         return None
 
-    def kaggle_frames(self, y: np.ndarray, pred: np.ndarray) -> tuple[Any, Any, str]:
-        """(solution, submission, id column) for a plug-in metric in Kaggle's form: the
-        targets as train.csv holds them and the predictions as `podium submit` writes them
-        (the sample submission's columns), both with the same row ids."""
-        solution_columns = self.solution_columns(y)
-        if solution_columns is None:  # load_metric refused it already; a guard
-            raise ConfigError(f"competition.metric: a {self.name} task has no Kaggle tables")
-        id_column = self.cfg.id_column
-        ids = np.arange(len(y))
-        columns = self.submission_columns() if self.submission_columns else self.cfg.target_names
-        solution = pd.DataFrame({id_column: ids, **solution_columns})
-        submission = pd.DataFrame({id_column: ids, **self.submission.values(pred, columns)})
-        return solution, submission, id_column
-
-    @classmethod
-    def builds_kaggle_frames(cls) -> bool:
-        """Can this task build Kaggle's tables (does it say its solution columns)?"""
-        return cls.solution_columns is not Task.solution_columns
-
-    def frames_builder(self) -> FramesBuilder | None:
-        """What `resolve_metric` passes on for Kaggle's form: None where the task cannot
-        build the solution table."""
-        return self.kaggle_frames if self.builds_kaggle_frames() else None
-
     # ---- targets ---------------------------------------------------------------------------
     @classmethod
     @abstractmethod

@@ -33,6 +33,7 @@ from podium.tasks.capabilities import (
 )
 from podium.tasks.classification_stacking import ClassStacking
 from podium.tasks.distillation import SoftmaxDistillation
+from podium.tasks.kaggle_frames import frames_builder
 from podium.tasks.losses import build_loss
 
 _log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ class Classification(Task):
         super().__init__(
             cfg,
             source,
-            resolve_metric(cfg, self.name, self.metrics, self.defaults, self.frames_builder()),
+            resolve_metric(cfg, self.name, self.metrics, self.defaults, frames_builder(self)),
         )
         self.classes = classes
         self.index = {c: i for i, c in enumerate(classes)}

@@ -39,6 +39,7 @@ from podium.tasks.base import Task, TaskDefaults, resolve_metric
 from podium.tasks.capabilities import FoldScheme, SubmissionCodec, TabularFit
 from podium.tasks.decisions import MetricThresholds, Thresholds
 from podium.tasks.distillation import SigmoidDistillation
+from podium.tasks.kaggle_frames import frames_builder
 from podium.tasks.multilabel_folds import multilabel_folds
 from podium.tasks.multilabel_loss import LOSSES, build_multilabel_loss
 from podium.tasks.multilabel_stacking import LabelStacking
@@ -137,7 +138,7 @@ class Multilabel(Task):
         super().__init__(
             cfg,
             source,
-            resolve_metric(cfg, self.name, self.metrics, self.defaults, self.frames_builder()),
+            resolve_metric(cfg, self.name, self.metrics, self.defaults, frames_builder(self)),
         )
         self.labels = labels
         if self.metric.source is None and self.metric.name in FBETA:

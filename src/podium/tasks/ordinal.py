@@ -51,6 +51,7 @@ from podium.tasks.base import Task, TaskDefaults, resolve_metric
 from podium.tasks.capabilities import FoldScheme, TabularFit
 from podium.tasks.decisions import Cutpoints
 from podium.tasks.distillation import ValueDistillation
+from podium.tasks.kaggle_frames import frames_builder
 from podium.tasks.ordinal_heads import ExpectationHead, GradeSampling, OrdinalHead, RegressionHead
 from podium.tasks.regression import article, raise_refused
 from podium.tasks.values import ValueStacking, ValueSubmission, parse_values
@@ -170,7 +171,7 @@ class Ordinal(Task):
         self.grades = np.asarray(grades, dtype=np.int64)
         # QWK over every grade, so a grade absent from a fold still counts in the distances
         metrics = {"qwk": qwk_metric(self.grades)}
-        metric = resolve_metric(cfg, self.name, metrics, self.defaults, self.frames_builder())
+        metric = resolve_metric(cfg, self.name, metrics, self.defaults, frames_builder(self))
         super().__init__(cfg, source, metric)
         self.head: OrdinalHead = (
             ExpectationHead(self.grades)

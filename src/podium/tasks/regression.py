@@ -35,6 +35,7 @@ from podium.metrics.values import MAE, MSE, REGRESSION
 from podium.tasks.base import Task, TaskDefaults, resolve_metric
 from podium.tasks.capabilities import TabularFit
 from podium.tasks.distillation import ValueDistillation
+from podium.tasks.kaggle_frames import frames_builder
 from podium.tasks.losses import LOSSES, RegressionLoss
 from podium.tasks.values import (
     QuantileFolds,
@@ -97,7 +98,7 @@ class Regression(Task):
         super().__init__(
             cfg,
             source,
-            resolve_metric(cfg, self.name, self.metrics, self.defaults, self.frames_builder()),
+            resolve_metric(cfg, self.name, self.metrics, self.defaults, frames_builder(self)),
         )
         self.targets = cfg.target_names
         self.loss = loss if loss in LOSSES else "mse"  # another task's loss: check_config refuses
