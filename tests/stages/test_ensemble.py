@@ -194,7 +194,12 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(
     assert list(pd.read_parquet(out / OOF)["id"]) == list(comp.train_ids)  # train.csv order
     oof = read_oof(out / OOF, task, comp.train_ids, project.folds["fold"].to_numpy())
     assert np.allclose(oof.sum(axis=1), 1, atol=1e-5)
-    assert submission.exists() and str(submission) in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert submission.exists() and str(submission) in printed
+    # the printed verdict follows the interval (clear of zero: not "within noise")
+    gain = vs["gains"]["accuracy"]
+    assert gain["low"] > 0 and "accuracy gain" in printed
+    assert "a gain beyond noise" in printed.split("accuracy gain")[1].split(";")[0]
 
     # a saved meta-model, reloaded, predicts its fold exactly as the run did
     section = cfg.section("ensemble")

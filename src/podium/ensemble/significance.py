@@ -35,7 +35,18 @@ class Gain:
 
     @property
     def significant(self) -> bool:
+        """A gain beyond noise: the whole interval above zero."""
         return self.low > 0
+
+    @property
+    def verdict(self) -> str:
+        """What the interval says, in the report's words: clear of zero on either side is a
+        gain (or a loss) beyond noise; an interval holding zero (or none) is within noise."""
+        if self.low > 0:
+            return "a gain beyond noise"
+        if self.high < 0:
+            return "a loss beyond noise"
+        return "within noise"
 
 
 @dataclass(frozen=True)
@@ -59,10 +70,9 @@ class PairedComparison:
             f"(exact McNemar p={self.mcnemar_p:.2f})"
         ]
         for name, g in self.gains.items():
-            verdict = "significant" if g.significant else "within noise"
             parts.append(
                 f"{name} gain {g.observed:+.4f} (95% paired bootstrap {g.low:+.4f} to "
-                f"{g.high:+.4f}, {verdict})"
+                f"{g.high:+.4f}, {g.verdict})"
             )
         return "; ".join(parts)
 
