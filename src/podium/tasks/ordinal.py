@@ -92,9 +92,9 @@ def warn_absent_grades(values: np.ndarray, grades: np.ndarray, path: Path) -> No
     if absent:
         _log.warning(
             "%s: grade(s) %s of the grades %s have no row in the train table; they cannot be "
-            "predicted (no cut-point or output learns them), while QWK still counts the "
-            "distances across them; set competition.grades to the grades that exist if the "
-            "metric scores only those",
+            "predicted (no cut-point or output learns them), while QWK still measures "
+            "distance by grade value across them; set competition.grades to the grades that "
+            "exist so that none is aimed at",
             path,
             absent,
             [int(g) for g in grades],
