@@ -48,6 +48,17 @@ def test_log_loss_by_hand():
     assert np.isfinite(get_metric("log_loss")(np.array([0]), np.array([[0.0, 1.0]])))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_log_loss_clips_exact_zeros_and_ones_as_scikit_learn(dtype):
+    """Exact 0 and 1 (a confidently wrong row, a certain right one): the same number as
+    scikit-learn's log_loss on the float64 values a submission CSV is read as."""
+    y = np.array([0, 1, 2, 0])
+    p = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    ours = get_metric("log_loss")(y, p.astype(dtype))
+    assert ours == skm.log_loss(y, p.astype(dtype).astype(np.float64), labels=[0, 1, 2])
+    assert ours == pytest.approx((-np.log(np.finfo(np.float64).eps) - np.log(0.5)) / 4)
+
+
 def test_per_row_terms_average_to_the_metric_where_declared():
     declared = [m for m in METRICS.values() if m.per_row is not None]
     assert {m.name for m in declared} == {"accuracy", "log_loss"}

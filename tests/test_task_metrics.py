@@ -64,6 +64,11 @@ def test_multilabel_scores_match_sklearn(seed):
         skm.average_precision_score(y, p, average="macro"), abs=TOL
     )
     assert m["log_loss"](y, p) == pytest.approx(skm.log_loss(y.ravel(), p.ravel()), abs=TOL)
+    certain = np.where(np.arange(p.size).reshape(p.shape) % 3 == 0, y, 1 - y).astype(float)
+    # exact 0 and 1, right and wrong: clipped as scikit-learn clips (float64 eps)
+    assert m["log_loss"](y, certain) == pytest.approx(
+        skm.log_loss(y.ravel(), certain.ravel()), rel=1e-12
+    )
     per_label = np.array([0.3, 0.4, 0.5, 0.6, 0.7])
     for beta in (1, 2):
         for average in ("micro", "macro", "samples"):

@@ -45,6 +45,11 @@ def test_a_clearly_better_candidate_is_significant_on_both_counts():
     assert set(result.gains) == {"accuracy", "log_loss"}
     assert result.gains["accuracy"].observed == pytest.approx(wrong.mean())
     assert all(g.significant for g in result.gains.values())
+    # the words follow the interval: clear of zero is beyond noise, whichever way it points
+    assert "within noise" not in result.summary("blend", "member")
+    assert result.summary("blend", "member").count("a gain beyond noise") == 2
+    worse = compare(THREE, y, reference, one_hot_ish(y), n_boot=300).summary("blend", "member")
+    assert "within noise" not in worse and worse.count("a loss beyond noise") == 2
 
 
 def test_a_one_row_margin_is_reported_as_noise():

@@ -23,6 +23,7 @@ from podium.ensemble.stack import fit_meta_model, load_meta_model
 from podium.predictions import OOF, TEST, read_oof, write_oof, write_test
 from podium.stages import ensemble
 from podium.stages import folds as folds_stage
+from podium.stages.demo_data import write_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 # small, fast meta-models: the tests check behaviour, not the best score
@@ -43,23 +44,26 @@ def write_yaml(path: Path, data: dict) -> Path:
 class Project:
     """A folder with the demo data, its folds, member configs and synthetic member runs."""
 
-    def __init__(self, tmp_path: Path, data_root: Path) -> None:
+    def __init__(
+        self, tmp_path: Path, data_root: Path, demo: str = "digits", meta: dict | None = None
+    ) -> None:
         self.dir = tmp_path
         self.paths = {
             "data": str(data_root),
             "runs": str(tmp_path / "runs"),
             "submissions": str(tmp_path / "submissions"),
         }
-        self.base = str(ROOT / "configs/digits/base.yaml")
+        self.base = str(ROOT / f"configs/{demo}/base.yaml")
+        self.meta = {**FAST_META, **(meta or {})}
         cfg = load_config(self.ensemble_yaml([]), [])
         folds_stage.run(cfg)
         self.comp = Competition.from_config(cfg)
         self.task = self.comp.task
         self.folds = pd.read_csv(cfg.folds_path, dtype={"id": str})
-        self.runs = Path(cfg.paths.runs) / "digits"
+        self.runs = Path(cfg.paths.runs) / demo
 
     def ensemble_yaml(self, members: list[str], **section) -> Path:
-        body = {"members": [f"{m}.yaml" for m in members] or ["none.yaml"], "meta": FAST_META}
+        body = {"members": [f"{m}.yaml" for m in members] or ["none.yaml"], "meta": self.meta}
         body.update(section)
         return write_yaml(
             self.dir / "configs" / "ensemble.yaml",
@@ -194,7 +198,12 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(
     assert list(pd.read_parquet(out / OOF)["id"]) == list(comp.train_ids)  # train.csv order
     oof = read_oof(out / OOF, task, comp.train_ids, project.folds["fold"].to_numpy())
     assert np.allclose(oof.sum(axis=1), 1, atol=1e-5)
-    assert submission.exists() and str(submission) in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert submission.exists() and str(submission) in printed
+    # the printed verdict follows the interval (clear of zero: not "within noise")
+    gain = vs["gains"]["accuracy"]
+    assert gain["low"] > 0 and "accuracy gain" in printed
+    assert "a gain beyond noise" in printed.split("accuracy gain")[1].split(";")[0]
 
     # a saved meta-model, reloaded, predicts its fold exactly as the run did
     section = cfg.section("ensemble")
@@ -238,3 +247,25 @@ def test_unknown_key_in_the_section_is_named(project):
         ConfigError, match=r"unknown key ensemble\.meta\.seed.*did you mean 'seeds'"
     ):
         project.config(["x"], meta={"seed": [0]})
+
+
+def test_a_regression_ensemble_prints_no_mcnemar_count(tmp_path, capsys):
+    """A value is neither right nor wrong: the comparison is the bootstrap interval alone."""
+    write_demo(tmp_path / "data", "regression")
+    project = Project(tmp_path, tmp_path / "data", "digits_regression", {"prior": "blend"})
+    rng = np.random.default_rng(4)
+    y = project.comp.targets[:, 0]
+    n_test = len(project.comp.test_ids)
+    for name, sd in (("alpha", 1.0), ("beta", 1.2)):
+        oof, test = y + rng.normal(0, sd, len(y)), rng.normal(4.5, 3, n_test)
+        project.member(name, oof[:, None], test[:, None])
+
+    cfg = project.config(["alpha", "beta"], select="blend")
+    ensemble.run(cfg)
+
+    printed = capsys.readouterr().out
+    assert "blend vs alpha: rmse gain" in printed and "mse gain" in printed
+    assert "McNemar" not in printed and "fixes" not in printed
+    vs = read_json(cfg.run_dir / "scores.json")["vs_best_member"]
+    assert vs["fixed"] is None and vs["mcnemar_p"] is None
+    assert "McNemar" not in (cfg.run_dir / "report.md").read_text()

@@ -77,6 +77,20 @@ def test_qwk_matches_scikit_learn_with_every_grade(tmp_path):
         assert metric(y[:, None].astype(float), values[:, None]) == pytest.approx(expected)
 
 
+def test_qwk_measures_distance_by_grade_value_not_position(tmp_path):
+    """Grades {0, 1, 3, 7}: 3 and 7 are four apart (Kaggle's QWK over every rating from min
+    to max), not one position. By hand, y = [0, 1, 3, 7], pred = [1, 1, 3, 3]: observed
+    weighted disagreement (0-1)² + (7-3)² = 17; expected, each y grade against pred 1 and 3
+    with weight 1/2: ((0-1)² + (0-3)² + 0 + (1-3)² + (3-1)² + 0 + (7-1)² + (7-3)²) / 2 = 35;
+    kappa = 1 - 17/35 = 18/35 (by position it would be 1 - 2/6)."""
+    y, pred = np.array([0.0, 1, 3, 7])[:, None], np.array([1.0, 1, 3, 3])[:, None]
+    listed = ordinal(tmp_path, ["0", "1", "3", "7"], grades=[0, 1, 3, 7]).task
+    assert listed.metric(y, pred) == pytest.approx(18 / 35)
+    every_integer = ordinal(tmp_path, ["0", "1", "3", "7"]).task  # grades 0..7 by default
+    assert every_integer.grades.tolist() == list(range(8))
+    assert every_integer.metric(y, pred) == pytest.approx(18 / 35)
+
+
 def test_expectation_head_merges_probabilities_then_takes_the_expected_grade(tmp_path):
     comp = ordinal(tmp_path, ["0", "1", "2", "2"], ordinal_head="expectation")
     task = comp.task

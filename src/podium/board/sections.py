@@ -57,9 +57,13 @@ def candidates(s: RunScores) -> str:
             f"{esc(n)} gain {num(o)} (95% {num(lo)} to {num(hi)})"
             for n, (o, lo, hi) in vs.gains.items()
         )
+        count = (  # none for values: a regression's rows are neither right nor wrong
+            f"fixes {vs.fixed}, breaks {vs.broken} (McNemar p={num(vs.mcnemar_p, 2)}); "
+            if vs.fixed is not None
+            else ""
+        )
         out += (
-            f"<p>Paired with the best member {esc(vs.member)} on the same rows: fixes {vs.fixed}, "
-            f"breaks {vs.broken} (McNemar p={num(vs.mcnemar_p, 2)}); {gains}.</p>"
+            f"<p>Paired with the best member {esc(vs.member)} on the same rows: {count}{gains}.</p>"
         )
     return out
 

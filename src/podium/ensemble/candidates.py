@@ -124,14 +124,23 @@ class NestedSelection:
 def nested_selection(inputs: Inputs, cands: list[Candidate]) -> NestedSelection:
     """Choosing the best of several candidates on the same OOF rows flatters the winner's
     CV. Here fold k's rows are predicted by the candidate that scores best on the *other*
-    folds' rows (metric, then loss), so the selection never sees fold k."""
+    folds' rows, so the selection never sees fold k.
+
+    The per-fold choice uses the real choice's criterion (`rank_key` of
+    `score_predictions`): the metric of the rows decided CV-honestly among the other folds
+    (cut-points, per-label thresholds fitted on all but one of them, never on fold k), then
+    the validation loss; not the plain metric (rounded QWK, an in-sample global threshold),
+    which can prefer another candidate than the one the decided metric picks. With two
+    folds the other rows are a single fold and nothing can be fitted honestly on it: the
+    plain metric of the predictions then. What is not refitted: a blend's or the stack's
+    OOF rows on the other folds were fitted on folds that include fold k."""
     task, y, fold = inputs.task, inputs.y, inputs.fold
-    metric, loss = task.metric, task.valid_loss
+    greater = task.metric.greater_is_better
 
     def best_on(rows: np.ndarray) -> Candidate:
         def key(c: Candidate) -> tuple[float, float]:
-            m = metric(y[rows], c.oof[rows])
-            return (-m if metric.greater_is_better else m, loss(y[rows], c.oof[rows]))
+            block = score_predictions(task, y[rows], c.oof[rows], fold[rows])
+            return (-block.score if greater else block.score, block.valid_loss)
 
         return min(cands, key=key)
 
@@ -143,4 +152,4 @@ def nested_selection(inputs: Inputs, cands: list[Candidate]) -> NestedSelection:
     )
     block = score_predictions(task, y, fitted.oof, fold)
     picked = {int(k): c.name for k, c in zip(fitted.folds, fitted.params, strict=True)}
-    return NestedSelection(metric.name, block.score, block.valid_loss, picked)
+    return NestedSelection(task.metric.name, block.score, block.valid_loss, picked)

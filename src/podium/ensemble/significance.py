@@ -2,7 +2,8 @@
 
 Every candidate is scored on the same OOF rows, so the comparison is paired:
 - the rows the ensemble gets right that the member gets wrong ("fixed") against the reverse
-  ("broken"), with the exact McNemar p-value of that split;
+  ("broken"), with the exact McNemar p-value of that split, where a row is right or wrong
+  (classes, tags, the decided grades of an ordinal task; not a regression's values);
 - a paired bootstrap of the metric and log-loss gains (both candidates on the same resampled
   rows), which holds for any metric (AUC, QWK) where a per-row count does not.
 At the top of a leaderboard a gain of one or two rows is common, and its interval spans zero;
@@ -35,14 +36,26 @@ class Gain:
 
     @property
     def significant(self) -> bool:
+        """A gain beyond noise: the whole interval above zero."""
         return self.low > 0
+
+    @property
+    def verdict(self) -> str:
+        """What the interval says, in the report's words: clear of zero on either side is a
+        gain (or a loss) beyond noise; an interval holding zero (or none) is within noise."""
+        if self.low > 0:
+            return "a gain beyond noise"
+        if self.high < 0:
+            return "a loss beyond noise"
+        return "within noise"
 
 
 @dataclass(frozen=True)
 class PairedComparison:
-    fixed: int  # rows the challenger gets right and the reference wrong
-    broken: int  # the reverse
-    mcnemar_p: float
+    # the McNemar count; None where a row is neither right nor wrong (a regression's values)
+    fixed: int | None  # rows the challenger gets right and the reference wrong
+    broken: int | None  # the reverse
+    mcnemar_p: float | None
     gains: dict[str, Gain]  # metric name -> gain, the competition metric and log_loss
 
     def to_json(self) -> dict:
@@ -54,17 +67,19 @@ class PairedComparison:
         return cls(d["fixed"], d["broken"], d["mcnemar_p"], gains)
 
     def summary(self, challenger: str, reference: str) -> str:
-        parts = [
-            f"{challenger} vs {reference}: fixes {self.fixed} rows, breaks {self.broken} "
-            f"(exact McNemar p={self.mcnemar_p:.2f})"
-        ]
+        head = f"{challenger} vs {reference}: "
+        parts = []
+        if self.fixed is not None and self.mcnemar_p is not None:
+            parts.append(
+                f"fixes {self.fixed} rows, breaks {self.broken} "
+                f"(exact McNemar p={self.mcnemar_p:.2f})"
+            )
         for name, g in self.gains.items():
-            verdict = "significant" if g.significant else "within noise"
             parts.append(
                 f"{name} gain {g.observed:+.4f} (95% paired bootstrap {g.low:+.4f} to "
-                f"{g.high:+.4f}, {verdict})"
+                f"{g.high:+.4f}, {g.verdict})"
             )
-        return "; ".join(parts)
+        return head + "; ".join(parts)
 
 
 def _signed(metric: Metric, a: float, b: float) -> float:
@@ -114,8 +129,8 @@ def compare(
     a, b = decided if decided is not None else (challenger, reference)
     correct = task.stacking.correct if task.stacking is not None else None
     right_a, right_b = (correct(y, a), correct(y, b)) if correct else (None, None)
-    fixed = broken = 0
-    p = 1.0
+    fixed = broken = None  # no right / wrong rows (values): no McNemar count, the bootstrap alone
+    p = None
     if right_a is not None and right_b is not None:
         fixed, broken = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
         p = binomtest(min(fixed, broken), fixed + broken, 0.5).pvalue if fixed + broken else 1.0
@@ -128,4 +143,4 @@ def compare(
         boot = _bootstrap(m, y, one, two, n_boot, seed)
         low, high = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)
         gains[name] = Gain(float(observed), float(low), float(high))
-    return PairedComparison(fixed, broken, float(p), gains)
+    return PairedComparison(fixed, broken, None if p is None else float(p), gains)

@@ -32,7 +32,7 @@ from podium.metrics.fbeta import AVERAGES, BETAS, fbeta, fit_thresholds
 
 _log = logging.getLogger(__name__)
 
-_EPS = 1e-15  # log-loss clipping, as classification's
+_EPS = float(np.finfo(np.float64).eps)  # log-loss clipping, scikit-learn's for float64
 
 
 def per_label_auc(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -81,7 +81,8 @@ def row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def multilabel_log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean binary cross-entropy over every (row, label) (probabilities clipped to 1e-15)."""
+    """Mean binary cross-entropy over every (row, label), probabilities clipped to
+    [eps, 1 - eps] in float64 as scikit-learn's `log_loss` clips them."""
     return float(_bce(y, p).mean())
 
 

@@ -3,9 +3,13 @@ arithmetic QWK needs (a value's position among the grades, the cuts of plain rou
 of continuous values at given cut-points).
 
 QWK is computed here from a confusion matrix (the cut-point search calls it hundreds of
-times); it equals scikit-learn's `cohen_kappa_score(..., labels=grades,
-weights="quadratic")`. When `y` and `pred` are the same single grade (chance agreement is
-already perfect) it is 0.0, scikit-learn's `replace_undefined_by=0.0`.
+times). Its distances are the grades' values, as in Kaggle's implementations (a matrix over
+every integer rating from the lowest to the highest, weights (i - j)² / (max - min)²): grades
+{0, 1, 3, 7} put 3 and 7 four apart, not one. For contiguous grades this equals
+scikit-learn's `cohen_kappa_score(..., labels=grades, weights="quadratic")`, which measures
+by position in `labels` and so differs where a grade in between is left out. When `y` and
+`pred` are the same single grade (chance agreement is already perfect) it is 0.0,
+scikit-learn's `replace_undefined_by=0.0`.
 
 A prediction exactly on a cut goes to the upper grade; below the first cut is the lowest
 grade and above the last the highest, so predictions outside the grade range are clipped.
@@ -40,17 +44,17 @@ def grade_index(
 def quadratic_weighted_kappa(
     y: np.ndarray, pred: np.ndarray, grades: Sequence[int] | np.ndarray
 ) -> float:
-    """Cohen's kappa with quadratic weights over every grade in `grades`, so a grade absent
-    from `y` and `pred` still counts in the distances (the weight of grades i, j is
-    (i - j)² over their positions in the sorted list). Computed from a confusion
-    matrix here (the cut-point search calls it hundreds of times); equal to scikit-learn's
-    `cohen_kappa_score(..., labels=grades, weights="quadratic")`."""
+    """Cohen's kappa with quadratic weights on the grades' values: the weight of grades
+    g_i, g_j is (g_i - g_j)², so a grade absent from `y` and `pred` (or from `grades`) still
+    counts in the distances, as in Kaggle's QWK over every rating from min to max (the
+    normalization by (max - min)² cancels in the ratio). Equal to scikit-learn's
+    `cohen_kappa_score(..., labels=grades, weights="quadratic")` for contiguous grades."""
     n = len(grades)
     a, b = grade_index(y, grades, "target grade"), grade_index(pred, grades, "predicted grade")
     observed = np.bincount(a * n + b, minlength=n * n).reshape(n, n).astype(np.float64)
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / max(1, len(a))
-    pos = np.arange(n)
-    w = (pos[:, None] - pos[None, :]) ** 2
+    g = np.asarray(grades, dtype=np.float64)
+    w = (g[:, None] - g[None, :]) ** 2  # by value: grades 3 and 7 are four apart
     den = (w * expected).sum()
     return float(1.0 - (w * observed).sum() / den) if den > 0 else 0.0
 

@@ -19,11 +19,15 @@ from podium.predictions import TEST, read_test
 REPORT_JSON, REPORT_MD = "pseudo_report.json", "pseudo_report.md"
 
 
-def rows_per_class(frame: pd.DataFrame, classes: list[str]) -> dict[str, dict[str, int]]:
-    """{fold: {label: count}}; fold '-1' means every fold."""
+def rows_per_class(
+    frame: pd.DataFrame, classes: list[str], folds: list[int] | None = None
+) -> dict[str, dict[str, int]]:
+    """{fold: {label: count}}; fold '-1' means every fold. `folds`: every student fold, so a
+    fold where no row passed the selection is listed with zeros, not left out."""
+    keys = sorted(set(folds or []) | {int(k) for k in frame["fold"].unique()})
     out = {}
-    for fold, part in frame.groupby("fold"):
-        counts = part["label"].value_counts()
+    for fold in keys:
+        counts = frame.loc[frame["fold"] == fold, "label"].value_counts()
         out[str(fold)] = {c: int(counts.get(c, 0)) for c in classes}
     return out
 
@@ -105,7 +109,7 @@ def render(rounds: list[dict], current: dict, classes: list[str]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rounds:
-        totals = [sum(c.values()) for c in r["rows"].values()]
+        totals = [sum(c.values()) for c in r["rows"].values()] or [0]
         acc = r["pseudo_accuracy"]["overall"] if r["pseudo_accuracy"] else None
         lines.append(
             f"| {r['round']} | {r['teacher']['name']} | {r['student']} | {r['teacher']['mode']} | "

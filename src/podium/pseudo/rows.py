@@ -25,7 +25,7 @@ import pandas as pd
 from podium.competition import Competition
 from podium.config.pseudo import PseudoConfig
 from podium.engine.trainer import TrainRows
-from podium.errors import ArtifactError
+from podium.errors import ArtifactError, ConfigError
 from podium.experiment import Experiment
 from podium.pseudo.pool import load_extra_images
 from podium.pseudo.select import pseudo_weights, select_rows
@@ -72,7 +72,26 @@ def pseudo_frame(pool: Pool, section: PseudoConfig, comp: Competition) -> pd.Dat
     out = pd.concat(frames, ignore_index=True)
     out["id"] = out["id"].astype(str)
     out["label"] = out["label"].astype(str)
+    if out.empty:  # a student trained on no pseudo row is the teacher's recipe retrained
+        raise ConfigError(no_rows_message(pool, section, comp))
     return out
+
+
+def no_rows_message(pool: Pool, section: PseudoConfig, comp: Competition) -> str:
+    """Why no unlabelled row passes the selection in any fold, naming the key to change."""
+    assert comp.task.pseudo is not None
+    top = max(float(comp.task.pseudo.candidates(p).confidence.max()) for p in pool.by_fold.values())
+    head = f"{comp.cfg.name}: no pseudo-labels: none of {len(pool.ids)} unlabelled rows passes"
+    if section.threshold is not None and section.threshold > top:
+        return (
+            f"{head} pseudo.threshold {section.threshold:g} in any fold (the teacher's highest "
+            f"confidence is {top:.4f}); lower pseudo.threshold"
+        )
+    return (
+        f"{head} the selection in any fold (pseudo.threshold {section.threshold}, top_fraction "
+        f"{section.top_fraction}, max_per_class {section.max_per_class}, balance "
+        f"{section.balance}: balance caps every class at the smallest's count); loosen them"
+    )
 
 
 class PseudoRows:

@@ -176,7 +176,7 @@ def build_pseudo(
         by_fold={k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]},
     )
     frame = pseudo_frame(pool, section, comp)
-    counts = rows_per_class(frame, pseudo_labels(comp.task))
+    counts = rows_per_class(frame, pseudo_labels(comp.task), list(pool.by_fold))
     remove(exp.run_dir / PSEUDO_JSON)  # first: a run killed after the parquet leaves no record
     write_parquet(exp.run_dir / PSEUDO_PARQUET, frame)
     write_json(  # last: its fingerprint marks pseudo.parquet complete

@@ -25,9 +25,9 @@ Decisions. QWK scores grades, so values become grades through cut-points (the de
 candidates) the reported QWK is CV-honest: fold k graded with cut-points fitted on the other
 folds; the cut-points fitted on every OOF row are saved in scores.json (`final.decision`) and
 grade the test rows of the submission; the ensemble's paired comparison counts the CV-graded
-grades. Where no folds are known (an epoch's validation score, the nested selection's per-fold
-choice, a submitted file) the QWK is that of the values rounded to the nearest grade, which
-fits nothing. The validation loss is the MSE in grade units for both heads, so members with
+grades; the nested selection's per-fold choice grades the other folds with cut-points fitted
+among them. Where no folds are known (an epoch's validation score, a submitted file) the QWK
+is that of the values rounded to the nearest grade, which fits nothing. The validation loss is the MSE in grade units for both heads, so members with
 different heads compare. There is no pseudo-label capability; the expectation head has no
 distillation (its teacher's merged prediction is a grade value, not a distribution).
 """
@@ -93,9 +93,9 @@ def warn_absent_grades(values: np.ndarray, grades: np.ndarray, path: Path) -> No
     if absent:
         _log.warning(
             "%s: grade(s) %s of the grades %s have no row in the train table; they cannot be "
-            "predicted (no cut-point or output learns them), while QWK still counts the "
-            "distances across them; set competition.grades to the grades that exist if the "
-            "metric scores only those",
+            "predicted (no cut-point or output learns them), while QWK still measures "
+            "distance by grade value across them; set competition.grades to the grades that "
+            "exist so that none is aimed at",
             path,
             absent,
             [int(g) for g in grades],
