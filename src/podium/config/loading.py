@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from podium.artifacts import atomic_write_text
+from podium.config.names import check_run_name
 from podium.config.schema import STAGE_SECTIONS, Config
 from podium.config.section import StageSection
 from podium.errors import ConfigError
@@ -151,6 +152,10 @@ def from_dict(d: dict[str, Any], source: str = "<dict>", base_dir: Path | None =
     cfg.source = source
     for name, data in sections.items():
         setattr(cfg, name, parse_section(source, name, STAGE_SECTIONS[name], data))
+    try:  # where the run's folder lies depends on the kind, which the stage sections decide
+        check_run_name(cfg.name, cfg.competition.name, cfg.kind.run_folder)
+    except ValueError as e:
+        raise ConfigError(f"{source}: invalid config:\n  name: {e}") from None
     metric = cfg.competition.metric
     if not isinstance(metric, str) and metric is not None:
         where = Path(source)

@@ -33,7 +33,7 @@ from podium.config.inputs import (
 )
 from podium.config.kind import Kind, kind_of
 from podium.config.metric import MetricSpec
-from podium.config.names import check_folder_name, check_run_name
+from podium.config.names import check_folder_name
 from podium.config.pseudo import PseudoConfig
 from podium.config.section import Section, StageSection
 from podium.config.tabular import TabularConfig
@@ -245,7 +245,7 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Config:
-        check_run_name(self.name, self.competition.name, self.kind.run_folder)
+        # the run name's check needs the kind, so the stage sections: `from_dict` makes it
         if self.train.folds is not None:
             bad = [f for f in self.train.folds if not 0 <= f < self.folds.n_splits]
             if bad:
