@@ -80,7 +80,9 @@ def test_every_shipped_config_loads_and_its_stage_section_validates(path, demo_d
 
     cfg = load_config(path)  # the stage sections are validated with it
     assert cfg.competition.name == path.parent.name and cfg.model.name
-    if cfg.tabular is not None and cfg.competition.name == "digits":  # checked against the task, built from the demo's train.csv
+    if (
+        cfg.tabular is not None and cfg.competition.name == "digits"
+    ):  # checked against the task, built from the demo's train.csv
         data = load_config(path, [f"paths.data={demo_data_root}"])
         check_tabular(data, Experiment(data).task)
     if cfg.ensemble is not None:  # members are files next to it, each a loadable experiment
