@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -149,7 +150,17 @@ def run_all(work: Path, demos: list[str], extras: bool) -> dict[str, object]:
     return digest
 
 
-def compare(a: dict[str, object], b: dict[str, object]) -> int:
+def numbers_of(block: dict[str, object]) -> Counter[float]:
+    """A scores.json's numbers as a multiset (12 significant digits): a renamed key keeps its
+    number, so a refactor that renames keys compares equal (`--compare --numbers`)."""
+    return Counter(
+        float(f"{v:.12g}")
+        for v in block.values()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    )
+
+
+def compare(a: dict[str, object], b: dict[str, object], by_numbers: bool = False) -> int:
     differences = 0
     for key in sorted(set(a) | set(b)):
         if key not in a or key not in b:
@@ -157,7 +168,13 @@ def compare(a: dict[str, object], b: dict[str, object]) -> int:
             differences += 1
             continue
         va, vb = a[key], b[key]
-        if isinstance(va, dict) and isinstance(vb, dict):
+        if by_numbers and isinstance(va, dict) and isinstance(vb, dict):
+            na, nb = numbers_of(va), numbers_of(vb)
+            if na != nb:
+                before, after = sorted((na - nb).elements()), sorted((nb - na).elements())
+                print(f"{key}: numbers only before {before[:8]}, only after {after[:8]}")
+                differences += 1
+        elif isinstance(va, dict) and isinstance(vb, dict):
             for leaf in sorted(set(va) | set(vb)):
                 if va.get(leaf, "<missing>") != vb.get(leaf, "<missing>"):
                     print(
@@ -180,10 +197,13 @@ def main() -> int:
     p.add_argument("--demos", default=",".join(DEMOS), help="comma-separated demo names")
     p.add_argument("--no-extras", action="store_true", help="skip pseudo, tune, export/predict")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    p.add_argument(
+        "--numbers", action="store_true", help="--compare each scores.json's numbers, not keys"
+    )
     args = p.parse_args()
     if args.compare:
         before, after = (json.loads(path.read_text()) for path in args.compare)
-        return compare(before, after)
+        return compare(before, after, args.numbers)
     if args.out is None:
         p.error("--out is required unless --compare is given")
     shutil.rmtree(args.work, ignore_errors=True)
