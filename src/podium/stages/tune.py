@@ -29,6 +29,7 @@ from podium.config.tune import TuneConfig
 from podium.engine.seeding import derive_seed
 from podium.tasks import metric_of
 from podium.tuning.holdout import holdout_cv
+from podium.tuning.holdout_score import holdout_line
 from podium.tuning.objective import MetaObjective, TrainObjective, trial_base
 from podium.tuning.report import trials_table, write_outputs
 from podium.tuning.space import check_space, describe
@@ -175,8 +176,7 @@ def _print_summary(
             h = summary["holdout"]
             print(
                 f"  on the folds it was tuned on {h['tuned_folds']}: {h['tuned_value']:.6g} "
-                f"(optimistic: the best of {len(study.trials)} trials there); on the untuned "
-                f"folds {h['holdout_folds']}: {h['holdout_cv']:.6g}"
+                f"(optimistic: the best of {len(study.trials)} trials there)\n  " + holdout_line(h)
             )
     else:
         print("  no trial has completed yet: no best.yaml")
