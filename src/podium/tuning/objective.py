@@ -6,7 +6,9 @@ own run folder `runs/<comp>/tune/<study>/trialNNNN/`. Every epoch's validation s
 reported to Optuna at a step that keeps growing across folds (unit * epochs + epoch), so
 fold 1's epoch 1 is never compared with fold 0's (optuna #4373); with the Wilcoxon pruner a
 trial reports once per fold instead. The value is the competition metric of the checkpoint
-that oof would use (`train.checkpoint`: best or last epoch), averaged over the units.
+that oof would use (`train.checkpoint`: best or last epoch), averaged over the units; where
+the task decides (ordinal cut-points, multilabel thresholds) it is the metric of the trial's
+validation rows decided CV-honestly instead (`podium.tuning.decided`), not the rounded one.
 
 `MetaObjective` scores XGBoost meta-model parameters with the ensemble's meta CV.
 """
@@ -29,6 +31,7 @@ from podium.engine.averaging import checkpoint_score
 from podium.ensemble.meta_cv import meta_cv_score
 from podium.experiment import Experiment
 from podium.tasks import metric_of
+from podium.tuning.decided import decided_trial_value
 from podium.tuning.space import suggest, with_params
 from podium.units.train import train_units
 
@@ -85,6 +88,10 @@ class TrainObjective:
                 scores.append(self._unit_score(exp.unit_dir(fold, seed)))
                 if self.per_fold:
                     self._report(trial, scores[-1], step=i, where=f"fold {fold}")
+            if exp.task.decision is not None:  # before the checkpoints go: they predict
+                value = decided_trial_value(exp, sorted({f for f, _ in exp.units()}))
+                trial.set_user_attr("undecided_value", float(np.mean(scores)))
+                return value
         finally:
             trial.set_user_attr("unit_scores", scores)
             if not self.tune.keep_checkpoints:
