@@ -10,7 +10,8 @@ that oof would use (`train.checkpoint`: best or last epoch), averaged over the u
 the task decides (ordinal cut-points, multilabel thresholds) it is the metric of the trial's
 validation rows decided CV-honestly instead (`podium.tuning.decided`), not the rounded one.
 
-`MetaObjective` scores XGBoost meta-model parameters with the ensemble's meta CV.
+`MetaObjective` scores XGBoost meta-model parameters with the ensemble's meta CV: on the
+rows of the tuned folds where the study holds the others out (`podium.tuning.meta_holdout`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from podium.artifacts import read_json
 from podium.config import Config
 from podium.config.tune import TuneConfig, WilcoxonPrunerConfig
 from podium.engine.averaging import checkpoint_score
-from podium.ensemble.meta_cv import meta_cv_score
+from podium.ensemble.meta_cv import meta_cv_predictions, meta_cv_score
 from podium.experiment import Experiment
 from podium.tasks import metric_of
 from podium.tuning.decided import decided_trial_value
+from podium.tuning.meta_holdout import meta_folds, tuned_rows_score
 from podium.tuning.space import suggest, with_params
 from podium.units.train import train_units
 
@@ -120,11 +122,15 @@ class TrainObjective:
 
 @dataclass
 class MetaObjective:
-    """The ensemble's meta CV (same folds as its members) for one set of XGBoost params."""
+    """The ensemble's meta CV (same folds as its members) for one set of XGBoost params: of
+    every row, or (`tune.holdout`) of the tuned folds' rows."""
 
     cfg: Config
     tune: TuneConfig
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = suggest(trial, self.tune.space)
-        return float(meta_cv_score(self.cfg, params))
+        if not self.tune.holdout:
+            return float(meta_cv_score(self.cfg, params))
+        tuned, _ = meta_folds(self.cfg)
+        return float(tuned_rows_score(meta_cv_predictions(self.cfg, params), tuned))
