@@ -180,6 +180,7 @@ def test_meta_mode_tunes_the_meta_model_against_its_cv(tiny_config, monkeypatch)
         },
         "n_trials": 12,
         "sampler": {"name": "tpe", "n_startup_trials": 4},
+        "holdout": False,  # the stand-in CV scores every row (tests/tuning/test_meta_holdout.py)
     }
     cfg = tune_config(tiny_config, section)
     cfg.ensemble = {"members": ["a.yaml", "b.yaml"]}  # members are not read: the CV is a stand-in

@@ -196,8 +196,9 @@ class TuneConfig(StageSection):
     # trial is failed after 3 missed beats and re-queued once, resuming from its last.pt
     heartbeat: int | None = Field(60, ge=1)
     keep_checkpoints: bool = False  # trials keep history.csv/result.json; .pt files only if set
-    # train the best settings on the folds not tuned on and report their CV (train mode): the
-    # best trial's own value is optimistic, chosen among many on the tuned folds
+    # score the best settings and the untuned baseline on the folds not tuned on (train mode:
+    # both trained there; meta mode: trials scored on the tuned folds' rows, default the first
+    # half): the best trial's own value is optimistic, chosen among many on the tuned folds
     holdout: bool = True
 
     @field_validator("space", mode="before")

@@ -29,6 +29,8 @@ from podium.config.tune import TuneConfig
 from podium.engine.seeding import derive_seed
 from podium.tasks import metric_of
 from podium.tuning.holdout import holdout_cv
+from podium.tuning.holdout_score import holdout_line
+from podium.tuning.meta_holdout import meta_holdout
 from podium.tuning.objective import MetaObjective, TrainObjective, trial_base
 from podium.tuning.report import trials_table, write_outputs
 from podium.tuning.space import check_space, describe
@@ -143,7 +145,9 @@ def _report(cfg: Config, study: optuna.Study, name: str, url: str, started: floa
     tune = cfg.section("tune")
     out_dir = cfg.comp_dir / "tune" / name
     # the best trial won on the folds it was tuned on: its honest figure is on the others
-    holdout = holdout_cv(cfg, study, name) if tune.mode == "train" and tune.holdout else None
+    holdout = None
+    if tune.holdout:
+        holdout = holdout_cv(cfg, study, name) if tune.mode == "train" else meta_holdout(cfg, study)
     summary = write_outputs(study, out_dir, tune.mode, f"study {name!r} in {url}", holdout)
     _print_summary(study, summary, out_dir, url, time.time() - started)
     return study
@@ -175,8 +179,7 @@ def _print_summary(
             h = summary["holdout"]
             print(
                 f"  on the folds it was tuned on {h['tuned_folds']}: {h['tuned_value']:.6g} "
-                f"(optimistic: the best of {len(study.trials)} trials there); on the untuned "
-                f"folds {h['holdout_folds']}: {h['holdout_cv']:.6g}"
+                f"(optimistic: the best of {len(study.trials)} trials there)\n  " + holdout_line(h)
             )
     else:
         print("  no trial has completed yet: no best.yaml")

@@ -6,9 +6,12 @@ own run folder `runs/<comp>/tune/<study>/trialNNNN/`. Every epoch's validation s
 reported to Optuna at a step that keeps growing across folds (unit * epochs + epoch), so
 fold 1's epoch 1 is never compared with fold 0's (optuna #4373); with the Wilcoxon pruner a
 trial reports once per fold instead. The value is the competition metric of the checkpoint
-that oof would use (`train.checkpoint`: best or last epoch), averaged over the units.
+that oof would use (`train.checkpoint`: best or last epoch), averaged over the units; where
+the task decides (ordinal cut-points, multilabel thresholds) it is the metric of the trial's
+validation rows decided CV-honestly instead (`podium.tuning.decided`), not the rounded one.
 
-`MetaObjective` scores XGBoost meta-model parameters with the ensemble's meta CV.
+`MetaObjective` scores XGBoost meta-model parameters with the ensemble's meta CV: on the
+rows of the tuned folds where the study holds the others out (`podium.tuning.meta_holdout`).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from podium.artifacts import read_json
 from podium.config import Config
 from podium.config.tune import TuneConfig, WilcoxonPrunerConfig
 from podium.engine.averaging import checkpoint_score
-from podium.ensemble.meta_cv import meta_cv_score
+from podium.ensemble.meta_cv import meta_cv_predictions, meta_cv_score
 from podium.experiment import Experiment
 from podium.tasks import metric_of
+from podium.tuning.decided import decided_trial_value
+from podium.tuning.meta_holdout import meta_folds, tuned_rows_score
 from podium.tuning.space import suggest, with_params
 from podium.units.train import train_units
 
@@ -85,6 +90,10 @@ class TrainObjective:
                 scores.append(self._unit_score(exp.unit_dir(fold, seed)))
                 if self.per_fold:
                     self._report(trial, scores[-1], step=i, where=f"fold {fold}")
+            if exp.task.decision is not None:  # before the checkpoints go: they predict
+                value = decided_trial_value(exp, sorted({f for f, _ in exp.units()}))
+                trial.set_user_attr("undecided_value", float(np.mean(scores)))
+                return value
         finally:
             trial.set_user_attr("unit_scores", scores)
             if not self.tune.keep_checkpoints:
@@ -113,11 +122,15 @@ class TrainObjective:
 
 @dataclass
 class MetaObjective:
-    """The ensemble's meta CV (same folds as its members) for one set of XGBoost params."""
+    """The ensemble's meta CV (same folds as its members) for one set of XGBoost params: of
+    every row, or (`tune.holdout`) of the tuned folds' rows."""
 
     cfg: Config
     tune: TuneConfig
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = suggest(trial, self.tune.space)
-        return float(meta_cv_score(self.cfg, params))
+        if not self.tune.holdout:
+            return float(meta_cv_score(self.cfg, params))
+        tuned, _ = meta_folds(self.cfg)
+        return float(tuned_rows_score(meta_cv_predictions(self.cfg, params), tuned))

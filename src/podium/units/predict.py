@@ -185,3 +185,24 @@ class UnitPredictor:
         """How many sets of weights `test_logits` runs (folds x seeds x snapshots)."""
         cfg = self.exp.cfg
         return len(cfg.fold_ids()) * len(cfg.train.seeds) * len(self.members())
+
+
+def valid_predictions(exp: Experiment, folds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, predictions) of the validation rows of `folds`, each fold's rows predicted by
+    that fold's units (seeds, snapshots and the config's TTA views merged as oof merges
+    them): what a study's holdout scores pooled. `rows` index the train table."""
+    task, cfg = exp.task, exp.cfg
+    predictor = UnitPredictor(exp)
+    rows = np.flatnonzero(np.isin(exp.fold_of_row, folds))
+    out: np.ndarray | None = None
+    for k in folds:
+        mine = np.flatnonzero(exp.fold_of_row[rows] == k)
+        meta = exp.train_metadata[rows[mine]] if exp.train_metadata is not None else None
+        images = exp.train_images[rows[mine]]
+        blocks = list(predictor.per_seed(k, images, cfg.infer.tta, None, meta))
+        merged = task.merge(np.concatenate(blocks), cfg.infer.merge)
+        if out is None:  # the merged width is the task's (an expectation head: one grade)
+            out = np.zeros((len(rows), *merged.shape[1:]), merged.dtype)
+        out[mine] = merged
+    assert out is not None, "valid_predictions needs at least one fold"
+    return rows, out
