@@ -45,6 +45,8 @@ from sqlalchemy.engine import URL, make_url
 
 from podium.config import ConfigError
 
+# a backend named without its driver: the one the README names (psycopg 3, the dev extra)
+_INSTALLED_DRIVERS = {"postgresql": "psycopg"}
 # what to `pip install` when a driver module is missing (SQLAlchemy names the module)
 _DRIVER_PACKAGES = {
     "psycopg": "psycopg[binary]",
@@ -88,6 +90,20 @@ def parse_storage(url: str, where: str) -> StorageTarget:
     return StorageTarget(url, url, "journal", path)
 
 
+def _with_installed_driver(parsed: URL) -> URL:
+    """`postgresql://` with the driver the README names (psycopg 3) where SQLAlchemy's default
+    for it is missing (psycopg2, the default before SQLAlchemy 2.1, which Python 3.10's lock
+    holds); the URL unchanged where it names a driver or the default is installed."""
+    driver = _INSTALLED_DRIVERS.get(parsed.drivername)
+    if driver is None:
+        return parsed
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError:
+        return parsed.set(drivername=f"{parsed.drivername}+{driver}")
+    return parsed
+
+
 def _parse_rdb(url: str, where: str) -> StorageTarget:
     try:
         parsed = make_url(url)
@@ -99,6 +115,9 @@ def _parse_rdb(url: str, where: str) -> StorageTarget:
         ) from None
     shown = parsed.render_as_string(hide_password=True)
     what = f"{where}: tune.storage {shown}"
+    with_driver = _with_installed_driver(parsed)
+    if with_driver is not parsed:  # what Optuna opens; messages show the URL as written
+        parsed, url = with_driver, with_driver.render_as_string(hide_password=False)
     try:
         dialect = parsed.get_dialect()
     except sqlalchemy.exc.NoSuchModuleError:
