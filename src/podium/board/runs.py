@@ -26,8 +26,6 @@ from podium.errors import USER_ERRORS
 from podium.records import TuneStudy, read_json_or_none, read_study
 
 _log = logging.getLogger(__name__)
-# yaml.safe_load's loader, in C where PyYAML has it (the saved configs are long)
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SAVED_CONFIG = "config.yaml"
 NOT_EXPERIMENTS = {"ensemble", "tune", "cache", "logs"}
@@ -53,7 +51,7 @@ def _run_folder(path: Path, is_ensemble: bool) -> RunFolder | None:
     if not saved.is_file():
         return None
     try:
-        resolved = yaml.load(saved.read_text(), Loader=SafeLoader) or {}
+        resolved = yaml.safe_load(saved.read_text()) or {}
     except (OSError, yaml.YAMLError):
         resolved = {}
     info = read_json_or_none(path / "run.json") or {}

@@ -18,6 +18,7 @@ import copy
 import logging
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ def bundle_config(d: dict[str, Any], bundle: Path, data_root: Path, what: str) -
     return from_dict(d, source=f"{bundle / MANIFEST} ({what})", base_dir=bundle.resolve())
 
 
-class MemberRun:
+class MemberRun(ABC):
     """One member's test predictions from the bundle (an entry of the manifest's `members`,
     written by `podium export`: see `member_run`)."""
 
@@ -76,17 +77,19 @@ class MemberRun:
         self.name = entry["name"]
 
     @property
+    @abstractmethod
     def n_models(self) -> int:
         """The models it predicts with (the progress bar's steps)."""
-        raise NotImplementedError
 
     @property
+    @abstractmethod
     def views(self) -> int:
         """The views of each test image a model predicts."""
-        raise NotImplementedError
 
+    @abstractmethod
     def predict(self, bar: tqdm) -> np.ndarray:
-        raise NotImplementedError
+        """The member's test predictions (rows x prediction columns), advancing `bar` once
+        per model."""
 
 
 class UnitsRun(MemberRun):
