@@ -26,7 +26,8 @@ def exclusive(path: Path | str, what: str, wait: float = 0.0) -> Iterator[None]:
     """Hold an advisory lock on `path` (a `.lock` file) while a block writes `what`.
 
     A second process asking for the same lock is refused (at once, or after `wait` seconds:
-    for short sections such as a run's records, which parallel units enter together) with an
+    for short sections such as a run's records, which parallel units enter together; a
+    tune retry waits for as long as its trial's first worker lives: `wait=math.inf`) with an
     ArtifactError that names the holder (pid, host, since when), so two `podium train` of one
     experiment never train the same unit twice nor interleave their records. The lock dies
     with its process (flock), so a killed run never leaves a stale one behind.
@@ -37,14 +38,17 @@ def exclusive(path: Path | str, what: str, wait: float = 0.0) -> Iterator[None]:
         yield
         return
     try:
-        deadline = time.monotonic() + wait
+        deadline, told = time.monotonic() + wait, False
         while not _try_flock(fd):
+            holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
             if time.monotonic() >= deadline:
-                holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
                 raise LockedError(
                     f"{what} is being written by {holder} (lock {path}); wait for it to "
                     "finish, or run another fold/seed (--fold/--seed) in parallel"
                 )
+            if not told and wait >= 5:  # a long wait says what it waits for, once
+                _log.info("waiting for %s: it is being written by %s", what, holder)
+                told = True
             time.sleep(0.05)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         with suppress(OSError):  # a lock opened read-only keeps its old holder line

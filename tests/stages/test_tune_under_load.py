@@ -35,7 +35,7 @@ from podium.tuning.storage import build_storage
 pytestmark = pytest.mark.processes  # a minute or more of several processes
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKERS, TRIALS, EPOCHS, HEARTBEAT = 4, 2, 10, 1
+WORKERS, TRIALS, EPOCHS, HEARTBEAT = 4, 2, 10, 2
 
 
 def postgres_bin() -> Path | None:
@@ -133,7 +133,7 @@ def test_four_workers_lose_no_trial_when_one_is_killed_mid_trial(
             "study": "s",
             "storage": url,
             "n_trials": TRIALS,
-            "heartbeat": HEARTBEAT,  # a dead worker's trial is stale after 3 s
+            "heartbeat": HEARTBEAT,  # a dead worker's trial is stale after 6 s
             "holdout": False,
             "space": {"train.lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}},
             "pruner": {"name": "none"},

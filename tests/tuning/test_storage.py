@@ -5,12 +5,23 @@ folder unless the user passes `--mkdir`."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import optuna
 import pytest
 import yaml
+from optuna.trial import TrialState
 
 from podium.cli import main
+from podium.stages.tune import _optimize
+from podium.tuning.objective import TrainObjective
+from podium.tuning.storage import FlockJournalLock, build_storage
 
 
 @pytest.fixture
@@ -83,3 +94,73 @@ def test_a_missing_folder_outside_the_runs_folder_is_made_only_with_mkdir(tune_y
     assert main(["tune", "-c", str(tune_yaml), f"tune.storage={journal}", "--mkdir"]) == 0
     assert journal.is_file()
     assert "tune s: 1 complete" in capsys.readouterr().out
+
+
+def test_a_journal_lock_dies_with_a_worker_killed_while_it_writes(tmp_path):
+    """Optuna's own journal locks outlive a killed writer by 30 s, long enough for the other
+    workers' trials to miss their heartbeats; podium's flock is free the moment it dies."""
+    journal = str(tmp_path / "optuna.journal")
+    held = tmp_path / "held"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, pathlib; from podium.tuning.storage import FlockJournalLock; "
+            "FlockJournalLock(sys.argv[1]).acquire(); pathlib.Path(sys.argv[2]).touch(); "
+            "time.sleep(60)",
+            journal,
+            str(held),
+        ],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not held.exists():
+            assert holder.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        lock = FlockJournalLock(journal)
+
+        def append() -> None:  # as JournalFileBackend.append_logs does
+            lock.acquire()
+            lock.release()
+
+        waiting = threading.Thread(target=append)  # blocks while the holder lives
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive()
+        holder.kill()
+        start = time.monotonic()
+        waiting.join(10)
+        assert not waiting.is_alive() and time.monotonic() - start < 2
+    finally:
+        holder.kill()
+        holder.wait()
+    # and the storage podium opens on a journal file uses it
+    storage = build_storage(journal, heartbeat=1)
+    assert isinstance(storage._backend._lock, FlockJournalLock)
+
+
+class _LateWorker(TrainObjective):
+    """A worker whose first trial is failed as stale under it (as another worker does when
+    its heartbeats come late), then trains on."""
+
+    def __post_init__(self) -> None:
+        pass
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        if trial.number == 0:
+            trial.study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            self._note_if_failed_meanwhile(trial, SimpleNamespace(run_dir=Path("trial0000")))
+        return float(trial.number)
+
+
+def test_a_worker_whose_trial_was_failed_under_it_goes_on_with_its_other_trials(caplog):
+    study = optuna.create_study(direction="maximize")
+    worker = _LateWorker(cfg=None, tune=None, study_name="s")
+    tune = SimpleNamespace(n_trials=3, timeout=None, mode="meta")
+    with caplog.at_level("WARNING", logger="podium.tuning.objective"):
+        _optimize(study, worker, tune, callbacks=[])
+    states = [t.state for t in study.get_trials()]
+    assert states == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert worker.failed_under_us == [0]
+    assert "trial 0 was failed as stale while this worker trained it" in caplog.text

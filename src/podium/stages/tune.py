@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import optuna
 import pandas as pd
 import torch
+from optuna.trial import FrozenTrial
 
 from podium.config import Config, ConfigError
 from podium.config.ensemble import check_meta_params
@@ -79,25 +81,59 @@ def run(cfg: Config, mkdir: bool = False) -> optuna.Study:
         describe(tune.space),
     )
 
-    callbacks = []
+    callbacks: list[Callable[[optuna.Study, FrozenTrial], None]] = []
     if tune.max_trials is not None:
         callbacks.append(optuna.study.MaxTrialsCallback(tune.max_trials, states=FINISHED))
     started = time.time()
     if tune.max_trials is not None and already >= tune.max_trials:
         _log.info("tune %s: the study has its %d trials (tune.max_trials)", name, tune.max_trials)
     else:
-        study.optimize(
-            objective,
-            n_trials=tune.n_trials,
-            timeout=tune.timeout,
-            callbacks=callbacks,
-            # a batch size too big for the GPU fails that trial, not the study
-            catch=(torch.cuda.OutOfMemoryError,),
-            # frees a trained trial's model and tensors; costs ~1s, pointless for meta trials
-            gc_after_trial=tune.mode == "train",
-        )
+        _optimize(study, objective, tune, callbacks)
 
     return _report(cfg, study, name, url, started)
+
+
+def _optimize(
+    study: optuna.Study,
+    objective: TrainObjective | MetaObjective,
+    tune: TuneConfig,
+    callbacks: list[Callable[[optuna.Study, FrozenTrial], None]],
+) -> None:
+    """Optuna's loop for this worker's `tune.n_trials` (or `tune.timeout`). A trial failed as
+    stale while this worker trained it cannot be told its result (Optuna raises); its retry
+    takes the result from the run folder, and this worker goes on with its other trials."""
+    ran = 0
+
+    def count(study: optuna.Study, trial: FrozenTrial) -> None:
+        nonlocal ran
+        ran += 1
+
+    started = time.monotonic()
+    while True:
+        left = None if tune.n_trials is None else tune.n_trials - ran
+        timeout = None if tune.timeout is None else tune.timeout - (time.monotonic() - started)
+        if (left is not None and left <= 0) or (timeout is not None and timeout <= 0):
+            return
+        lost = len(objective.failed_under_us) if isinstance(objective, TrainObjective) else 0
+        try:
+            study.optimize(
+                objective,
+                n_trials=left,
+                timeout=timeout,
+                callbacks=[*callbacks, count],
+                # a batch size too big for the GPU fails that trial, not the study
+                catch=(torch.cuda.OutOfMemoryError,),
+                # frees a trained trial's model and tensors; ~1s, pointless for meta trials
+                gc_after_trial=tune.mode == "train",
+            )
+            return
+        # Optuna's tell raises "Cannot tell a FAIL trial" (ValueError), which its own loop's
+        # `finally` replaces with an AssertionError ("Should not reach"): either, only when
+        # the objective saw its trial failed under it, is that trial's end, not the study's
+        except (ValueError, AssertionError):
+            if not isinstance(objective, TrainObjective) or len(objective.failed_under_us) == lost:
+                raise
+            ran += 1  # that trial was this worker's
 
 
 def run_workers(

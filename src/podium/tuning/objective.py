@@ -16,14 +16,17 @@ rows of the tuned folds where the study holds the others out (`podium.tuning.met
 
 from __future__ import annotations
 
+import logging
+import math
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 
 from podium.artifacts import read_json
 from podium.config import Config
@@ -39,6 +42,8 @@ from podium.units.train import train_units
 
 RUN_ATTR = "run_name"  # user attr; a retried trial inherits it and resumes in the same folder
 
+_log = logging.getLogger(__name__)
+
 
 def trial_base(cfg: Config) -> dict[str, Any]:
     """The config every trial starts from: the tune file less its tune section, on the
@@ -51,9 +56,17 @@ def trial_base(cfg: Config) -> dict[str, Any]:
 
 @dataclass
 class TrainObjective:
+    """One trial: train its units, return its value. A retry of a stale trial trains in the
+    stale trial's folder; where the first worker still lives (its heartbeats came late: an
+    overloaded or paused machine, not a dead one), the retry waits for its unit locks and
+    takes the finished units instead of refusing. `failed_under_us` lists the trials that
+    were failed as stale while this worker trained them: Optuna refuses their results, and
+    the tune stage goes on with the next trial (`podium.stages.tune`)."""
+
     cfg: Config
     tune: TuneConfig
     study_name: str
+    failed_under_us: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.base = trial_base(self.cfg)
@@ -86,7 +99,7 @@ class TrainObjective:
         try:
             for i, (fold, seed) in enumerate(exp.units()):
                 hook = None if self.per_fold else self._reporter(trial, step0=i * epochs)
-                train_units(exp, fold=fold, seed=seed, on_epoch_end=hook)
+                train_units(exp, fold=fold, seed=seed, on_epoch_end=hook, lock_wait=math.inf)
                 scores.append(self._unit_score(exp.unit_dir(fold, seed)))
                 if self.per_fold:
                     self._report(trial, scores[-1], step=i, where=f"fold {fold}")
@@ -95,11 +108,25 @@ class TrainObjective:
                 trial.set_user_attr("undecided_value", float(np.mean(scores)))
                 return value
         finally:
-            trial.set_user_attr("unit_scores", scores)
+            self._note_if_failed_meanwhile(trial, exp)
+            if trial.number not in self.failed_under_us:
+                trial.set_user_attr("unit_scores", scores)
             if not self.tune.keep_checkpoints:
                 for pt in exp.run_dir.glob("fold*/seed*/*.pt"):
                     pt.unlink()
         return float(np.mean(scores))
+
+    def _note_if_failed_meanwhile(self, trial: optuna.Trial, exp: Experiment) -> None:
+        failed = trial.study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        if any(t.number == trial.number for t in failed):
+            self.failed_under_us.append(trial.number)
+            _log.warning(
+                "trial %d was failed as stale while this worker trained it (its heartbeats "
+                "came late: an overloaded or paused machine); its retry takes the finished "
+                "units from %s",
+                trial.number,
+                exp.run_dir,
+            )
 
     def _unit_score(self, unit_dir: Path) -> float:
         result = read_json(unit_dir / "result.json")

@@ -19,12 +19,22 @@ its user attributes (so the retry trains in the same run folder and resumes from
 `last.pt`). Optuna's journal storage has no heartbeat, so `HeartbeatJournalStorage` keeps
 the same protocol in each trial's system attributes (one journal line per beat), and the
 same Optuna loop fails and retries its stale trials.
+
+Why the journal file is locked with flock: Optuna's own journal locks (a symlink or an
+O_EXCL file, for NFS) outlive a worker killed while it appends, and every other worker then
+waits 30 s before breaking the lock: long enough for their own running trials to miss their
+heartbeats and be failed as stale. `FlockJournalLock` dies with its process, as podium's
+other locks do (`podium.locks`); a journal shared over NFS needs NFSv4 (Linux emulates
+flock there with byte-range locks).
 """
 
 from __future__ import annotations
 
 import difflib
+import fcntl
+import os
 import re
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -40,6 +50,10 @@ from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
 from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.storages.journal import BaseJournalBackend, JournalFileBackend
+
+# the base of Optuna's journal locks, which it does not export; its two methods are the
+# whole contract (JournalFileBackend calls acquire, then release)
+from optuna.storages.journal._file import BaseJournalFileLock
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.engine import URL, make_url
 
@@ -180,6 +194,31 @@ def prepare_folder(target: StorageTarget, runs: Path, mkdir: bool, where: str) -
         ) from None
 
 
+class FlockJournalLock(BaseJournalFileLock):
+    """The journal file's write lock (`<journal>.lock`), an flock that dies with its process.
+    Each thread takes its own descriptor (flock excludes across descriptors, so a worker's
+    heartbeat thread and its main thread exclude each other too)."""
+
+    def __init__(self, journal: str) -> None:
+        self._path = f"{journal}.lock"
+        self._held = threading.local()
+
+    def acquire(self) -> bool:
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # blocks; a dead holder's lock is already gone
+        except BaseException:
+            os.close(fd)
+            raise
+        self._held.fd = fd
+        return True
+
+    def release(self) -> None:
+        fd = self._held.fd
+        del self._held.fd
+        os.close(fd)  # releases the lock
+
+
 class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
     """A journal file with Optuna's heartbeat protocol (see the module docstring): each
     running trial's last beat is its system attribute `podium:heartbeat`, and a RUNNING
@@ -241,7 +280,7 @@ def build_storage(url: str, heartbeat: int | None) -> optuna.storages.BaseStorag
                 ),
             )
         if "://" not in url:
-            backend = JournalFileBackend(url)
+            backend = JournalFileBackend(url, lock_obj=FlockJournalLock(url))
             if heartbeat is None:
                 return JournalStorage(backend)
             return HeartbeatJournalStorage(

@@ -151,11 +151,13 @@ def train_units(
     extra_fingerprint: str | None = None,
     on_epoch_end: EpochHook | None = None,
     distiller: Distiller | None = None,
+    lock_wait: float = 0.0,
 ) -> dict[tuple[int, int], dict]:
     """Train the units; `extra_rows(fold)` adds rows (pseudo-labels) to a fold's training set
     only, never to its validation set; a `distiller` adds its teacher's soft targets (and its
     fold-k units to each unit's fingerprint). `force` retrains the units it covers (only
-    those)."""
+    those). A unit another process is training is refused at once, or (`lock_wait` seconds)
+    waited for and then found finished (a tune retry whose first worker still lives)."""
     if fold is not None and fold not in range(exp.cfg.folds.n_splits):
         raise ArtifactError(
             f"--fold {fold}: the competition has folds 0..{exp.cfg.folds.n_splits - 1}"
@@ -177,7 +179,8 @@ def train_units(
     results = {}
     for (f, s), stamp in stamps.items():
         what = f"unit fold {f} seed {s} of {exp.cfg.name}"
-        with exclusive(unit_lock(exp, f, s), what) if main else contextlib.nullcontext():
+        lock = exclusive(unit_lock(exp, f, s), what, wait=lock_wait)
+        with lock if main else contextlib.nullcontext():
             if distributed.main_decides(partial(_to_train, exp, f, s, stamp, force)):
                 results[(f, s)] = _train_one(
                     exp, f, s, stamp, extra_rows, on_epoch_end, external, distiller
