@@ -50,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data", default="data", help="data folder (default: data)")
     demo.add_argument(
         "--task",
-        choices=["multiclass", "regression", "multilabel", "ordinal", "metadata"],
+        choices=["multiclass", "hard", "regression", "multilabel", "ordinal", "metadata"],
         default="multiclass",
-        help="multiclass: DATA/digits (the label); regression: DATA/digits_regression (a noisy "
+        help="multiclass: DATA/digits (the label); hard: DATA/digits_hard (rotated, cluttered, "
+        "occluded, noisy renders of the same digits: the ensemble demo); regression: DATA/digits_regression (a noisy "
         "numeric value); multilabel: DATA/digits_multilabel (space-separated tags); ordinal: "
         "DATA/digits_ordinal (grades 0-4); metadata: DATA/digits_metadata (a label that needs "
         "tabular metadata)",

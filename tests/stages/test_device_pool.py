@@ -21,7 +21,7 @@ import yaml
 from factories import copy_demo_head
 from podium.cli import main
 from podium.config import ConfigError
-from podium.units.devices import _Workers, parse_devices
+from podium.units.devices import _Workers, device_env, parse_devices
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,6 +83,17 @@ def test_device_lists_are_checked():
     assert parse_devices("cpu,cpu") == ["cpu", "cpu"]
     with pytest.raises(ConfigError, match="--devices 'gpu0'"):
         parse_devices("gpu0")
+
+
+def test_cpu_workers_share_the_cores_instead_of_each_taking_them_all(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert device_env("cpu", cpu_workers=2)["OMP_NUM_THREADS"] == "4"
+    assert device_env("cpu", cpu_workers=16)["OMP_NUM_THREADS"] == "1"
+    assert device_env("cpu", cpu_workers=1)["CUDA_VISIBLE_DEVICES"] == ""
+    assert "OMP_NUM_THREADS" not in device_env("0", cpu_workers=0)  # a GPU worker: its own
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice stands
+    assert device_env("cpu", cpu_workers=2)["OMP_NUM_THREADS"] == "3"
 
 
 def test_tune_workers_refuse_a_shared_sqlite_file(config, capsys):

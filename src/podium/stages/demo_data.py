@@ -47,6 +47,10 @@ i.e. digit // 2 up to the noise, which moves about a fifth of the rows one grade
 odd digits, which sit between two grades). The best possible predictor (the most likely grade
 of each digit) scores QWK about 0.94 (accuracy 0.78), so the demo is not saturated at 1.0.
 
+`--task hard` writes `data/digits_hard/`: the same labels and split as `digits/`, the images
+rotated, cluttered with a fragment of another digit, partly occluded, coloured and noisy
+(`podium.stages.demo_hard`), so that no member saturates and the ensemble has work to do.
+
 Stratified 80/20 split with a fixed seed; writing is idempotent (a complete folder is left
 alone) and atomic (built in a temp folder, then renamed).
 """
@@ -63,6 +67,8 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+
+from podium.stages.demo_hard import hard_digits
 
 _log = logging.getLogger(__name__)
 
@@ -100,6 +106,7 @@ DEMO_FOLDERS = {
     "multilabel": "digits_multilabel",
     "metadata": "digits_metadata",
     "ordinal": "digits_ordinal",
+    "hard": "digits_hard",
 }
 
 
@@ -137,8 +144,8 @@ def ordinal_grades(digit: np.ndarray) -> np.ndarray:
 
 
 def write_demo(root: Path, task: str = "multiclass") -> Path:
-    """The demo competition under `root`: `digits/` (multiclass), `digits_regression/`,
-    `digits_multilabel/`, `digits_ordinal/` or `digits_metadata/`."""
+    """The demo competition under `root`: `digits/` (multiclass), `digits_hard/`,
+    `digits_regression/`, `digits_multilabel/`, `digits_ordinal/` or `digits_metadata/`."""
     if task not in DEMO_FOLDERS:
         raise ValueError(f"unknown demo task {task!r}")
     regression = task == "regression"
@@ -164,10 +171,15 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        images = (
+            hard_digits(digits.data)
+            if task == "hard"
+            else [digit_to_rgb(pixels) for pixels in digits.data]
+        )
         for split, rows in (("train", tr), ("test", te)):
             (tmp / split).mkdir()
             for i in rows:
-                cv2.imwrite(str(tmp / split / f"{ids[i]}.png"), digit_to_rgb(digits.data[i]))
+                cv2.imwrite(str(tmp / split / f"{ids[i]}.png"), images[i][..., ::-1])
         meta = None
         if task == "metadata":
             meta, labels = metadata_columns(digits.target)
