@@ -15,6 +15,7 @@ from podium.config import load_config
 from podium.experiment import Experiment
 from podium.metrics.ordinal import quadratic_weighted_kappa
 from podium.tasks.decisions.cutpoints import Cutpoints
+from podium.tuning import study as study_module
 from podium.tuning.decided import decided_score, inner_parts
 from podium.tuning.storage import build_storage
 from podium.units.predict import valid_predictions
@@ -57,7 +58,7 @@ def test_one_folds_rows_are_graded_at_cut_points_fitted_on_the_other_parts():
     assert honest == _Qwk()(y, direct.decided_oof)
 
 
-def test_an_ordinal_trials_value_is_its_decided_qwk(tmp_path):
+def test_an_ordinal_trials_value_is_its_decided_qwk(tmp_path, monkeypatch, capsys):
     overrides = tiny_task_overrides(tmp_path, "ordinal")
     cfg = load_config("configs/digits_ordinal/resnet10t.yaml", overrides)
     section = {
@@ -84,3 +85,13 @@ def test_an_ordinal_trials_value_is_its_decided_qwk(tmp_path):
         assert t.value == expected  # graded at cut-points fitted on other rows of fold 0
         assert t.user_attrs["undecided_value"] == np.mean(t.user_attrs["unit_scores"])
         assert table.loc[table["number"] == t.number, "value"].item() == t.value
+
+    # a study made before trial values were decided holds rounded QWKs: refused, not mixed
+    with monkeypatch.context() as m:
+        m.setattr(study_module, "DECIDING_TASKS", ())
+        old = study_module.base_fingerprint(load_config(path))
+    study.set_user_attr(study_module.FINGERPRINT_ATTR, old)
+    capsys.readouterr()
+    assert main(["tune", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "study 'q'" in err and "holds rounded values: start a new study" in err

@@ -29,7 +29,7 @@ from podium.config.tune import (
 )
 from podium.engine.seeding import derive_seed
 from podium.fingerprint import fingerprint
-from podium.tasks import metric_of
+from podium.tasks import metric_of, task_type
 from podium.tuning.storage import (
     StorageTarget,
     open_storage,
@@ -38,6 +38,9 @@ from podium.tuning.storage import (
 )
 
 FINGERPRINT_ATTR = "podium_base_config"
+# tasks whose trial value is the metric of decisions fitted CV-honestly (cut-points,
+# thresholds: `podium.tuning.decided`); a study made before that held the rounded metric
+DECIDING_TASKS = ("ordinal", "multilabel")
 
 
 def storage_url(cfg: Config, tune: TuneConfig) -> str:
@@ -100,6 +103,10 @@ def base_fingerprint(cfg: Config) -> str:
     for k in ("tune", "paths", "name", "track"):
         d.pop(k, None)
     d["train"].pop("progress", None)
+    task = task_type(cfg.competition).name
+    if task in DECIDING_TASKS and metric_of(cfg.competition).needs == "decisions":
+        # what a trial's value is: an older study's rounded values would not compare
+        d["trial_value"] = "decided CV-honestly"
     return fingerprint(d)
 
 
@@ -131,7 +138,9 @@ def open_study(
         raise ConfigError(
             f"{cfg.source}: study {name!r} in {url} holds trials of another base config "
             f"({recorded}, now {fingerprint}): its scores would not compare; "
-            "use another tune.study name, or restore the settings it was made with"
+            "use another tune.study name, or restore the settings it was made with (an "
+            "ordinal or multilabel study made before trial values were decided CV-honestly "
+            "holds rounded values: start a new study)"
         )
     return optuna.load_study(
         study_name=name,
