@@ -56,23 +56,24 @@ def hard_digit(pixels: np.ndarray, distractor: np.ndarray, index: int) -> np.nda
         thickness, offset = rng.integers(2, 5), rng.integers(10, 22)
         bar[offset : offset + thickness, :] = 0.0
         centre = (SIZE / 2, SIZE / 2)
-        bar = cv2.warpAffine(
+        turned = cv2.warpAffine(
             bar,
             cv2.getRotationMatrix2D(centre, rng.uniform(0, 180), 1.0),
             (SIZE, SIZE),
             borderValue=1.0,
         )
-        ink = ink * bar
+        ink = ink * turned
     background = rng.uniform(0, 110, 3)
     ink_colour = rng.uniform(140, 255, 3)
     ramp = np.linspace(-1, 1, SIZE, dtype=np.float32)
     gx, gy = np.meshgrid(ramp, ramp)
     gradient = (gx * rng.uniform(-25, 25) + gy * rng.uniform(-25, 25))[..., None]
     img = background + gradient + ink[..., None] * (ink_colour - background)
-    img = img + rng.normal(0.0, rng.uniform(5, 22), img.shape)
+    img = (img + rng.normal(0.0, rng.uniform(5, 22), img.shape)).astype(np.float32)
     if rng.random() < 0.3:
-        img = cv2.GaussianBlur(img.astype(np.float32), (3, 3), rng.uniform(0.5, 1.0))
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        img = cv2.GaussianBlur(img, (3, 3), rng.uniform(0.5, 1.0))
+    out: np.ndarray = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    return out
 
 
 def hard_digits(data: np.ndarray) -> list[np.ndarray]:
