@@ -67,3 +67,33 @@ def test_an_ensembles_own_sections_stay_off_its_members(tmp_path, demo_data_root
     members = p.members(p.load(request.config))
     assert [m.name for m in members] == ["resnet10t", "resnet18d", "convnext", "pixels_svc"]
     assert all(m.tune is None and m.ensemble is None for m in members)
+
+
+def test_make_demo_runs_the_hard_digits_stack_and_keeps_its_invariants(tmp_path, capsys):
+    """`make demo` (configs/digits_hard/ensemble.yaml) at tiny scale: the hard demo's data is
+    written, every member of every kind trains on the same folds, the stack is among the
+    candidates and scored by nested selection, and the submission is validated and scored
+    on both halves of the hidden test. Its figures are the demo's business (README), not this
+    test's: at one epoch only the chain's invariants hold."""
+    hard = ROOT / "configs" / "digits_hard" / "ensemble.yaml"
+    assert main(["demo-data", "--task", "hard", "--data", str(tmp_path / "data")]) == 0
+    tiny = [
+        f"paths.data={tmp_path / 'data'}",
+        f"paths.runs={tmp_path / 'runs'}",
+        f"paths.submissions={tmp_path / 'submissions'}",
+        "folds.n_splits=2",
+        "train.epochs=1",
+        "train.progress=false",
+        "ensemble.meta.seeds=[0]",
+    ]
+    assert main(["score", "-c", str(hard), *tiny]) == 0
+    cfg = load_config(hard, tiny)
+    scores = read_json(cfg.run_dir / "scores.json")
+    members = {"resnet10t", "resnet10t_24", "convnext", "pixels_svc"}
+    assert members < set(scores["candidates"]) and "stack" in scores["candidates"]
+    assert 0.0 < scores["nested_selection"]["accuracy"] <= 1.0
+    folds = {read_json(cfg.comp_dir / m / "run.json")["folds_hash"] for m in members}
+    assert len(folds) == 1  # one folds.csv for every member
+    out = capsys.readouterr().out.splitlines()
+    scored = [line for line in out if line.startswith("score digits_hard-stack-cv")]
+    assert len(scored) == 1 and " public " in scored[0] and " private " in scored[0]
