@@ -9,7 +9,7 @@ with the same paired comparison (bootstrap interval, McNemar). The README's demo
 this script's output.
 
     python benchmarks/demo_spread.py                      # configs/digits_hard/ensemble.yaml
-    python benchmarks/demo_spread.py --seeds 42 --runs /tmp/spread train.epochs=2
+    python benchmarks/demo_spread.py --seeds 42,7 --runs /tmp/spread train.epochs=2
 
 Each run's wall time is printed: it is a timing only when nothing else shares the cores
 (OMP_NUM_THREADS=1 is set for the runs unless you set it: see the README on threads).
@@ -145,7 +145,12 @@ def print_table(runs: list[SeedRun], metric: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-c", "--config", default="configs/digits_hard/ensemble.yaml")
-    p.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 2026])
+    p.add_argument(
+        "--seeds",
+        type=lambda text: [int(v) for v in text.split(",")],
+        default=[42, 7, 2026],
+        help="fold seeds, comma-separated (default 42,7,2026)",
+    )
     p.add_argument("--runs", type=Path, default=Path("runs/spread"))
     p.add_argument("overrides", nargs="*", metavar="key=value")
     args = p.parse_args(argv)
