@@ -50,12 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data", default="data", help="data folder (default: data)")
     demo.add_argument(
         "--task",
-        choices=["multiclass", "regression", "multilabel", "ordinal", "metadata"],
+        choices=["multiclass", "regression", "multilabel", "ordinal", "metadata", "segmentation"],
         default="multiclass",
         help="multiclass: DATA/digits (the label); regression: DATA/digits_regression (a noisy "
         "numeric value); multilabel: DATA/digits_multilabel (space-separated tags); ordinal: "
         "DATA/digits_ordinal (grades 0-4); metadata: DATA/digits_metadata (a label that needs "
-        "tabular metadata)",
+        "tabular metadata); segmentation: DATA/digits_segmentation (digit masks as run-lengths)",
     )
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)

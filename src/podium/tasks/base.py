@@ -120,6 +120,10 @@ class Task(ABC):
     sampling: Sampling | None = None
     tabular: TabularFit | None = None
 
+    # per-pixel targets and predictions (segmentation): stages use the mask store and units
+    # (`podium.mask_store`, `podium.mask_units`) instead of the row prediction files
+    pixelwise: ClassVar[bool] = False
+
     # the sample submission's target columns, read when first asked (set by the competition
     # that reads it); None: the config's target names
     submission_columns: Callable[[], list[str]] | None = None
