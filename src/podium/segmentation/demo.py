@@ -92,9 +92,11 @@ def make_sample(rng: np.random.Generator, size: int = SIZE) -> tuple[np.ndarray,
     return pixels, mask
 
 
-def write_segmentation_demo(out: Path, size: int = SIZE) -> Path:
+def write_segmentation_demo(
+    out: Path, size: int = SIZE, n_train: int = N_TRAIN, n_test: int = N_TEST
+) -> Path:
     """The demo under `out` (see the module docstring); idempotent (a complete folder is left
-    alone) and atomic (built in a temporary folder, then renamed)."""
+    alone) and atomic (built in a temporary folder, then renamed). Tests draw a smaller one."""
     if all((out / f).is_file() for f in FILES):
         return out
     rng = np.random.default_rng(SEED)
@@ -102,7 +104,7 @@ def write_segmentation_demo(out: Path, size: int = SIZE) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         rows: dict[str, list[tuple[str, str]]] = {"train": [], "test": []}
-        for split, n in (("train", N_TRAIN), ("test", N_TEST)):
+        for split, n in (("train", n_train), ("test", n_test)):
             (tmp / split).mkdir()
             for i in range(n):
                 image_id = f"{split}_{i:04d}"

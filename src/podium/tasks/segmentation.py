@@ -76,6 +76,7 @@ class Segmentation(Task):
     metrics = SEGMENTATION
     defaults = TaskDefaults(metric="dice", loss="bce+dice")
     pixelwise: ClassVar[bool] = True
+    unsupported_stages = ("ensemble", "pseudo", "tune", "export", "lr-find", "--devices")
 
     def __init__(
         self, cfg: CompetitionConfig, source: Path, metric: Metric, classes: tuple[str, ...]
@@ -121,8 +122,12 @@ class Segmentation(Task):
         return cls(cfg, path, metric, classes)
 
     def check_config(self, cfg: Config) -> None:
-        super().check_config(cfg)
         refused = {
+            "ensemble": cfg.ensemble is not None,
+            "pseudo": cfg.pseudo is not None,
+            "tabular": cfg.tabular is not None,
+            "train.distill": cfg.train.distill is not None,
+            "train.sampler": cfg.train.sampler != "none",
             "tune": cfg.tune is not None,
             "model.arch": cfg.model.arch is None,
             "competition.metadata": cfg.competition.metadata is not None,
