@@ -45,18 +45,19 @@ def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def _distractor(rng: np.random.Generator, canvas: np.ndarray, size: int) -> None:
-    """One shape painted on `canvas` (a (size, size) float layer) that is not in the mask."""
+    """One shape painted on `canvas` (a (size, size) float layer) that is not in the mask, as
+    large as a digit's strokes (so a minimum area alone cannot remove it)."""
     kind = rng.integers(0, 3)
     x, y = (int(v) for v in rng.integers(4, size - 4, 2))
-    thickness = int(rng.choice([-1, 2, 3]))
+    thickness = int(rng.choice([-1, 3, 4]))
     if kind == 0:
-        cv2.circle(canvas, (x, y), int(rng.integers(3, size // 6)), 1.0, thickness)
+        cv2.circle(canvas, (x, y), int(rng.integers(size // 10, size // 5)), 1.0, thickness)
     elif kind == 1:
-        w, h = (int(v) for v in rng.integers(4, size // 4, 2))
+        w, h = (int(v) for v in rng.integers(size // 8, size // 3, 2))
         cv2.rectangle(canvas, (x, y), (min(size - 1, x + w), min(size - 1, y + h)), 1.0, thickness)
     else:
         x2, y2 = (int(v) for v in rng.integers(0, size, 2))
-        cv2.line(canvas, (x, y), (x2, y2), 1.0, int(rng.integers(2, 4)))
+        cv2.line(canvas, (x, y), (x2, y2), 1.0, max(2, size // 16))
 
 
 def _digit(rng: np.random.Generator, size: int) -> np.ndarray:
