@@ -288,6 +288,7 @@ def oof(exp: Experiment, force: bool = False) -> dict[str, Any]:
     for k in cfg.fold_ids():
         rows = np.flatnonzero(fold_of_row == k)
         prob[rows] = _merge(task, _maps(exp, k, exp.train_images[rows]), cfg.infer.merge)
+    prob = prob.astype(np.float16).astype(np.float32)  # decided as stored: refits agree
     record.invalidate()
     write_maps(out, [str(i) for i in exp.comp.train_ids], prob, fold_of_row)
     decision = task.decision
