@@ -5,7 +5,7 @@
 # target works on its own and re-running is cheap.
 
 # DEMO picks the demo competition of `make demo` (digits, digits_regression, digits_multilabel,
-# digits_ordinal, digits_metadata); its data is written on demand
+# digits_ordinal, digits_metadata, digits_segmentation); its data is written on demand
 DEMO ?= digits
 CONFIG ?= configs/$(DEMO)/ensemble.yaml
 EXP ?=
@@ -59,7 +59,8 @@ tune: setup $(DEMO_DATA)
 	$(PODIUM) tune -c $(or $(TUNE),configs/digits/tune.yaml) $(ARGS)
 
 # the main job on the demo: folds -> members -> oof/infer -> stack -> submission -> local LB
-demo: CONFIG := configs/$(DEMO)/ensemble.yaml
+# (segmentation has no ensemble yet: its U-Net alone)
+demo: CONFIG := $(or $(wildcard configs/$(DEMO)/ensemble.yaml),configs/$(DEMO)/unet.yaml)
 demo: score
 
 # the experiment board of the config's competition: runs/<comp>/board.html

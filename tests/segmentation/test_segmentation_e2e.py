@@ -175,3 +175,13 @@ def test_a_mask_file_of_another_size_names_the_file(demo, tmp_path, capsys):
         * 255,
     )
     assert cli(tmp_path, "folds", extra=("competition.train_masks=masks/{id}.png",)) == 0
+
+
+def test_demo_data_cli_writes_the_full_demo(tmp_path):
+    assert main(["demo-data", "--data", str(tmp_path), "--task", "segmentation"]) == 0
+    root = tmp_path / "digits_segmentation"
+    train = pd.read_csv(root / "train.csv", dtype=str, keep_default_na=False)
+    test = pd.read_csv(root / "test.csv", dtype=str)
+    assert len(train) == 320 and len(test) == 80
+    assert 0.1 < (train["rle"] == "").mean() < 0.3  # about a fifth of the masks are empty
+    assert cv2.imread(str(root / "train" / f"{train['id'][0]}.png")).shape == (64, 64, 3)
