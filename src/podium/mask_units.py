@@ -8,7 +8,8 @@ behind `podium train`, `podium oof` and `podium infer` when the task is pixelwis
   (`model.arch` over a timm encoder, `podium.engine.network`), the configured optimizer and
   scheduler (`podium.engine.optim`), AMP where the device has it; after each epoch, the fold's
   mean Dice at threshold 0.5 picks `best.pt`. `result.json` is the unit's stamp
-  (`podium.units.stamps`): a finished unit is skipped, one made from other inputs refused.
+  (`podium.units.stamps`): a finished unit is skipped, one made from other inputs refused
+  until `--force`; each unit trains under its lock (`units.train.unit_lock`).
 - Prediction: each TTA view's output is undone (`podium.data.tta.undo_view`) before the mean.
 - OOF: fold k's maps from fold k's models, stored float16 (`podium.mask_store`); the
   post-processing decision (threshold, minimum area) fitted on the other folds decides fold
@@ -46,10 +47,11 @@ from podium.engine.seeding import derive_seed, seed_everything
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
+from podium.locks import exclusive
 from podium.mask_store import OOF_MAPS, TEST_MAPS, bytes_per_image, write_maps
 from podium.metrics.segmentation import mean_dice
 from podium.units.stamps import unit_stamp
-from podium.units.train import prepare
+from podium.units.train import prepare, unit_lock
 
 _log = logging.getLogger(__name__)
 
@@ -139,10 +141,18 @@ def train(
     prepare(exp, start_over=force and fold is None and seed is None)
     results = {}
     for (f, s), stamp in stamps.items():
-        if stamp.fresh() and not force:
-            _log.info("train %s fold %d seed %d: done, skipped", cfg.name, f, s)
-            continue
-        results[(f, s)] = fit_unit(exp, f, s, stamp)
+        # two processes (`--fold K` in parallel) never train one unit together
+        with exclusive(unit_lock(exp, f, s), f"unit fold {f} seed {s} of {cfg.name}"):
+            if stamp.fresh() and not force:
+                _log.info("train %s fold %d seed %d: done, skipped", cfg.name, f, s)
+                continue
+            if stamp.path.exists() and not force:
+                raise ArtifactError(
+                    f"{stamp.path.parent} was trained from other inputs "
+                    f"({', '.join(stamp.changed())} changed since); re-run with --force to "
+                    "retrain it, or use a new experiment name"
+                )
+            results[(f, s)] = fit_unit(exp, f, s, stamp)
     return results
 
 
@@ -262,9 +272,11 @@ def _merge(task: Any, maps: np.ndarray, how: str) -> np.ndarray:
     return np.asarray(maps.mean(axis=0))
 
 
-def _units_fingerprint(exp: Experiment) -> dict[str, Any]:
+def _units_fingerprint(exp: Experiment, every_fold: bool = False) -> dict[str, Any]:
+    """The trained units' stamps (every fold's for OOF, which must cover every train row)."""
     units = {}
-    for f, s in exp.units():
+    folds = range(exp.cfg.folds.n_splits) if every_fold else exp.cfg.fold_ids()
+    for f, s in ((f, s) for f in folds for s in exp.cfg.train.seeds):
         path = exp.unit_dir(f, s) / "result.json"
         if not path.is_file():
             raise ArtifactError(f"{path}: run `podium train -c {exp.cfg.source}`")
@@ -277,7 +289,7 @@ def oof(exp: Experiment, force: bool = False) -> dict[str, Any]:
     """The OOF maps of every fold, the honest CV and scores.json; see the module docstring."""
     cfg, task = exp.cfg, exp.task
     out = exp.run_dir / OOF_MAPS
-    record = Stamp(exp.run_dir / "oof.json", _units_fingerprint(exp))
+    record = Stamp(exp.run_dir / "oof.json", _units_fingerprint(exp, every_fold=True))
     if not force and record.fresh([out, exp.run_dir / "scores.json"]):
         _log.info("oof %s: up to date (%s)", cfg.name, out)
         return dict(read_json(exp.run_dir / "scores.json"))
@@ -285,7 +297,7 @@ def oof(exp: Experiment, force: bool = False) -> dict[str, Any]:
     fold_of_row = exp.fold_of_row
     y = small_targets(exp).astype(bool)
     prob = np.zeros(y.shape, np.float32)
-    for k in cfg.fold_ids():
+    for k in range(cfg.folds.n_splits):
         rows = np.flatnonzero(fold_of_row == k)
         prob[rows] = _merge(task, _maps(exp, k, exp.train_images[rows]), cfg.infer.merge)
     prob = prob.astype(np.float16).astype(np.float32)  # decided as stored: refits agree
