@@ -20,7 +20,7 @@ from podium.config import load_config
 from podium.mask_store import OOF_MAPS, TEST_MAPS, read_maps
 from podium.metrics.segmentation import mean_dice
 from podium.segmentation.demo import write_segmentation_demo
-from podium.segmentation.rle import decode
+from podium.segmentation.rle import decode, encode
 from podium.submission import read_submission
 from podium.tasks.decisions.mask_area import MaskThreshold
 
@@ -185,3 +185,47 @@ def test_demo_data_cli_writes_the_full_demo(tmp_path):
     assert len(train) == 320 and len(test) == 80
     assert 0.1 < (train["rle"] == "").mean() < 0.3  # about a fifth of the masks are empty
     assert cv2.imread(str(root / "train" / f"{train['id'][0]}.png")).shape == (64, 64, 3)
+
+
+def test_two_classes_from_index_mask_files(demo, tmp_path, capsys):
+    """A multi-class competition: index mask files (pixel k is class k), one run-length
+    column per class in the sample submission and the solution, scored per (image, class)."""
+    import shutil
+
+    root = tmp_path / "data/digits_segmentation"
+    shutil.copytree(demo / "data/digits_segmentation", root)
+
+    def split(cell: str) -> tuple[np.ndarray, np.ndarray]:
+        digit = decode(cell, (SIZE, SIZE))
+        left = digit.copy()
+        left[:, SIZE // 2 :] = False
+        return left, digit & ~left
+
+    train = pd.read_csv(root / "train.csv", dtype=str, keep_default_na=False)
+    (root / "masks").mkdir()
+    for image_id, cell in zip(train["id"], train["rle"], strict=True):
+        left, right = split(cell)
+        cv2.imwrite(str(root / "masks" / f"{image_id}.png"), (left + 2 * right).astype(np.uint8))
+    train[["id"]].to_csv(root / "train.csv", index=False)
+    solution = pd.read_csv(root / "solution.csv", dtype=str, keep_default_na=False)
+    halves = [split(cell) for cell in solution["rle"]]
+    solution = solution.assign(
+        right=[encode(r) for _, r in halves], left=[encode(l_) for l_, _ in halves]
+    )[["id", "right", "left", "Usage"]]
+    solution.to_csv(root / "solution.csv", index=False)
+    solution[["id"]].assign(right="", left="").to_csv(root / "sample_submission.csv", index=False)
+    extra = (
+        "competition.classes=[left,right]",
+        "competition.train_masks=masks/{id}.png",
+        "competition.mask_layout=index",
+        "train.epochs=1",
+        "infer.tta=[identity,rot90]",
+    )
+    assert cli(tmp_path, "score", extra=extra) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "public" in out
+    sub = read_submission(next((tmp_path / "subs").glob("digits_segmentation-unet-*.csv")))
+    assert list(sub.columns) == ["id", "right", "left"]
+    cfg = load_config(UNET, [*overrides(tmp_path), *extra])
+    maps = np.load(cfg.run_dir / TEST_MAPS)
+    assert maps.shape == (16, 2, SIZE, SIZE)

@@ -113,3 +113,10 @@ def test_store_is_float16_and_reads_back_in_the_asked_order(tmp_path):
     back = read_maps(tmp_path / "m.npy", ["c", "a"])
     assert np.allclose(back, maps[[2, 0]], atol=1e-3)
     assert to_size(back[0], (16, 12)).shape == (2, 16, 12)
+
+
+def test_several_mask_classes_use_smp_multilabel_mode():
+    logits = torch.randn(2, 3, 8, 8)
+    target = (torch.rand(2, 3, 8, 8) > 0.5).float()
+    loss = MaskLoss("bce+dice+jaccard+lovasz+focal", mode="multilabel")(logits, target)
+    assert torch.isfinite(loss) and loss.item() > 0

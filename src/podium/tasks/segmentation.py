@@ -17,7 +17,7 @@ members, tune, export) is refused by `check_config`, naming the key, before anyt
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -87,7 +87,9 @@ class Segmentation(Task):
         self.convention = convention_of(cfg)
         self.decision = MaskThreshold(metric)
         self.folds = MaskFolds()
-        self.submission = RleCodec(self.convention, self.test_shape, cfg.id_column)
+        self.submission = RleCodec(
+            self.convention, self.test_shape, cfg.id_column, tuple(self.rle_columns())
+        )
         self._shapes: dict[str, dict[str, tuple[int, int]]] = {}
 
     # ---- tables ------------------------------------------------------------------------------
@@ -144,6 +146,14 @@ class Segmentation(Task):
                     "infer.tta": f"a mask's views must be undone: use {', '.join(D4_VIEWS)}",
                 }.get(key, "segmentation does not support it yet")
                 raise ConfigError(f"{cfg.source}: {key}: {why} (competition.task: segmentation)")
+        if self.submission_columns is not None:
+            found = self.submission_columns()
+            if sorted(found) != sorted(self.rle_columns()):
+                raise ConfigError(
+                    f"{cfg.source}: competition: sample_submission's columns {found} are not "
+                    f"the run-length column of each class {self.rle_columns()} (one class: "
+                    "target_column; several: one column named after each class)"
+                )
         loss = cfg.train.loss
         if loss is not None and set(loss.split("+")) - set(MASK_LOSSES):
             raise ConfigError(
@@ -175,30 +185,41 @@ class Segmentation(Task):
         return self.shapes("test")[image_id]
 
     # ---- targets -----------------------------------------------------------------------------
+    def rle_columns(self) -> list[str]:
+        """The run-length column of each class in solution.csv and the submission:
+        `target_column` for one class, else the class names (one column each)."""
+        return [self.cfg.target_column] if len(self.classes) == 1 else list(self.classes)
+
     def encode(self, table: pd.DataFrame, path: Path) -> np.ndarray:
         """(N, C, H, W) bool masks of the table's images: train.csv's from the run-length
         column or the mask files; another table (solution.csv) is the test images' and holds
-        run-lengths."""
+        one run-length column per class (`rle_columns`)."""
         cfg = self.cfg
         ids = [str(i) for i in table[cfg.id_column]]
         split = "train" if path.name == Path(cfg.train_csv).name else "test"
         shapes = self.shapes(split)
         if split == "train" and cfg.train_masks:
-            source: Any = MaskFiles(
+            files = MaskFiles(
                 cfg.train_masks, cfg.mask_layout, self.classes, self.root, shapes, str(path)
             )
-            source.check_exist(ids)
-        else:
-            source = read_mask_table(
-                table,
-                classes=self.classes,
-                shapes=shapes,
-                convention=self.convention,
-                id_column=cfg.id_column,
-                rle_column=cfg.target_column,
-                source=str(path),
-            )
-        return stack(source, ids).masks
+            files.check_exist(ids)
+            return stack(files, ids).masks
+        planes = [
+            stack(
+                read_mask_table(
+                    table,
+                    classes=[name],
+                    shapes=shapes,
+                    convention=self.convention,
+                    id_column=cfg.id_column,
+                    rle_column=column,
+                    source=str(path),
+                ),
+                ids,
+            ).masks
+            for name, column in zip(self.classes, self.rle_columns(), strict=True)
+        ]
+        return np.concatenate(planes, axis=1)
 
     def target_frame(self, table: pd.DataFrame) -> pd.DataFrame:
         column = self.cfg.target_column

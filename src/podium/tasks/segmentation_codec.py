@@ -19,8 +19,9 @@ AREA_BINS = 3  # non-empty masks are split into this many area quantiles
 
 
 class RleCodec(SubmissionCodec):
-    """Decided masks <-> run-length cells; column j of the sample submission is class j.
-    `shape_of(id)` gives a test image's (height, width)."""
+    """Decided masks <-> run-length cells, one column per class: `rle_columns[j]` holds class
+    j (the sample submission may order them otherwise). `shape_of(id)` gives a test image's
+    (height, width)."""
 
     allows_empty = True
 
@@ -29,17 +30,23 @@ class RleCodec(SubmissionCodec):
         convention: RleConvention,
         shape_of: Callable[[str], tuple[int, int]],
         id_column: str = "id",
+        rle_columns: tuple[str, ...] = ("rle",),
     ) -> None:
         self.convention = convention
         self.shape_of = shape_of
         self.id_column = id_column
+        self.rle_columns = rle_columns
+
+    def _class_of(self, column: str, position: int) -> int:
+        return self.rle_columns.index(column) if column in self.rle_columns else position
 
     def values(self, pred: Any, columns: list[str]) -> dict[str, np.ndarray]:
         """`pred`: a sequence of (C, H, W) bool masks, one per submission row."""
-        return {
-            column: np.array([encode(masks[j], self.convention) for masks in pred], dtype=object)
-            for j, column in enumerate(columns)
-        }
+        out = {}
+        for position, column in enumerate(columns):
+            j = self._class_of(column, position)
+            out[column] = np.array([encode(m[j], self.convention) for m in pred], dtype=object)
+        return out
 
     def check_column(self, values: pd.Series, column: str, source: str) -> None:
         for row, cell in enumerate(values.tolist()):
@@ -47,8 +54,10 @@ class RleCodec(SubmissionCodec):
             parse(cell, 2**62, self.convention, f"{source} line {row + 2}, column {column}")
 
     def predictions(self, sub: pd.DataFrame, columns: list[str]) -> np.ndarray:
-        """A submission's masks, (N, C, H, W) bool (the test images share one size)."""
+        """A submission's masks, (N, C, H, W) bool in class order (the test images share
+        one size)."""
         ids = sub[self.id_column].astype(str).tolist()
+        columns = sorted(columns, key=lambda c: self._class_of(c, columns.index(c)))
         masks = [
             np.stack(
                 [
