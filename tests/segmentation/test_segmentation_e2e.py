@@ -103,6 +103,22 @@ def test_end_to_end_through_the_cli(demo, capsys):
     for cell in sub["rle"]:
         assert decode(cell, (SIZE, SIZE)).shape == (SIZE, SIZE)
     assert "public" in out and "private" in out
+    # the classical reference on the same folds reads this run (the tiny U-Net may lose)
+    bench = load_benchmark()
+    assert bench.main(["-c", str(UNET), *overrides(tmp)]) in (0, 1)
+    table = capsys.readouterr().out
+    assert "| Otsu + min area |" in table and "paired bootstrap" in table
+
+
+def load_benchmark():
+    import importlib.util
+
+    script = ROOT / "benchmarks" / "quality_segmentation.py"
+    spec = importlib.util.spec_from_file_location("quality_segmentation_benchmark", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_metric_dice():
