@@ -51,20 +51,16 @@ def create_segmentation_model(
     if cfg.name not in timm.list_models() and not timm.is_model(cfg.name):
         close = difflib.get_close_matches(cfg.name, timm.list_models(), n=3)
         raise ConfigError(f"model.name: unknown timm encoder {cfg.name!r}; close: {close}")
-    if cfg.weights:
-        raise ConfigError(
-            "model.weights: a local weight file is not supported for segmentation encoders yet; "
-            "use model.pretrained (the Hugging Face cache, HF_HUB_OFFLINE)"
-        )
 
-    def build(weights: str | None) -> torch.nn.Module:
+    def build(weights: bool | None, **encoder: Any) -> torch.nn.Module:
         try:
             model: torch.nn.Module = smp.create_model(
                 arch,
                 encoder_name=f"tu-{cfg.name}",
-                encoder_weights=weights,
+                encoder_weights=weights,  # smp's tu- encoders: True (pretrained) or None
                 in_channels=in_chans,
                 classes=num_classes,
+                **encoder,
                 **cfg.kwargs,
             )
         except TypeError as e:
@@ -73,10 +69,15 @@ def create_segmentation_model(
             ) from None
         return model
 
+    if cfg.weights:  # a local file (`podium weights --out`): timm loads it into the encoder
+        path = Path(cfg.weights)
+        if not path.is_file():
+            raise ConfigError(f"model.weights: file not found: {path}")
+        return build(True, pretrained_cfg_overlay=dict(file=str(path)))
     if not cfg.pretrained:
         return build(None)
     try:
-        return build("imagenet")
+        return build(True)
     except ConfigError:
         raise
     except Exception as e:

@@ -120,3 +120,24 @@ def test_several_mask_classes_use_smp_multilabel_mode():
     target = (torch.rand(2, 3, 8, 8) > 0.5).float()
     loss = MaskLoss("bce+dice+jaccard+lovasz+focal", mode="multilabel")(logits, target)
     assert torch.isfinite(loss) and loss.item() > 0
+
+
+def test_encoder_weights_from_a_local_file_and_unknown_names(tmp_path):
+    import timm
+    from safetensors.torch import save_file
+
+    from podium.config.training import ModelConfig
+    from podium.errors import ConfigError
+    from podium.models import create_segmentation_model
+
+    source = timm.create_model("test_convnext", pretrained=False)
+    torch.nn.init.constant_(source.stem[0].weight, 0.125)
+    save_file(source.state_dict(), tmp_path / "enc.safetensors")
+    cfg = ModelConfig(name="test_convnext", arch="unet", weights=str(tmp_path / "enc.safetensors"))
+    model = create_segmentation_model(cfg, 2)
+    stem = next(p for n, p in model.encoder.named_parameters() if "stem" in n)
+    assert torch.all(stem == 0.125)
+    with pytest.raises(ConfigError, match="did you mean 'unet'"):
+        create_segmentation_model(ModelConfig(name="test_convnext", arch="unett"), 1)
+    with pytest.raises(ConfigError, match="unknown timm encoder"):
+        create_segmentation_model(ModelConfig(name="no_such_net", arch="fpn"), 1)
