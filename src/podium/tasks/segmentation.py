@@ -71,6 +71,24 @@ def data_root(cfg: CompetitionConfig, table_path: Path) -> Path:
     return table_path.parents[len(Path(cfg.train_csv).parts) - 1]
 
 
+def image_size(path: Path, image_id: str) -> tuple[int, int]:
+    """An image file's (height, width): from its header (Pillow) where it can, else decoded
+    (OpenCV); a missing or unreadable file names itself and its id."""
+    from PIL import Image, UnidentifiedImageError  # local: only sizes read headers
+
+    try:
+        with Image.open(path) as img:
+            return int(img.height), int(img.width)
+    except FileNotFoundError:
+        raise DataError(f"image not found: {path} (id {image_id!r})") from None
+    except (UnidentifiedImageError, OSError):
+        pass
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        raise DataError(f"{path}: not a readable image (id {image_id!r})")
+    return int(pixels.shape[0]), int(pixels.shape[1])
+
+
 class Segmentation(Task):
     name = "segmentation"
     metrics = SEGMENTATION
@@ -174,10 +192,7 @@ class Segmentation(Task):
                 image_id = row[cfg.id_column]
                 fields = {str(k): v for k, v in row.items()}
                 path = self.root / template.format(**{**fields, "id": image_id})
-                pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-                if pixels is None:
-                    raise DataError(f"image not found or unreadable: {path} (id {image_id!r})")
-                out[image_id] = (int(pixels.shape[0]), int(pixels.shape[1]))
+                out[image_id] = image_size(path, image_id)
             self._shapes[split] = out
         return self._shapes[split]
 
