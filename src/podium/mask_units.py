@@ -16,14 +16,16 @@ behind `podium train`, `podium oof` and `podium infer` when the task is pixelwis
   k, so scores.json's CV is honest, with the in-sample value beside it.
 - Infer: the test maps merged over folds, seeds and views.
 
-Not yet: EMA, SWA, mixup, progressive resizing, resuming mid-unit, DDP (refused at config
-time by the task).
+A killed unit resumes from its `last.pt` (optimizer, scheduler and epoch with it) when its
+inputs are unchanged (`started.json`). Not yet: EMA, SWA, mixup, progressive resizing, DDP
+(refused at config time by the task).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import shutil
 import time
 from typing import Any
 
@@ -44,6 +46,7 @@ from podium.engine.network import build_model, create_network
 from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.seeding import derive_seed, seed_everything
+from podium.engine.trainer import Interrupted
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
@@ -152,6 +155,8 @@ def train(
                     f"({', '.join(stamp.changed())} changed since); re-run with --force to "
                     "retrain it, or use a new experiment name"
                 )
+            if force and exp.unit_dir(f, s).exists():
+                shutil.rmtree(exp.unit_dir(f, s))  # retrained from scratch, not resumed
             results[(f, s)] = fit_unit(exp, f, s, stamp)
     return results
 
@@ -181,8 +186,25 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
     scheduler = build_scheduler(optimizer, tc, updates)
     scaler = precision.grad_scaler()
     normalize = _normalizer(exp, device)
-    best, history, started, num_updates = -math.inf, [], time.time(), 0
-    for epoch in range(tc.epochs):
+    best, history, started, num_updates, start = -math.inf, [], time.time(), 0, 0
+    last = unit_dir / "last.pt"
+    begun = Stamp(unit_dir / "started.json", stamp.parts)  # the inputs last.pt was made from
+    if last.exists() and begun.recorded() is not None and not begun.fresh():
+        raise ArtifactError(
+            f"{unit_dir} was started from other inputs ({', '.join(begun.changed())} changed "
+            "since) and would resume on today's; re-run with --force to restart it"
+        )
+    begun.write()
+    if last.exists():
+        state = load_checkpoint(last, device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        start, best, history = state["epoch"] + 1, state["best"], state["history"]
+        num_updates = state["num_updates"]
+        _log.info("  resuming %s at epoch %d/%d", unit_dir, start + 1, tc.epochs)
+    for epoch in range(start, tc.epochs):
         t0 = time.time()
         seed_everything(derive_seed(seed, epoch, 2))
         sampler.set_epoch(epoch)
@@ -227,6 +249,21 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
         if tc.checkpoint == "last" or score > best:
             best = max(best, score)
             save_checkpoint(unit_dir / "best.pt", {"model": model.state_dict(), "epoch": epoch + 1})
+        save_checkpoint(
+            last,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(),
+                "epoch": epoch,
+                "best": best,
+                "history": history,
+                "num_updates": num_updates,
+            },
+        )
+        if tc.stop_after_epoch is not None and epoch + 1 >= tc.stop_after_epoch < tc.epochs:
+            raise Interrupted(f"stopped after epoch {epoch + 1} (train.stop_after_epoch)")
     write_csv(unit_dir / "history.csv", pd.DataFrame(history))
     result = {
         "best_score": best,

@@ -245,3 +245,32 @@ def test_two_classes_from_index_mask_files(demo, tmp_path, capsys):
     cfg = load_config(UNET, [*overrides(tmp_path), *extra])
     maps = np.load(cfg.run_dir / TEST_MAPS)
     assert maps.shape == (16, 2, SIZE, SIZE)
+
+
+def test_a_killed_unit_resumes_where_it_stopped(demo, tmp_path):
+    """`train.stop_after_epoch` stops a unit as if killed after writing last.pt; the next run
+    resumes it and ends with the history of an uninterrupted run."""
+    import shutil
+
+    from podium import mask_units
+    from podium.engine.trainer import Interrupted
+    from podium.experiment import Experiment
+    from podium.stages import folds
+
+    shutil.copytree(demo / "data", tmp_path / "data")
+    base = [*overrides(tmp_path), "train.epochs=3", "train.folds=[0]"]
+    whole = load_config(UNET, [*base, "name=whole"])
+    folds.run(whole)
+    mask_units.train(Experiment(whole))
+    stopped = load_config(UNET, [*base, "name=stopped", "train.stop_after_epoch=1"])
+    with pytest.raises(Interrupted):
+        mask_units.train(Experiment(stopped))
+    unit = stopped.run_dir / "fold0" / "seed0"
+    assert (unit / "last.pt").exists() and not (unit / "result.json").exists()
+    resumed = load_config(UNET, [*base, "name=stopped"])
+    mask_units.train(Experiment(resumed))
+    a = pd.read_csv(whole.run_dir / "fold0/seed0/history.csv")
+    b = pd.read_csv(unit / "history.csv")
+    assert len(b) == 3
+    assert np.allclose(a["train_loss"], b["train_loss"], rtol=1e-5)
+    assert np.allclose(a["valid_dice@0.5"], b["valid_dice@0.5"], rtol=1e-5)

@@ -48,7 +48,6 @@ _UNSUPPORTED_TRAIN = {
     "train.label_smoothing": lambda t: t.label_smoothing > 0,
     "train.class_weights": lambda t: t.class_weights != "none",
     "train.checkpoint": lambda t: t.checkpoint not in ("best", "last"),
-    "train.stop_after_epoch": lambda t: t.stop_after_epoch is not None,
 }
 
 
