@@ -53,7 +53,7 @@ from podium.fingerprint import Stamp
 from podium.locks import exclusive
 from podium.mask_store import OOF_MAPS, TEST_MAPS, bytes_per_image, write_maps
 from podium.metrics.segmentation import mean_dice
-from podium.units.stamps import unit_stamp
+from podium.units.stamps import mask_infer_stamp, mask_oof_stamp, unit_stamp
 from podium.units.train import prepare, unit_lock
 
 _log = logging.getLogger(__name__)
@@ -309,24 +309,11 @@ def _merge(task: Any, maps: np.ndarray, how: str) -> np.ndarray:
     return np.asarray(maps.mean(axis=0))
 
 
-def _units_fingerprint(exp: Experiment, every_fold: bool = False) -> dict[str, Any]:
-    """The trained units' stamps (every fold's for OOF, which must cover every train row)."""
-    units = {}
-    folds = range(exp.cfg.folds.n_splits) if every_fold else exp.cfg.fold_ids()
-    for f, s in ((f, s) for f in folds for s in exp.cfg.train.seeds):
-        path = exp.unit_dir(f, s) / "result.json"
-        if not path.is_file():
-            raise ArtifactError(f"{path}: run `podium train -c {exp.cfg.source}`")
-        units[f"{f}/{s}"] = read_json(path).get("fingerprint", read_json(path))
-    settings = exp.cfg.infer.model_dump(mode="json")
-    return {"units": units, "infer": settings}
-
-
 def oof(exp: Experiment, force: bool = False) -> dict[str, Any]:
     """The OOF maps of every fold, the honest CV and scores.json; see the module docstring."""
     cfg, task = exp.cfg, exp.task
     out = exp.run_dir / OOF_MAPS
-    record = Stamp(exp.run_dir / "oof.json", _units_fingerprint(exp, every_fold=True))
+    record = mask_oof_stamp(exp)
     if not force and record.fresh([out, exp.run_dir / "scores.json"]):
         _log.info("oof %s: up to date (%s)", cfg.name, out)
         return dict(read_json(exp.run_dir / "scores.json"))
@@ -372,10 +359,7 @@ def infer(exp: Experiment, force: bool = False) -> None:
     """The test maps merged over folds, seeds and views (the flip undone before the mean)."""
     cfg, task = exp.cfg, exp.task
     out = exp.run_dir / TEST_MAPS
-    record = Stamp(
-        exp.run_dir / "infer.json",
-        {**_units_fingerprint(exp), "images": exp.comp.images_fingerprint("test")},
-    )
+    record = mask_infer_stamp(exp)
     if not force and record.fresh([out]):
         _log.info("infer %s: up to date (%s)", cfg.name, out)
         return

@@ -103,6 +103,9 @@ def test_end_to_end_through_the_cli(demo, capsys):
     for cell in sub["rle"]:
         assert decode(cell, (SIZE, SIZE)).shape == (SIZE, SIZE)
     assert "public" in out and "private" in out
+    from podium.board.freshness import check_run
+
+    assert check_run(cfg, run, {}).state == "fresh"  # the board judges it as the stages do
     # the classical reference on the same folds reads this run (the tiny U-Net may lose)
     bench = load_benchmark()
     assert bench.main(["-c", str(UNET), *overrides(tmp)]) in (0, 1)
