@@ -6,7 +6,8 @@ behind `podium train`, `podium oof` and `podium infer` when the task is pixelwis
   intensity ones leave it), then both are resized to `data.image_size` (the mask nearest).
 - Training: the task's loss (a sum of smp's losses) on the experiment's network
   (`model.arch` over a timm encoder, `podium.engine.network`), the configured optimizer and
-  scheduler (`podium.engine.optim`), AMP where the device has it; after each epoch, the fold's
+  scheduler (`podium.engine.optim`), AMP where the device has it, EMA (`train.ema_decay`),
+  gradient accumulation and clipping; after each epoch, the fold's
   mean Dice at threshold 0.5 picks `best.pt`. `result.json` is the unit's stamp
   (`podium.units.stamps`): a finished unit is skipped, one made from other inputs refused
   until `--force`; each unit trains under its lock (`units.train.unit_lock`).
@@ -17,7 +18,7 @@ behind `podium train`, `podium oof` and `podium infer` when the task is pixelwis
 - Infer: the test maps merged over folds, seeds and views.
 
 A killed unit resumes from its `last.pt` (optimizer, scheduler and epoch with it) when its
-inputs are unchanged (`started.json`). Not yet: EMA, SWA, mixup, progressive resizing, DDP
+inputs are unchanged (`started.json`). Not yet: SWA, mixup, progressive resizing, DDP
 (refused at config time by the task).
 """
 
@@ -33,6 +34,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import torch
+from timm.utils import ModelEmaV3
 from torch.utils.data import DataLoader, Dataset
 
 from podium.artifacts import read_json, write_csv, write_json
@@ -185,6 +187,8 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
     updates = max(1, math.ceil(len(loader) / tc.grad_accum))
     scheduler = build_scheduler(optimizer, tc, updates)
     scaler = precision.grad_scaler()
+    # EMA as the classification step keeps it (timm's, with warmup); validated and saved
+    ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
     normalize = _normalizer(exp, device)
     best, history, started, num_updates, start = -math.inf, [], time.time(), 0, 0
     last = unit_dir / "last.pt"
@@ -201,6 +205,8 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
+        if ema is not None:
+            ema.module.load_state_dict(state["ema"])
         start, best, history = state["epoch"] + 1, state["best"], state["history"]
         num_updates = state["num_updates"]
         _log.info("  resuming %s at epoch %d/%d", unit_dir, start + 1, tc.epochs)
@@ -223,10 +229,13 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
                 optimizer.zero_grad(set_to_none=True)
                 num_updates += 1
                 scheduler.step_update(num_updates=num_updates)
+                if ema is not None:
+                    ema.update(model, step=num_updates)
             total += float(loss.detach()) * tc.grad_accum
             batches += 1
+        kept = ema.module if ema is not None else model  # the weights best.pt would keep
         prob = predict_maps(
-            model, images[is_valid], normalize, precision, ["identity"], cfg.infer.batch_size
+            kept, images[is_valid], normalize, precision, ["identity"], cfg.infer.batch_size
         )[0]
         score = mean_dice(y_small[is_valid].astype(bool), prob >= 0.5)
         scheduler.step(epoch + 1, score)
@@ -248,7 +257,7 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
         )
         if tc.checkpoint == "last" or score > best:
             best = max(best, score)
-            save_checkpoint(unit_dir / "best.pt", {"model": model.state_dict(), "epoch": epoch + 1})
+            save_checkpoint(unit_dir / "best.pt", {"model": kept.state_dict(), "epoch": epoch + 1})
         save_checkpoint(
             last,
             {
@@ -256,6 +265,7 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict(),
+                "ema": ema.module.state_dict() if ema is not None else None,
                 "epoch": epoch,
                 "best": best,
                 "history": history,

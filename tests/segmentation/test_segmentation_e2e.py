@@ -139,7 +139,7 @@ def load_metric_dice():
         ("train", ("tabular.model=svc",), "tabular"),
         ("export", (), "podium export"),
         ("lr-find", (), "podium lr-find"),
-        ("train", ("train.ema_decay=0.99",), "train.ema_decay"),
+        ("train", ("train.swa={start_epoch: 1, lr: 0.001}",), "train.swa"),
         ("infer", ("infer.tta=[identity,scale1.1]",), "infer.tta"),
     ],
 )
@@ -277,3 +277,28 @@ def test_a_killed_unit_resumes_where_it_stopped(demo, tmp_path):
     assert len(b) == 3
     assert np.allclose(a["train_loss"], b["train_loss"], rtol=1e-5)
     assert np.allclose(a["valid_dice@0.5"], b["valid_dice@0.5"], rtol=1e-5)
+
+
+def test_ema_weights_are_validated_and_kept(demo, tmp_path):
+    import shutil
+
+    from podium import mask_units
+    from podium.experiment import Experiment
+    from podium.stages import folds
+
+    shutil.copytree(demo / "data", tmp_path / "data")
+    cfg = load_config(
+        UNET, [*overrides(tmp_path), "train.epochs=1", "train.folds=[0]", "train.ema_decay=0.9"]
+    )
+    folds.run(cfg)
+    mask_units.train(Experiment(cfg))
+    unit = cfg.run_dir / "fold0" / "seed0"
+    import torch
+
+    best = torch.load(unit / "best.pt", weights_only=True)["model"]
+    last = torch.load(unit / "last.pt", weights_only=True)
+    assert last["ema"] is not None
+    key = next(k for k in best if k.endswith("weight"))
+    assert torch.equal(best[key], last["ema"][key]) and not torch.equal(
+        best[key], last["model"][key]
+    )

@@ -39,7 +39,6 @@ from podium.tasks.segmentation_codec import MaskFolds, RleCodec, pixel_log_loss
 
 # train settings the segmentation loop does not honour yet: key -> is it set?
 _UNSUPPORTED_TRAIN = {
-    "train.ema_decay": lambda t: t.ema_decay is not None,
     "train.swa": lambda t: t.swa is not None,
     "train.mixup_alpha": lambda t: t.mixup_alpha > 0,
     "train.cutmix_alpha": lambda t: t.cutmix_alpha > 0,
