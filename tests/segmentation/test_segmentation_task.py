@@ -141,3 +141,15 @@ def test_encoder_weights_from_a_local_file_and_unknown_names(tmp_path):
         create_segmentation_model(ModelConfig(name="test_convnext", arch="unett"), 1)
     with pytest.raises(ConfigError, match="unknown timm encoder"):
         create_segmentation_model(ModelConfig(name="no_such_net", arch="fpn"), 1)
+
+
+@pytest.mark.parametrize(
+    "arch", ["unet", "unetplusplus", "fpn", "deeplabv3plus", "segformer", "upernet"]
+)
+def test_every_named_decoder_builds_over_a_timm_encoder(arch):
+    from podium.config.training import ModelConfig
+    from podium.models import create_segmentation_model
+
+    model = create_segmentation_model(ModelConfig(name="test_convnext", arch=arch), 2).eval()
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, 64, 64)).shape == (1, 2, 64, 64)
