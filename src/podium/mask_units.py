@@ -215,7 +215,7 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
         seed_everything(derive_seed(seed, epoch, 2))
         sampler.set_epoch(epoch)
         model.train()
-        total, batches = 0.0, 0
+        total, batches = torch.zeros((), device=device), 0  # read once per epoch: no sync
         for i, (x, target) in enumerate(loader):
             with precision.autocast():
                 loss = loss_fn(model(normalize(x)), target.to(device)) / tc.grad_accum
@@ -231,7 +231,7 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
                 scheduler.step_update(num_updates=num_updates)
                 if ema is not None:
                     ema.update(model, step=num_updates)
-            total += float(loss.detach()) * tc.grad_accum
+            total += loss.detach().float() * tc.grad_accum
             batches += 1
         kept = ema.module if ema is not None else model  # the weights best.pt would keep
         prob = predict_maps(
@@ -241,7 +241,7 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
         scheduler.step(epoch + 1, score)
         row = {
             "epoch": epoch + 1,
-            "train_loss": total / max(1, batches),
+            "train_loss": float(total) / max(1, batches),
             "valid_dice@0.5": score,
             "valid_loss": task.valid_loss(y_small[is_valid], prob),
             "seconds": round(time.time() - t0, 2),
