@@ -280,6 +280,8 @@ def test_a_killed_unit_resumes_where_it_stopped(demo, tmp_path):
 
 
 def test_ema_weights_are_validated_and_kept(demo, tmp_path):
+    """EMA weights are what is validated and saved; with bf16 autocast, accumulation and
+    clipping on the way."""
     import shutil
 
     from podium import mask_units
@@ -288,7 +290,17 @@ def test_ema_weights_are_validated_and_kept(demo, tmp_path):
 
     shutil.copytree(demo / "data", tmp_path / "data")
     cfg = load_config(
-        UNET, [*overrides(tmp_path), "train.epochs=1", "train.folds=[0]", "train.ema_decay=0.9"]
+        UNET,
+        [
+            *overrides(tmp_path),
+            "train.epochs=1",
+            "train.folds=[0]",
+            "train.ema_decay=0.9",
+            "train.precision=bf16",  # autocast on the CPU too: the AMP path with smp's losses
+            "train.grad_accum=2",
+            "train.batch_size=6",  # 24 rows: 4 batches, 2 updates (EMA moves off the model)
+            "train.clip_grad=1.0",
+        ],
     )
     folds.run(cfg)
     mask_units.train(Experiment(cfg))
