@@ -5,8 +5,8 @@
 # target works on its own and re-running is cheap.
 
 # DEMO picks the demo competition of `make demo` (digits_hard, the default: the ensemble demo;
-# digits, digits_regression, digits_multilabel, digits_ordinal, digits_metadata); its data is
-# written on demand
+# digits, digits_regression, digits_multilabel, digits_ordinal, digits_metadata,
+# digits_segmentation); its data is written on demand
 DEMO ?= digits_hard
 CONFIG ?= configs/$(DEMO)/ensemble.yaml
 EXP ?=
@@ -60,7 +60,8 @@ tune: setup $(DEMO_DATA)
 	$(PODIUM) tune -c $(or $(TUNE),configs/digits/tune.yaml) $(ARGS)
 
 # the main job on the demo: folds -> members -> oof/infer -> stack -> submission -> local LB
-demo: CONFIG := configs/$(DEMO)/ensemble.yaml
+# (segmentation has no ensemble yet: its U-Net alone)
+demo: CONFIG := $(or $(wildcard configs/$(DEMO)/ensemble.yaml),configs/$(DEMO)/unet.yaml)
 demo: score
 
 # the long version on the easy digits (5 folds x 20 epochs, seed pairs, TTA: ~25 min on 2

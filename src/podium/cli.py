@@ -50,13 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data", default="data", help="data folder (default: data)")
     demo.add_argument(
         "--task",
-        choices=["multiclass", "hard", "regression", "multilabel", "ordinal", "metadata"],
+        choices=[
+            "multiclass",
+            "hard",
+            "regression",
+            "multilabel",
+            "ordinal",
+            "metadata",
+            "segmentation",
+        ],
         default="multiclass",
         help="multiclass: DATA/digits (the label); hard: DATA/digits_hard (rotated, cluttered, "
-        "occluded, noisy renders of the same digits: the ensemble demo); regression: DATA/digits_regression (a noisy "
-        "numeric value); multilabel: DATA/digits_multilabel (space-separated tags); ordinal: "
+        "occluded, noisy renders of the same digits: the ensemble demo); regression: "
+        "DATA/digits_regression (a noisy numeric value); multilabel: DATA/digits_multilabel (space-separated tags); ordinal: "
         "DATA/digits_ordinal (grades 0-4); metadata: DATA/digits_metadata (a label that needs "
-        "tabular metadata)",
+        "tabular metadata); segmentation: DATA/digits_segmentation (digit masks as run-lengths)",
     )
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)

@@ -1,4 +1,5 @@
-"""Model factory: timm models by name, with the head sized for the competition. Weights come
+"""Model factory: timm models by name, with the head sized for the competition (and, for
+segmentation, segmentation_models_pytorch's decoders over a timm encoder). Weights come
 from a local file (`model.weights`) or, with `pretrained: true`, through timm's normal hub
 path: downloaded once into the Hugging Face cache (`HF_HOME`) when the machine is online,
 read from that cache when it is not (`HF_HUB_OFFLINE=1`); offline and not cached is a
@@ -27,6 +28,60 @@ def create_model(cfg: ModelConfig, num_classes: int, in_chans: int = 3) -> torch
     if cfg.grad_checkpointing:
         set_grad_checkpointing(model, cfg.name)
     return model
+
+
+SEGMENTATION_ARCHS = ("unet", "unetplusplus", "fpn", "deeplabv3plus", "segformer", "upernet")
+
+
+def create_segmentation_model(
+    cfg: ModelConfig, num_classes: int, in_chans: int = 3
+) -> torch.nn.Module:
+    """`cfg.arch` (any architecture segmentation_models_pytorch knows; `SEGMENTATION_ARCHS`
+    are the common ones) over the timm encoder `cfg.name` (smp's `tu-<name>`), with one
+    output channel per mask class. `pretrained: true` loads the encoder's ImageNet weights
+    through timm's hub path, under the classification model's rules (cache, offline error)."""
+    import segmentation_models_pytorch as smp  # local: only segmentation builds decoders
+
+    arch = str(cfg.arch)
+    known = {name.lower() for name in smp.MODEL_ARCHITECTURES_MAPPING}
+    if arch.lower() not in known:
+        close = difflib.get_close_matches(arch.lower(), sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"model.arch: unknown segmentation architecture {arch!r}{hint}")
+    if cfg.name not in timm.list_models() and not timm.is_model(cfg.name):
+        close = difflib.get_close_matches(cfg.name, timm.list_models(), n=3)
+        raise ConfigError(f"model.name: unknown timm encoder {cfg.name!r}; close: {close}")
+
+    def build(weights: bool | None, **encoder: Any) -> torch.nn.Module:
+        try:
+            model: torch.nn.Module = smp.create_model(
+                arch,
+                encoder_name=f"tu-{cfg.name}",
+                encoder_weights=weights,  # smp's tu- encoders: True (pretrained) or None
+                in_channels=in_chans,
+                classes=num_classes,
+                **encoder,
+                **cfg.kwargs,
+            )
+        except TypeError as e:
+            raise ConfigError(
+                f"model.kwargs: smp's {arch} does not accept {cfg.kwargs} ({e})"
+            ) from None
+        return model
+
+    if cfg.weights:  # a local file (`podium weights --out`): timm loads it into the encoder
+        path = Path(cfg.weights)
+        if not path.is_file():
+            raise ConfigError(f"model.weights: file not found: {path}")
+        return build(True, pretrained_cfg_overlay=dict(file=str(path)))
+    if not cfg.pretrained:
+        return build(None)
+    try:
+        return build(True)
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError(_pretrained_error(cfg.name, e)) from None
 
 
 def set_grad_checkpointing(model: torch.nn.Module, name: str) -> None:

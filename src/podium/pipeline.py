@@ -43,6 +43,7 @@ from podium.stages import submit as submit_stage
 from podium.stages import tabular as tabular_stage
 from podium.stages import train as train_stage
 from podium.stages import weights as weights_stage
+from podium.tasks import task_type
 from podium.units.devices import train_on_devices
 from podium.validate import validate
 
@@ -287,6 +288,20 @@ def check_unit(request: Request, cfg: Config) -> None:
         )
 
 
+def check_stage(stage: str, cfg: Config, request: Request) -> None:
+    """Refuse a stage (or the device pool) the competition's task does not support yet, as
+    one line naming it, before anything is made."""
+    task = task_type(cfg.competition)
+    asked = "--devices" if request.devices and stage == "train" else f"podium {stage}"
+    if stage in task.unsupported_stages or (
+        asked == "--devices" and asked in task.unsupported_stages
+    ):
+        raise ConfigError(
+            f"{cfg.source}: `{asked}`: {task.name} does not support it yet "
+            f"(competition.task: {task.name})"
+        )
+
+
 def run(stage: str, request: Request, **options: Any) -> Any:
     """Run `stage` for `request`, making what it needs first."""
     p = Pipeline(request)
@@ -294,6 +309,7 @@ def run(stage: str, request: Request, **options: Any) -> Any:
     if stage in ("train", "oof", "infer"):
         # an ensemble config stands for its members (`--exp` narrows), a plain one for itself
         top = p.load(path)
+        check_stage(stage, top, request)
         configs = p.members(top, request.exp) if top.kind.has_members else [top]
         check_unit(request, configs[0])
         for cfg in configs:
@@ -302,12 +318,14 @@ def run(stage: str, request: Request, **options: Any) -> Any:
     if stage in ("folds", "lr-find"):
         # an ensemble's folds are its members' (the competition's); lr-find is a member's
         top = p.load(path)
+        check_stage(stage, top, request)
         exp = request.exp if stage == "lr-find" else None
         cfg = p.members(top, exp)[0] if top.kind.has_members else top
         if stage == "folds":
             return p.folds(cfg, force)
         return p.lr_find(cfg, options.get("steps", 100))
     cfg = p.load(path)
+    check_stage(stage, cfg, request)
     if stage == "ensemble":
         p.ensemble(cfg, force)
         return p.submit(cfg)

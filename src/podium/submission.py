@@ -13,6 +13,7 @@ import pandas as pd
 from podium.artifacts import read_json, require
 from podium.competition import Competition, read_table
 from podium.errors import DataError
+from podium.mask_store import TEST_MAPS, read_maps, to_size
 from podium.metrics import DecisionSummary
 from podium.predictions import TEST, read_test
 
@@ -46,12 +47,44 @@ def build_submission(
     id_col = comp.cfg.id_column
     sample_ids = comp.sample_submission[id_col].to_numpy()
     task = comp.task
-    pred = read_test(run_dir / TEST, task, sample_ids)
     summary, source = decisions if decisions is not None else run_decisions(comp, run_dir)
+    if task.pixelwise:
+        return _mask_submission(comp, run_dir, sample_ids, summary, source)
+    pred = read_test(run_dir / TEST, task, sample_ids)
     if task.decision is not None:  # thresholds, cut-points fitted on every OOF row
         pred = task.decision.apply(pred, task.decision.params_from(summary, source))
     sub = pd.DataFrame({id_col: sample_ids})
     for column, values in task.submission.values(pred, target_columns(comp)).items():
+        sub[column] = values
+    return sub
+
+
+def _mask_submission(
+    comp: Competition,
+    run_dir: Path,
+    ids: np.ndarray,
+    summary: DecisionSummary | None,
+    source: str,
+) -> pd.DataFrame:
+    """Segmentation: each test image's probability maps resized to its own size, decided by
+    the post-processing fitted on every OOF row (its minimum area scaled with the image),
+    then run-length encoded by the task's codec."""
+    task = comp.task
+    assert task.decision is not None
+    params = task.decision.params_from(summary, source)
+    maps = read_maps(run_dir / TEST_MAPS, [str(i) for i in ids])
+    shapes = task.shapes("test")  # type: ignore[attr-defined]
+    decided = []
+    for image_id, prob in zip(ids, maps, strict=True):
+        shape = shapes[str(image_id)]
+        scale = (shape[0] * shape[1]) / (prob.shape[1] * prob.shape[2])
+        native = to_size(prob, shape)[None]
+        decided.append(task.decision.apply(native, np.array([params[0], params[1] * scale]))[0])
+    sub = pd.DataFrame({comp.cfg.id_column: ids})
+    masks = np.empty(len(decided), dtype=object)  # one (C, H, W) mask per row: sizes may differ
+    for i, mask in enumerate(decided):
+        masks[i] = mask
+    for column, values in task.submission.values(masks, target_columns(comp)).items():
         sub[column] = values
     return sub
 

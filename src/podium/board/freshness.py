@@ -31,9 +31,12 @@ from podium.ensemble.inputs import stamp as ensemble_stamp
 from podium.errors import USER_ERRORS
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, config_part, fingerprint
+from podium.mask_store import OOF_MAPS, TEST_MAPS
 from podium.predictions import OOF, TEST, TEST_BY_FOLD
 from podium.tabular.fit import tabular_parts
+from podium.tasks import task_type
 from podium.units.predict import infer_stamp, oof_stamp
+from podium.units.stamps import mask_infer_stamp, mask_oof_stamp
 
 _log = logging.getLogger(__name__)
 
@@ -84,6 +87,12 @@ def _trained(cfg: Config, run_dir: Path, shared: dict) -> list[str]:
     return reasons + _changed(infer_stamp(exp), "test predictions (infer)", [run_dir / TEST])
 
 
+def _masks(cfg: Config, run_dir: Path, shared: dict) -> list[str]:
+    exp = SharedExperiment(cfg, shared)
+    reasons = _changed(mask_oof_stamp(exp), "oof", [run_dir / OOF_MAPS, run_dir / "scores.json"])
+    return reasons + _changed(mask_infer_stamp(exp), "test maps (infer)", [run_dir / TEST_MAPS])
+
+
 def _tabular(cfg: Config, run_dir: Path, shared: dict) -> list[str]:
     outputs = [run_dir / f for f in (OOF, TEST, TEST_BY_FOLD, "scores.json")]
     stamp = Stamp(run_dir / "tabular.json", tabular_parts(SharedExperiment(cfg, shared)))
@@ -104,6 +113,8 @@ def check_run(cfg: Config, run_dir: Path, shared: dict[str, Competition]) -> Fre
         check = _ensemble
     elif (run_dir / "tabular.json").exists() or cfg.tabular is not None:
         check = _tabular
+    elif task_type(cfg.competition).pixelwise:
+        check = _masks
     else:
         check = _trained
     try:

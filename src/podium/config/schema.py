@@ -63,6 +63,14 @@ STAGE_SECTIONS: dict[StageName, type[StageSection]] = {
 }
 
 
+class RleSpec(Section):
+    """A run-length convention spelled out (`competition.rle`): see podium.segmentation.rle."""
+
+    order: Literal["column", "row"] = "column"
+    start: Literal[0, 1] = 1
+    empty: str = ""  # how an empty mask is written (SIIM: "-1")
+
+
 class CompetitionConfig(Section):
     """The data contract of one competition (Kaggle layout under `paths.data/<name>/`)."""
 
@@ -77,7 +85,9 @@ class CompetitionConfig(Section):
     group_column: str | None = None
     train_images: str = "train/{id}.png"
     test_images: str = "test/{id}.png"
-    task: Literal["multiclass", "binary", "regression", "multilabel", "ordinal"] = "multiclass"
+    task: Literal["multiclass", "binary", "regression", "multilabel", "ordinal", "segmentation"] = (
+        "multiclass"
+    )
     classes: list[str] | None = None  # default: sorted unique labels of train.csv
     # a built-in metric's name, or a plug-in (`MetricSpec`); none: the task's default
     metric: str | MetricSpec | None = None
@@ -89,6 +99,12 @@ class CompetitionConfig(Section):
     thresholds: Literal["global", "per_label"] = "global"  # multilabel F metrics: fitted on OOF
     grades: list[int] | None = None  # ordinal: default every integer from train's min to max
     ordinal_head: Literal["regression", "expectation"] = "regression"  # ordinal's model head
+    # segmentation (podium.tasks.segmentation): masks as run-lengths in `target_column` with
+    # this convention (a preset name of podium.segmentation.rle, or {order, start, empty}),
+    # or as image files found by `train_masks` (a template with {id}, `mask_layout`)
+    rle: str | RleSpec = "column"
+    train_masks: str | None = None
+    mask_layout: Literal["binary", "index", "per_class"] = "binary"
 
     @field_validator("name")
     @classmethod

@@ -9,6 +9,7 @@ from typing import Any
 
 REGRESSION_ONLY = ("target_columns", "clip")
 ORDINAL_ONLY = ("grades", "ordinal_head")
+SEGMENTATION_ONLY = ("rle", "train_masks", "mask_layout")
 
 
 def resolve_targets(competition: Any) -> Any:
@@ -30,6 +31,10 @@ def resolve_targets(competition: Any) -> Any:
         for key in ORDINAL_ONLY:
             if key in c.model_fields_set and getattr(c, key) != type(c).model_fields[key].default:
                 raise ValueError(f"{key} is for an ordinal task (task is {c.task!r})")
+    if c.task != "segmentation":
+        for key in SEGMENTATION_ONLY:
+            if key in c.model_fields_set and getattr(c, key) != type(c).model_fields[key].default:
+                raise ValueError(f"{key} is for a segmentation task (task is {c.task!r})")
     names = c.target_columns
     if names is not None and (not names or len(set(names)) != len(names) or "" in names):
         raise ValueError(f"target_columns must be distinct and non-empty, got {names}")
@@ -39,4 +44,6 @@ def resolve_targets(competition: Any) -> Any:
 def target_names(competition: Any) -> list[str]:
     """The target column(s) of train.csv: `target_columns`, else `[target_column]`."""
     c = competition
+    if c.task == "segmentation" and c.train_masks:
+        return []  # masks are files; the run-length column is sample_submission's alone
     return list(c.target_columns) if c.target_columns else [c.target_column]

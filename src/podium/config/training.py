@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from podium.config.recipes import DistillConfig, StageConfig, SwaConfig, UnfreezeConfig
 from podium.config.section import Section
+
+# the losses `train.loss` names; the mask losses (segmentation_models_pytorch's) may be summed
+MASK_LOSSES = ("bce", "dice", "jaccard", "lovasz", "focal")
+LOSS_NAMES = ("ce", "focal", "mse", "huber", "l1", "bce", "asl", "dice", "jaccard", "lovasz")
 
 
 class MetadataNetConfig(Section):
@@ -31,6 +35,9 @@ class ModelConfig(Section):
     drop_rate: float = Field(0.0, ge=0, lt=1)
     drop_path_rate: float = Field(0.0, ge=0, lt=1)
     kwargs: dict[str, Any] = Field(default_factory=dict)  # passed to timm.create_model
+    # segmentation: the decoder (segmentation_models_pytorch's architecture: unet,
+    # unetplusplus, fpn, deeplabv3plus, segformer, upernet, ...) over the timm encoder `name`
+    arch: str | None = None
     metadata: MetadataNetConfig = Field(default_factory=MetadataNetConfig)
     # timm's set_grad_checkpointing: recompute activations in backward (memory for time)
     grad_checkpointing: bool = False
@@ -75,8 +82,9 @@ class TrainConfig(Section):
     cutmix_alpha: float = Field(0.0, ge=0)
     mixup_prob: float = Field(1.0, ge=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    # none: the task's default (ce for classes, mse for values, bce for labels)
-    loss: Literal["ce", "focal", "mse", "huber", "l1", "bce", "asl"] | None = None
+    # none: the task's default (ce for classes, mse for values, bce for labels, bce+dice for
+    # masks); segmentation sums smp's losses: bce, dice, jaccard, lovasz, focal (`bce+dice`)
+    loss: str | None = None
     focal_gamma: float = 2.0
     asl_gamma_neg: float = Field(4.0, ge=0)  # multilabel asl: focusing of negatives
     asl_gamma_pos: float = Field(1.0, ge=0)  # ... of positives
@@ -90,6 +98,20 @@ class TrainConfig(Section):
     progress: bool = True
     # test hook: stop (as if killed) after this epoch; the next run resumes from last.pt
     stop_after_epoch: int | None = None
+
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        terms = [t.strip() for t in v.split("+")]
+        unknown = [t for t in terms if t not in LOSS_NAMES]
+        if unknown or (len(terms) > 1 and set(terms) - set(MASK_LOSSES)):
+            raise ValueError(
+                f"unknown loss {v!r}: one of {', '.join(LOSS_NAMES)}, or a sum of the mask "
+                f"losses ({'+'.join(MASK_LOSSES)})"
+            )
+        return "+".join(terms)
 
     @model_validator(mode="after")
     def _recipes(self) -> TrainConfig:

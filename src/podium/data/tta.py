@@ -65,3 +65,18 @@ def get_view(name: str) -> View:
     raise ValueError(
         f"unknown TTA view {name!r}; known: {sorted(_FIXED)}, scale<f> (scale1.1), shift<dx>_<dy> (shift2_0)"
     )
+
+
+# each fixed view's inverse, for dense (per-pixel) predictions: the view's output is mapped
+# back onto the original pixels before views are merged
+_INVERSE = {"rot90": "rot270", "rot270": "rot90"}
+
+
+def undo_view(name: str) -> View:
+    """The inverse of a fixed view (a flip, transpose or rotation), for per-pixel outputs; a
+    scale or shift view is not invertible pixel for pixel and is refused."""
+    if name not in _FIXED:
+        raise ValueError(
+            f"TTA view {name!r} cannot be undone on a mask; use {', '.join(sorted(_FIXED))}"
+        )
+    return _FIXED[_INVERSE.get(name, name)]

@@ -11,7 +11,7 @@ from podium.config import Config
 from podium.data.metadata import MetadataLayout, MetadataStats
 from podium.engine.metadata_net import MetadataNet
 from podium.engine.seeding import seed_everything
-from podium.models import create_model
+from podium.models import create_model, create_segmentation_model
 
 
 def uses_metadata(cfg: Config) -> bool:
@@ -26,6 +26,8 @@ def create_network(
     `layout`, its backbone (num_classes=0) inside a MetadataNet. `overrides` replace
     `model:` keys (the predictor builds the architecture without pretrained weights)."""
     model_cfg = cfg.model.model_copy(update=overrides) if overrides else cfg.model
+    if model_cfg.arch is not None:  # a segmentation decoder over a timm encoder
+        return create_segmentation_model(model_cfg, num_outputs, cfg.data.n_channels)
     if layout is None:
         return create_model(model_cfg, num_outputs, cfg.data.n_channels)
     backbone = create_model(model_cfg, 0, cfg.data.n_channels)

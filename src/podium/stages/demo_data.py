@@ -51,6 +51,10 @@ of each digit) scores QWK about 0.94 (accuracy 0.78), so the demo is not saturat
 rotated, cluttered with a fragment of another digit, partly occluded, coloured and noisy
 (`podium.stages.demo_hard`), so that no member saturates and the ensemble has work to do.
 
+`--task segmentation` writes `data/digits_segmentation/`: 64x64 digit strokes on textured
+backgrounds with distractor shapes, masks as run-length cells (`podium.segmentation.demo`
+draws it; its docstring gives the layout).
+
 Stratified 80/20 split with a fixed seed; writing is idempotent (a complete folder is left
 alone) and atomic (built in a temp folder, then renamed).
 """
@@ -68,6 +72,7 @@ import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from podium.segmentation.demo import write_segmentation_demo
 from podium.stages.demo_hard import hard_digits
 
 _log = logging.getLogger(__name__)
@@ -107,6 +112,7 @@ DEMO_FOLDERS = {
     "metadata": "digits_metadata",
     "ordinal": "digits_ordinal",
     "hard": "digits_hard",
+    "segmentation": "digits_segmentation",
 }
 
 
@@ -145,11 +151,16 @@ def ordinal_grades(digit: np.ndarray) -> np.ndarray:
 
 def write_demo(root: Path, task: str = "multiclass") -> Path:
     """The demo competition under `root`: `digits/` (multiclass), `digits_hard/`,
-    `digits_regression/`, `digits_multilabel/`, `digits_ordinal/` or `digits_metadata/`."""
+    `digits_regression/`, `digits_multilabel/`, `digits_ordinal/`, `digits_metadata/` or
+    `digits_segmentation/`."""
     if task not in DEMO_FOLDERS:
         raise ValueError(f"unknown demo task {task!r}")
     regression = task == "regression"
     out = Path(root) / DEMO_FOLDERS[task]
+    if task == "segmentation":
+        write_segmentation_demo(out)
+        _log.info("segmentation demo competition in %s", out)
+        return out
     if all((out / f).is_file() for f in FILES):
         _log.info("demo data already present: %s", out)
         return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
+from podium import mask_units
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.predictions import TEST, TEST_BY_FOLD, write_test, write_test_by_fold
@@ -25,6 +26,9 @@ def stamp(exp: Experiment) -> Stamp:
 
 def run(exp: Experiment, force: bool = False) -> None:
     cfg, task = exp.cfg, exp.task
+    if task.pixelwise:  # segmentation: test probability maps (podium.mask_units)
+        mask_units.infer(exp, force=force)
+        return
     record = stamp(exp)
     outputs = [exp.run_dir / TEST, exp.run_dir / TEST_BY_FOLD]
     if not force and record.fresh(outputs):

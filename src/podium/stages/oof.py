@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from podium import mask_units
 from podium.artifacts import write_json
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
@@ -33,6 +34,9 @@ def stamp(exp: Experiment) -> Stamp:
 
 def run(exp: Experiment, force: bool = False) -> None:
     cfg, task = exp.cfg, exp.task
+    if task.pixelwise:  # segmentation: probability maps and the honest post-processing CV
+        mask_units.oof(exp, force=force)
+        return
     record = stamp(exp)  # refuses units that are missing or trained from other inputs
     if not force and record.fresh([exp.run_dir / OOF, exp.run_dir / "scores.json"]):
         _log.info("oof %s: up to date (%s)", cfg.name, exp.run_dir / OOF)

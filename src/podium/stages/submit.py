@@ -17,6 +17,7 @@ from podium.competition import Competition
 from podium.config import Config
 from podium.errors import ArtifactError
 from podium.fingerprint import Stamp
+from podium.mask_store import TEST_MAPS
 from podium.predictions import TEST
 from podium.submission import build_submission, read_submission, validate_submission
 
@@ -25,7 +26,8 @@ _log = logging.getLogger(__name__)
 
 def stamp(cfg: Config, comp: Competition) -> Stamp:
     run_dir = cfg.run_dir
-    test = require(run_dir / TEST, "test predictions", f"podium infer -c {cfg.source}")
+    name = TEST_MAPS if comp.task.pixelwise else TEST
+    test = require(run_dir / name, "test predictions", f"podium infer -c {cfg.source}")
     scores = run_dir / "scores.json"
     return Stamp(
         run_dir / "submission.json",

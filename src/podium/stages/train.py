@@ -5,6 +5,7 @@ killed unit resumes from its last.pt; `--force` retrains the units it covers. Wi
 
 from __future__ import annotations
 
+from podium import mask_units
 from podium.experiment import Experiment
 from podium.units.distill import Distiller
 from podium.units.train import train_units
@@ -17,5 +18,7 @@ def run(
     seed: int | None = None,
     teachers: list[Experiment] | None = None,
 ) -> dict[tuple[int, int], dict]:
+    if exp.task.pixelwise:  # segmentation: mask units (podium.mask_units)
+        return mask_units.train(exp, force=force, fold=fold, seed=seed)
     distiller = Distiller(exp, teachers) if teachers else None
     return train_units(exp, force=force, fold=fold, seed=seed, distiller=distiller)

@@ -19,6 +19,7 @@ from podium.tasks.kaggle_frames import builds_kaggle_frames
 from podium.tasks.multilabel import Multilabel
 from podium.tasks.ordinal import Ordinal
 from podium.tasks.regression import Regression
+from podium.tasks.segmentation import Segmentation
 
 TASKS: dict[str, type[Task]] = {
     "multiclass": Multiclass,
@@ -26,6 +27,7 @@ TASKS: dict[str, type[Task]] = {
     "regression": Regression,
     "multilabel": Multilabel,
     "ordinal": Ordinal,
+    "segmentation": Segmentation,
 }
 
 __all__ = [

@@ -120,6 +120,12 @@ class Task(ABC):
     sampling: Sampling | None = None
     tabular: TabularFit | None = None
 
+    # per-pixel targets and predictions (segmentation): stages use the mask store and units
+    # (`podium.mask_store`, `podium.mask_units`) instead of the row prediction files
+    pixelwise: ClassVar[bool] = False
+    # stages (and `--devices`) the task does not support yet: the pipeline refuses them
+    unsupported_stages: ClassVar[tuple[str, ...]] = ()
+
     # the sample submission's target columns, read when first asked (set by the competition
     # that reads it); None: the config's target names
     submission_columns: Callable[[], list[str]] | None = None

@@ -7,6 +7,10 @@ distillation teacher's units), the external tables (`data.external`: rows that j
 fold's training set, podium.units.external), the metadata a network reads and the content
 of `model.weights` (a file replaced under the same name is noticed). Written by
 `podium.units.train`, read by `podium.units.predict` (and so by every prediction file).
+
+Segmentation's probability maps (`podium.mask_units`) are stamped by `mask_oof_stamp` and
+`mask_infer_stamp`: the units' records and the prediction settings (and the test images),
+here so that the board judges their freshness as the stages do.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from podium.artifacts import file_hash
+from podium.artifacts import file_hash, read_json
 from podium.config import Config
+from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, config_part
 from podium.units.external import External
@@ -80,3 +85,25 @@ def weights_hash(path: Path) -> str:
 @lru_cache(maxsize=16)
 def _content_hash(path: str, version: tuple[int, ...]) -> str:
     return file_hash(path)
+
+
+def _mask_units(exp: Experiment, every_fold: bool) -> dict[str, Any]:
+    """The trained units' fingerprints (every fold's for OOF: it covers every train row) and
+    the prediction settings; a unit not trained yet is an ArtifactError naming it."""
+    units = {}
+    folds = range(exp.cfg.folds.n_splits) if every_fold else exp.cfg.fold_ids()
+    for f, s in ((f, s) for f in folds for s in exp.cfg.train.seeds):
+        path = exp.unit_dir(f, s) / "result.json"
+        if not path.is_file():
+            raise ArtifactError(f"{path}: run `podium train -c {exp.cfg.source}`")
+        units[f"{f}/{s}"] = read_json(path).get("fingerprint", "")
+    return {"units": units, "infer": exp.cfg.infer.model_dump(mode="json")}
+
+
+def mask_oof_stamp(exp: Experiment) -> Stamp:
+    return Stamp(exp.run_dir / "oof.json", _mask_units(exp, every_fold=True))
+
+
+def mask_infer_stamp(exp: Experiment) -> Stamp:
+    parts = {**_mask_units(exp, every_fold=False), "images": exp.comp.images_fingerprint("test")}
+    return Stamp(exp.run_dir / "infer.json", parts)
