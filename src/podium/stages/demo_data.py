@@ -49,7 +49,7 @@ of each digit) scores QWK about 0.94 (accuracy 0.78), so the demo is not saturat
 
 `--task hard` writes `data/digits_hard/`: the same labels and split as `digits/`, the images
 rotated, cluttered with a fragment of another digit, partly occluded, coloured and noisy
-(`podium.stages.demo_hard`), so that no member saturates and the ensemble has work to do.
+(`podium.hard_digits`), so that no member saturates and the ensemble has work to do.
 
 `--task segmentation` writes `data/digits_segmentation/`: 64x64 digit strokes on textured
 backgrounds with distractor shapes, masks as run-length cells (`podium.segmentation.demo`
@@ -73,7 +73,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from podium.segmentation.demo import write_segmentation_demo
-from podium.stages.demo_hard import hard_digits
+from podium.hard_digits import hard_digits
 
 _log = logging.getLogger(__name__)
 
