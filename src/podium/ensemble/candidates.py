@@ -42,16 +42,31 @@ def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) 
     cands.append(
         candidate("mean", "mean", mean_blend(oofs), mean_blend(tests), note="equal weights")
     )
+    shrink = section.blend.shrink
     for name, blend in stacking_of(task).blends().items():
-        oof, test, w = blend_cv(oofs, tests, y, fold, blend)
+        oof, test, w = blend_cv(oofs, tests, y, fold, blend, shrink)
         note = f"{blend.note} " + ", ".join(
             f"{m.name} {float(np.mean(v)):.2f}"  # per-label weights: their mean
             for m, v in zip(members, w.mean(axis=0), strict=True)
         )
-        weights = {"weights_by_fold": {m.name: w[:, i].tolist() for i, m in enumerate(members)}}
-        cands.append(candidate(name, "blend", oof, test, note=note, extra=weights))
+        if shrink:
+            note += f" (shrunk {shrink:.2f} towards equal)"
+        extra = {
+            "weighting": weighting(shrink),
+            "shrink": shrink,
+            "weights_by_fold": {m.name: w[:, i].tolist() for i, m in enumerate(members)},
+        }
+        cands.append(candidate(name, "blend", oof, test, note=note, extra=extra))
     cands.append(_stack(section, inputs, out, candidate))
     return cands
+
+
+def weighting(shrink: float) -> str:
+    """How the fitted blends' weights were made, as the report and scores.json say it."""
+    how = "fitted on the OOF rows (each predicted by one fold's models)"
+    if shrink:
+        how += f", shrunk {shrink:.2f} of the way towards equal (ensemble.blend.shrink)"
+    return how + "; applied to the fold-averaged test predictions"
 
 
 def _stack(

@@ -54,6 +54,11 @@ def write_outputs(
         ),
         "Every candidate is scored on the members' folds; blend weights and meta-models for fold k "
         "were fitted on the other folds only (meta early stopping on an inner split of those rows).",
+        *[
+            f"Blend weights ({c.name}): {c.extra['weighting']}."
+            for c in cands
+            if c.kind == "blend" and "weighting" in c.extra
+        ][:1],
         f"Choosing the best of {len(cands)} candidates on the same OOF rows flatters the winner: "
         f"the nested-selection CV (fold k predicted by the candidate that is best on the other "
         f"folds) is {name} {nested.score:.4f}, {loss.name} {nested.valid_loss:.4f}, against "
