@@ -33,6 +33,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +93,7 @@ class Gap:
     (positive: better than them)."""
 
     name: str
-    weights: np.ndarray
+    weights: np.ndarray | None
     score: float
     gain: float
     low: float
@@ -133,21 +134,34 @@ def write_configs(work: Path, demo: str, folds: int, epochs: int, repeat: int) -
     return path
 
 
-def test_score(task: Task, y: np.ndarray, pred: np.ndarray, rows: np.ndarray) -> float:
-    """The metric on test rows, signed so that greater is better."""
-    value = task.metric(y[rows], pred[rows])
-    return value if task.metric.greater_is_better else -value
+@dataclass(frozen=True)
+class Scorer:
+    """A test score, signed so that greater is better: the competition metric, or the task's
+    validation loss (what the blends' weights minimise)."""
+
+    name: str
+    fn: Callable[[np.ndarray, np.ndarray], float]
+    greater: bool
+
+    def __call__(self, y: np.ndarray, pred: np.ndarray, rows: np.ndarray) -> float:
+        value = self.fn(y[rows], pred[rows])
+        return value if self.greater else -value
+
+
+def scorers(task: Task) -> list[Scorer]:
+    metric, loss = task.metric, task.valid_loss
+    return [Scorer(metric.name, metric, metric.greater_is_better), Scorer(loss.name, loss, False)]
 
 
 def bootstrap_gain(
-    task: Task, y: np.ndarray, pred: np.ndarray, ref: np.ndarray, n: int, seed: int
+    score: Scorer, y: np.ndarray, pred: np.ndarray, ref: np.ndarray, n: int, seed: int
 ) -> tuple[float, float, float]:
     """Mean and 95% interval of score(pred) - score(ref) over bootstrap resamples of rows."""
     rng = np.random.default_rng(seed)
     gains = []
     for _ in range(n):
         rows = rng.integers(0, len(y), len(y))
-        gains.append(test_score(task, y, pred, rows) - test_score(task, y, ref, rows))
+        gains.append(score(y, pred, rows) - score(y, ref, rows))
     low, high = np.percentile(gains, [2.5, 97.5])
     return float(np.mean(gains)), float(low), float(high)
 
@@ -160,13 +174,14 @@ def averaging_gains(inputs: Inputs, y_test: np.ndarray) -> list[str]:
     lines = []
     for m in inputs.members:
         by_fold = read_test_by_fold(m.run_dir / TEST_BY_FOLD, task, inputs.comp.test_ids, folds)
-        singles = [test_score(task, y_test, p, everything) for p in by_fold.values()]
-        merged = test_score(task, y_test, m.test, everything)
-        lines.append(
-            f"  {m.name:<8} one fold model {np.mean(singles):+.4f} ± {np.std(singles):.4f} "
-            f"(K={len(folds)}), fold mean {merged:+.4f}: averaging gains "
-            f"{merged - np.mean(singles):+.4f}"
-        )
+        for score in scorers(task):
+            singles = [score(y_test, p, everything) for p in by_fold.values()]
+            merged = score(y_test, m.test, everything)
+            lines.append(
+                f"  {m.name:<8} {score.name:<9} one fold model {np.mean(singles):+.4f} ± "
+                f"{np.std(singles):.4f} (K={len(folds)}), fold mean {merged:+.4f}: averaging "
+                f"gains {merged - np.mean(singles):+.4f}"
+            )
     return lines
 
 
@@ -190,8 +205,10 @@ def measure(
     task, y, fold = inputs.task, inputs.y, inputs.fold
     oofs, tests = [m.oof for m in inputs.members], [m.test for m in inputs.members]
     names = [m.name for m in inputs.members]
-    direction = "higher" if task.metric.greater_is_better else "lower (printed negated)"
-    lines = [f"test {task.metric.name} ({direction} is better; {len(y_test)} test rows)"]
+    lines = [
+        f"test scores, signed so that higher is better (losses and errors negated); "
+        f"{len(y_test)} test rows; gains: paired bootstrap over test rows ({boot} resamples)"
+    ]
     gains: dict[str, float] = {}
     lines += averaging_gains(inputs, y_test)
     assert task.stacking is not None
@@ -210,27 +227,29 @@ def measure(
             "oracle, in-sample (optimistic)": (w_oracle, blend.apply(tests, w_oracle)),
         }
         everything = np.arange(len(y_test))
-        gaps = []
-        for i, (name, (w, pred)) in enumerate(weightings.items()):
-            gain = bootstrap_gain(task, y_test, pred, ref, boot, seed=i)
-            gaps.append(Gap(name, w, test_score(task, y_test, pred, everything), *gain))
-        gains.update({f"{bname}: {g.name}": g.gain for g in gaps})
         spread = w_folds.std(axis=0)
         lines.append(f"\n{bname}: weights over {', '.join(names)}")
         lines.append(
-            "  OOF weights by fold: mean "
+            "  OOF weights: mean over folds "
             + " ".join(f"{float(np.mean(v)):.3f}" for v in w_oof)
-            + "  fold std "
+            + ", fold std "
             + " ".join(f"{float(np.mean(v)):.3f}" for v in spread)
         )
-        for g in gaps:
-            w_txt = (
-                "" if g.weights is None else " ".join(f"{float(np.mean(v)):.3f}" for v in g.weights)
-            )
-            lines.append(
-                f"  {g.name:<32} w [{w_txt:<20}] test {g.score:+.4f}  vs OOF-fitted "
-                f"{g.gain:+.4f} [{g.low:+.4f}, {g.high:+.4f}]"
-            )
+        for score in scorers(task):
+            lines.append(f"  test {score.name}:")
+            for i, (name, (w, pred)) in enumerate(weightings.items()):
+                g = Gap(
+                    name,
+                    w,
+                    score(y_test, pred, everything),
+                    *bootstrap_gain(score, y_test, pred, ref, boot, seed=i),
+                )
+                gains[f"{bname} {score.name}: {g.name}"] = g.gain
+                w_txt = "" if w is None else " ".join(f"{float(np.mean(v)):.3f}" for v in w)
+                lines.append(
+                    f"    {g.name:<32} w [{w_txt:<20}] {g.score:+.4f}  vs OOF-fitted "
+                    f"{g.gain:+.4f} [{g.low:+.4f}, {g.high:+.4f}]"
+                )
     return lines, gains
 
 
