@@ -4,12 +4,17 @@ the choice itself never sees fold k's labels."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from factories import toy_config, write_competition
 from podium.competition import Competition
-from podium.ensemble.candidates import choose, nested_selection
+from podium.config.ensemble import EnsembleConfig
+from podium.ensemble.candidates import build_candidates, choose
 from podium.ensemble.inputs import Inputs
+from podium.ensemble.members import Member
+from podium.ensemble.nested import nested_selection
 from podium.ensemble.report import Candidate
 from podium.scoring import score_predictions
 
@@ -76,3 +81,86 @@ def test_the_per_fold_choice_uses_the_decided_cv_honest_metric(tmp_path):
 
     assert set(nested.picked_by_fold.values()) == {"squashed"}
     assert nested.score == score_predictions(task, y, squashed, fold).score
+
+
+def regression_inputs(tmp_path, y: np.ndarray, fold: np.ndarray, preds: dict) -> Inputs:
+    """Inputs of a toy regression with members of the given OOF values (test: 4 rows)."""
+    write_competition(tmp_path, [f"{v:.6f}" for v in y])
+    comp = Competition.from_config(toy_config(tmp_path, task="regression", metric="rmse"))
+    members = [
+        Member(name, Path(name), Path(name), p[:, None], np.zeros((4, 1)), [])
+        for name, p in preds.items()
+    ]
+    return Inputs(comp, members, comp.targets, fold, "hash")
+
+
+FAST = {"seeds": [0], "early_stopping_rounds": 5, "n_jobs": 1, "prior": "blend"}
+
+
+def test_fold_k_labels_never_choose_fold_k_candidates_are_refitted_without_it(tmp_path):
+    """`a` (noise 0.8) and `b` (noise 1.2) everywhere but fold 0, whose labels are `b`'s
+    values: the best honest weighting of folds 1-3 is the blend (about 0.7 a), better than the
+    mean. A blend whose weights for folds 1-3 are fitted with fold 0 leans to `b` (about 0.35
+    a) and looks worse than the mean there, so a selection that reads those OOF rows picks the
+    mean for fold 0: fold 0's labels chose fold 0's candidate. Refitted without fold 0, the
+    blend is picked, whatever fold 0's labels say."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    fold = np.arange(n) % 4
+    truth = rng.normal(0, 3, n)
+    a, b = truth + rng.normal(0, 0.8, n), truth + rng.normal(0, 1.2, n)
+    y = np.where(fold == 0, b, truth)
+    inputs = regression_inputs(tmp_path, y, fold, {"a": a, "b": b})
+    section = EnsembleConfig(members=["a.yaml", "b.yaml"], meta=FAST)
+    cands = [c for c in build_candidates(section, inputs, None) if c.name != "stack"]
+    blend = next(c for c in cands if c.name == "blend")
+    others = fold != 0
+    # the blend's own OOF of folds 1-3 leans to b: its weights there saw fold 0
+    target = inputs.y
+    old_choice = min(
+        cands,
+        key=lambda c: (
+            score_predictions(inputs.task, target[others], c.oof[others], fold[others]).score
+        ),
+    )
+    assert old_choice.name == "mean"
+
+    nested = nested_selection(inputs, cands)
+
+    assert nested.refitted and nested.picked_by_fold[0] == "blend"
+    # refitted on folds 1-3 alone, the blend is what fold 0's labels cannot move
+    y_moved = np.where(fold == 0, a, truth)
+    moved = regression_inputs(tmp_path / "moved", y_moved, fold, {"a": a, "b": b})
+    moved_blend = next(c for c in build_candidates(section, moved, None) if c.name == "blend")
+    np.testing.assert_allclose(blend.refit(others), moved_blend.refit(others))
+
+
+def test_the_stack_refit_reads_only_the_rows_it_is_given(tmp_path):
+    """The stack's refit (meta-models and prior weights for each fold of the rows, fitted on
+    those rows' other folds) is the same whatever the labels outside the rows are."""
+    rng = np.random.default_rng(1)
+    n = 240
+    fold = np.arange(n) % 3
+    truth = rng.normal(0, 3, n)
+    preds = {"a": truth + rng.normal(0, 0.8, n), "b": truth + rng.normal(0, 1.2, n)}
+    section = EnsembleConfig(members=["a.yaml", "b.yaml"], meta=FAST)
+    rows = fold != 0
+    refits = []
+    for i, y in enumerate((truth, np.where(fold == 0, -truth, truth))):
+        inputs = regression_inputs(tmp_path / str(i), y, fold, preds)
+        stack = next(c for c in build_candidates(section, inputs, None) if c.name == "stack")
+        assert stack.refit is not None
+        refits.append(stack.refit(rows))
+    assert refits[0].shape == (rows.sum(), 1)
+    np.testing.assert_allclose(refits[0], refits[1])
+
+
+def test_with_two_folds_nothing_is_refitted(tmp_path):
+    y = np.arange(40, dtype=float)
+    fold = np.arange(40) % 2
+    inputs = regression_inputs(tmp_path, y, fold, {"a": y + 1, "b": y - 2})
+    section = EnsembleConfig(members=["a.yaml", "b.yaml"], meta=FAST)
+    cands = [c for c in build_candidates(section, inputs, None) if c.name != "stack"]
+    nested = nested_selection(inputs, cands)
+    assert not nested.refitted and nested.to_json()["refitted"] is False
+    assert "two folds" in nested.describe()

@@ -194,6 +194,8 @@ def test_ensemble_reports_every_candidate_and_writes_a_submission(
     assert set(nested["picked_by_fold"]) == {str(k) for k in range(5)}
     assert set(nested["picked_by_fold"].values()) <= set(scores["candidates"])
     assert 0 < nested["accuracy"] <= 1 and nested["valid_loss"] > 0
+    assert nested["refitted"] is True  # 5 folds: every fitted candidate refitted without fold k
+    assert "every fitted candidate refitted without fold k" in report
     task, comp = project.task, project.comp
     assert list(pd.read_parquet(out / OOF)["id"]) == list(comp.train_ids)  # train.csv order
     oof = read_oof(out / OOF, task, comp.train_ids, project.folds["fold"].to_numpy())

@@ -1,13 +1,13 @@
 """The ensemble's candidates, each scored on the members' folds: every member alone, the plain
 mean, the task's fitted blends (weights for fold k fitted on the other folds) and the XGBoost
-stack (meta-models for fold k fitted on the other folds); the choice among them; and the
-nested-selection CV that says how much the choice itself flatters the chosen CV."""
+stack (meta-models for fold k fitted on the other folds), each fitted one with how to refit it
+on a subset of the rows (for the nested selection, `podium.ensemble.nested`); and the choice
+among them."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +15,13 @@ import numpy as np
 
 from podium.config import ConfigError
 from podium.config.ensemble import EnsembleConfig
-from podium.cross_fit import cross_fit
 from podium.ensemble.blend import blend_cv, mean_blend
 from podium.ensemble.features import build_level2
 from podium.ensemble.inputs import Inputs
 from podium.ensemble.report import Candidate, rank_key
 from podium.ensemble.stack import stack_cv
 from podium.scoring import score_predictions
-from podium.tasks import Task
+from podium.tasks import Blend, Task
 
 
 def stacking_of(task: Task) -> Any:
@@ -42,16 +41,52 @@ def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) 
     cands.append(
         candidate("mean", "mean", mean_blend(oofs), mean_blend(tests), note="equal weights")
     )
+    shrink = section.blend.shrink
     for name, blend in stacking_of(task).blends().items():
-        oof, test, w = blend_cv(oofs, tests, y, fold, blend)
+        oof, test, w = blend_cv(oofs, tests, y, fold, blend, shrink)
         note = f"{blend.note} " + ", ".join(
             f"{m.name} {float(np.mean(v)):.2f}"  # per-label weights: their mean
             for m, v in zip(members, w.mean(axis=0), strict=True)
         )
-        weights = {"weights_by_fold": {m.name: w[:, i].tolist() for i, m in enumerate(members)}}
-        cands.append(candidate(name, "blend", oof, test, note=note, extra=weights))
+        if shrink:
+            note += f" (shrunk {shrink:.2f} towards equal)"
+        extra = {
+            "weighting": weighting(shrink),
+            "shrink": shrink,
+            "weights_by_fold": {m.name: w[:, i].tolist() for i, m in enumerate(members)},
+        }
+        cands.append(
+            candidate(
+                name,
+                "blend",
+                oof,
+                test,
+                note=note,
+                extra=extra,
+                refit=_blend_refit(inputs, blend, shrink),
+            )
+        )
     cands.append(_stack(section, inputs, out, candidate))
     return cands
+
+
+def _blend_refit(inputs: Inputs, blend: Blend, shrink: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The blend's OOF of the rows of a mask, its weights fitted on those rows' folds alone."""
+    oofs, y, fold = [m.oof for m in inputs.members], inputs.y, inputs.fold
+
+    def refit(rows: np.ndarray) -> np.ndarray:
+        part = [p[rows] for p in oofs]
+        return blend_cv(part, [p[:0] for p in part], y[rows], fold[rows], blend, shrink)[0]
+
+    return refit
+
+
+def weighting(shrink: float) -> str:
+    """How the fitted blends' weights were made, as the report and scores.json say it."""
+    how = "fitted on the OOF rows (each predicted by one fold's models)"
+    if shrink:
+        how += f", shrunk {shrink:.2f} of the way towards equal (ensemble.blend.shrink)"
+    return how + "; applied to the fold-averaged test predictions"
 
 
 def _stack(
@@ -62,18 +97,28 @@ def _stack(
     if out is not None:
         meta_dir = out / "meta"
         shutil.rmtree(meta_dir, ignore_errors=True)  # no stale units from other seeds/folds
+    oofs, params = [m.oof for m in inputs.members], section.meta.xgb_params()
     stacked = stack_cv(
         inputs.task,
         level2.train,
         level2.test,
-        [m.oof for m in inputs.members],
+        oofs,
         [m.test for m in inputs.members],
         inputs.y,
         inputs.fold,
         section.meta,
-        section.meta.xgb_params(),
+        params,
         save_dir=meta_dir,
     )
+
+    def refit(rows: np.ndarray) -> np.ndarray:
+        """The stack's OOF of the rows of a mask, every meta-model (and its prior's weights)
+        fitted on those rows' folds alone; nothing is written."""
+        x, part = level2.train[rows], [p[rows] for p in oofs]
+        y, fold = inputs.y[rows], inputs.fold[rows]
+        none = [p[:0] for p in part]
+        return stack_cv(inputs.task, x, x[:0], part, none, y, fold, section.meta, params).oof
+
     trees = list(stacked.trees.values())
     prior = "" if section.meta.prior == "none" else f", boosted from the {section.meta.prior}"
     return candidate(
@@ -89,6 +134,7 @@ def _stack(
             "prior": section.meta.prior,
             "prior_weights_by_fold": stacked.prior_weights,
         },
+        refit=refit,
     )
 
 
@@ -102,54 +148,3 @@ def choose(cands: list[Candidate], select: str, greater: bool, source: str | Non
             f"{source}: ensemble.select={select!r} is not a candidate; choose 'best' or one of {list(by_name)}"
         )
     return by_name[select]
-
-
-@dataclass(frozen=True)
-class NestedSelection:
-    """The honest CV of "pick the best candidate" as a procedure."""
-
-    metric: str
-    score: float
-    valid_loss: float
-    picked_by_fold: dict[int, str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            self.metric: self.score,
-            "valid_loss": self.valid_loss,
-            "picked_by_fold": {str(k): v for k, v in self.picked_by_fold.items()},
-        }
-
-
-def nested_selection(inputs: Inputs, cands: list[Candidate]) -> NestedSelection:
-    """Choosing the best of several candidates on the same OOF rows flatters the winner's
-    CV. Here fold k's rows are predicted by the candidate that scores best on the *other*
-    folds' rows, so the selection never sees fold k.
-
-    The per-fold choice uses the real choice's criterion (`rank_key` of
-    `score_predictions`): the metric of the rows decided CV-honestly among the other folds
-    (cut-points, per-label thresholds fitted on all but one of them, never on fold k), then
-    the validation loss; not the plain metric (rounded QWK, an in-sample global threshold),
-    which can prefer another candidate than the one the decided metric picks. With two
-    folds the other rows are a single fold and nothing can be fitted honestly on it: the
-    plain metric of the predictions then. What is not refitted: a blend's or the stack's
-    OOF rows on the other folds were fitted on folds that include fold k."""
-    task, y, fold = inputs.task, inputs.y, inputs.fold
-    greater = task.metric.greater_is_better
-
-    def best_on(rows: np.ndarray) -> Candidate:
-        def key(c: Candidate) -> tuple[float, float]:
-            block = score_predictions(task, y[rows], c.oof[rows], fold[rows])
-            return (-block.score if greater else block.score, block.valid_loss)
-
-        return min(cands, key=key)
-
-    fitted = cross_fit(
-        fold,
-        fit=best_on,
-        apply=lambda best, rows: best.oof[rows],
-        out=np.zeros_like(cands[0].oof),
-    )
-    block = score_predictions(task, y, fitted.oof, fold)
-    picked = {int(k): c.name for k, c in zip(fitted.folds, fitted.params, strict=True)}
-    return NestedSelection(task.metric.name, block.score, block.valid_loss, picked)

@@ -19,6 +19,7 @@ from podium.fingerprint import Stamp, config_part
 from podium.folds import read_folds
 from podium.tasks import Task
 
+NESTED_PROCEDURE = "candidates refitted inside the outer fold"
 # the candidates the stage builds itself; a member may not take their names
 BUILT_IN = ("mean", "blend", "logit_blend", "stack")
 
@@ -50,8 +51,8 @@ def load_inputs(cfg: Config, section: EnsembleConfig) -> Inputs:
 
 
 def stamp(cfg: Config, section: EnsembleConfig, inputs: Inputs, out: Path) -> Stamp:
-    """Changes when the section, the folds, the labels, any member's predictions or the
-    metadata features' cells change."""
+    """Changes when the section, the folds, the labels, any member's predictions, the
+    metadata features' cells or the nested selection's procedure change."""
     return Stamp(
         out / "ensemble.json",
         {
@@ -60,6 +61,9 @@ def stamp(cfg: Config, section: EnsembleConfig, inputs: Inputs, out: Path) -> St
             "folds": inputs.folds_hash,
             "labels": inputs.comp.labels_fingerprint,
             "members": {m.name: m.fingerprint for m in inputs.members},
+            # how the nested selection is computed: ensembles scored before it refitted the
+            # candidates inside the outer fold (#23 item 4) are redone once
+            "nested_selection": NESTED_PROCEDURE,
             # the metadata features' cells, where the stack reads them (else no part)
             **(
                 {"metadata": metadata_fingerprint(section.features.metadata, inputs.comp)}

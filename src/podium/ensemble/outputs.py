@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from podium.artifacts import write_json
 from podium.config import Config, save_resolved
-from podium.ensemble.candidates import NestedSelection
 from podium.ensemble.inputs import Inputs
+from podium.ensemble.nested import NestedSelection
 from podium.ensemble.report import Candidate, rank_key, write_report
 from podium.ensemble.significance import PairedComparison, compare
 from podium.metrics import scores_header
@@ -54,11 +54,16 @@ def write_outputs(
         ),
         "Every candidate is scored on the members' folds; blend weights and meta-models for fold k "
         "were fitted on the other folds only (meta early stopping on an inner split of those rows).",
+        *[
+            f"Blend weights ({c.name}): {c.extra['weighting']}."
+            for c in cands
+            if c.kind == "blend" and "weighting" in c.extra
+        ][:1],
         f"Choosing the best of {len(cands)} candidates on the same OOF rows flatters the winner: "
         f"the nested-selection CV (fold k predicted by the candidate that is best on the other "
         f"folds) is {name} {nested.score:.4f}, {loss.name} {nested.valid_loss:.4f}, against "
         f"{chosen.scores.score:.4f} / {chosen.scores.valid_loss:.4f} for the chosen "
-        f"{chosen.name} (picked per fold: {picked}).",
+        f"{chosen.name} (picked per fold: {picked}; {nested.describe()}).",
         f"Members: {', '.join(f'{m.name} ({m.run_dir})' for m in inputs.members)}.",
     ]
     for line in report_lines(task, chosen.scores):

@@ -5,6 +5,7 @@ a PNG plot with fold-to-fold spread, so a stack's gain can be read next to its n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ class Candidate:
     scores: ScoreBlock  # `podium.scoring.score_predictions` on the members' folds
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # what scores.json keeps (weights...)
+    # the candidate's OOF predictions of the rows of a mask, refitted on those rows alone
+    # (each of their folds predicted by what is fitted on their other folds), for the nested
+    # selection; None where nothing of it is fitted on labels (a member, the mean)
+    refit: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def is_member(self) -> bool:

@@ -24,8 +24,9 @@ import numpy as np
 
 from podium.artifacts import read_json
 from podium.config import Config
-from podium.ensemble.candidates import build_candidates, choose, nested_selection
+from podium.ensemble.candidates import build_candidates, choose
 from podium.ensemble.inputs import load_inputs, stamp
+from podium.ensemble.nested import nested_selection
 from podium.ensemble.outputs import write_outputs
 from podium.ensemble.report import text_table
 from podium.ensemble.significance import PairedComparison
