@@ -72,8 +72,8 @@ import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from podium.segmentation.demo import write_segmentation_demo
 from podium.hard_digits import hard_digits
+from podium.segmentation.demo import write_segmentation_demo
 
 _log = logging.getLogger(__name__)
 
