@@ -58,13 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
             "ordinal",
             "metadata",
             "segmentation",
+            "series",
         ],
         default="multiclass",
         help="multiclass: DATA/digits (the label); hard: DATA/digits_hard (rotated, cluttered, "
         "occluded, noisy renders of the same digits: the ensemble demo); regression: "
         "DATA/digits_regression (a noisy numeric value); multilabel: DATA/digits_multilabel (space-separated tags); ordinal: "
         "DATA/digits_ordinal (grades 0-4); metadata: DATA/digits_metadata (a label that needs "
-        "tabular metadata); segmentation: DATA/digits_segmentation (digit masks as run-lengths)",
+        "tabular metadata); segmentation: DATA/digits_segmentation (digit masks as run-lengths); series: "
+        "DATA/digits_series (DICOM series, one label per study)",
     )
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)

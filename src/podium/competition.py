@@ -20,6 +20,7 @@ from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.digests import STORE_NAME
 from podium.errors import DataError
 from podium.fingerprint import files_fingerprint, values_fingerprint
+from podium.series.files import files_of_image
 from podium.tasks import Task, build_task, task_type
 
 __all__ = ["Competition", "DataError"]
@@ -183,7 +184,7 @@ class Competition:
         """The files of one image path: itself, or one per named channel (`{channel}` filled;
         the rule of podium.data.readers.channel_paths, which this layer cannot import)."""
         if self.channels is None:
-            return [path]
+            return files_of_image(path)  # a series folder: its slices (podium.series.files)
         return [Path(str(path).replace(CHANNEL, name)) for name in self.channels]
 
     def image_paths(self, split: str) -> list[Path]:
@@ -264,6 +265,12 @@ class Competition:
                     f"{path}: line {row + 2}: id {ids[row]!r} points outside the "
                     f"image folder {folder} ({p})"
                 )
+            if self.channels is None and p.is_dir():  # a series: its slices, read later
+                if not files_of_image(p):
+                    raise DataError(
+                        f"empty series folder: {p} (id {ids[row]!r}, line {row + 2} of {path})"
+                    )
+                continue
             for name, f in zip(self.channels or [None], self.files_of(p), strict=True):
                 if not f.is_file():
                     channel = f", channel {name!r}" if name is not None else ""

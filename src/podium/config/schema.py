@@ -36,6 +36,7 @@ from podium.config.metric import MetricSpec
 from podium.config.names import check_folder_name
 from podium.config.pseudo import PseudoConfig
 from podium.config.section import Section, StageSection
+from podium.config.slices import SlicesConfig
 from podium.config.tabular import TabularConfig
 from podium.config.targets import resolve_targets, target_names
 from podium.config.track import TrackConfig
@@ -165,9 +166,14 @@ class DataConfig(Section):
     # labelled images outside the competition's train.csv: they join every fold's training
     # rows, never a validation fold (podium.external)
     external: list[ExternalSource] = Field(default_factory=list)
+    # series (podium.config.slices): each path a folder of slices, read as `depth` channels
+    slices: SlicesConfig | None = None
 
     @property
     def n_channels(self) -> int:
+        """The cache's channels: `channels`, or a series' `slices.depth`."""
+        if self.slices is not None:
+            return self.slices.depth
         return len(self.channels) if isinstance(self.channels, list) else self.channels
 
     @field_validator("image_size", "cache_size", mode="before")
@@ -213,6 +219,8 @@ class DataConfig(Section):
     def _normalisation_per_channel(self) -> DataConfig:
         """mean/std left out follow the channel count; given ones must have one value each."""
         n = self.n_channels
+        if self.slices is not None and "channels" in self.model_fields_set and self.channels != 1:
+            raise ValueError("channels: a series' slices are grey (one channel each); leave it out")
         default_mean, default_std = default_normalisation(n)
         for key, default in (("mean", default_mean), ("std", default_std)):
             if key not in self.model_fields_set:

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from podium.config.recipes import DistillConfig, StageConfig, SwaConfig, UnfreezeConfig
 from podium.config.section import Section
+from podium.config.slices import SequenceHead
 
 # the losses `train.loss` names; the mask losses (segmentation_models_pytorch's) may be summed
 MASK_LOSSES = ("bce", "dice", "jaccard", "lovasz", "focal")
@@ -41,6 +42,8 @@ class ModelConfig(Section):
     metadata: MetadataNetConfig = Field(default_factory=MetadataNetConfig)
     # timm's set_grad_checkpointing: recompute activations in backward (memory for time)
     grad_checkpointing: bool = False
+    # series (`data.slices`): how per-slice features become the study's (podium.series.heads)
+    sequence_head: SequenceHead = "attention"
 
 
 class TrainConfig(Section):

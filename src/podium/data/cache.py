@@ -26,6 +26,7 @@ from podium.data.readers import ImageReadError, ReadSpec, channel_paths, read_im
 from podium.data.resize import fit_to_size
 from podium.digests import STORE_NAME, digest_store, file_digests
 from podium.progress import bars
+from podium.series.files import files_of_image
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def decode_failures_message(bad: list[tuple[Path, str]]) -> str:
 def _stat_files(path: Path, spec: ReadSpec | None) -> list[Path]:
     if spec is not None and spec.channel_names is not None:
         return channel_paths(path, spec.channel_names)
-    return [path]
+    return files_of_image(path)  # a series folder: its slices
 
 
 def cache_key(

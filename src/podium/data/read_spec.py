@@ -36,6 +36,9 @@ class ReadSpec:
     percentiles: tuple[float, float] = (0.5, 99.5)
     # DICOM: the file's VOI window ("file"), none ("none"), or this one (modality units)
     dicom_window: str | tuple[float, float] = "file"
+    # series (`data.slices.depth`): a folder of slices read as (H, W, depth), one channel
+    # per slice (podium.data.series); None: one 2-D image per path
+    depth: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.channels, list):
@@ -43,6 +46,8 @@ class ReadSpec:
 
     @property
     def n_channels(self) -> int:
+        if self.depth is not None:
+            return self.depth
         return len(self.channels) if isinstance(self.channels, tuple) else int(self.channels)
 
     @property
@@ -57,6 +62,9 @@ class ReadSpec:
         """From `cfg.data` (podium.config.DataConfig); keys it lacks keep their defaults."""
         fields = {f.name for f in dataclasses.fields(cls)}
         given = {k: getattr(data, k) for k in fields if getattr(data, k, None) is not None}
+        slices = getattr(data, "slices", None)
+        if slices is not None:
+            given["depth"], given["channels"] = int(slices.depth), 1
         for k in ("window", "percentiles", "dicom_window"):
             if k in given and not isinstance(given[k], str):
                 given[k] = tuple(float(v) for v in given[k])

@@ -28,6 +28,9 @@ Decoder warnings are errors: a JPEG cut short and given an end marker decodes wi
 warning only (OpenCV and Pillow return a grey lower half), so JPEG goes through simplejpeg's
 strict mode.
 
+Series (`spec.depth`, from `data.slices`): the path is a folder of DICOM slices (or a `.npy`
+volume), read by `podium.data.series` as (H, W, depth), one channel per slice.
+
 Named channels (`spec.channels = ("red", "green", "blue", "yellow")`): the path holds a
 literal `{channel}` that each name replaces (HPA: `train/{id}_{channel}.png`); each file is
 read as one channel (its maximum over colour channels, so a stain saved as a red-only RGB file
@@ -46,6 +49,7 @@ import numpy as np
 from podium.data.dicom import read_dicom
 from podium.data.orientation import apply_orientation, exif_orientation
 from podium.data.read_spec import CHANNEL, ImageReadError, ReadSpec, read_bytes
+from podium.data.series import read_series
 from podium.data.windowing import window_to_uint8
 
 # ---- formats ------------------------------------------------------------------------------
@@ -205,6 +209,10 @@ def read_image(path: Path | str, spec: ReadSpec | None = None) -> np.ndarray:
     """One image as (H, W, spec.n_channels) uint8 at its own size; see the module docstring."""
     spec = spec or ReadSpec()
     path = Path(path)
+    if spec.depth is not None:  # a series: its slices are the channels
+        return read_series(path, spec)
+    if path.is_dir():
+        raise ImageReadError(path, "a folder, not an image (a series? set data.slices)")
     names = spec.channel_names
     if names is None:
         return to_channels(_read_one(path, spec), spec.n_channels, path)

@@ -1,17 +1,19 @@
 """The experiment's network, built in one place for training, prediction and validation: the
 timm model, or, when the competition lists metadata and `model.metadata.use` is on, the image
-+ metadata network (podium.engine.metadata_net) around a timm backbone."""
++ metadata network (podium.engine.metadata_net) around a timm backbone, or, for series
+(`data.slices`), the 2.5D network (podium.series.network) around a timm encoder."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from podium.config import Config
+from podium.config import Config, ConfigError, ModelConfig
 from podium.data.metadata import MetadataLayout, MetadataStats
 from podium.engine.metadata_net import MetadataNet
 from podium.engine.seeding import seed_everything
 from podium.models import create_model, create_segmentation_model
+from podium.series.network import SliceStackNet
 
 
 def uses_metadata(cfg: Config) -> bool:
@@ -26,12 +28,35 @@ def create_network(
     `layout`, its backbone (num_classes=0) inside a MetadataNet. `overrides` replace
     `model:` keys (the predictor builds the architecture without pretrained weights)."""
     model_cfg = cfg.model.model_copy(update=overrides) if overrides else cfg.model
+    if cfg.data.slices is not None:
+        return _slice_network(cfg, model_cfg, num_outputs, layout)
     if model_cfg.arch is not None:  # a segmentation decoder over a timm encoder
         return create_segmentation_model(model_cfg, num_outputs, cfg.data.n_channels)
     if layout is None:
         return create_model(model_cfg, num_outputs, cfg.data.n_channels)
     backbone = create_model(model_cfg, 0, cfg.data.n_channels)
     return MetadataNet(backbone, layout, num_outputs, cfg)
+
+
+def _slice_network(
+    cfg: Config, model_cfg: ModelConfig, num_outputs: int, layout: MetadataLayout | None
+) -> nn.Module:
+    """The 2.5D network (podium.series.network): the timm encoder `model.name` on windows of
+    2k+1 slices, its per-slice features pooled by `model.sequence_head`."""
+    slices = cfg.data.slices
+    assert slices is not None
+    if model_cfg.arch is not None or layout is not None:
+        what = "model.arch (a segmentation decoder)" if model_cfg.arch else "model.metadata"
+        raise ConfigError(f"data.slices: series do not take {what} yet; leave it out")
+    encoder = create_model(model_cfg, 0, slices.window)
+    return SliceStackNet(
+        encoder,
+        num_outputs,
+        context=slices.context,
+        head=model_cfg.sequence_head,
+        sample=slices.sample,
+        stride=slices.stride,
+    )
 
 
 def build_model(

@@ -55,6 +55,10 @@ rotated, cluttered with a fragment of another digit, partly occluded, coloured a
 backgrounds with distractor shapes, masks as run-length cells (`podium.segmentation.demo`
 draws it; its docstring gives the layout).
 
+`--task series` writes `data/digits_series/`: studies of 16-48 noisy CT-like slices as real
+DICOM series (one folder per study), a binary study-level label (a digit that persists over
+several slices); `podium.series.demo` draws it and its docstring gives the layout.
+
 Stratified 80/20 split with a fixed seed; writing is idempotent (a complete folder is left
 alone) and atomic (built in a temp folder, then renamed).
 """
@@ -74,6 +78,7 @@ from sklearn.model_selection import train_test_split
 
 from podium.hard_digits import hard_digits
 from podium.segmentation.demo import write_segmentation_demo
+from podium.series.demo import write_series_demo
 
 _log = logging.getLogger(__name__)
 
@@ -113,6 +118,7 @@ DEMO_FOLDERS = {
     "ordinal": "digits_ordinal",
     "hard": "digits_hard",
     "segmentation": "digits_segmentation",
+    "series": "digits_series",
 }
 
 
@@ -151,8 +157,8 @@ def ordinal_grades(digit: np.ndarray) -> np.ndarray:
 
 def write_demo(root: Path, task: str = "multiclass") -> Path:
     """The demo competition under `root`: `digits/` (multiclass), `digits_hard/`,
-    `digits_regression/`, `digits_multilabel/`, `digits_ordinal/`, `digits_metadata/` or
-    `digits_segmentation/`."""
+    `digits_regression/`, `digits_multilabel/`, `digits_ordinal/`, `digits_metadata/`,
+    `digits_segmentation/` or `digits_series/`."""
     if task not in DEMO_FOLDERS:
         raise ValueError(f"unknown demo task {task!r}")
     regression = task == "regression"
@@ -160,6 +166,10 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
     if task == "segmentation":
         write_segmentation_demo(out)
         _log.info("segmentation demo competition in %s", out)
+        return out
+    if task == "series":
+        write_series_demo(out)
+        _log.info("series demo competition in %s", out)
         return out
     if all((out / f).is_file() for f in FILES):
         _log.info("demo data already present: %s", out)

@@ -1,0 +1,150 @@
+"""The series demo competition, drawn locally (no download): noisy CT-like studies of 16-48
+slices of 32-48 px, written as real DICOM series (`podium demo-data --task series`):
+
+    train.csv                 id,patient_id,label   label: 1 if the study holds a finding
+    train_images/<id>/*.dcm   one file per slice, names shuffled (random hex)
+    test.csv                  id,patient_id
+    test_images/<id>/*.dcm
+    sample_submission.csv     id,label   (0.5: a placeholder)
+    solution.csv              id,label,Usage (hidden labels; Public/Private halves)
+
+Each study is a smooth random volume (blurred 3-D noise) plus pixel noise, in HU with a
+soft-tissue window in the files. Its finding (about 40% of studies) is a digit present in
+4-7 consecutive slices, faint in each. Every study also carries distractors: one or two
+digits flashed in a single slice (as bright as the finding: the label asks for persistence,
+which a slice seen alone cannot tell) and a ring running through several slices (a shape, not
+a digit). The slices lie along a random tilted normal with a random origin; InstanceNumber
+runs along or against it. Some patients have two studies (group the folds by patient_id).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from podium.series.dicom_writer import new_series_ids, write_slice
+
+SEED = 2026
+N_TRAIN, N_TEST = 300, 100
+SLICES = (16, 48)
+SIZES = (32, 48)
+FINDING_SHARE = 0.4
+NOISE_HU, FINDING_HU = 28.0, 45.0
+FILES = ("train.csv", "test.csv", "sample_submission.csv", "solution.csv")
+_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX)
+
+
+def _digit_layer(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A (size, size) float {0, 1} layer holding one digit's strokes at a random place."""
+    layer = np.zeros((size, size), np.uint8)
+    font = _FONTS[int(rng.integers(len(_FONTS)))]
+    scale, thickness = rng.uniform(0.8, 1.2) * size / 40, int(rng.integers(2, 4))
+    text = str(int(rng.integers(10)))
+    (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
+    x = int(rng.integers(1, max(2, size - w - 1)))
+    y = int(rng.integers(h + 1, max(h + 2, size - 1)))
+    cv2.putText(layer, text, (x, y), font, scale, 1, thickness, cv2.LINE_AA)
+    return layer.astype(np.float32)
+
+
+def _ring_layer(rng: np.random.Generator, size: int) -> np.ndarray:
+    layer = np.zeros((size, size), np.float32)
+    x, y = (int(v) for v in rng.integers(size // 4, 3 * size // 4, 2))
+    cv2.circle(layer, (x, y), int(rng.integers(size // 8, size // 4)), 1.0, 2)
+    return layer
+
+
+def _span(rng: np.random.Generator, n: int, lo: int, hi: int) -> slice:
+    length = int(rng.integers(lo, hi + 1))
+    start = int(rng.integers(0, n - length + 1))
+    return slice(start, start + length)
+
+
+def make_study(rng: np.random.Generator, finding: bool) -> np.ndarray:
+    """One study's volume (S, H, W) in HU (see the module docstring)."""
+    n, size = int(rng.integers(SLICES[0], SLICES[1] + 1)), int(rng.integers(SIZES[0], SIZES[1] + 1))
+    coarse = rng.normal(0, 1, (max(2, n // 4), 4, 4)).astype(np.float32)
+    smooth = cv2.resize(
+        coarse.reshape(coarse.shape[0], 16), (16, n), interpolation=cv2.INTER_LINEAR
+    )
+    smooth = np.stack(
+        [cv2.resize(s.reshape(4, 4), (size, size), interpolation=cv2.INTER_CUBIC) for s in smooth]
+    )
+    hu = 40 + 25 * smooth + rng.normal(0, NOISE_HU, (n, size, size)).astype(np.float32)
+    ring, span = _ring_layer(rng, size), _span(rng, n, 3, 8)
+    hu[span] += FINDING_HU * ring
+    for _ in range(int(rng.integers(1, 3))):
+        hu[int(rng.integers(n))] += FINDING_HU * _digit_layer(rng, size)
+    if finding:
+        hu[_span(rng, n, 4, 7)] += FINDING_HU * _digit_layer(rng, size)
+    return hu
+
+
+def _tilted_axes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column direction cosines of a slightly tilted plane, and its normal."""
+    a, b = rng.uniform(-0.3, 0.3, 2)
+    rot = cv2.Rodrigues(np.array([a, b, 0.0]))[0]
+    row, col = rot @ np.array([1.0, 0, 0]), rot @ np.array([0, 1.0, 0])
+    return row, col, np.cross(row, col)
+
+
+def write_study(folder: Path, hu: np.ndarray, patient: str, rng: np.random.Generator) -> None:
+    """`hu` (S, H, W) as one DICOM series in `folder`, files named at random."""
+    folder.mkdir(parents=True)
+    ids = new_series_ids(patient, rng)
+    row, col, normal = _tilted_axes(rng)
+    origin, step = rng.uniform(-200, 200, 3), float(rng.choice([1.25, 2.5, 3.0]))
+    along = bool(rng.random() < 0.5)  # InstanceNumber runs along the normal, or against it
+    n = len(hu)
+    for s in range(n):
+        name = f"{int(rng.integers(0, 2**63)):016x}.dcm"
+        write_slice(
+            folder / name,
+            hu[s],
+            ids,
+            instance=s + 1 if along else n - s,
+            position=tuple(float(v) for v in origin + s * step * normal),  # type: ignore[arg-type]
+            orientation=(*row, *col),
+            thickness=step,
+        )
+
+
+def write_series_demo(out: Path, n_train: int = N_TRAIN, n_test: int = N_TEST) -> Path:
+    """The demo under `out` (see the module docstring); idempotent (a complete folder is left
+    alone) and atomic (built in a temporary folder, then renamed). Tests draw a smaller one."""
+    if all((out / f).is_file() for f in FILES):
+        return out
+    rng = np.random.default_rng(SEED)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        tables = {}
+        for split, n in (("train", n_train), ("test", n_test)):
+            patients = [f"{split}_p{i // 2 if i % 3 == 0 else i:04d}" for i in range(n)]
+            labels = (rng.random(n) < FINDING_SHARE).astype(int)
+            ids = [f"{split}_{i:04d}" for i in range(n)]
+            for study, patient, label in zip(ids, patients, labels, strict=True):
+                write_study(
+                    tmp / f"{split}_images" / study, make_study(rng, bool(label)), patient, rng
+                )
+            tables[split] = pd.DataFrame({"id": ids, "patient_id": patients, "label": labels})
+        tables["train"].to_csv(tmp / "train.csv", index=False)
+        test = tables["test"]
+        test[["id", "patient_id"]].to_csv(tmp / "test.csv", index=False)
+        test[["id"]].assign(label=0.5).to_csv(tmp / "sample_submission.csv", index=False)
+        usage = np.where(
+            np.random.default_rng(SEED + 1).random(len(test)) < 0.5, "Public", "Private"
+        )
+        test[["id", "label"]].assign(Usage=usage).to_csv(tmp / "solution.csv", index=False)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return out
