@@ -11,7 +11,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "podium"
 PROBABILITY_CODE = re.compile(r"\bsoftmax\(|\.argmax\(|np\.argmax\(|torch\.argmax\(")
-ALLOWED = ("tasks/", "metrics/")
+# series/heads.py: a softmax over slices (attention weights), not over classes
+ALLOWED = ("tasks/", "metrics/", "series/heads.py")
 # size is a smell, not the rule (a module is split by concern, never to pass a line count):
 # this backstop only catches a module that has plainly outgrown one concern
 MAX_LINES = 500

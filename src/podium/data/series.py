@@ -47,12 +47,13 @@ def read_series(path: Path, spec: ReadSpec) -> np.ndarray:
     if ref is not None and str(ref.get("PhotometricInterpretation", "")) == "MONOCHROME1":
         scaled = 255 - scaled
     out = resample_depth(scaled.astype(np.float32), spec.depth)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0).copy()
+    image: np.ndarray = np.clip(out + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0).copy()
+    return image
 
 
 def _read_npy(path: Path) -> np.ndarray:
     try:
-        arr = np.load(io.BytesIO(read_bytes(path)), allow_pickle=False)
+        arr: np.ndarray = np.load(io.BytesIO(read_bytes(path)), allow_pickle=False)
     except ValueError as e:
         raise ImageReadError(path, f"not a numeric .npy volume ({e})") from None
     if arr.ndim != 3 or arr.dtype.kind not in "biuf":

@@ -75,9 +75,9 @@ def make_study(rng: np.random.Generator, finding: bool) -> np.ndarray:
     smooth = np.stack(
         [cv2.resize(s.reshape(4, 4), (size, size), interpolation=cv2.INTER_CUBIC) for s in smooth]
     )
-    hu = 40 + 25 * smooth + rng.normal(0, NOISE_HU, (n, size, size)).astype(np.float32)
+    hu: np.ndarray = 40 + 25 * smooth + rng.normal(0, NOISE_HU, (n, size, size)).astype(np.float32)
     ring, span = _ring_layer(rng, size), _span(rng, n, 3, 8)
-    hu[span] += FINDING_HU * ring
+    hu[span] += np.float32(FINDING_HU) * ring
     for _ in range(int(rng.integers(1, 3))):
         hu[int(rng.integers(n))] += FINDING_HU * _digit_layer(rng, size)
     if finding:

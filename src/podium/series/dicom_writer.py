@@ -41,9 +41,9 @@ def write_slice(
 ) -> None:
     """`hu` (H, W) Hounsfield units -> a 16-bit CT slice at `path` (explicit little endian)."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+    from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian
 
-    sop = f"{ids.series_uid}.{instance}"
+    sop = UID(f"{ids.series_uid}.{instance}")
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
     meta.MediaStorageSOPInstanceUID = sop

@@ -99,7 +99,7 @@ def _spacing_notes(places: np.ndarray, names: list[str]) -> list[str]:
         i = int(same[0])
         notes.append(f"{len(same)} slice(s) share a position with another ({names[i + 1]})")
     median = float(np.median(spacing[spacing >= 1e-4])) if (spacing >= 1e-4).any() else 0.0
-    gaps = np.flatnonzero(spacing > GAP_FACTOR * median) if median > 0 else []
+    gaps = np.flatnonzero(spacing > GAP_FACTOR * median) if median > 0 else np.array([], int)
     if len(gaps):
         i = int(gaps[0])
         notes.append(
