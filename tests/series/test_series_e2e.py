@@ -1,6 +1,7 @@
 """Series end to end through the CLI, as a user runs it, on a tiny copy of the demo (16 train
 and 6 test studies, 2 folds, 1 epoch, timm's test_resnet under the attention head): folds ->
-train -> oof -> infer -> submit -> score, one prediction per study; and a series with a gap
+train -> oof -> infer -> submit -> score, one prediction per study, an exported bundle that
+predicts the same submission; and a series with a gap
 (a warning naming it) or a slice of another orientation (a one-line error naming it)."""
 
 from __future__ import annotations
@@ -85,6 +86,20 @@ def test_end_to_end_through_the_cli(demo, config, capsys):
     assert f"score digits_series-{cfg.name}" in out
     cache = next((cfg.comp_dir / "cache").glob("train-16x16-*.npy"))
     assert np.load(cache, mmap_mode="r").shape == (16, 16, 16, 8)  # (studies, H, W, depth)
+
+
+def test_an_exported_bundle_predicts_the_submission(demo, tmp_path):
+    assert cli(demo, "submit") == 0
+    bundle = tmp_path / "bundle"
+    assert main(["export", "-c", str(ATTENTION), *overrides(demo), "--out", str(bundle)]) == 0
+    out = tmp_path / "submission.csv"
+    data = demo / "data/digits_series"
+    assert main(["predict", "--bundle", str(bundle), "--data", str(data), "--out", str(out)]) == 0
+    cfg = load_config(ATTENTION, overrides(demo))
+    submitted = pd.read_csv(sorted((demo / "subs").glob(f"digits_series-{cfg.name}-*.csv"))[-1])
+    predicted = pd.read_csv(out)
+    assert predicted["id"].tolist() == submitted["id"].tolist()
+    np.testing.assert_allclose(predicted["label"], submitted["label"], atol=1e-6)
 
 
 @pytest.fixture

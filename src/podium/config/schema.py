@@ -219,8 +219,10 @@ class DataConfig(Section):
     def _normalisation_per_channel(self) -> DataConfig:
         """mean/std left out follow the channel count; given ones must have one value each."""
         n = self.n_channels
-        if self.slices is not None and "channels" in self.model_fields_set and self.channels != 1:
-            raise ValueError("channels: a series' slices are grey (one channel each); leave it out")
+        if self.slices is not None:  # grey slices: channels is 1 (3, the default, becomes 1)
+            if isinstance(self.channels, list) or self.channels not in (1, 3):
+                raise ValueError("channels: a series' slices are grey (one channel each)")
+            self.__dict__["channels"] = 1  # saved configs (config.yaml, bundles) say so
         default_mean, default_std = default_normalisation(n)
         for key, default in (("mean", default_mean), ("std", default_std)):
             if key not in self.model_fields_set:
