@@ -23,6 +23,7 @@ from podium.series.files import series_files
 ROOT = Path(__file__).resolve().parents[2]
 ATTENTION = ROOT / "configs/digits_series/attention.yaml"
 SLICE_MAX = ROOT / "configs/digits_series/slice_max.yaml"
+ENSEMBLE = ROOT / "configs/digits_series/ensemble.yaml"
 
 
 def overrides(tmp: Path) -> list[str]:
@@ -86,6 +87,14 @@ def test_end_to_end_through_the_cli(demo, config, capsys):
     assert f"score digits_series-{cfg.name}" in out
     cache = next((cfg.comp_dir / "cache").glob("train-16x16-*.npy"))
     assert np.load(cache, mmap_mode="r").shape == (16, 16, 16, 8)  # (studies, H, W, depth)
+
+
+def test_the_ensemble_blends_the_series_members_and_the_pixels_reference(demo, capsys):
+    assert cli(demo, "ensemble", config=ENSEMBLE) == 0
+    out = capsys.readouterr().out
+    for member in ("attention", "slice_max", "pixels_logistic"):
+        assert f"  {member} " in out
+    assert "logistic on 512 pixel values" in out  # 8 x 8 pixels x 8 slices (data.slices.depth)
 
 
 def test_an_exported_bundle_predicts_the_submission(demo, tmp_path):
