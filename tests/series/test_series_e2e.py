@@ -140,3 +140,26 @@ def test_a_slice_of_another_orientation_is_one_line_naming_the_series(copy, caps
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert "train_0002 (series: mixed orientations (ImageOrientationPatient):" in err
+
+
+def test_several_binary_targets_per_study_as_multilabel(copy, capsys):
+    root = copy / "data/digits_series"
+    for name, extra in (
+        ("train.csv", None),
+        ("sample_submission.csv", 0.5),
+        ("solution.csv", None),
+    ):
+        table = pd.read_csv(root / name)
+        column = np.arange(len(table)) % 2 if extra is None else extra
+        table.insert(2, "ring", column)
+        table.to_csv(root / name, index=False)
+    multilabel = [
+        "competition.task=multilabel",
+        "competition.target_columns=[label,ring]",
+        "competition.metric=null",
+        "folds.method=group",
+    ]
+    assert main(["submit", "-c", str(ATTENTION), *overrides(copy), *multilabel]) == 0
+    capsys.readouterr()
+    submitted = pd.read_csv(next((copy / "subs").glob("digits_series-attention-*.csv")))
+    assert list(submitted.columns) == ["id", "label", "ring"] and len(submitted) == 6
