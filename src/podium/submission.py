@@ -120,7 +120,7 @@ def read_submission(path: Path, comp: Competition | None = None) -> pd.DataFrame
     run-length file so); an empty or binary file names itself."""
     sub = read_table(Path(path), "submission")
     if comp is not None:
-        sub = comp.task.read_layout(comp.cfg, sub, Path(path), "submission")
+        sub = comp.task.read_layout(comp.cfg, sub, Path(path), "submission", comp.root)
     return sub.replace("", np.nan)
 
 

@@ -142,3 +142,22 @@ def test_a_class_not_among_the_classes_names_its_row(steel, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert "train.csv line 4, column ClassId: class '7' is not one of the classes 1, 2" in err
+
+
+def test_export_then_predict_writes_the_long_submission_byte_for_byte(steel, tmp_path, monkeypatch):
+    def no_wheel(dest: Path) -> Path:  # podium's wheel is built by the demo's export test
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "podium-0-py3-none-any.whl").write_bytes(b"")
+        return dest / "podium-0-py3-none-any.whl"
+
+    monkeypatch.setattr("podium.stages.export.build_podium_wheel", no_wheel)
+    assert cli(steel, "submit") == 0
+    (submitted,) = sorted((steel / "subs").glob("steel-steel-*.csv"))
+    assert cli(steel, "export", "--out", str(tmp_path / "made")) == 0
+    bundle = (tmp_path / "made").rename(tmp_path / "moved")
+    data = tmp_path / "hidden/steel"
+    shutil.copytree(steel / "data/steel/test", data / "test")
+    shutil.copy(steel / "data/steel/sample_submission.csv", data)
+    out = tmp_path / "submission.csv"
+    assert main(["predict", "--bundle", str(bundle), "--data", str(data), "--out", str(out)]) == 0
+    assert out.read_bytes() == submitted.read_bytes()

@@ -11,7 +11,7 @@ minimum component area (`decisions.mask_area`), fitted CV-honestly on OOF maps; 
 submission codec writes one run-length cell per (image, class) (`segmentation_codec`).
 
 What segmentation does not support yet (ensembles, pseudo-labels, distillation, tabular
-members, tune, export) is refused by `check_config`, naming the key, before anything runs.
+members, tune) is refused by `check_config`, naming the key, before anything runs.
 """
 
 from __future__ import annotations
@@ -66,8 +66,13 @@ def convention_of(cfg: CompetitionConfig) -> RleConvention:
 
 
 def data_root(cfg: CompetitionConfig, table_path: Path) -> Path:
-    """The competition's folder, from the path of its train table (root / train_csv)."""
-    return table_path.parents[len(Path(cfg.train_csv).parts) - 1]
+    """The competition's folder, from the path of its train table (root / train_csv); a
+    train table given by its full path (a bundle's targets.csv) gives its own folder, until
+    the competition binds its data folder (`bind_data`)."""
+    depth = len(Path(cfg.train_csv).parts) - 1
+    if Path(cfg.train_csv).is_absolute() or depth >= len(table_path.parents):
+        return table_path.parent
+    return table_path.parents[depth]
 
 
 def image_size(path: Path, image_id: str) -> tuple[int, int]:
@@ -93,7 +98,7 @@ class Segmentation(Task):
     metrics = SEGMENTATION
     defaults = TaskDefaults(metric="dice", loss="bce+dice")
     pixelwise: ClassVar[bool] = True
-    unsupported_stages = ("ensemble", "pseudo", "tune", "export", "lr-find", "--devices")
+    unsupported_stages = ("ensemble", "pseudo", "tune", "lr-find", "--devices")
 
     def __init__(
         self, cfg: CompetitionConfig, source: Path, metric: Metric, classes: tuple[str, ...]
@@ -112,13 +117,15 @@ class Segmentation(Task):
     # ---- tables ------------------------------------------------------------------------------
     @classmethod
     def read_layout(
-        cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path, role: str
+        cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path, role: str, root: Path
     ) -> pd.DataFrame:
         """Long run-length rows (`competition.rle_rows`) as one row per image."""
         if cfg.rle_rows is None:
             return table
-        root = data_root(cfg, path) if role == "train" else path.parent
         return read_long(cfg, table, path, role, convention_of(cfg), root)
+
+    def bind_data(self, root: Path) -> None:
+        self.root = root  # image sizes and the sample submission are read from here
 
     def write_layout(self, sub: pd.DataFrame) -> pd.DataFrame:
         return sub if self.cfg.rle_rows is None else write_long(self.cfg, self.root, sub)
@@ -201,7 +208,7 @@ class Segmentation(Task):
             path = self.root / name
             raw = pd.read_csv(path, dtype=str, keep_default_na=False)
             role = "train" if split == "train" else None if cfg.test_csv else "sample"
-            table = raw if role is None else self.read_layout(cfg, raw, path, role)
+            table = raw if role is None else self.read_layout(cfg, raw, path, role, self.root)
             out = {}
             for row in table.to_dict("records"):
                 image_id = row[cfg.id_column]
