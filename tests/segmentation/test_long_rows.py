@@ -40,6 +40,16 @@ def test_severstal_rows_become_one_row_per_image_and_unlisted_images_are_empty()
     ]
 
 
+def test_a_row_without_class_and_runs_lists_an_image_without_masks():
+    table = pd.DataFrame(
+        {"ImageId": ["a.jpg", "b.jpg"], "ClassId": ["", "2"], "EncodedPixels": ["", "4 2"]}
+    )
+    out = wide(table)
+    assert out.values.tolist() == [["a.jpg", "", "", ""], ["b.jpg", "", "4 2", ""]]
+    with pytest.raises(DataError, match="line 2, column ClassId: class ''"):
+        wide(table.assign(EncodedPixels=["1 1", "4 2"]))  # runs need a class
+
+
 def test_clouds_labels_split_at_the_class_they_end_with():
     classes = ["Fish", "Sugar"]
     table = pd.DataFrame(

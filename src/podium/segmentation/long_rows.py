@@ -12,7 +12,8 @@ the longest class that matches), so an image id may hold the separator. Reading 
 row: a class value not among the classes, a label ending in no class and a second row of one
 (image, class) are one-line DataErrors naming the table's line (the header is line 1). A pair
 without a row is an empty mask; `extra_images` adds images without any row (Severstal's
-folder holds every image, its train.csv only the defective ones).
+folder holds every image, its train.csv only the defective ones); a row with a blank class
+and a blank run-length cell lists an image without masks.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class LongLayout:
         return [str(k) for k in keys] + [self.rle]
 
 
+NO_CLASS = -1  # a row of an image without masks: a blank class and a blank run-length
+
+
 def _class_text(value: str) -> str:
     """A class cell as text: `1.0` (pandas' float of an integer column) is class `1`."""
     try:
@@ -56,7 +60,8 @@ def _class_text(value: str) -> str:
 def pairs(
     table: pd.DataFrame, layout: LongLayout, classes: Sequence[str], source: str
 ) -> list[tuple[str, int]]:
-    """Each row's (image id, class index), checked (see the module docstring)."""
+    """Each row's (image id, class index), checked (see the module docstring); a row with
+    a blank class and a blank run-length cell lists an image without masks (`NO_CLASS`)."""
     missing = [c for c in layout.columns if c not in table.columns]
     if missing:
         raise DataError(
@@ -77,7 +82,11 @@ def pairs(
         return out
     images = table[str(layout.image)].astype(str).tolist()
     labels = table[str(layout.class_column)].astype(str).tolist()
-    for row, (image, label) in enumerate(zip(images, labels, strict=True)):
+    cells = table[layout.rle].tolist()
+    for row, (image, label, cell) in enumerate(zip(images, labels, cells, strict=True)):
+        if not label.strip() and is_empty_cell(cell):
+            out.append((image, NO_CLASS))  # an image listed without any mask
+            continue
         k = index.get(_class_text(label.strip()))
         if k is None:
             raise DataError(
@@ -109,6 +118,9 @@ def to_wide(
     line: dict[tuple[str, int], int] = {}
     wide: dict[str, list[str]] = {}
     for row, ((image, k), cell) in enumerate(zip(found, cells, strict=True)):
+        if k == NO_CLASS:
+            wide.setdefault(image, [""] * len(classes))
+            continue
         if (image, k) in line:
             raise DataError(
                 f"{source} line {row + 2}: a second row of image {image!r}, class "
@@ -143,6 +155,8 @@ def to_long(
     cells = wide.set_index(wide[id_column].astype(str))
     values = []
     for row, (image, k) in enumerate(pairs(sample, layout, classes, source)):
+        if k == NO_CLASS:
+            raise DataError(f"{source} line {row + 2}: no class ({layout.class_column} is blank)")
         if image not in cells.index:
             raise DataError(f"{source} line {row + 2}: image {image!r} was not predicted")
         values.append(cells.at[image, columns[k]])
