@@ -107,7 +107,7 @@ class Competition:
     def train(self) -> pd.DataFrame:
         c = self.cfg
         path = self.root / c.train_csv
-        df = read_table(path, "train table")
+        df = task_type(c).read_layout(c, read_table(path, "train table"), path, "train", self.root)
         cols = [c.id_column, *c.target_names] + ([c.group_column] if c.group_column else [])
         require_columns(df, cols, path)
         require_unique_ids(df[c.id_column], path)
@@ -119,6 +119,7 @@ class Competition:
         task = build_task(self.cfg, self.train, self.root / self.cfg.train_csv, self.training)
         # a plug-in metric in Kaggle's form scores a submission with sample_submission's columns
         task.submission_columns = self._submission_columns
+        task.bind_data(self.root)
         return task
 
     def _submission_columns(self) -> list[str]:
@@ -128,6 +129,7 @@ class Competition:
     def sample_submission(self) -> pd.DataFrame:
         path = self.root / self.cfg.sample_submission
         df = read_table(path, "sample submission")
+        df = task_type(self.cfg).read_layout(self.cfg, df, path, "sample", self.root)
         require_columns(df, [self.cfg.id_column], path)
         require_unique_ids(df[self.cfg.id_column], path)
         return df
@@ -295,7 +297,7 @@ class Competition:
         if not path.is_file():
             return None
         c = self.cfg
-        df = read_table(path, "solution")
+        df = task_type(c).read_layout(c, read_table(path, "solution"), path, "solution", self.root)
         require_columns(df, [c.id_column, *c.target_names], path)
         require_unique_ids(df[c.id_column], path)
         df = task_type(c).clean_table(c, df, path)
