@@ -15,8 +15,12 @@ from podium.stages import oof as oof_stage
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
+def execute(name: str, workdir: Path, then: str | None = None) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in `workdir`; `then`: a code cell run after its last
+    (a test reads the notebook's own figures through it)."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    if then is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(then))
     NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     ).execute()

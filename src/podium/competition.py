@@ -108,7 +108,7 @@ class Competition:
     def train(self) -> pd.DataFrame:
         c = self.cfg
         path = self.root / c.train_csv
-        df = read_table(path, "train table")
+        df = task_type(c).read_layout(c, read_table(path, "train table"), path, "train", self.root)
         cols = [c.id_column, *c.target_names] + ([c.group_column] if c.group_column else [])
         require_columns(df, cols, path)
         require_unique_ids(df[c.id_column], path)
@@ -120,6 +120,7 @@ class Competition:
         task = build_task(self.cfg, self.train, self.root / self.cfg.train_csv, self.training)
         # a plug-in metric in Kaggle's form scores a submission with sample_submission's columns
         task.submission_columns = self._submission_columns
+        task.bind_data(self.root)
         return task
 
     def _submission_columns(self) -> list[str]:
@@ -129,6 +130,7 @@ class Competition:
     def sample_submission(self) -> pd.DataFrame:
         path = self.root / self.cfg.sample_submission
         df = read_table(path, "sample submission")
+        df = task_type(self.cfg).read_layout(self.cfg, df, path, "sample", self.root)
         require_columns(df, [self.cfg.id_column], path)
         require_unique_ids(df[self.cfg.id_column], path)
         return df
@@ -265,11 +267,7 @@ class Competition:
                     f"{path}: line {row + 2}: id {ids[row]!r} points outside the "
                     f"image folder {folder} ({p})"
                 )
-            if self.channels is None and p.is_dir():  # a series: its slices, read later
-                if not files_of_image(p):
-                    raise DataError(
-                        f"empty series folder: {p} (id {ids[row]!r}, line {row + 2} of {path})"
-                    )
+            if self.channels is None and p.is_dir():  # a series (an empty one: the reader's)
                 continue
             for name, f in zip(self.channels or [None], self.files_of(p), strict=True):
                 if not f.is_file():
@@ -302,7 +300,7 @@ class Competition:
         if not path.is_file():
             return None
         c = self.cfg
-        df = read_table(path, "solution")
+        df = task_type(c).read_layout(c, read_table(path, "solution"), path, "solution", self.root)
         require_columns(df, [c.id_column, *c.target_names], path)
         require_unique_ids(df[c.id_column], path)
         df = task_type(c).clean_table(c, df, path)

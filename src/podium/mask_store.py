@@ -45,12 +45,15 @@ def write_maps(
     write_json(path.with_suffix(".json"), meta)
 
 
-def read_maps(path: Path, ids: Sequence[str]) -> np.ndarray:
-    """The float32 maps of `ids` (in that order) from a store; missing ids are refused."""
+def read_maps(path: Path, ids: Sequence[str], folds: np.ndarray | None = None) -> np.ndarray:
+    """The float32 maps of `ids` (in that order) from a store; missing ids are refused, and
+    with `folds` (OOF maps) so is a store whose ids were predicted by other folds (a stale
+    store after `podium folds --force`)."""
     side = path.with_suffix(".json")
     if not path.is_file() or not side.is_file():
         raise ArtifactError(f"{path}: no probability maps here; run `podium oof` / `podium infer`")
-    stored = [str(i) for i in read_json(side)["ids"]]
+    meta = read_json(side)
+    stored = [str(i) for i in meta["ids"]]
     maps = np.load(path, mmap_mode="r", allow_pickle=False)
     if len(maps) != len(stored):
         raise ArtifactError(f"{path}: {len(maps)} maps but {len(stored)} ids in {side.name}")
@@ -58,7 +61,19 @@ def read_maps(path: Path, ids: Sequence[str]) -> np.ndarray:
     missing = [i for i in ids if str(i) not in where]
     if missing:
         raise ArtifactError(f"{path}: no maps of {len(missing)} id(s), e.g. {missing[:3]}")
-    return np.asarray(maps[[where[str(i)] for i in ids]], dtype=np.float32)
+    order = [where[str(i)] for i in ids]
+    if folds is not None:
+        if "folds" not in meta:
+            raise ArtifactError(f"{side}: no folds stored (not an OOF store)")
+        stored_folds = np.asarray(meta["folds"], dtype=np.int64)[order]
+        moved = np.flatnonzero(stored_folds != np.asarray(folds, dtype=np.int64))
+        if len(moved):
+            raise ArtifactError(
+                f"{side}: {len(moved)} id(s) predicted in another fold than folds.csv says, "
+                f"e.g. {ids[moved[0]]!r} (fold {stored_folds[moved[0]]}, now "
+                f"{folds[moved[0]]}); re-run `podium oof --force`"
+            )
+    return np.asarray(maps[order], dtype=np.float32)
 
 
 def to_size(maps: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

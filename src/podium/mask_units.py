@@ -365,9 +365,17 @@ def oof(exp: Experiment, force: bool = False) -> dict[str, Any]:
     return scores
 
 
+def test_maps(exp: Experiment) -> tuple[np.ndarray, int]:
+    """The test images' maps merged over the folds, seeds and views, and how many were
+    merged: what `infer` stores and `podium predict --bundle` recomputes."""
+    cfg = exp.cfg
+    maps = np.concatenate([_maps(exp, k, exp.test_images) for k in cfg.fold_ids()])
+    return _merge(exp.task, maps, cfg.infer.merge), len(maps)
+
+
 def infer(exp: Experiment, force: bool = False) -> None:
     """The test maps merged over folds, seeds and views (the flip undone before the mean)."""
-    cfg, task = exp.cfg, exp.task
+    cfg = exp.cfg
     out = exp.run_dir / TEST_MAPS
     record = mask_infer_stamp(exp)
     if not force and record.fresh([out]):
@@ -375,15 +383,15 @@ def infer(exp: Experiment, force: bool = False) -> None:
         return
     t0 = time.time()
     folds = cfg.fold_ids()
-    maps = np.concatenate([_maps(exp, k, exp.test_images) for k in folds])
+    merged, n_maps = test_maps(exp)
     record.invalidate()
-    write_maps(out, [str(i) for i in exp.comp.test_ids], _merge(task, maps, cfg.infer.merge))
+    write_maps(out, [str(i) for i in exp.comp.test_ids], merged)
     record.write(folds=folds, seconds=round(time.time() - t0, 2))
     _log.info(
         "infer %s: %d test images x %d maps in %.1fs -> %s (%.0f bytes per image)",
         cfg.name,
         len(exp.comp.test_ids),
-        len(maps),
+        n_maps,
         time.time() - t0,
         out,
         bytes_per_image(out),

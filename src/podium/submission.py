@@ -115,16 +115,20 @@ def validate_submission(comp: Competition, sub: pd.DataFrame, source: str) -> No
         comp.task.submission.check_column(values, col, source)
 
 
-def read_submission(path: Path) -> pd.DataFrame:
-    """A submission as strings (empty cells NaN); an empty or binary file names itself."""
-    return read_table(Path(path), "submission").replace("", np.nan)
+def read_submission(path: Path, comp: Competition | None = None) -> pd.DataFrame:
+    """A submission as strings (empty cells NaN), one row per id (`comp`'s task reads a long
+    run-length file so); an empty or binary file names itself."""
+    sub = read_table(Path(path), "submission")
+    if comp is not None:
+        sub = comp.task.read_layout(comp.cfg, sub, Path(path), "submission", comp.root)
+    return sub.replace("", np.nan)
 
 
 def score_on_solution(comp: Competition, path: Path) -> dict[str, float]:
     """The local leaderboard: a submission file scored on the hidden `solution.csv` (the
     competition's metric), on every row ("all") and, where the solution has a `Usage`
     column, its "public" and "private" rows, like Kaggle."""
-    sub = read_submission(path)
+    sub = read_submission(path, comp)
     validate_submission(comp, sub, str(path))
     task = comp.task
     metric = task.metric

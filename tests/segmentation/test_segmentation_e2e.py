@@ -8,6 +8,7 @@ support yet refused in one line; bad masks named by file and line."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -137,7 +138,6 @@ def load_metric_dice():
         ("pseudo", ("pseudo.teacher=unet.yaml",), "pseudo"),
         ("train", ("train.distill.teacher=unet.yaml",), "train.distill"),
         ("train", ("tabular.model=svc",), "tabular"),
-        ("export", (), "podium export"),
         ("lr-find", (), "podium lr-find"),
         ("train", ("train.swa={start_epoch: 1, lr: 0.001}",), "train.swa"),
         ("infer", ("infer.tta=[identity,scale1.1]",), "infer.tta"),
@@ -314,3 +314,32 @@ def test_ema_weights_are_validated_and_kept(demo, tmp_path):
     assert torch.equal(best[key], last["ema"][key]) and not torch.equal(
         best[key], last["model"][key]
     )
+
+
+def test_export_then_predict_from_the_moved_bundle_writes_submit_s_bytes(demo, tmp_path):
+    """`podium export` carries the fold models, the fitted post-processing, the run-length
+    convention and the image settings; `podium predict --bundle` (the bundle moved, a data
+    folder of the test images and sample_submission.csv only) writes the very file `podium
+    submit` wrote."""
+    assert cli(demo, "submit") == 0
+    cfg = load_config(UNET, overrides(demo))
+    submitted = Path(json.loads((cfg.run_dir / "submission.json").read_text())["path"])
+    assert cli(demo, "export", extra=("--out", str(tmp_path / "made"))) == 0
+    bundle = (tmp_path / "made").rename(tmp_path / "moved")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    (member,) = manifest["members"]
+    assert member["kind"] == "masks" and len(member["checkpoints"]) == 2  # 2 folds x 1 seed
+    assert member["rle"] == {"order": "column", "start": 1, "empty": ""}
+    assert member["image_size"] == [SIZE, SIZE] and member["classes"] == ["rle"]
+    decided = json.loads((bundle / "decisions.json").read_text())["decision"]
+    assert decided["kind"] == "mask_threshold"
+    data = tmp_path / "hidden/digits_segmentation"
+    shutil.copytree(demo / "data/digits_segmentation/test", data / "test")
+    for name in ("test.csv", "sample_submission.csv"):
+        shutil.copy(demo / "data/digits_segmentation" / name, data / name)
+    out = tmp_path / "out/submission.csv"
+    argv = ["predict", "--bundle", str(bundle), "--data", str(data), "--out", str(out)]
+    assert main([*argv, "--predictions", str(tmp_path / "out/maps.npy")]) == 0
+    assert out.read_bytes() == submitted.read_bytes()
+    maps = read_maps(tmp_path / "out/maps.npy", pd.read_csv(data / "test.csv", dtype=str)["id"])
+    assert maps.shape == (16, 1, SIZE, SIZE)

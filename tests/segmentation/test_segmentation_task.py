@@ -12,7 +12,7 @@ import torch
 from podium.config import AugmentConfig
 from podium.data.augment import build_train_transform
 from podium.data.tta import get_view, undo_view
-from podium.errors import DataError
+from podium.errors import ArtifactError, DataError
 from podium.mask_store import read_maps, to_size, write_maps
 from podium.mask_units import MaskDataset, resize_masks
 from podium.metrics.segmentation import SEGMENTATION
@@ -104,6 +104,15 @@ def test_decision_fit_cv_is_honest():
     for k in range(3):
         assert fit.summary.fold_params[k] == decision.fit(y[fold != k], prob[fold != k]).tolist()
     assert 0 <= fit.summary.cv_score <= fit.summary.fit_score + 1e-9 <= 1 + 1e-9
+    # the stored per-fold parameters decide the OOF rows again as the CV did (no refit)
+    assert np.array_equal(decision.apply_folds(prob, fold, fit.summary), fit.decided_oof)
+    # the grid is the surface the fit maximises: its maximum is the in-sample score
+    surface = decision.grid(y, prob)
+    assert surface.dice.shape == (len(surface.thresholds), len(surface.min_areas), 12, 1)
+    t, area = fit.summary.params
+    best = surface.mean()[list(surface.thresholds).index(t), list(surface.min_areas).index(area)]
+    assert best == pytest.approx(surface.mean().max()) == pytest.approx(fit.summary.fit_score)
+    assert surface.mean(fold == 0).shape == surface.mean().shape
 
 
 def test_store_is_float16_and_reads_back_in_the_asked_order(tmp_path):
@@ -113,6 +122,9 @@ def test_store_is_float16_and_reads_back_in_the_asked_order(tmp_path):
     back = read_maps(tmp_path / "m.npy", ["c", "a"])
     assert np.allclose(back, maps[[2, 0]], atol=1e-3)
     assert to_size(back[0], (16, 12)).shape == (2, 16, 12)
+    assert np.allclose(read_maps(tmp_path / "m.npy", ["c", "a"], np.array([0, 0])), back)
+    with pytest.raises(ArtifactError, match=r"1 id\(s\) predicted in another fold.*'a'"):
+        read_maps(tmp_path / "m.npy", ["c", "a"], np.array([0, 1]))  # folds.csv redone since
 
 
 def test_several_mask_classes_use_smp_multilabel_mode():

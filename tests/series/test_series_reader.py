@@ -95,3 +95,9 @@ def test_the_cache_key_follows_a_slice_rewritten(tmp_path):
     assert images.shape == (1, 8, 8, N)
     (tmp_path / "s" / "4.dcm").unlink()
     assert cache_key([tmp_path / "s"], (SIZE, SIZE), spec) != before
+
+
+def test_an_empty_series_folder_is_named(tmp_path):
+    (tmp_path / "s").mkdir()
+    with pytest.raises(ImageReadError, match="an empty series folder"):
+        read_image(tmp_path / "s", ReadSpec(depth=4))

@@ -15,6 +15,12 @@ from typing import Any
 import pandas as pd
 
 from podium.artifacts import read_json, write_csv, write_json
+from podium.bundle.masks import (
+    check_mask_units,
+    export_mask_targets,
+    export_mask_units,
+    mask_scores_fresh,
+)
 from podium.config import Config, PathsConfig
 from podium.config.kind import Exports, PredictedBy
 from podium.engine.checkpoint import checkpoint_members, inference_state, save_checkpoint
@@ -67,6 +73,8 @@ def check_member(cfg: Config, top: Config) -> None:
 def _check_units(exp: Experiment, top: Config) -> None:
     """A network's units: test.parquet current with them, and no metadata network."""
     cfg = exp.cfg
+    if exp.task.pixelwise:  # a mask model: its test maps (podium.bundle.masks)
+        return check_mask_units(exp, how(cfg, "infer", top))
     if exp.metadata_layout is not None:
         raise ArtifactError(
             f"{cfg.source}: its network reads competition.metadata, whose categories come from "
@@ -111,6 +119,10 @@ def export_cnn(cfg: Config, bundle: Path, half: bool) -> dict[str, Any]:
     """A CNN (or pseudo-label student) member: its units' inference weights, in the run
     layout `UnitPredictor` reads (so `podium predict` runs the very code `infer` runs)."""
     exp = Experiment(cfg)
+    if exp.task.pixelwise:
+        entry: dict[str, Any] = {"name": cfg.name, "config": inference_config(cfg)}
+        entry |= {"model": cfg.model.name, "folds": cfg.fold_ids(), "seeds": cfg.train.seeds}
+        return export_mask_units(exp, bundle, half, entry | {"tta": cfg.infer.tta, "half": half})
     weights = checkpoint_members(cfg.train.checkpoint, cfg.train.cycles)
     dest = bundle / "runs" / cfg.competition.name / cfg.name
     files = []
@@ -214,6 +226,8 @@ def export_targets(cfg: Config, bundle: Path) -> None:
     """The train targets as written in train.csv, with row numbers for ids: all the task
     needs to rebuild its schema (classes, a regression's range) without train.csv."""
     comp = Experiment(cfg).comp
+    if comp.task.pixelwise:  # the classes are the config's: no masks travel
+        return export_mask_targets(cfg, bundle, TARGETS)
     targets = comp.train[comp.cfg.target_names].reset_index(drop=True)
     frame = pd.concat([pd.DataFrame({comp.cfg.id_column: range(len(targets))}), targets], axis=1)
     write_csv(bundle / TARGETS, frame)
@@ -262,6 +276,8 @@ def _tabular_scores_fresh(exp: Experiment, scores: Path) -> bool:
 
 
 def _oof_scores_fresh(exp: Experiment, scores: Path) -> bool:
+    if exp.task.pixelwise:
+        return mask_scores_fresh(exp, scores)
     return oof_stamp(exp).fresh([exp.run_dir / OOF, scores])
 
 

@@ -97,7 +97,7 @@ def slug(text: str) -> str:
 
 KERNEL_SCRIPT = '''"""podium predict in a Kaggle code competition (internet off): install podium from the
 bundle dataset, predict the hidden test images, write submission.csv (and the test predictions,
-test.parquet) into the working folder.
+{predictions}) into the working folder.
 Written by `podium export`; PODIUM_KAGGLE_INPUT / PODIUM_KAGGLE_WORKING replace /kaggle/input
 and /kaggle/working to rehearse it on another machine."""
 
@@ -125,12 +125,19 @@ subprocess.check_call(
 )
 subprocess.check_call(
     [sys.executable, "-m", "podium", "predict", "--bundle", str(bundle), "--data", str(data),
-     "--out", str(WORKING / "submission.csv"), "--predictions", str(WORKING / "test.parquet")]
+     "--out", str(WORKING / "submission.csv"), "--predictions", str(WORKING / {predictions!r})]
 )
 '''
 
 
-def write_kaggle_files(bundle: Path, competition: str, name: str, sample: str, gpu: bool) -> None:
+def write_kaggle_files(
+    bundle: Path,
+    competition: str,
+    name: str,
+    sample: str,
+    gpu: bool,
+    predictions: str = "test.parquet",
+) -> None:
     """dataset-metadata.json (the bundle as a private dataset) and kernel/ (the notebook that
     predicts from it). The owner is $KAGGLE_USERNAME, else a placeholder to edit."""
     user = os.environ.get("KAGGLE_USERNAME") or "YOUR_KAGGLE_USERNAME"
@@ -161,5 +168,6 @@ def write_kaggle_files(bundle: Path, competition: str, name: str, sample: str, g
         },
     )
     atomic_write_text(
-        kernel / "predict.py", KERNEL_SCRIPT.format(competition=competition, sample=sample)
+        kernel / "predict.py",
+        KERNEL_SCRIPT.format(competition=competition, sample=sample, predictions=predictions),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import shutil
 import tempfile
 import time
 from abc import ABC, abstractmethod
@@ -24,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from podium.artifacts import read_json, write_csv
 from podium.bundle.contents import DECISIONS, TARGETS
 from podium.bundle.manifest import MANIFEST, read_manifest
+from podium.bundle.masks import bundle_mask_config, write_test_maps
 from podium.bundle.metric import bundle_metric
 from podium.bundle.places import check_output, data_root
 from podium.competition import Competition
@@ -64,6 +67,8 @@ def bundle_config(d: dict[str, Any], bundle: Path, data_root: Path, what: str) -
         train_csv=str((bundle / TARGETS).resolve()), solution=None, group_column=None
     )
     d["data"]["cache"] = "memory"  # the bundle may be read-only (a Kaggle dataset)
+    if d["competition"].get("task") == "segmentation":
+        bundle_mask_config(d)
     bundle_metric(d, bundle)  # a plug-in metric: the bundle's copy, its hash checked
     return from_dict(d, source=f"{bundle / MANIFEST} ({what})", base_dir=bundle.resolve())
 
@@ -228,6 +233,17 @@ def decisions(manifest: dict[str, Any], bundle: Path, comp: Competition) -> Deci
     return DecisionSummary.from_json(carried), str(bundle / DECISIONS)
 
 
+def _submit(comp: Competition, tmp: Path, decided: Decisions, out: Path) -> pd.DataFrame:
+    """The submission from the predictions in `tmp`, written to `out` as `podium submit`
+    writes it (the file's layout: long run-length rows where the sample is long)."""
+    sub = build_submission(comp, tmp, decided)
+    validate_submission(comp, sub, "submission")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(out, comp.task.write_layout(sub))
+    validate_submission(comp, read_submission(out, comp), str(out))
+    return sub
+
+
 def predict(bundle: Path, data: Path, out: Path, predictions: Path | None = None) -> Path:
     """Write `out` (the submission) and, when given, `predictions` (test.parquet's schema);
     returns `out`. Errors name the user's `data` folder, never the temporary link to it."""
@@ -259,6 +275,16 @@ def _predict(
     top = bundle_config(manifest["config"], bundle, root, "bundle")
     comp = Experiment(top).comp
     decided = decisions(manifest, bundle, comp)  # before the long part: refused early
+    if comp.task.pixelwise:  # one mask model's test maps, as `podium infer` stores them
+        (entry,) = manifest["members"]
+        t0 = time.time()
+        maps = write_test_maps(bundle_config(entry["config"], bundle, root, "member"), tmp)
+        _submit(comp, tmp, decided, out)
+        if predictions is not None:
+            shutil.copyfile(maps, predictions)
+            shutil.copyfile(maps.with_suffix(".json"), predictions.with_suffix(".json"))
+        _log.info("predict: %s (%d masks) in %.1fs", out, len(comp.test_ids), time.time() - t0)
+        return out
     runs = [
         member_run(m, bundle_config(m["config"], bundle, root, f"member {m['name']}"), bundle)
         for m in manifest["members"]
@@ -282,11 +308,7 @@ def _predict(
     names = [r.name for r in runs]
     combined = combine(manifest, names, tests, comp, bundle)
     write_test(tmp / TEST, comp.task, comp.test_ids, combined)  # what submit reads
-    sub = build_submission(comp, tmp, decided)
-    validate_submission(comp, sub, "submission")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(out, sub)
-    validate_submission(comp, read_submission(out), str(out))
+    sub = _submit(comp, tmp, decided, out)
     if predictions is not None:
         write_test(predictions, comp.task, comp.test_ids, combined)
     _log.info(

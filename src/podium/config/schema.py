@@ -35,6 +35,7 @@ from podium.config.kind import Kind, kind_of
 from podium.config.metric import MetricSpec
 from podium.config.names import check_folder_name
 from podium.config.pseudo import PseudoConfig
+from podium.config.rle_rows import RleRows
 from podium.config.section import Section, StageSection
 from podium.config.slices import SlicesConfig
 from podium.config.tabular import TabularConfig
@@ -106,6 +107,7 @@ class CompetitionConfig(Section):
     rle: str | RleSpec = "column"
     train_masks: str | None = None
     mask_layout: Literal["binary", "index", "per_class"] = "binary"
+    rle_rows: RleRows | None = None  # one run-length row per (image, class): Severstal, Clouds
 
     @field_validator("name")
     @classmethod

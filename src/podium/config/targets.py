@@ -9,7 +9,7 @@ from typing import Any
 
 REGRESSION_ONLY = ("target_columns", "clip")
 ORDINAL_ONLY = ("grades", "ordinal_head")
-SEGMENTATION_ONLY = ("rle", "train_masks", "mask_layout")
+SEGMENTATION_ONLY = ("rle", "train_masks", "mask_layout", "rle_rows")
 
 
 def resolve_targets(competition: Any) -> Any:
@@ -35,6 +35,11 @@ def resolve_targets(competition: Any) -> Any:
         for key in SEGMENTATION_ONLY:
             if key in c.model_fields_set and getattr(c, key) != type(c).model_fields[key].default:
                 raise ValueError(f"{key} is for a segmentation task (task is {c.task!r})")
+    if c.task == "segmentation" and c.rle_rows is not None:
+        if c.train_masks:
+            raise ValueError("rle_rows and train_masks are two sources of masks; keep one")
+        if not c.classes:
+            raise ValueError("rle_rows needs classes: the class values of its rows, in order")
     names = c.target_columns
     if names is not None and (not names or len(set(names)) != len(names) or "" in names):
         raise ValueError(f"target_columns must be distinct and non-empty, got {names}")
@@ -46,4 +51,6 @@ def target_names(competition: Any) -> list[str]:
     c = competition
     if c.task == "segmentation" and c.train_masks:
         return []  # masks are files; the run-length column is sample_submission's alone
+    if c.task == "segmentation" and c.rle_rows is not None and len(c.classes) > 1:
+        return list(c.classes)  # long rows are read as one run-length column per class
     return list(c.target_columns) if c.target_columns else [c.target_column]

@@ -68,13 +68,14 @@ def run(
         task = Experiment(cfg).task
         sample = cfg.competition.sample_submission
         gpu = resolve_device(cfg.train.device).type == "cuda"
-        write_kaggle_files(work, cfg.competition.name, cfg.name, sample, gpu)
+        maps = "test_maps.npy" if task.pixelwise else "test.parquet"
+        write_kaggle_files(work, cfg.competition.name, cfg.name, sample, gpu, maps)
         content: dict[str, Any] = {
             "name": cfg.name,
             "kind": cfg.kind.name,
             "task": task.name,
             "columns": task.columns,
-            "labels": [c.split("_", 1)[1] for c in task.columns],  # what the columns stand for
+            "labels": [c.split("_", 1)[-1] for c in task.columns],  # what the columns stand for
             "config": inference_config(cfg),
             "members": entries,
             "combination": combination,

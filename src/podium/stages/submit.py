@@ -70,8 +70,9 @@ def run(cfg: Config, force: bool = False) -> Path:
     when = now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
     path = Path(cfg.paths.submissions) / f"{comp.cfg.name}-{cfg.name}-cv{cv:.4f}-{when}.csv"
     record.invalidate()  # a run killed after the new file never points at the old one
-    path = write_new(path, lambda tmp: sub.to_csv(tmp, index=False))
-    validate_submission(comp, read_submission(path), str(path))  # what was written, read back
+    written = comp.task.write_layout(sub)  # long run-length rows where the sample is long
+    path = write_new(path, lambda tmp: written.to_csv(tmp, index=False))
+    validate_submission(comp, read_submission(path, comp), str(path))  # what was written, read back
     record.write(path=str(path), cv=cv)
     print(f"submission: {path}  (CV {cv:.4f}, {len(sub)} rows)")
     return path

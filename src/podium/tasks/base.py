@@ -5,6 +5,9 @@ assumes class probabilities.
 
 The core, each hook with who calls it and when:
 
+    read_layout(cfg, table, path,   competition, submission: a table as read, into one row
+      role, root)                   per id (segmentation's long run-length rows); identity
+    write_layout(sub)               submit, predict: a submission into the file's layout
     clean_table(cfg, table, path)   competition: as train.csv (and solution.csv) are read;
                                     the target column(s) normalised, a bad value named
     from_table(cfg, train, ...)     competition: once, the task's schema (classes, grades,
@@ -142,6 +145,24 @@ class Task(ABC):
         return None
 
     # ---- targets ---------------------------------------------------------------------------
+    @classmethod
+    def read_layout(
+        cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path, role: str, root: Path
+    ) -> pd.DataFrame:
+        """`table` (read from `path`: the `train`, `sample`, `solution` or a `submission`
+        table of the competition in folder `root`) as one row per id; every task's tables
+        are already, but segmentation's."""
+        return table
+
+    def write_layout(self, sub: pd.DataFrame) -> pd.DataFrame:
+        """A submission of one row per id in the layout its file is written in."""
+        return sub
+
+    def bind_data(self, root: Path) -> None:
+        """The competition's folder, where the task reads files beside the tables (where
+        train.csv is elsewhere: a bundle's targets.csv); most tasks read none."""
+        return None
+
     @classmethod
     @abstractmethod
     def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:

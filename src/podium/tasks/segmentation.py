@@ -11,7 +11,7 @@ minimum component area (`decisions.mask_area`), fitted CV-honestly on OOF maps; 
 submission codec writes one run-length cell per (image, class) (`segmentation_codec`).
 
 What segmentation does not support yet (ensembles, pseudo-labels, distillation, tabular
-members, tune, export) is refused by `check_config`, naming the key, before anything runs.
+members, tune) is refused by `check_config`, naming the key, before anything runs.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from podium.segmentation.rle import RleConvention, preset
 from podium.tasks.base import Task, TaskDefaults, resolve_metric
 from podium.tasks.decisions.mask_area import MaskThreshold
 from podium.tasks.segmentation_codec import MaskFolds, RleCodec, pixel_log_loss
+from podium.tasks.segmentation_rows import read_long, write_long
 
 # train settings the segmentation loop does not honour yet: key -> is it set?
 _UNSUPPORTED_TRAIN = {
@@ -65,8 +66,13 @@ def convention_of(cfg: CompetitionConfig) -> RleConvention:
 
 
 def data_root(cfg: CompetitionConfig, table_path: Path) -> Path:
-    """The competition's folder, from the path of its train table (root / train_csv)."""
-    return table_path.parents[len(Path(cfg.train_csv).parts) - 1]
+    """The competition's folder, from the path of its train table (root / train_csv); a
+    train table given by its full path (a bundle's targets.csv) gives its own folder, until
+    the competition binds its data folder (`bind_data`)."""
+    depth = len(Path(cfg.train_csv).parts) - 1
+    if Path(cfg.train_csv).is_absolute() or depth >= len(table_path.parents):
+        return table_path.parent
+    return table_path.parents[depth]
 
 
 def image_size(path: Path, image_id: str) -> tuple[int, int]:
@@ -92,7 +98,7 @@ class Segmentation(Task):
     metrics = SEGMENTATION
     defaults = TaskDefaults(metric="dice", loss="bce+dice")
     pixelwise: ClassVar[bool] = True
-    unsupported_stages = ("ensemble", "pseudo", "tune", "export", "lr-find", "--devices")
+    unsupported_stages = ("ensemble", "pseudo", "tune", "lr-find", "--devices")
 
     def __init__(
         self, cfg: CompetitionConfig, source: Path, metric: Metric, classes: tuple[str, ...]
@@ -109,6 +115,21 @@ class Segmentation(Task):
         self._shapes: dict[str, dict[str, tuple[int, int]]] = {}
 
     # ---- tables ------------------------------------------------------------------------------
+    @classmethod
+    def read_layout(
+        cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path, role: str, root: Path
+    ) -> pd.DataFrame:
+        """Long run-length rows (`competition.rle_rows`) as one row per image."""
+        if cfg.rle_rows is None:
+            return table
+        return read_long(cfg, table, path, role, convention_of(cfg), root)
+
+    def bind_data(self, root: Path) -> None:
+        self.root = root  # image sizes and the sample submission are read from here
+
+    def write_layout(self, sub: pd.DataFrame) -> pd.DataFrame:
+        return sub if self.cfg.rle_rows is None else write_long(self.cfg, self.root, sub)
+
     @classmethod
     def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
         column = cfg.target_column
@@ -132,7 +153,7 @@ class Segmentation(Task):
                 f"scores thresholded masks ({', '.join(SEGMENTATION)})"
             )
         classes = tuple(cfg.classes) if cfg.classes else (cfg.target_column,)
-        if not cfg.train_masks and len(classes) != 1:
+        if not cfg.train_masks and cfg.rle_rows is None and len(classes) != 1:
             raise ConfigError(
                 "competition.classes: a run-length column holds one class; several classes "
                 "need mask files (competition.train_masks with mask_layout index or per_class)"
@@ -184,7 +205,10 @@ class Segmentation(Task):
             cfg = self.cfg
             template = cfg.train_images if split == "train" else cfg.test_images
             name = cfg.train_csv if split == "train" else (cfg.test_csv or cfg.sample_submission)
-            table = pd.read_csv(self.root / name, dtype=str, keep_default_na=False)
+            path = self.root / name
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+            role = "train" if split == "train" else None if cfg.test_csv else "sample"
+            table = raw if role is None else self.read_layout(cfg, raw, path, role, self.root)
             out = {}
             for row in table.to_dict("records"):
                 image_id = row[cfg.id_column]
@@ -235,8 +259,8 @@ class Segmentation(Task):
         return np.concatenate(planes, axis=1)
 
     def target_frame(self, table: pd.DataFrame) -> pd.DataFrame:
-        column = self.cfg.target_column
-        frame: pd.DataFrame = table[[column if column in table.columns else self.cfg.id_column]]
+        present = [c for c in self.rle_columns() if c in table.columns]
+        frame: pd.DataFrame = table[present or [self.cfg.id_column]]
         return frame  # mask files: the ids name them
 
     @property

@@ -14,6 +14,8 @@ When each method is called, and by whom:
 - `apply(pred, params)`: inside `fit_cv`, and by `podium.submission` on the test
   predictions with the parameters fitted on every OOF row (read back by `params_from`).
 - `report(summary)`: the printed lines of oof, tabular and ensemble.
+- `apply_folds(pred, fold, summary)`: the OOF rows decided again with the stored per-fold
+  parameters, by the OOF notebooks (the CV's decisions without a refit).
 - `secondary(y, pred, decided)`: extra figures a task reports beside its metric.
 """
 
@@ -98,6 +100,27 @@ class Decision(ABC):
             details=self.details(),
         )
         return DecisionFit(summary, decided)
+
+    def apply_folds(
+        self, pred: np.ndarray, fold: np.ndarray, summary: DecisionSummary
+    ) -> np.ndarray:
+        """The OOF rows decided as the CV decided them: fold k's rows with the parameters
+        fitted without fold k (`summary.fold_params`, read back from scores.json), so an
+        analysis scores the stored decision instead of refitting it."""
+        missing = sorted(set(int(k) for k in np.unique(fold)) - set(summary.fold_params))
+        if missing:
+            raise ArtifactError(f"the {summary.kind} summary has no parameters for folds {missing}")
+        out: np.ndarray | None = None
+        for k, params in summary.fold_params.items():
+            rows = fold == k
+            if not rows.any():
+                continue
+            decided = self.apply(pred[rows], np.asarray(params, dtype=np.float64))
+            if out is None:
+                out = np.empty((len(pred), *decided.shape[1:]), dtype=decided.dtype)
+            out[rows] = decided
+        assert out is not None, "no OOF rows"
+        return out
 
     def params_from(self, summary: DecisionSummary | None, source: str) -> np.ndarray:
         """The parameters fitted on every OOF row, to decide test predictions; a missing or

@@ -11,11 +11,13 @@ pixels of the arrays' size.
 
 The fit is a grid search: for each threshold, every image's components are labelled once
 (OpenCV) with their areas and their overlap with the target, so each minimum area of the
-grid is a sum over the components kept, not a new labelling.
+grid is a sum over the components kept, not a new labelling. `grid` returns that whole
+surface (every pair's Dice at every grid point, `MaskGrid`), which the OOF notebook draws.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -50,6 +52,21 @@ def remove_small(mask: np.ndarray, min_area: float) -> np.ndarray:
     return kept
 
 
+@dataclass(frozen=True)
+class MaskGrid:
+    """The post-processing's search grid scored: `dice[t, a, i, c]` is image i's class c
+    Dice at `thresholds[t]` and `min_areas[a]` (pixels of the maps' size)."""
+
+    thresholds: np.ndarray  # (T,)
+    min_areas: np.ndarray  # (A,)
+    dice: np.ndarray  # (T, A, N, C)
+
+    def mean(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """(T, A) mean Dice over the pairs of `rows` (a mask or indices; every row if None)."""
+        dice = self.dice if rows is None else self.dice[:, :, rows]
+        return np.asarray(dice.reshape(*dice.shape[:2], -1).mean(-1))
+
+
 class MaskThreshold(Decision):
     """Threshold + minimum component area of (N, C, H, W) probability maps."""
 
@@ -58,12 +75,13 @@ class MaskThreshold(Decision):
     def __init__(self, metric: Metric) -> None:
         self.metric = metric
 
-    def fit(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    def grid(self, y: np.ndarray, pred: np.ndarray) -> MaskGrid:
+        """The Dice of every (image, class) pair at every (threshold, minimum area) of the
+        search grid: the surface `fit` maximises (the OOF notebook draws its curves)."""
         n, c, h, w = pred.shape
         areas_grid = np.array([share * h * w for share in AREA_SHARES])
-        best: tuple[float, float, float] | None = None
-        for t in THRESHOLDS:
-            dice = np.zeros((len(areas_grid), n, c))
+        dice = np.zeros((len(THRESHOLDS), len(areas_grid), n, c))
+        for a, t in enumerate(THRESHOLDS):
             for i in range(n):
                 for k in range(c):
                     mask = pred[i, k] >= t
@@ -73,11 +91,17 @@ class MaskThreshold(Decision):
                     p_sum, inter = (kept * areas).sum(1), (kept * hits).sum(1)
                     y_sum = target.sum()
                     denom = p_sum + y_sum
-                    dice[:, i, k] = np.where(denom == 0, 1.0, 2 * inter / np.maximum(denom, 1))
-            means = dice.reshape(len(areas_grid), -1).mean(1)
+                    dice[a, :, i, k] = np.where(denom == 0, 1.0, 2 * inter / np.maximum(denom, 1))
+        return MaskGrid(np.array(THRESHOLDS), areas_grid, dice)
+
+    def fit(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        surface = self.grid(y, pred)
+        best: tuple[float, float, float] | None = None
+        for a, t in enumerate(surface.thresholds):
+            means = surface.dice[a].reshape(len(surface.min_areas), -1).mean(1)
             j = int(np.argmax(means))  # the smallest area among ties
             if best is None or means[j] > best[0] + 1e-12:
-                best = (float(means[j]), float(t), float(areas_grid[j]))
+                best = (float(means[j]), float(t), float(surface.min_areas[j]))
         assert best is not None
         return np.array([best[1], best[2]])
 
