@@ -128,6 +128,22 @@ def atomic_path(path: Path | str, needed: int | None = None) -> Iterator[Path]:
     _landed()
 
 
+@contextmanager
+def atomic_folder(out: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `out`; when the block succeeds it replaces `out`
+    (a folder written whole, as the demo competitions are), and it never outlives the block."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
 def _discard(tmp: str) -> None:
     with suppress(FileNotFoundError):
         os.unlink(tmp)

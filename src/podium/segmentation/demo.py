@@ -18,14 +18,13 @@ them too; the mask must be learnt from the strokes' shape. ~20% of images are em
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from podium.artifacts import atomic_folder
 from podium.segmentation.rle import COLUMN_MAJOR, encode
 
 SIZE = 64
@@ -101,9 +100,7 @@ def write_segmentation_demo(
     if all((out / f).is_file() for f in FILES):
         return out
     rng = np.random.default_rng(SEED)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         rows: dict[str, list[tuple[str, str]]] = {"train": [], "test": []}
         for split, n in (("train", n_train), ("test", n_test)):
             (tmp / split).mkdir()
@@ -121,10 +118,4 @@ def write_segmentation_demo(
             np.random.default_rng(SEED + 1).random(len(test)) < 0.5, "Public", "Private"
         )
         test.assign(Usage=usage).to_csv(tmp / "solution.csv", index=False)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return out

@@ -19,14 +19,13 @@ runs along or against it. Some patients have two studies (group the folds by pat
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from podium.artifacts import atomic_folder
 from podium.series.dicom_writer import new_series_ids, write_slice
 
 SEED = 2026
@@ -120,9 +119,7 @@ def write_series_demo(out: Path, n_train: int = N_TRAIN, n_test: int = N_TEST) -
     if all((out / f).is_file() for f in FILES):
         return out
     rng = np.random.default_rng(SEED)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         tables = {}
         for split, n in (("train", n_train), ("test", n_test)):
             patients = [f"{split}_p{i // 2 if i % 3 == 0 else i:04d}" for i in range(n)]
@@ -141,10 +138,4 @@ def write_series_demo(out: Path, n_train: int = N_TRAIN, n_test: int = N_TEST) -
             np.random.default_rng(SEED + 1).random(len(test)) < 0.5, "Public", "Private"
         )
         test[["id", "label"]].assign(Usage=usage).to_csv(tmp / "solution.csv", index=False)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return out

@@ -66,8 +66,6 @@ alone) and atomic (built in a temp folder, then renamed).
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -76,6 +74,7 @@ import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from podium.artifacts import atomic_folder
 from podium.hard_digits import hard_digits
 from podium.segmentation.demo import write_segmentation_demo
 from podium.series.demo import write_series_demo
@@ -189,9 +188,7 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
         column, placeholder = "tags", "even"
     if task == "ordinal":
         labels, column = ordinal_grades(digits.target), "grade"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         images = (
             hard_digits(digits.data)
             if task == "hard"
@@ -218,11 +215,5 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
         pd.DataFrame({"id": ids[te], column: labels[te], "Usage": usage}).to_csv(
             tmp / "solution.csv", index=False
         )
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     _log.info("wrote demo competition to %s: %d train, %d test images", out, len(tr), len(te))
     return out
