@@ -21,9 +21,10 @@ from podium.bundle.masks import (
     export_mask_units,
     mask_scores_fresh,
 )
+from podium.bundle.unit_weights import copy_unit_weights
 from podium.config import Config, PathsConfig
 from podium.config.kind import Exports, PredictedBy
-from podium.engine.checkpoint import checkpoint_members, inference_state, save_checkpoint
+from podium.engine.checkpoint import checkpoint_members
 from podium.ensemble.inputs import load_inputs
 from podium.ensemble.inputs import stamp as ensemble_stamp
 from podium.errors import ArtifactError
@@ -124,16 +125,7 @@ def export_cnn(cfg: Config, bundle: Path, half: bool) -> dict[str, Any]:
         entry |= {"model": cfg.model.name, "folds": cfg.fold_ids(), "seeds": cfg.train.seeds}
         return export_mask_units(exp, bundle, half, entry | {"tta": cfg.infer.tta, "half": half})
     weights = checkpoint_members(cfg.train.checkpoint, cfg.train.cycles)
-    dest = bundle / "runs" / cfg.competition.name / cfg.name
-    files = []
-    for fold, seed in exp.units():
-        for which in weights:
-            state = inference_state(exp.unit_dir(fold, seed), which)
-            if half:
-                state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-            path = dest / f"fold{fold}" / f"seed{seed}" / f"{which}.pt"
-            save_checkpoint(path, {"model": state})
-            files.append(path.relative_to(bundle).as_posix())
+    files = copy_unit_weights(exp, bundle, weights, half)
     return {
         "name": cfg.name,
         "kind": "cnn",

@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 
 from podium.artifacts import write_csv
+from podium.bundle.unit_weights import copy_unit_weights
 from podium.config import Config
-from podium.engine.checkpoint import inference_state, save_checkpoint
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.mask_store import OOF_MAPS, TEST_MAPS, write_maps
@@ -48,15 +48,7 @@ def mask_scores_fresh(exp: Experiment, scores: Path) -> bool:
 def export_mask_units(exp: Experiment, bundle: Path, half: bool, entry: dict[str, Any]) -> dict:
     """Every unit's best.pt into the run layout `mask_units` reads; the member's entry."""
     cfg = exp.cfg
-    dest = bundle / "runs" / cfg.competition.name / cfg.name
-    files = []
-    for fold, seed in exp.units():
-        state = inference_state(exp.unit_dir(fold, seed), WEIGHTS)
-        if half:
-            state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-        path = dest / f"fold{fold}" / f"seed{seed}" / f"{WEIGHTS}.pt"
-        save_checkpoint(path, {"model": state})
-        files.append(path.relative_to(bundle).as_posix())
+    files = copy_unit_weights(exp, bundle, [WEIGHTS], half)
     rle = cfg.competition.rle
     return {
         **entry,
