@@ -115,6 +115,24 @@ def tiny_task_overrides(tmp_path: Path, task: str) -> list[str]:
     ]
 
 
+def tiny_mask_overrides(tmp: Path, size: int, epochs: int = 1) -> list[str]:
+    """The overrides of a tiny segmentation run under tmp (data, runs and submissions there):
+    the test encoder under a small U-Net decoder, 2 folds, `size` px, seconds on the CPU."""
+    return [
+        f"paths.data={tmp / 'data'}",
+        f"paths.runs={tmp / 'runs'}",
+        f"paths.submissions={tmp / 'subs'}",
+        "model.name=test_convnext",
+        "model.kwargs={decoder_channels: [32, 16, 8, 8, 8]}",
+        "folds.n_splits=2",
+        f"data.image_size=[{size},{size}]",
+        f"train.epochs={epochs}",
+        "train.batch_size=16",
+        "train.progress=false",
+        "infer.batch_size=16",
+    ]
+
+
 def write_toy_config(root: Path, name: str = "toy", **sections) -> Path:
     """`root/<name>.yaml`: a tiny CNN experiment on the toy competition (test_convnext, 1 epoch,
     2 folds, 32 px, CPU), each section updated by `sections` (`competition={"task": ...}`);

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from factories import tiny_mask_overrides
 from podium.config import load_config
 from podium.experiment import Experiment
 from podium.mask_store import OOF_MAPS, read_maps
@@ -82,16 +83,7 @@ def test_oof_segmentation_runs_and_agrees_with_scores(tmp_path, monkeypatch, n_c
     root = tmp_path / "data/digits_segmentation"
     write_segmentation_demo(root, size=SIZE, n_train=40, n_test=8)
     overrides = [
-        f"paths.data={tmp_path / 'data'}",
-        f"paths.runs={tmp_path / 'runs'}",
-        "model.name=test_convnext",
-        "model.kwargs={decoder_channels: [32, 16, 8, 8, 8]}",
-        "folds.n_splits=2",
-        f"data.image_size=[{SIZE},{SIZE}]",
-        "train.epochs=1",
-        "train.batch_size=16",
-        "train.progress=false",
-        "infer.batch_size=16",
+        *tiny_mask_overrides(tmp_path, SIZE),
         "infer.tta=[identity]",
         *(two_classes(root) if n_classes == 2 else []),
     ]

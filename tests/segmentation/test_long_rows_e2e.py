@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from factories import tiny_mask_overrides
 from podium.cli import main
 from podium.segmentation.demo import write_segmentation_demo
 from podium.segmentation.rle import decode, encode
@@ -96,17 +97,7 @@ def cli(tmp: Path, *args: str) -> int:
             *args,
             "-c",
             str(tmp / "steel.yaml"),
-            f"paths.data={tmp / 'data'}",
-            f"paths.runs={tmp / 'runs'}",
-            f"paths.submissions={tmp / 'subs'}",
-            "model.name=test_convnext",
-            "model.kwargs={decoder_channels: [32, 16, 8, 8, 8]}",
-            "folds.n_splits=2",
-            f"data.image_size=[{SIZE},{SIZE}]",
-            "train.epochs=1",
-            "train.batch_size=16",
-            "train.progress=false",
-            "infer.batch_size=16",
+            *tiny_mask_overrides(tmp, SIZE),
             "infer.tta=[identity]",
         ]
     )

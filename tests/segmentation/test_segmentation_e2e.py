@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from factories import tiny_mask_overrides
 from podium.cli import main
 from podium.config import load_config
 from podium.mask_store import OOF_MAPS, TEST_MAPS, read_maps
@@ -31,19 +32,7 @@ SIZE = 32
 
 
 def overrides(tmp: Path) -> list[str]:
-    return [
-        f"paths.data={tmp / 'data'}",
-        f"paths.runs={tmp / 'runs'}",
-        f"paths.submissions={tmp / 'subs'}",
-        "model.name=test_convnext",
-        "model.kwargs={decoder_channels: [32, 16, 8, 8, 8]}",
-        "folds.n_splits=2",
-        f"data.image_size=[{SIZE},{SIZE}]",
-        "train.epochs=2",
-        "train.batch_size=16",
-        "train.progress=false",
-        "infer.batch_size=16",
-    ]
+    return tiny_mask_overrides(tmp, SIZE, epochs=2)
 
 
 @pytest.fixture(scope="module")
