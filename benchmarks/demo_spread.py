@@ -5,8 +5,10 @@ Runs `podium score -c CONFIG folds.seed=S` for each seed into its own runs folde
 work is skipped, so a second call only prints), then for each run reads scores.json (every
 member's CV, the chosen candidate, nested selection, the CV paired comparison) and scores the
 chosen ensemble and the best member by CV against the hidden solution.csv, on the same rows,
-with the same paired comparison (bootstrap interval, McNemar). The README's demo table is
-this script's output.
+with the same paired comparison (bootstrap interval, McNemar). The hard demo's hidden test
+renders each held-out digit four times (`podium.hard_digits`), so its comparison resamples
+digits, not images (a sign-flip test over digits in place of McNemar). The README's demo
+table is this script's output.
 
     python benchmarks/demo_spread.py                      # configs/digits_hard/ensemble.yaml
     python benchmarks/demo_spread.py --seeds 42,7 --runs /tmp/spread train.epochs=2
@@ -31,6 +33,7 @@ from podium.artifacts import read_json, require
 from podium.competition import Competition
 from podium.config import Config, load_config
 from podium.ensemble.significance import PairedComparison, compare
+from podium.hard_digits import rendered_from
 from podium.predictions import read_test
 
 
@@ -86,6 +89,7 @@ def figures(cfg: Config, seed: int, seconds: float | None) -> SeedRun:
     task = comp.task
     chosen_test = read_test(cfg.run_dir / "test.parquet", task, comp.test_ids)
     member_test = read_test(cfg.comp_dir / best / "test.parquet", task, comp.test_ids)
+    digits = np.array([rendered_from(i) for i in comp.test_ids])
     return SeedRun(
         seed=seed,
         seconds=seconds,
@@ -97,7 +101,7 @@ def figures(cfg: Config, seed: int, seconds: float | None) -> SeedRun:
         cv_paired=PairedComparison.from_json(vs) if vs else None,
         best_member_test=float(task.metric(y, member_test)),
         chosen_test=float(task.metric(y, chosen_test)),
-        test_paired=compare(task, y, chosen_test, member_test),
+        test_paired=compare(task, y, chosen_test, member_test, groups=digits),
     )
 
 
@@ -135,9 +139,10 @@ def print_table(runs: list[SeedRun], metric: str) -> None:
     beyond_cv = sum(r.cv_paired is not None and r.cv_paired.gains[metric].significant for r in runs)
     beyond_test = sum(r.test_paired.gains[metric].significant for r in runs)
     p_test = [r.test_paired.mcnemar_p for r in runs]
+    test = "sign-flip over digits" if runs[0].test_paired.groups else "McNemar"
     print(
         f"  gain beyond noise (bootstrap interval clear of zero): CV {beyond_cv}/{len(runs)}, "
-        f"hidden test {beyond_test}/{len(runs)}; hidden-test McNemar p "
+        f"hidden test {beyond_test}/{len(runs)}; hidden-test {test} p "
         + ", ".join("n/a" if p is None else f"{p:.3g}" for p in p_test)
     )
 

@@ -99,3 +99,43 @@ def test_the_per_row_fast_path_matches_rescoring_every_resample():
         np.testing.assert_allclose(
             _bootstrap(fast, y, a, b, 50, seed=0), _bootstrap(slow, y, a, b, 50, seed=0)
         )
+
+
+def test_copies_of_a_row_are_one_unit_of_evidence_with_groups():
+    """Four copies of every row: resampled as rows, a small gain looks four times as sure as
+    it is; resampled by group (the rows a copy shares), the interval and the sign-flip test
+    are those of the rows before copying."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 150)
+    reference = one_hot_ish(np.where(rng.random(150) < 0.85, y, (y + 1) % 3))
+    challenger = one_hot_ish(np.where(rng.random(150) < 0.9, y, (y + 1) % 3))
+    once = compare(THREE, y, challenger, reference, n_boot=2000)
+    copies = np.tile(np.arange(150), 4)
+    as_rows = compare(THREE, y[copies], challenger[copies], reference[copies], n_boot=2000)
+    as_groups = compare(
+        THREE, y[copies], challenger[copies], reference[copies], n_boot=2000, groups=copies
+    )
+    width = {
+        name: r.gains["accuracy"].high - r.gains["accuracy"].low
+        for name, r in (("once", once), ("rows", as_rows), ("groups", as_groups))
+    }
+    assert width["rows"] < 0.6 * width["once"]
+    assert width["groups"] == pytest.approx(width["once"], rel=0.15)
+    assert as_groups.groups == 150 and as_rows.groups is None
+    assert as_groups.mcnemar_p == pytest.approx(once.mcnemar_p, abs=0.03)
+    assert as_rows.mcnemar_p < once.mcnemar_p
+    assert "sign-flip over 150 groups" in as_groups.summary("a", "b")
+    assert PairedComparison.from_json(json.loads(json.dumps(as_groups.to_json()))) == as_groups
+
+
+def test_the_sign_flip_test_is_mcnemar_with_one_row_a_group():
+    from scipy.stats import binomtest
+
+    from podium.ensemble.significance import sign_flip_p
+
+    for fixed, broken in ((10, 0), (12, 5), (3, 3)):
+        exact = binomtest(min(fixed, broken), fixed + broken, 0.5).pvalue
+        assert sign_flip_p(np.array([1] * fixed + [-1] * broken + [0] * 7)) == pytest.approx(
+            exact, abs=0.01
+        )
+    assert sign_flip_p(np.zeros(5)) == 1.0

@@ -51,3 +51,27 @@ def test_deterministic_and_idempotent(demo_data_root, tmp_path, caplog):
     assert "already present" in caplog.text
     assert (out / "train.csv").stat().st_mtime_ns == stamp
     assert [p.name for p in tmp_path.iterdir()] == ["digits"]  # no temp folders left
+
+
+def test_the_hard_demo_renders_each_held_out_digit_four_times(tmp_path):
+    """The hard demo's hidden test: four renderings of each of the 360 held-out digits (ids
+    `<digit>_r<k>`, the same label), rendering 0 the image the training seeds would draw, the
+    others other images; no held-out digit is in train."""
+    from podium.hard_digits import rendered_from
+
+    root = write_demo(tmp_path, "hard")
+    train = pd.read_csv(root / "train.csv", dtype=str)
+    solution = pd.read_csv(root / "solution.csv", dtype=str)
+    sample = pd.read_csv(root / "sample_submission.csv", dtype=str)
+    assert len(train) == 1437 and len(solution) == len(sample) == 1440
+    assert list(sample["id"]) == list(solution["id"])
+    digits = solution["id"].map(rendered_from)
+    assert digits.nunique() == 360 and (digits.value_counts() == 4).all()
+    assert not set(digits) & set(train["id"])
+    assert (solution.groupby(digits)["label"].nunique() == 1).all()
+    first = solution["id"].iloc[0]
+    assert first.endswith("_r0")
+    images = [cv2.imread(str(root / "test" / f"{rendered_from(first)}_r{k}.png")) for k in range(4)]
+    assert all(img.shape == (32, 32, 3) for img in images)
+    assert not any(np.array_equal(images[0], other) for other in images[1:])
+    assert {"Public", "Private"} == set(solution["Usage"])

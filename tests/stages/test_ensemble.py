@@ -45,7 +45,12 @@ class Project:
     """A folder with the demo data, its folds, member configs and synthetic member runs."""
 
     def __init__(
-        self, tmp_path: Path, data_root: Path, demo: str = "digits", meta: dict | None = None
+        self,
+        tmp_path: Path,
+        data_root: Path,
+        demo: str = "digits",
+        meta: dict | None = None,
+        base: Path | None = None,
     ) -> None:
         self.dir = tmp_path
         self.paths = {
@@ -53,7 +58,7 @@ class Project:
             "runs": str(tmp_path / "runs"),
             "submissions": str(tmp_path / "submissions"),
         }
-        self.base = str(ROOT / f"configs/{demo}/base.yaml")
+        self.base = str(base or ROOT / f"configs/{demo}/base.yaml")
         self.meta = {**FAST_META, **(meta or {})}
         cfg = load_config(self.ensemble_yaml([]), [])
         folds_stage.run(cfg)
@@ -271,3 +276,38 @@ def test_a_regression_ensemble_prints_no_mcnemar_count(tmp_path, capsys):
     vs = read_json(cfg.run_dir / "scores.json")["vs_best_member"]
     assert vs["fixed"] is None and vs["mcnemar_p"] is None
     assert "McNemar" not in (cfg.run_dir / "report.md").read_text()
+
+
+def test_a_grouped_competition_compares_groups_not_rows(tmp_path, demo_data_root, capsys):
+    """With `competition.group_column` (a writer's four digits), the gain over the best member
+    is resampled and tested by writer: the report says over how many groups."""
+    digits = demo_data_root / "digits"
+    data = tmp_path / "data" / "digits"
+    data.mkdir(parents=True)
+    for name in ("train", "test", "sample_submission.csv", "solution.csv"):
+        (data / name).symlink_to(digits / name)
+    train = pd.read_csv(digits / "train.csv", dtype=str)
+    train["writer"] = [f"w{i // 4}" for i in range(len(train))]
+    train.to_csv(data / "train.csv", index=False)
+    base = write_yaml(
+        tmp_path / "configs" / "grouped.yaml",
+        {
+            "extends": str(ROOT / "configs/digits/base.yaml"),
+            "competition": {"group_column": "writer"},
+            "folds": {"method": "stratified_group"},
+        },
+    )
+    project = Project(tmp_path, tmp_path / "data", base=base)
+    rng = np.random.default_rng(5)
+    y = project.comp.targets
+    project.member("alpha", noisy_proba(y, 2.0, rng), project.test_proba(rng))
+    project.member("beta", noisy_proba(y, 2.0, rng), project.test_proba(rng))
+
+    cfg = project.config(["alpha", "beta"], select="blend")
+    ensemble.run(cfg)
+
+    vs = read_json(cfg.run_dir / "scores.json")["vs_best_member"]
+    writers = train["writer"].nunique()
+    assert vs["groups"] == writers
+    assert f"sign-flip over {writers} groups" in capsys.readouterr().out
+    assert "paired bootstrap of groups" in (cfg.run_dir / "report.md").read_text()

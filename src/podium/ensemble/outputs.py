@@ -41,7 +41,9 @@ def write_outputs(
             decided_oof(task, y, chosen.oof, fold),
             decided_oof(task, y, best_member.oof, fold),
         )
-        vs_best = compare(task, y, chosen.oof, best_member.oof, decided=decided)
+        group = comp.cfg.group_column  # a patient's rows are one unit of evidence, not many
+        groups = comp.train[group].to_numpy() if group else None
+        vs_best = compare(task, y, chosen.oof, best_member.oof, decided=decided, groups=groups)
     best = best_member.scores
     picked = ", ".join(sorted(set(nested.picked_by_fold.values())))
     notes = [

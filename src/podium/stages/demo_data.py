@@ -49,7 +49,9 @@ of each digit) scores QWK about 0.94 (accuracy 0.78), so the demo is not saturat
 
 `--task hard` writes `data/digits_hard/`: the same labels and split as `digits/`, the images
 rotated, cluttered with a fragment of another digit, partly occluded, coloured and noisy
-(`podium.hard_digits`), so that no member saturates and the ensemble has work to do.
+(`podium.hard_digits`), so that no member saturates and the ensemble has work to do; its
+hidden test renders each of the 360 held-out digits four times (1,440 images, ids
+`img_0042_r0` .. `_r3`), so a one-point gain can be told from noise.
 
 `--task segmentation` writes `data/digits_segmentation/`: 64x64 digit strokes on textured
 backgrounds with distractor shapes, masks as run-length cells (`podium.segmentation.demo`
@@ -75,7 +77,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from podium.artifacts import atomic_folder
-from podium.hard_digits import hard_digits
+from podium.hard_digits import TEST_RENDERINGS, hard_digits
 from podium.segmentation.demo import write_segmentation_demo
 from podium.series.demo import write_series_demo
 
@@ -194,26 +196,38 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
             if task == "hard"
             else [digit_to_rgb(pixels) for pixels in digits.data]
         )
-        for split, rows in (("train", tr), ("test", te)):
-            (tmp / split).mkdir()
-            for i in rows:
-                cv2.imwrite(str(tmp / split / f"{ids[i]}.png"), images[i][..., ::-1])
+        test_images = {ids[i]: images[i] for i in te}
+        if task == "hard":  # several renderings of each held-out digit (podium.hard_digits)
+            test_images = {}
+            for k in range(TEST_RENDERINGS):
+                rendered = hard_digits(digits.data, k)
+                test_images.update({f"{ids[i]}_r{k}": rendered[i] for i in te})
+            te = np.tile(te, TEST_RENDERINGS)
+        test_ids = np.array(list(test_images))
+        (tmp / "train").mkdir()
+        for i in tr:
+            cv2.imwrite(str(tmp / "train" / f"{ids[i]}.png"), images[i][..., ::-1])
+        (tmp / "test").mkdir()
+        for name, image in test_images.items():
+            cv2.imwrite(str(tmp / "test" / f"{name}.png"), image[..., ::-1])
         meta = None
         if task == "metadata":
             meta, labels = metadata_columns(digits.target)
-            pd.DataFrame({"id": ids[te], **{k: v[te] for k, v in meta.items()}}).to_csv(
+            pd.DataFrame({"id": test_ids, **{k: v[te] for k, v in meta.items()}}).to_csv(
                 tmp / "test.csv", index=False
             )
         extra = {k: v[tr] for k, v in meta.items()} if meta else {}
         pd.DataFrame({"id": ids[tr], **extra, column: labels[tr]}).to_csv(
             tmp / "train.csv", index=False
         )
-        pd.DataFrame({"id": ids[te], column: placeholder}).to_csv(
+        pd.DataFrame({"id": test_ids, column: placeholder}).to_csv(
             tmp / "sample_submission.csv", index=False
         )
-        usage = np.where(np.random.default_rng(SEED).random(len(te)) < 0.5, "Public", "Private")
-        pd.DataFrame({"id": ids[te], column: labels[te], "Usage": usage}).to_csv(
+        usage = np.where(
+            np.random.default_rng(SEED).random(len(test_ids)) < 0.5, "Public", "Private"
+        )
+        pd.DataFrame({"id": test_ids, column: labels[te], "Usage": usage}).to_csv(
             tmp / "solution.csv", index=False
         )
-    _log.info("wrote demo competition to %s: %d train, %d test images", out, len(tr), len(te))
+    _log.info("wrote demo competition to %s: %d train, %d test images", out, len(tr), len(test_ids))
     return out
