@@ -115,6 +115,41 @@ def test_decision_fit_cv_is_honest():
     assert surface.mean(fold == 0).shape == surface.mean().shape
 
 
+@pytest.mark.parametrize("metric", ["dice", "iou", "global_dice", "global_iou"])
+def test_the_post_processing_is_fitted_on_the_competitions_metric(metric):
+    """The grid's surface is the metric itself at every point (checked against the metric
+    scoring the applied masks), so a competition scored on IoU or pooled Dice gets the
+    threshold and minimum area that are best for its own metric."""
+    rng = np.random.default_rng(7)
+    y = np.zeros((10, 2, 16, 16), bool)
+    y[::2, 0, 3:11, 3:11] = True
+    y[1::3, 1, 8:14, 2:6] = True
+    prob = np.clip(y * 0.55 + rng.random(y.shape) * 0.5, 0, 1).astype(np.float32)
+    decision = MaskThreshold(SEGMENTATION[metric])
+    grid = decision.grid(y, prob)
+    for t in (0, 6, 12):
+        for a in (0, 3, 6):
+            decided = decision.apply(prob, np.array([grid.thresholds[t], grid.min_areas[a]]))
+            assert grid.mean()[t, a] == pytest.approx(SEGMENTATION[metric].fn(y, decided))
+    fitted = decision.fit_cv(y, prob, np.arange(10) % 2).summary
+    assert fitted.fit_score == pytest.approx(grid.mean().max())
+    assert decision.details()["fitted_on"] == metric
+
+
+def test_a_plugin_mask_metric_is_fitted_on_mean_dice_and_the_report_says_so():
+    from podium.metrics import Metric
+
+    def dice_squared(y, pred):
+        return SEGMENTATION["dice"].fn(y, pred) ** 2
+
+    decision = MaskThreshold(Metric("dice_squared", dice_squared, True, "decisions"))
+    y = np.zeros((4, 1, 8, 8), bool)
+    y[:2, 0, 2:6, 2:6] = True
+    summary = decision.fit_cv(y, y * 0.9 + 0.05, np.arange(4) % 2).summary
+    assert decision.details()["fitted_on"] == "dice"
+    assert "chosen on mean dice); dice_squared CV" in decision.report(summary)[0]
+
+
 def test_store_is_float16_and_reads_back_in_the_asked_order(tmp_path):
     maps = np.random.default_rng(0).random((3, 2, 8, 8)).astype(np.float32)
     write_maps(tmp_path / "m.npy", ["a", "b", "c"], maps, np.array([0, 1, 0]))

@@ -54,24 +54,24 @@ def _pairs(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return inter, np.count_nonzero(yf, axis=-1), np.count_nonzero(pf, axis=-1)
 
 
-def _dice(inter: np.ndarray, y_sum: np.ndarray, p_sum: np.ndarray) -> np.ndarray:
+def dice_of_counts(inter: np.ndarray, y_sum: np.ndarray, p_sum: np.ndarray) -> np.ndarray:
     denom = y_sum + p_sum
     return np.where(denom == 0, 1.0, 2.0 * inter / np.maximum(denom, 1))
 
 
-def _iou(inter: np.ndarray, y_sum: np.ndarray, p_sum: np.ndarray) -> np.ndarray:
+def iou_of_counts(inter: np.ndarray, y_sum: np.ndarray, p_sum: np.ndarray) -> np.ndarray:
     union = y_sum + p_sum - inter
     return np.where(union == 0, 1.0, inter / np.maximum(union, 1))
 
 
 def pair_dice(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """The (N, C) Dice of every (image, class) pair; 1 where both masks are empty."""
-    return _dice(*_pairs(y, pred))
+    return dice_of_counts(*_pairs(y, pred))
 
 
 def pair_iou(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """The (N, C) IoU of every (image, class) pair; 1 where both masks are empty."""
-    return _iou(*_pairs(y, pred))
+    return iou_of_counts(*_pairs(y, pred))
 
 
 def image_dice(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -97,13 +97,13 @@ def mean_iou(y: np.ndarray, pred: np.ndarray) -> float:
 def global_dice(y: np.ndarray, pred: np.ndarray) -> float:
     """Each class's Dice with every image's pixels pooled, averaged over the classes."""
     inter, y_sum, p_sum = _pairs(y, pred)
-    return float(_dice(inter.sum(0), y_sum.sum(0), p_sum.sum(0)).mean())
+    return float(dice_of_counts(inter.sum(0), y_sum.sum(0), p_sum.sum(0)).mean())
 
 
 def global_iou(y: np.ndarray, pred: np.ndarray) -> float:
     """Each class's IoU with every image's pixels pooled, averaged over the classes."""
     inter, y_sum, p_sum = _pairs(y, pred)
-    return float(_iou(inter.sum(0), y_sum.sum(0), p_sum.sum(0)).mean())
+    return float(iou_of_counts(inter.sum(0), y_sum.sum(0), p_sum.sum(0)).mean())
 
 
 SEGMENTATION = registry(
