@@ -120,7 +120,7 @@ class _Resampler:
         sums = np.array([values[m].sum() for m in self.members])
         counts = np.array([len(m) for m in self.members], dtype=np.float64)
         picks = self.rng.integers(0, len(sums), (n_boot, len(sums)))
-        return sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+        return np.asarray(sums[picks].sum(axis=1) / counts[picks].sum(axis=1))
 
 
 def _bootstrap(
