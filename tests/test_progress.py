@@ -53,6 +53,7 @@ def test_a_command_logged_to_a_file_prints_stage_and_unit_lines_without_bars(
     assert "] trained 1/2 units (tiny fold 0 seed 0); under a minute of training left" in out
     assert "] trained 2/2 units (tiny fold 1 seed 0)" in out
     assert "epoch   1/1  loss" in out  # one line per epoch instead of a bar
+    assert "valid accuracy" in out and "  log_loss " in out  # the task's own proper score
     assert re.search(r"^\[\d+:\d\d\] podium submit: finished in \d+:\d\d$", out, re.MULTILINE)
     both = run.stdout + run.stderr
     assert "\r" not in both and "it/s" not in both and "%|" not in both  # no tqdm bar

@@ -226,7 +226,7 @@ def fit(
         if tc.progress:
             _log.info(
                 f"  epoch {epoch + 1:>3}/{tc.epochs}  loss {row['train_loss']:.4f}  "
-                f"valid {metric.name} {score:.4f}  log_loss {row['valid_loss']:.4f}  {row['seconds']:.1f}s"
+                f"valid {metric.name} {score:.4f}  {task.valid_loss.name} {row['valid_loss']:.4f}  {row['seconds']:.1f}s"
                 f"  ({images_seen / loop_seconds:,.0f} img/s)"
             )
         if on_epoch_end is not None:
