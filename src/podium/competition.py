@@ -169,12 +169,12 @@ class Competition:
         return values_fingerprint(*columns)
 
     def images_fingerprint(self, split: str) -> str:
-        """The split's image files (every channel's) by path and content (each file hashed once,
-        then remembered by its stat key: `podium.digests`); computed once per split (every
-        unit's stamp asks for it)."""
+        """The split's image files (every channel's) by path within the competition folder and
+        content (each file hashed once, then remembered by its stat key: `podium.digests`);
+        computed once per split (every unit's stamp asks for it)."""
         if split not in self._images_fingerprints:
             files = (f for p in self.image_paths(split) for f in self.files_of(p))
-            self._images_fingerprints[split] = files_fingerprint(files, self.digests)
+            self._images_fingerprints[split] = files_fingerprint(files, self.digests, self.root)
         return self._images_fingerprints[split]
 
     @cached_property

@@ -69,17 +69,22 @@ def values_fingerprint(*columns: Iterable[Any]) -> str:
     return h.hexdigest()[:DIGEST_CHARS]
 
 
-def files_fingerprint(paths: Iterable[Path], store: Path | None = None) -> str:
+def files_fingerprint(
+    paths: Iterable[Path], store: Path | None = None, root: Path | None = None
+) -> str:
     """Fingerprint of files by path and content (`podium.digests`: each file hashed once,
     then remembered by its stat key in `store`), as the decode cache keys on: an image
-    rewritten in place changes it even with its size and mtime restored. A missing file is a
-    FileNotFoundError naming it."""
+    rewritten in place changes it even with its size and mtime restored. With `root`, a
+    file under it counts by its path relative to it, so a competition folder moved or
+    mounted elsewhere (a Kaggle notebook's /kaggle/input) keeps its fingerprint and finished
+    units are not retrained. A missing file is a FileNotFoundError naming it."""
     files = [Path(p) for p in paths]
     h = hashlib.sha256()
     for p, digest in zip(files, file_digests(files, store), strict=True):
         if digest is None:
             raise FileNotFoundError(f"no such file: {p}")
-        h.update(f"{p}|{digest}\n".encode())
+        name = p.relative_to(root) if root is not None and p.is_relative_to(root) else p
+        h.update(f"{name}|{digest}\n".encode())
     return h.hexdigest()[:DIGEST_CHARS]
 
 

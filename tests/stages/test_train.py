@@ -66,6 +66,20 @@ def test_end_to_end_folds_then_train(tiny_config, caplog):
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
 
+def test_a_moved_competition_folder_keeps_its_finished_units(trained_copy, tmp_path, caplog):
+    """The images count by their path within the competition folder: the data moved or
+    mounted elsewhere (a Kaggle notebook's /kaggle/input) is the same data, nothing retrains."""
+    import shutil
+
+    moved = tmp_path / "elsewhere" / "data"
+    shutil.copytree(Path(trained_copy.cfg.paths.data), moved)
+    cfg = trained_copy.cfg
+    cfg = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"data": str(moved)})})
+    with caplog.at_level(logging.INFO, logger="podium"):
+        assert train_stage.run(Experiment(cfg)) == {}
+    assert caplog.text.count("done, skipped") == 2
+
+
 def test_changed_folds_are_refused(trained_copy):
     cfg = trained_copy.cfg
     folds_stage.run(
