@@ -43,6 +43,8 @@ def resolve_targets(competition: Any) -> Any:
         if not c.classes:
             raise ValueError("rle_rows needs classes: the class values of its rows, in order")
     check_targets(c.targets, c.task)
+    if c.task == "multitarget" and "submission_format" not in c.model_fields_set:
+        c.__dict__["submission_format"] = "proba"  # probabilities; not setattr (revalidates)
     names = c.target_columns
     if names is not None and (not names or len(set(names)) != len(names) or "" in names):
         raise ValueError(f"target_columns must be distinct and non-empty, got {names}")

@@ -129,7 +129,7 @@ class Multitarget(Task):
                 "class weights are each target's `weights` (competition.targets.<t>.weights)",
             ),
             "competition.submission_format": (
-                "submission_format" in comp.model_fields_set and comp.submission_format != "proba",
+                comp.submission_format != "proba",
                 "a multitarget submission holds probabilities; set it to proba or leave it out",
             ),
         }
