@@ -67,7 +67,9 @@ def test_a_target_without_labels_in_the_rows_is_left_out():
 def test_blocks_are_renormalised_and_clipped():
     pred = PRED.copy()
     pred[:, :2] *= 3  # not summing to one: divided by the sum
-    assert multitarget_log_loss(Y, pred, HEADS) == pytest.approx(multitarget_log_loss(Y, PRED, HEADS))
+    assert multitarget_log_loss(Y, pred, HEADS) == pytest.approx(
+        multitarget_log_loss(Y, PRED, HEADS)
+    )
     zero = PRED.copy()
     zero[0, :2] = [0.0, 1.0]  # the true class at 0: clipped, finite
     assert np.isfinite(multitarget_log_loss(Y, zero, HEADS))

@@ -35,18 +35,22 @@ SERIES_TINY = [
     "train.batch_size=4",
     "infer.batch_size=4",
 ]
-KAGGLE_METRIC = '''
+KAGGLE_METRIC = """
 import numpy as np
 from sklearn.metrics import log_loss
 
 def score(solution, submission, row_id_column_name):
     parity = (solution["parity"] == "odd").astype(int)
     return float(log_loss(parity, submission["parity_odd"], labels=[0, 1]))
-'''
+"""
 
 
 def paths(tmp: Path) -> list[str]:
-    return [f"paths.data={tmp / 'data'}", f"paths.runs={tmp / 'runs'}", f"paths.submissions={tmp / 'subs'}"]
+    return [
+        f"paths.data={tmp / 'data'}",
+        f"paths.runs={tmp / 'runs'}",
+        f"paths.submissions={tmp / 'subs'}",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +80,11 @@ def test_digits_with_two_targets_end_to_end(digits, capsys):
     assert scores["metric"] == "weighted_log_loss" and 0 < scores["cv"] < 1.5
     oof = pd.read_parquet(cfg.run_dir / "oof.parquet")
     assert [c for c in oof.columns if c.startswith(("parity", "mod3"))] == [
-        "parity_even", "parity_odd", "mod3_0", "mod3_1", "mod3_2"
+        "parity_even",
+        "parity_odd",
+        "mod3_0",
+        "mod3_1",
+        "mod3_2",
     ]
     assert (oof["target_mod3"] == "").any()  # missing labels kept as written
     data = digits / "data/digits_multitarget"

@@ -88,14 +88,19 @@ def test_targets_are_encoded_with_missing_labels_and_numbers_written_as_floats(t
 
 def test_a_value_outside_the_classes_names_the_file_line_and_column(tmp_path):
     write(tmp_path, kidney=["healthy"] * 5 + ["medium"] + ["low"] * 6)
-    with pytest.raises(DataError, match=r"train\.csv: line 7 \(id 's05'\), column 'kidney' has 'medium'"):
+    with pytest.raises(
+        DataError, match=r"train\.csv: line 7 \(id 's05'\), column 'kidney' has 'medium'"
+    ):
         _ = Competition.from_config(config(tmp_path)).targets
 
 
 @pytest.mark.parametrize(
     ("targets", "match"),
     [
-        ({"bowel": {"kind": "binary", "weights": [1, 2, 3], "classes": ["a", "b"]}}, "weights has 3"),
+        (
+            {"bowel": {"kind": "binary", "weights": [1, 2, 3], "classes": ["a", "b"]}},
+            "weights has 3",
+        ),
         ({"bowel": {"kind": "binary", "classes": ["a", "b", "c"]}}, "two classes"),
         ({"bowel": {"kind": "multiclass", "weights": [1, -1], "classes": ["a", "b"]}}, "positive"),
         ({}, "needs `targets:`"),
@@ -165,8 +170,13 @@ def test_the_submission_codec_maps_columns_both_ways(tmp_path):
 
 def test_an_explicit_column_map_and_bad_columns(tmp_path):
     write(tmp_path)
-    targets = TARGETS | {"spine": {"kind": "ordinal", "classes": [0, 1, 2],
-                                   "columns": {"0": "normal", "1": "moderate", "2": "severe"}}}
+    targets = TARGETS | {
+        "spine": {
+            "kind": "ordinal",
+            "classes": [0, 1, 2],
+            "columns": {"0": "normal", "1": "moderate", "2": "severe"},
+        }
+    }
     task = Competition.from_config(config(tmp_path, targets=targets)).task
     columns = [*SAMPLE[:5], "normal", "moderate", "severe"]
     assert map_columns(task.targets, columns, "s")["severe"] == 7

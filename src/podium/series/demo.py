@@ -182,6 +182,4 @@ def _write_multitarget_tables(tmp: Path, train: pd.DataFrame, test: pd.DataFrame
     sample = test[["id"]].assign(finding=0.5, bucket_none=0.4, bucket_low=0.3, bucket_high=0.3)
     sample.to_csv(tmp / "sample_submission.csv", index=False)
     usage = np.where(np.random.default_rng(SEED + 1).random(len(test)) < 0.5, "Public", "Private")
-    test[["id", "finding", "bucket"]].assign(Usage=usage).to_csv(
-        tmp / "solution.csv", index=False
-    )
+    test[["id", "finding", "bucket"]].assign(Usage=usage).to_csv(tmp / "solution.csv", index=False)

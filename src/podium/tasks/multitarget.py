@@ -98,13 +98,14 @@ class Multitarget(Task):
     @classmethod
     def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
         names = list(cfg.targets or {})
-        return table.assign(
+        cleaned: pd.DataFrame = table.assign(
             **{
                 n: table[n].astype(str).str.strip().where(~missing(table[n]), "")
                 for n in names
                 if n in table.columns
             }
         )
+        return cleaned
 
     @classmethod
     def from_table(
@@ -147,7 +148,10 @@ class Multitarget(Task):
         return encode_targets(self.targets, table, path, self.cfg.id_column)
 
     def target_frame(self, table: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({f"target_{t.name}": table[t.name].to_numpy() for t in self.targets})
+        frame: pd.DataFrame = pd.DataFrame(
+            {f"target_{t.name}": table[t.name].to_numpy() for t in self.targets}
+        )
+        return frame
 
     def solution_columns(self, y: np.ndarray) -> dict[str, Any]:
         return decode_targets(self.targets, y)

@@ -11,6 +11,7 @@ an integer column with missing cells as floats).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,10 +118,8 @@ def _class_index(target: Target, values: pd.Series) -> dict[str, int]:
     index = {c: i for i, c in enumerate(target.classes)}
     numeric: dict[float, int] = {}
     for c, i in index.items():
-        try:
+        with contextlib.suppress(ValueError):
             numeric.setdefault(float(c), i)
-        except ValueError:
-            pass
     out = {}
     for v in values.unique():
         if v in index:
