@@ -216,3 +216,36 @@ def test_folds_keep_a_patient_together_and_balance_every_class(tmp_path):
     by_patient = folds.assign(p=comp.train["patient"]).groupby("p")["fold"].nunique()
     assert (by_patient == 1).all() and set(folds["fold"]) == {0, 1}
     assert not math.isnan(comp.task.metric(comp.targets, np.full((40, 8), 0.4)))
+
+
+def write_rsna_2023_layout(root: Path, rows: list[dict]) -> Path:
+    comp = root / "mt"
+    (comp / "train").mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(comp / "train.csv", index=False)
+    columns = ["bowel_healthy", "bowel_injury", "kidney_healthy", "kidney_low", "kidney_high"]
+    pd.DataFrame({"id": ["t0"], **{c: 0.5 for c in columns}}).to_csv(
+        comp / "sample_submission.csv", index=False
+    )
+    return comp
+
+
+RSNA = {k: TARGETS[k] for k in ("bowel", "kidney")}
+ROW = {"bowel_healthy": 1, "bowel_injury": 0, "kidney_healthy": 0, "kidney_low": 0}
+
+
+def test_targets_written_as_one_column_per_class_rsna_2023(tmp_path):
+    rows = [
+        {"id": "a", "patient": "p0", **ROW, "kidney_high": 1, "any_injury": 1},
+        {"id": "b", "patient": "p1", **ROW, "kidney_healthy": 1, "kidney_high": 0, "any_injury": 0},
+        {"id": "c", "patient": "p2", **ROW, "kidney_high": 0, "any_injury": 0},  # kidney: none
+    ]
+    write_rsna_2023_layout(tmp_path, rows)
+    comp = Competition.from_config(config(tmp_path, targets=RSNA))
+    assert comp.targets.tolist() == [[0, 2], [0, 0], [0, -1]]
+
+
+def test_two_classes_set_in_one_row_names_the_line(tmp_path):
+    rows = [{"id": "a", "patient": "p0", **ROW, "bowel_injury": 1, "kidney_high": 1}]
+    write_rsna_2023_layout(tmp_path, rows)
+    with pytest.raises(DataError, match=r"line 2 has 1 in several class columns of target 'bowel'"):
+        _ = Competition.from_config(config(tmp_path, targets=RSNA)).targets

@@ -45,6 +45,7 @@ from podium.tasks.multitarget_schema import (
     Target,
     decode_targets,
     encode_targets,
+    labels_from_one_hot,
     missing,
     one_hot,
     read_targets,
@@ -94,6 +95,16 @@ class Multitarget(Task):
         self._valid_loss = unweighted
         self.submission = MultitargetSubmission(targets)
         self.folds = TargetFolds(targets, source)
+
+    @classmethod
+    def read_layout(
+        cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path, role: str, root: Path
+    ) -> pd.DataFrame:
+        """train.csv and solution.csv may give a target as one 0/1 column per class (RSNA
+        2023's layout): its label column is made from them (`labels_from_one_hot`)."""
+        if role in ("train", "solution"):
+            return labels_from_one_hot(cfg, table, path)
+        return table
 
     @classmethod
     def clean_table(cls, cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:

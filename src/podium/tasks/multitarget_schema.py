@@ -5,6 +5,10 @@ indices, -1 where a label is missing (an empty cell or 'nan': RSNA 2024 leaves s
 unlabelled). A value that is not one of the target's classes is a DataError naming the file,
 the line, the id and the column.
 
+A target may also be written as one 0/1 column per class (RSNA 2023's train.csv:
+`bowel_healthy, bowel_injury, ...`; `labels_from_one_hot`, the task's `read_layout`): its
+label column is made from them where the config gives its classes.
+
 A value matches a class as written, or as the same number ('1.0' is class '1': pandas writes
 an integer column with missing cells as floats).
 """
@@ -179,3 +183,40 @@ def one_hot(targets: list[Target], y: np.ndarray) -> np.ndarray:
         rows = np.flatnonzero(y[:, j] >= 0)
         out[rows, target.offset + y[rows, j]] = 1.0
     return out
+
+
+def labels_from_one_hot(cfg: CompetitionConfig, table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """`table` with a label column for each target written as one 0/1 column per class
+    (RSNA 2023's train.csv: `bowel_healthy, bowel_injury, ...`), where the target's own column
+    is absent and its config gives its classes: the class whose column holds 1, empty where
+    none does (a missing label). Two 1s in a row, or a value other than 0/1, is a DataError
+    naming the line and the column."""
+    out = {}
+    for name, spec in (cfg.targets or {}).items():
+        if name in table.columns or spec.classes is None:
+            continue
+        columns = {c: f"{name}_{c}" for c in spec.classes} | dict(spec.columns or {})
+        if not all(columns[c] in table.columns for c in spec.classes):
+            continue
+        hot = np.zeros((len(table), len(spec.classes)), np.int64)
+        for k, cls in enumerate(spec.classes):
+            text = table[columns[cls]].astype(str).str.strip()
+            number = pd.to_numeric(text.where(text != "", "0"), errors="coerce")
+            bad = ~number.isin([0, 1]).to_numpy()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"{path}: line {i + 2}, column {columns[cls]!r} has {text.iloc[i]!r}, not "
+                    f"0 or 1 (one column per class of target {name!r})"
+                )
+            hot[:, k] = number.to_numpy(np.int64)
+        several = hot.sum(axis=1) > 1
+        if several.any():
+            i = int(np.flatnonzero(several)[0])
+            raise DataError(
+                f"{path}: line {i + 2} has 1 in several class columns of target {name!r} "
+                f"({[columns[c] for c in spec.classes]}); one class per row"
+            )
+        labels = np.array(spec.classes, dtype=object)[hot.argmax(axis=1)]
+        out[name] = np.where(hot.sum(axis=1) == 1, labels, "")
+    return table.assign(**out) if out else table
