@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
             "metadata",
             "segmentation",
             "series",
+            "multitarget",
+            "series_multitarget",
         ],
         default="multiclass",
         help="multiclass: DATA/digits (the label); hard: DATA/digits_hard (rotated, cluttered, "
@@ -66,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         "DATA/digits_regression (a noisy numeric value); multilabel: DATA/digits_multilabel (space-separated tags); ordinal: "
         "DATA/digits_ordinal (grades 0-4); metadata: DATA/digits_metadata (a label that needs "
         "tabular metadata); segmentation: DATA/digits_segmentation (digit masks as run-lengths); series: "
-        "DATA/digits_series (DICOM series, one label per study)",
+        "DATA/digits_series (DICOM series, one label per study); multitarget: "
+        "DATA/digits_multitarget (two targets: parity and the digit mod 3); series_multitarget: "
+        "DATA/digits_series_multitarget (two targets per study)",
     )
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)

@@ -33,6 +33,7 @@ from podium.config.inputs import (
 )
 from podium.config.kind import Kind, kind_of
 from podium.config.metric import MetricSpec
+from podium.config.multitarget import TargetSpec
 from podium.config.names import check_folder_name
 from podium.config.pseudo import PseudoConfig
 from podium.config.rle_rows import RleRows
@@ -87,9 +88,9 @@ class CompetitionConfig(Section):
     group_column: str | None = None
     train_images: str = "train/{id}.png"
     test_images: str = "test/{id}.png"
-    task: Literal["multiclass", "binary", "regression", "multilabel", "ordinal", "segmentation"] = (
-        "multiclass"
-    )
+    task: Literal[
+        "multiclass", "binary", "regression", "multilabel", "ordinal", "segmentation", "multitarget"
+    ] = "multiclass"
     classes: list[str] | None = None  # default: sorted unique labels of train.csv
     # a built-in metric's name, or a plug-in (`MetricSpec`); none: the task's default
     metric: str | MetricSpec | None = None
@@ -108,6 +109,8 @@ class CompetitionConfig(Section):
     train_masks: str | None = None
     mask_layout: Literal["binary", "index", "per_class"] = "binary"
     rle_rows: RleRows | None = None  # one run-length row per (image, class): Severstal, Clouds
+    # multitarget (podium.config.multitarget): several target columns of mixed kinds
+    targets: dict[str, TargetSpec] | None = None
 
     @field_validator("name")
     @classmethod

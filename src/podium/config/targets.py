@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from podium.config.multitarget import check_targets
+
 REGRESSION_ONLY = ("target_columns", "clip")
 ORDINAL_ONLY = ("grades", "ordinal_head")
 SEGMENTATION_ONLY = ("rle", "train_masks", "mask_layout", "rle_rows")
@@ -40,6 +42,9 @@ def resolve_targets(competition: Any) -> Any:
             raise ValueError("rle_rows and train_masks are two sources of masks; keep one")
         if not c.classes:
             raise ValueError("rle_rows needs classes: the class values of its rows, in order")
+    check_targets(c.targets, c.task)
+    if c.task == "multitarget" and "submission_format" not in c.model_fields_set:
+        c.__dict__["submission_format"] = "proba"  # probabilities; not setattr (revalidates)
     names = c.target_columns
     if names is not None and (not names or len(set(names)) != len(names) or "" in names):
         raise ValueError(f"target_columns must be distinct and non-empty, got {names}")
@@ -49,6 +54,8 @@ def resolve_targets(competition: Any) -> Any:
 def target_names(competition: Any) -> list[str]:
     """The target column(s) of train.csv: `target_columns`, else `[target_column]`."""
     c = competition
+    if c.task == "multitarget" and c.targets:
+        return list(c.targets)  # one column per target, in the config's order
     if c.task == "segmentation" and c.train_masks:
         return []  # masks are files; the run-length column is sample_submission's alone
     if c.task == "segmentation" and c.rle_rows is not None and len(c.classes) > 1:

@@ -15,6 +15,16 @@ digits flashed in a single slice (as bright as the finding: the label asks for p
 which a slice seen alone cannot tell) and a ring running through several slices (a shape, not
 a digit). The slices lie along a random tilted normal with a random origin; InstanceNumber
 runs along or against it. Some patients have two studies (group the folds by patient_id).
+
+`multitarget=True` (`podium demo-data --task series_multitarget`, `data/digits_series_multitarget/`)
+draws the same kind of studies with two targets per study (`competition.task: multitarget`):
+
+    train.csv             id,patient_id,finding,bucket
+                          finding: 0/1 as above; bucket: none (no finding), low (its digit
+                          is 0-4) or high (5-9); about 10% of bucket cells left empty (missing
+                          labels, as RSNA 2024 has)
+    sample_submission.csv id,finding,bucket_none,bucket_low,bucket_high  (probabilities)
+    solution.csv          id,finding,bucket,Usage  (every label present)
 """
 
 from __future__ import annotations
@@ -38,17 +48,19 @@ FILES = ("train.csv", "test.csv", "sample_submission.csv", "solution.csv")
 _FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX)
 
 
-def _digit_layer(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A (size, size) float {0, 1} layer holding one digit's strokes at a random place."""
+def _digit_layer(rng: np.random.Generator, size: int) -> tuple[np.ndarray, int]:
+    """A (size, size) float {0, 1} layer holding one digit's strokes at a random place, and
+    the digit."""
     layer = np.zeros((size, size), np.uint8)
     font = _FONTS[int(rng.integers(len(_FONTS)))]
     scale, thickness = rng.uniform(0.8, 1.2) * size / 40, int(rng.integers(2, 4))
-    text = str(int(rng.integers(10)))
+    digit = int(rng.integers(10))
+    text = str(digit)
     (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
     x = int(rng.integers(1, max(2, size - w - 1)))
     y = int(rng.integers(h + 1, max(h + 2, size - 1)))
     cv2.putText(layer, text, (x, y), font, scale, 1, thickness, cv2.LINE_AA)
-    return layer.astype(np.float32)
+    return layer.astype(np.float32), digit
 
 
 def _ring_layer(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -64,8 +76,9 @@ def _span(rng: np.random.Generator, n: int, lo: int, hi: int) -> slice:
     return slice(start, start + length)
 
 
-def make_study(rng: np.random.Generator, finding: bool) -> np.ndarray:
-    """One study's volume (S, H, W) in HU (see the module docstring)."""
+def make_study(rng: np.random.Generator, finding: bool) -> tuple[np.ndarray, int | None]:
+    """One study's volume (S, H, W) in HU (see the module docstring) and its finding's digit
+    (None without a finding)."""
     n, size = int(rng.integers(SLICES[0], SLICES[1] + 1)), int(rng.integers(SIZES[0], SIZES[1] + 1))
     coarse = rng.normal(0, 1, (max(2, n // 4), 4, 4)).astype(np.float32)
     smooth = cv2.resize(
@@ -78,10 +91,12 @@ def make_study(rng: np.random.Generator, finding: bool) -> np.ndarray:
     ring, span = _ring_layer(rng, size), _span(rng, n, 3, 8)
     hu[span] += np.float32(FINDING_HU) * ring
     for _ in range(int(rng.integers(1, 3))):
-        hu[int(rng.integers(n))] += FINDING_HU * _digit_layer(rng, size)
+        hu[int(rng.integers(n))] += FINDING_HU * _digit_layer(rng, size)[0]
+    digit = None
     if finding:
-        hu[_span(rng, n, 4, 7)] += FINDING_HU * _digit_layer(rng, size)
-    return hu
+        layer, digit = _digit_layer(rng, size)
+        hu[_span(rng, n, 4, 7)] += FINDING_HU * layer
+    return hu, digit
 
 
 def _tilted_axes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -113,9 +128,20 @@ def write_study(folder: Path, hu: np.ndarray, patient: str, rng: np.random.Gener
         )
 
 
-def write_series_demo(out: Path, n_train: int = N_TRAIN, n_test: int = N_TEST) -> Path:
-    """The demo under `out` (see the module docstring); idempotent (a complete folder is left
-    alone) and atomic (built in a temporary folder, then renamed). Tests draw a smaller one."""
+MISSING_BUCKET = 0.1  # share of the multitarget demo's train bucket labels left empty
+
+
+def bucket_of(digit: int | None) -> str:
+    """The multitarget demo's 3-class target: none, low (0-4) or high (5-9)."""
+    return "none" if digit is None else ("low" if digit < 5 else "high")
+
+
+def write_series_demo(
+    out: Path, n_train: int = N_TRAIN, n_test: int = N_TEST, multitarget: bool = False
+) -> Path:
+    """The demo under `out` (see the module docstring; `multitarget`: two targets per study);
+    idempotent (a complete folder is left alone) and atomic (built in a temporary folder,
+    then renamed). Tests draw a smaller one."""
     if all((out / f).is_file() for f in FILES):
         return out
     rng = np.random.default_rng(SEED)
@@ -125,11 +151,18 @@ def write_series_demo(out: Path, n_train: int = N_TRAIN, n_test: int = N_TEST) -
             patients = [f"{split}_p{i // 2 if i % 3 == 0 else i:04d}" for i in range(n)]
             labels = (rng.random(n) < FINDING_SHARE).astype(int)
             ids = [f"{split}_{i:04d}" for i in range(n)]
+            buckets = []
             for study, patient, label in zip(ids, patients, labels, strict=True):
-                write_study(
-                    tmp / f"{split}_images" / study, make_study(rng, bool(label)), patient, rng
-                )
+                hu, digit = make_study(rng, bool(label))
+                buckets.append(bucket_of(digit))
+                write_study(tmp / f"{split}_images" / study, hu, patient, rng)
             tables[split] = pd.DataFrame({"id": ids, "patient_id": patients, "label": labels})
+            if multitarget:
+                tables[split] = tables[split].rename(columns={"label": "finding"})
+                tables[split]["bucket"] = buckets
+        if multitarget:
+            _write_multitarget_tables(tmp, tables["train"], tables["test"])
+            return out
         tables["train"].to_csv(tmp / "train.csv", index=False)
         test = tables["test"]
         test[["id", "patient_id"]].to_csv(tmp / "test.csv", index=False)
@@ -139,3 +172,14 @@ def write_series_demo(out: Path, n_train: int = N_TRAIN, n_test: int = N_TEST) -
         )
         test[["id", "label"]].assign(Usage=usage).to_csv(tmp / "solution.csv", index=False)
     return out
+
+
+def _write_multitarget_tables(tmp: Path, train: pd.DataFrame, test: pd.DataFrame) -> None:
+    """The multitarget demo's tables (see the module docstring)."""
+    gone = np.random.default_rng(SEED + 2).random(len(train)) < MISSING_BUCKET
+    train.assign(bucket=train["bucket"].where(~gone, "")).to_csv(tmp / "train.csv", index=False)
+    test[["id", "patient_id"]].to_csv(tmp / "test.csv", index=False)
+    sample = test[["id"]].assign(finding=0.5, bucket_none=0.4, bucket_low=0.3, bucket_high=0.3)
+    sample.to_csv(tmp / "sample_submission.csv", index=False)
+    usage = np.where(np.random.default_rng(SEED + 1).random(len(test)) < 0.5, "Public", "Private")
+    test[["id", "finding", "bucket"]].assign(Usage=usage).to_csv(tmp / "solution.csv", index=False)

@@ -61,6 +61,18 @@ draws it; its docstring gives the layout).
 DICOM series (one folder per study), a binary study-level label (a digit that persists over
 several slices); `podium.series.demo` draws it and its docstring gives the layout.
 
+`--task multitarget` writes `data/digits_multitarget/` (`competition.task: multitarget`), the
+same images with two targets per image:
+
+    train.csv             id,parity,mod3      parity: even / odd; mod3: the digit mod 3 (0, 1,
+                                              2), about 10% of its cells empty (missing labels)
+    sample_submission.csv id,parity_even,parity_odd,mod3_0,mod3_1,mod3_2   (probabilities)
+    solution.csv          id,parity,mod3,Usage
+
+`--task series_multitarget` writes `data/digits_series_multitarget/`: the series demo with
+two targets per study (a finding, 0/1, and its digit's bucket: none, low or high; see
+`podium.series.demo`).
+
 Stratified 80/20 split with a fixed seed; writing is idempotent (a complete folder is left
 alone) and atomic (built in a temp folder, then renamed).
 """
@@ -120,7 +132,17 @@ DEMO_FOLDERS = {
     "hard": "digits_hard",
     "segmentation": "digits_segmentation",
     "series": "digits_series",
+    "multitarget": "digits_multitarget",
+    "series_multitarget": "digits_series_multitarget",
 }
+MISSING_MOD3 = 0.1  # share of the multitarget demo's train mod3 labels left empty
+
+
+def multitarget_columns(digit: np.ndarray) -> dict[str, np.ndarray]:
+    """The multitarget demo's two target columns, as written (see the module docstring)."""
+    gone = np.random.default_rng(SEED + 3).random(len(digit)) < MISSING_MOD3
+    parity = np.where(digit % 2 == 0, "even", "odd").astype(object)
+    return {"parity": parity, "mod3": np.where(gone, "", (digit % 3).astype(str)).astype(object)}
 
 
 def multilabel_tags(digit: np.ndarray, pixels: np.ndarray, seed: int = SEED) -> np.ndarray:
@@ -168,8 +190,8 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
         write_segmentation_demo(out)
         _log.info("segmentation demo competition in %s", out)
         return out
-    if task == "series":
-        write_series_demo(out)
+    if task in ("series", "series_multitarget"):
+        write_series_demo(out, multitarget=task == "series_multitarget")
         _log.info("series demo competition in %s", out)
         return out
     if all((out / f).is_file() for f in FILES):
@@ -217,6 +239,9 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
                 tmp / "test.csv", index=False
             )
         extra = {k: v[tr] for k, v in meta.items()} if meta else {}
+        if task == "multitarget":
+            _write_multitarget_tables(tmp, ids, digits.target, tr, te)
+            return out
         pd.DataFrame({"id": ids[tr], **extra, column: labels[tr]}).to_csv(
             tmp / "train.csv", index=False
         )
@@ -231,3 +256,18 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
         )
     _log.info("wrote demo competition to %s: %d train, %d test images", out, len(tr), len(test_ids))
     return out
+
+
+def _write_multitarget_tables(
+    tmp: Path, ids: np.ndarray, digit: np.ndarray, tr: np.ndarray, te: np.ndarray
+) -> None:
+    """The multitarget demo's tables: train (some mod3 cells empty), sample, solution."""
+    columns = multitarget_columns(digit)
+    pd.DataFrame({"id": ids[tr], **{k: v[tr] for k, v in columns.items()}}).to_csv(
+        tmp / "train.csv", index=False
+    )
+    probs = {"parity_even": 0.5, "parity_odd": 0.5, "mod3_0": 0.4, "mod3_1": 0.3, "mod3_2": 0.3}
+    pd.DataFrame({"id": ids[te], **probs}).to_csv(tmp / "sample_submission.csv", index=False)
+    full = {"parity": columns["parity"][te], "mod3": (digit[te] % 3).astype(str)}
+    usage = np.where(np.random.default_rng(SEED).random(len(te)) < 0.5, "Public", "Private")
+    pd.DataFrame({"id": ids[te], **full, "Usage": usage}).to_csv(tmp / "solution.csv", index=False)

@@ -17,6 +17,7 @@ from podium.tasks.classification import Binary, Multiclass
 from podium.tasks.decisions import Decision, DecisionFit
 from podium.tasks.kaggle_frames import builds_kaggle_frames
 from podium.tasks.multilabel import Multilabel
+from podium.tasks.multitarget import Multitarget
 from podium.tasks.ordinal import Ordinal
 from podium.tasks.regression import Regression
 from podium.tasks.segmentation import Segmentation
@@ -28,6 +29,7 @@ TASKS: dict[str, type[Task]] = {
     "multilabel": Multilabel,
     "ordinal": Ordinal,
     "segmentation": Segmentation,
+    "multitarget": Multitarget,
 }
 
 __all__ = [
