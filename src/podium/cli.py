@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
             "metadata",
             "segmentation",
             "series",
+            "volumes",
         ],
         default="multiclass",
         help="multiclass: DATA/digits (the label); hard: DATA/digits_hard (rotated, cluttered, "
@@ -66,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         "DATA/digits_regression (a noisy numeric value); multilabel: DATA/digits_multilabel (space-separated tags); ordinal: "
         "DATA/digits_ordinal (grades 0-4); metadata: DATA/digits_metadata (a label that needs "
         "tabular metadata); segmentation: DATA/digits_segmentation (digit masks as run-lengths); series: "
-        "DATA/digits_series (DICOM series, one label per study)",
+        "DATA/digits_series (DICOM series, one label per study); volumes: DATA/digits_volumes "
+        "(NIfTI volumes at varying spacings, one label per volume)",
     )
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)

@@ -59,6 +59,10 @@ draws it; its docstring gives the layout).
 DICOM series (one folder per study), a binary study-level label (a digit that persists over
 several slices); `podium.series.demo` draws it and its docstring gives the layout.
 
+`--task volumes` writes `data/digits_volumes/`: small CT-like NIfTI volumes at varying voxel
+spacings, a binary label (a ball beside a rod that every volume has); `podium.volumes.demo`
+draws it and its docstring gives the layout.
+
 Stratified 80/20 split with a fixed seed; writing is idempotent (a complete folder is left
 alone) and atomic (built in a temp folder, then renamed).
 """
@@ -78,6 +82,7 @@ from podium.artifacts import atomic_folder
 from podium.hard_digits import hard_digits
 from podium.segmentation.demo import write_segmentation_demo
 from podium.series.demo import write_series_demo
+from podium.volumes.demo import write_volumes_demo
 
 _log = logging.getLogger(__name__)
 
@@ -118,6 +123,7 @@ DEMO_FOLDERS = {
     "hard": "digits_hard",
     "segmentation": "digits_segmentation",
     "series": "digits_series",
+    "volumes": "digits_volumes",
 }
 
 
@@ -157,7 +163,7 @@ def ordinal_grades(digit: np.ndarray) -> np.ndarray:
 def write_demo(root: Path, task: str = "multiclass") -> Path:
     """The demo competition under `root`: `digits/` (multiclass), `digits_hard/`,
     `digits_regression/`, `digits_multilabel/`, `digits_ordinal/`, `digits_metadata/`,
-    `digits_segmentation/` or `digits_series/`."""
+    `digits_segmentation/`, `digits_series/` or `digits_volumes/`."""
     if task not in DEMO_FOLDERS:
         raise ValueError(f"unknown demo task {task!r}")
     regression = task == "regression"
@@ -169,6 +175,10 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
     if task == "series":
         write_series_demo(out)
         _log.info("series demo competition in %s", out)
+        return out
+    if task == "volumes":
+        write_volumes_demo(out)
+        _log.info("volumes demo competition in %s", out)
         return out
     if all((out / f).is_file() for f in FILES):
         _log.info("demo data already present: %s", out)
