@@ -43,8 +43,8 @@ from podium.config.targets import resolve_targets, target_names
 from podium.config.track import TrackConfig
 from podium.config.training import ModelConfig, TrainConfig, check_stage_sizes
 from podium.config.tune import TuneConfig
-from podium.config.volumes import VolumeKeys, check_volume_model
 from podium.config.views import TTA_VIEWS_DOC, InferConfig, check_view_name
+from podium.config.volumes import VolumeKeys, check_volume_model
 from podium.errors import ConfigError
 
 __all__ = [

@@ -41,8 +41,6 @@ def read_nifti(path: Path) -> Volume:
         data = data[..., 0]
     if data.ndim != 3:
         raise VolumeReadError(path, f"a volume must be 3-D (x, y, z), got shape {data.shape}")
-    if len(zooms) != 3 or min(zooms) <= 0:
-        spacing = None
-    else:
-        spacing = (zooms[2], zooms[1], zooms[0])
+    known = len(zooms) == 3 and min(zooms) > 0
+    spacing = (zooms[2], zooms[1], zooms[0]) if known else None
     return Volume(np.ascontiguousarray(data.transpose(2, 1, 0)), spacing)
