@@ -67,7 +67,9 @@ class VolumeKeys(Section):
     def _volume(self) -> VolumeKeys:
         fields = self.model_fields_set
         if self.volume_size is None:
-            given = [k for k in ("volume_cache_size", "spacing", "volume_flips") if k in fields]
+            given = [
+                k for k in ("volume_cache_size", "spacing", "volume_flips") if getattr(self, k)
+            ]
             if given:
                 raise ValueError(f"{given[0]} is a volume key: set data.volume_size too")
             return self

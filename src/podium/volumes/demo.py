@@ -59,10 +59,11 @@ def make_volume(
         rod &= np.abs(coord - c) <= h
     hu[rod] += ROD_HU
     if ball:
-        c = [rng.uniform(BALL_RADIUS_MM + 3, f - BALL_RADIUS_MM - 3) for f in FIELD_MM]
-        inside = (z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2 <= BALL_RADIUS_MM**2
+        b = [rng.uniform(BALL_RADIUS_MM + 3, f - BALL_RADIUS_MM - 3) for f in FIELD_MM]
+        inside = (z - b[0]) ** 2 + (y - b[1]) ** 2 + (x - b[2]) ** 2 <= BALL_RADIUS_MM**2
         hu[inside] += BALL_HU
-    return hu.astype(np.float32)
+    out: np.ndarray = hu.astype(np.float32)
+    return out
 
 
 def write_nifti(path: Path, values: np.ndarray, spacing: tuple[float, float, float]) -> None:

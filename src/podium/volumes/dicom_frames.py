@@ -103,8 +103,10 @@ def _frame_header(ds: Any, i: int) -> SliceHeader:
 def _rescale(ds: Any, i: int, frame: np.ndarray) -> np.ndarray:
     slope = _tag(ds, i, "PixelValueTransformationSequence", "RescaleSlope")
     intercept = _tag(ds, i, "PixelValueTransformationSequence", "RescaleIntercept")
-    out = frame * np.float32(1.0 if slope is None else float(slope))
-    return out + np.float32(0.0 if intercept is None else float(intercept))
+    scale = np.float32(1.0 if slope is None else float(slope))
+    shift = np.float32(0.0 if intercept is None else float(intercept))
+    out: np.ndarray = frame * scale + shift
+    return out
 
 
 def _spacing(ds: Any, places: tuple[float, ...] | None) -> tuple[float, float, float] | None:

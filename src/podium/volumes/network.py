@@ -128,7 +128,7 @@ class VolumeNet(nn.Module):
         from monai.inferers import sliding_window_inference  # local for import cost
 
         def window_logits(window: torch.Tensor) -> torch.Tensor:
-            logits = self.net(window)
+            logits: torch.Tensor = self.net(window)
             # spread over the window's voxels (contiguous: MONAI writes into it in place)
             return logits[:, :, None, None, None].expand(-1, -1, *window.shape[2:]).contiguous()
 

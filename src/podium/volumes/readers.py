@@ -58,4 +58,4 @@ def _read_npy(path: Path, data: bytes) -> Volume:
         raise VolumeReadError(path, f"not a numeric .npy volume ({e})") from None
     if arr.ndim != 3 or arr.dtype.kind not in "biuf":
         raise VolumeReadError(path, f"a .npy volume must be numeric (D, H, W), got {arr.shape}")
-    return Volume(np.ascontiguousarray(arr, dtype=np.float32), None)
+    return Volume(np.ascontiguousarray(arr), None)  # uint8 stays uint8: no window needed

@@ -24,8 +24,8 @@ class VolumeReadError(ValueError):
 
 @dataclass(frozen=True)
 class Volume:
-    """A volume's values (D, H, W) as stored (float32, modality units for DICOM: HU after the
-    rescale), `spacing` (z, y, x) in mm where the file says it (None: unknown, e.g. a `.npy`),
+    """A volume's values (D, H, W) as stored (float32 from NIfTI and DICOM, modality units
+    for DICOM: HU after the rescale; a `.npy`'s own dtype, so uint8 needs no window), `spacing` (z, y, x) in mm where the file says it (None: unknown, e.g. a `.npy`),
     and for DICOM its dataset (`header`: the VOI window and MONOCHROME1 are read from it)."""
 
     values: np.ndarray

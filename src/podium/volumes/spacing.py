@@ -23,4 +23,4 @@ def resample_to_spacing(
     affine = torch.diag(torch.tensor([*spacing, 1.0], dtype=torch.float64))
     image = MetaTensor(torch.from_numpy(v)[None], affine=affine)
     out = Spacing(pixdim=target, mode="bilinear", padding_mode="border")(image)
-    return np.asarray(out.as_tensor()[0].numpy(), np.float32)
+    return np.asarray(torch.as_tensor(out)[0].numpy(), np.float32)
