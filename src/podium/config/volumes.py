@@ -82,12 +82,14 @@ class VolumeKeys(Section):
                 f"volume_cache_size {list(canvas)} must be at least volume_size "
                 f"{list(self.volume_size)} on every axis"
             )
-        for key in ("image_size", "cache_size"):
-            if key in fields:
-                raise ValueError(
-                    f"{key}: a volume's size is volume_size / volume_cache_size; leave {key} out"
-                )
-        self.__dict__["image_size"] = (canvas[1], canvas[2])  # the cache's (H, W)
+        plane = (canvas[1], canvas[2])  # the cache's (H, W); saved configs carry it
+        size, cache = getattr(self, "image_size", plane), getattr(self, "cache_size", None)
+        if ("image_size" in fields and tuple(size) != plane) or cache is not None:
+            key = "image_size" if cache is None else "cache_size"
+            raise ValueError(
+                f"{key}: a volume's size is volume_size / volume_cache_size; leave {key} out"
+            )
+        self.__dict__["image_size"] = plane
         return self
 
 
