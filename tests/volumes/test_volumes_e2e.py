@@ -118,3 +118,25 @@ def test_bad_volumes_are_one_line_naming_each_file(demo, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert "image not found" in err and "train_0003.nii.gz" in err and "line 5 of" in err
+
+
+def test_a_multiclass_target_per_volume(demo, tmp_path, capsys):
+    shutil.copytree(demo / "data", tmp_path / "data")
+    root = tmp_path / "data/digits_volumes"
+    for name in ("train.csv", "solution.csv", "sample_submission.csv"):
+        table = pd.read_csv(root / name)
+        grade = ["none", "one", "two"]
+        table["label"] = [grade[(int(v) + i) % 3] for i, v in enumerate(table["label"] >= 0.5)]
+        if name == "train.csv":
+            table.loc[:2, "label"] = grade  # every class in train
+        table.to_csv(root / name, index=False)
+    multiclass = [
+        "competition.task=multiclass",
+        "competition.metric=accuracy",
+        "competition.submission_format=label",
+    ]
+    assert main(["submit", "-c", str(BASE), *overrides(tmp_path), *multiclass]) == 0
+    capsys.readouterr()
+    submitted = pd.read_csv(next((tmp_path / "subs").glob("digits_volumes-base-*.csv")))
+    assert list(submitted.columns) == ["id", "label"] and len(submitted) == 6
+    assert set(submitted["label"]) <= {"none", "one", "two"}
