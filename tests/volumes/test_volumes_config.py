@@ -39,6 +39,7 @@ def test_the_volume_decides_the_cache_size_and_channels():
         (["data.volume_size=null"], "set data.volume_size too"),
         (["data.spacing=[0,1,1]"], "spacing must be positive"),
         (["data.volume_flips=[w]"], "volume_flips"),
+        (["train.stages=[{epochs: 12}]"], "volumes train at data.volume_size"),
     ],
 )
 def test_contradicting_volume_keys_are_config_errors(overrides, message):

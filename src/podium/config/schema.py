@@ -285,7 +285,7 @@ class Config(Section):
             if bad:
                 raise ValueError(f"train.folds {bad} outside 0..{self.folds.n_splits - 1}")
         check_stage_sizes(self.train, self.data.image_size, self.data.cache_size)
-        check_volume_model(self.data, self.model.arch, self.infer.tta)
+        check_volume_model(self.data, self.model.arch, self.infer.tta, bool(self.train.stages))
         if self.data.volume_size is not None:  # a 3-D network's weights are 5-D: no NHWC
             self.train.__dict__["channels_last"] = False
         return self

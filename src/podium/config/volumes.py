@@ -93,10 +93,15 @@ class VolumeKeys(Section):
         return self
 
 
-def check_volume_model(data: VolumeKeys, arch: str | None, tta: list[str]) -> None:
+def check_volume_model(
+    data: VolumeKeys, arch: str | None, tta: list[str], progressive: bool = False
+) -> None:
     """A volume needs a MONAI network and a MONAI network needs volumes; `dflip` (the depth
-    flip) is a volume's view only. Raises ValueError (the config's boundary reports it)."""
+    flip) is a volume's view only; progressive resizing (`train.stages`, 2-D sizes) is not a
+    volume's. Raises ValueError (the config's boundary reports it)."""
     volume = data.volume_size is not None
+    if volume and progressive:
+        raise ValueError("train.stages resize 2-D images; volumes train at data.volume_size")
     if volume and not is_monai_arch(arch):
         raise ValueError(
             "data.volume_size needs a 3-D network: set model.arch: monai:<network> "
