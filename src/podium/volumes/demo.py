@@ -12,8 +12,9 @@ Every volume spans one field of view (32 x 36 x 36 mm, z, y, x) at a spacing dra
 (z 1.5-2.5 mm, y = x 1-2 mm), so its array is 13-21 x 18-36 x 18-36 voxels: only a reader that
 resamples by spacing sees one anatomy at one size. It is a smooth random background (in HU)
 plus noise, and a rod (a bright bar along a random axis, in every volume). About 40% also
-hold a ball (4 mm radius, fainter than the voxel noise, about the rod's volume) at a random
-place: the label asks for a faint shape, which no single voxel's intensity can tell.
+hold a ball (4.5 mm radius, about the rod's volume, fainter than the rod: 1.7 noise sd above
+its background) at a random place: the label asks for a faint shape, which no single voxel's
+intensity can tell.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ SEED = 2026
 N_TRAIN, N_TEST = 240, 80
 FIELD_MM = (32.0, 36.0, 36.0)  # z, y, x
 Z_SPACINGS, XY_SPACINGS = (1.5, 2.0, 2.5), (1.0, 1.5, 2.0)
-BALL_SHARE, BALL_RADIUS_MM = 0.4, 4.0
+BALL_SHARE, BALL_RADIUS_MM = 0.4, 4.5
 ROD_MM = (18.0, 4.0)  # length, square side
-NOISE_HU, BALL_HU, ROD_HU = 40.0, 35.0, 60.0  # the ball is fainter than the noise
+NOISE_HU, BALL_HU, ROD_HU = 30.0, 50.0, 60.0  # the ball: 1.7 noise sd above its background
 FILES = ("train.csv", "test.csv", "sample_submission.csv", "solution.csv")
 
 

@@ -28,7 +28,6 @@ from podium.config.volumes import MONAI_PREFIX
 from podium.errors import ConfigError
 from podium.volumes.crop import random_crop, random_flips
 
-PREFIX = MONAI_PREFIX
 OVERLAP = 0.25  # sliding windows overlap by this share of the window
 WINDOW_BATCH = 4  # windows per forward pass
 
@@ -85,14 +84,14 @@ def create_volume_network(
 ) -> tuple[nn.Module, str]:
     """The MONAI network `arch` ('monai:resnet10', case-insensitive) for one input channel and
     `num_outputs` logits, 3-D, with `kwargs` (`model.kwargs`); and its classifier's attribute."""
-    name = arch[len(PREFIX) :].lower()
+    name = arch[len(MONAI_PREFIX) :].lower()
     nets = _nets()
     if name not in nets:
         close = difflib.get_close_matches(name, NETWORKS, n=1)
         hint = f"; did you mean monai:{close[0]}?" if close else ""
         raise ConfigError(
             f"model.arch: unknown MONAI network {arch!r}{hint} (known: "
-            f"{', '.join(PREFIX + n for n in NETWORKS)})"
+            f"{', '.join(MONAI_PREFIX + n for n in NETWORKS)})"
         )
     spec = nets[name]
     args = {"spatial_dims": 3, spec.channels: 1, spec.outputs: num_outputs, **(kwargs or {})}
