@@ -87,3 +87,16 @@ def test_a_npy_volume_is_taken_at_the_target_spacing(tmp_path, canvas):
     image = read_image(tmp_path / "v.npy", ReadSpec(volume=canvas, spacing=(3.0, 3.0, 3.0)))
     assert image.shape == (canvas[1], canvas[2], canvas[0])
     assert int((image == 255).sum()) == 216  # not resampled; padded with 0 around
+
+
+def test_the_cache_name_follows_the_volume_settings(tmp_path):
+    from podium.data.cache import cache_key
+
+    write_nifti(tmp_path / "v.nii.gz", np.ones((4, 4, 4), np.float32), (1.0, 1.0, 1.0))
+    paths, size = [tmp_path / "v.nii.gz"], (4, 4)
+    keys = {
+        cache_key(paths, size, ReadSpec(volume=(4, 4, 4))),
+        cache_key(paths, size, ReadSpec(volume=(4, 4, 4), spacing=(2.0, 1.0, 1.0))),
+        cache_key(paths, size, ReadSpec(volume=(6, 4, 4))),
+    }
+    assert len(keys) == 3  # a new spacing or shape is a new cache, not stale voxels
