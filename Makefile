@@ -6,7 +6,7 @@
 
 # DEMO picks the demo competition of `make demo` (digits_hard, the default: the ensemble demo;
 # digits, digits_regression, digits_multilabel, digits_ordinal, digits_metadata,
-# digits_segmentation, digits_series); its data is written on demand
+# digits_segmentation, digits_series, digits_volumes); its data is written on demand
 DEMO ?= digits_hard
 CONFIG ?= configs/$(DEMO)/ensemble.yaml
 EXP ?=

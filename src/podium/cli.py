@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
             "series",
             "multitarget",
             "series_multitarget",
+            "volumes",
         ],
         default="multiclass",
         help="multiclass: DATA/digits (the label); hard: DATA/digits_hard (rotated, cluttered, "
@@ -70,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "tabular metadata); segmentation: DATA/digits_segmentation (digit masks as run-lengths); series: "
         "DATA/digits_series (DICOM series, one label per study); multitarget: "
         "DATA/digits_multitarget (two targets: parity and the digit mod 3); series_multitarget: "
-        "DATA/digits_series_multitarget (two targets per study)",
+        "DATA/digits_series_multitarget (two targets per study); volumes: DATA/digits_volumes "
+        "(NIfTI volumes at varying spacings, one label per volume)",
     )
     for name, help in STAGES.items():
         sp = sub.add_parser(name, help=help, description=help)

@@ -45,6 +45,7 @@ from podium.config.track import TrackConfig
 from podium.config.training import ModelConfig, TrainConfig, check_stage_sizes
 from podium.config.tune import TuneConfig
 from podium.config.views import TTA_VIEWS_DOC, InferConfig, check_view_name
+from podium.config.volumes import VolumeKeys, check_volume_model
 from podium.errors import ConfigError
 
 __all__ = [
@@ -145,7 +146,7 @@ class AugmentConfig(Section):
     name: str
 
 
-class DataConfig(Section):
+class DataConfig(VolumeKeys):  # the volume keys (data.volume_size, ...): config/volumes.py
     image_size: tuple[int, int] = (224, 224)
     # size the decode cache stores (default: image_size); larger lets crops sample detail
     cache_size: tuple[int, int] | None = None
@@ -176,9 +177,11 @@ class DataConfig(Section):
 
     @property
     def n_channels(self) -> int:
-        """The cache's channels: `channels`, or a series' `slices.depth`."""
+        """The cache's channels: `channels`, a series' `slices.depth`, a volume's depth."""
         if self.slices is not None:
             return self.slices.depth
+        if self.volume_canvas is not None:
+            return self.volume_canvas[0]
         return len(self.channels) if isinstance(self.channels, list) else self.channels
 
     @field_validator("image_size", "cache_size", mode="before")
@@ -224,11 +227,14 @@ class DataConfig(Section):
     def _normalisation_per_channel(self) -> DataConfig:
         """mean/std left out follow the channel count; given ones must have one value each."""
         n = self.n_channels
-        if self.slices is not None:  # grey slices: channels is 1 (3, the default, becomes 1)
+        grey = self.slices is not None or self.volume_size is not None
+        if grey:  # grey slices: channels is 1 (3, the default, becomes 1)
             if isinstance(self.channels, list) or self.channels not in (1, 3):
-                raise ValueError("channels: a series' slices are grey (one channel each)")
+                raise ValueError("channels: a series' or a volume's slices are grey (one channel)")
             self.__dict__["channels"] = 1  # saved configs (config.yaml, bundles) say so
         default_mean, default_std = default_normalisation(n)
+        if self.volume_size is not None:  # one value per slice, alike: not ImageNet's for D=3
+            default_mean, default_std = (0.5,) * n, (0.25,) * n
         for key, default in (("mean", default_mean), ("std", default_std)):
             if key not in self.model_fields_set:
                 self.__dict__[key] = default  # not setattr: that would re-run this validator
@@ -282,6 +288,9 @@ class Config(Section):
             if bad:
                 raise ValueError(f"train.folds {bad} outside 0..{self.folds.n_splits - 1}")
         check_stage_sizes(self.train, self.data.image_size, self.data.cache_size)
+        check_volume_model(self.data, self.model.arch, self.infer.tta, bool(self.train.stages))
+        if self.data.volume_size is not None:  # a 3-D network's weights are 5-D: no NHWC
+            self.train.__dict__["channels_last"] = False
         return self
 
     @field_serializer(*STAGE_SECTIONS)

@@ -10,8 +10,11 @@ from pydantic import Field, field_validator
 
 from podium.config.section import Section
 
-TTA_VIEWS_DOC = "identity, hflip, vflip, transpose, rot90, rot180, rot270, scale<f>, shift<dx>_<dy>"
-FIXED_VIEWS = ("identity", "hflip", "vflip", "transpose", "rot90", "rot180", "rot270")
+TTA_VIEWS_DOC = (
+    "identity, hflip, vflip, transpose, rot90, rot180, rot270, scale<f>, shift<dx>_<dy>, dflip"
+)
+# dflip flips the channels (-3): a volume's depth (data.volume_size only, podium.config.volumes)
+FIXED_VIEWS = ("identity", "hflip", "vflip", "transpose", "rot90", "rot180", "rot270", "dflip")
 # the parametric views: scale<f> zooms about the centre, shift<dx>_<dy> translates by pixels
 SCALE_VIEW = re.compile(r"scale(\d+(?:\.\d+)?)")
 SHIFT_VIEW = re.compile(r"shift(-?\d+)_(-?\d+)")

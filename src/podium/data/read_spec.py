@@ -39,6 +39,10 @@ class ReadSpec:
     # series (`data.slices.depth`): a folder of slices read as (H, W, depth), one channel
     # per slice (podium.data.series); None: one 2-D image per path
     depth: int | None = None
+    # volumes (`data.volume_size`): one file per row read as (H, W, D) at the cached (D, H, W),
+    # resampled first to `spacing` (z, y, x mm) when given (podium.data.volumes)
+    volume: tuple[int, int, int] | None = None
+    spacing: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.channels, list):
@@ -48,6 +52,8 @@ class ReadSpec:
     def n_channels(self) -> int:
         if self.depth is not None:
             return self.depth
+        if self.volume is not None:
+            return self.volume[0]
         return len(self.channels) if isinstance(self.channels, tuple) else int(self.channels)
 
     @property
@@ -65,7 +71,10 @@ class ReadSpec:
         slices = getattr(data, "slices", None)
         if slices is not None:
             given["depth"], given["channels"] = int(slices.depth), 1
-        for k in ("window", "percentiles", "dicom_window"):
+        canvas = getattr(data, "volume_canvas", None)
+        if canvas is not None:
+            given["volume"], given["channels"] = tuple(int(v) for v in canvas), 1
+        for k in ("window", "percentiles", "dicom_window", "spacing"):
             if k in given and not isinstance(given[k], str):
                 given[k] = tuple(float(v) for v in given[k])
         return cls(**given)

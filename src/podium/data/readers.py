@@ -30,6 +30,8 @@ strict mode.
 
 Series (`spec.depth`, from `data.slices`): the path is a folder of DICOM slices (or a `.npy`
 volume), read by `podium.data.series` as (H, W, depth), one channel per slice.
+Volumes (`spec.volume`, from `data.volume_size`): the path is one NIfTI, `.npy` or
+multi-frame DICOM file, read by `podium.data.volumes` as (H, W, D) likewise.
 
 Named channels (`spec.channels = ("red", "green", "blue", "yellow")`): the path holds a
 literal `{channel}` that each name replaces (HPA: `train/{id}_{channel}.png`); each file is
@@ -50,6 +52,7 @@ from podium.data.dicom import read_dicom
 from podium.data.orientation import apply_orientation, exif_orientation
 from podium.data.read_spec import CHANNEL, ImageReadError, ReadSpec, read_bytes
 from podium.data.series import read_series
+from podium.data.volumes import read_volume_image
 from podium.data.windowing import window_to_uint8
 
 # ---- formats ------------------------------------------------------------------------------
@@ -211,6 +214,8 @@ def read_image(path: Path | str, spec: ReadSpec | None = None) -> np.ndarray:
     path = Path(path)
     if spec.depth is not None:  # a series: its slices are the channels
         return read_series(path, spec)
+    if spec.volume is not None:  # a volume: its slices are the channels
+        return read_volume_image(path, spec)
     if path.is_dir():
         raise ImageReadError(path, "a folder, not an image (a series? set data.slices)")
     names = spec.channel_names

@@ -3,6 +3,7 @@
 (flips suit leaves, not digits), so the config lists them by name:
 
     identity, hflip, vflip, transpose, rot90, rot180, rot270,
+    dflip      a volume's depth flipped (its slices are the channels; volumes only),
     scale<f>   zoom by factor f about the centre (scale1.1 zooms in, scale0.9 out),
     shift<dx>_<dy>  translate by whole pixels (shift2_-1); borders repeat the edge pixels
 """
@@ -25,6 +26,7 @@ _FIXED: dict[str, View] = {
     "rot90": lambda x: torch.rot90(x, 1, (-2, -1)),
     "rot180": lambda x: torch.rot90(x, 2, (-2, -1)),
     "rot270": lambda x: torch.rot90(x, 3, (-2, -1)),
+    "dflip": lambda x: x.flip(-3),
 }
 
 

@@ -1,7 +1,8 @@
 """The experiment's network, built in one place for training, prediction and validation: the
 timm model, or, when the competition lists metadata and `model.metadata.use` is on, the image
 + metadata network (podium.engine.metadata_net) around a timm backbone, or, for series
-(`data.slices`), the 2.5D network (podium.series.network) around a timm encoder."""
+(`data.slices`), the 2.5D network (podium.series.network) around a timm encoder, or, for
+volumes (`data.volume_size`), a MONAI 3-D network (podium.volumes.network)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from podium.engine.metadata_net import MetadataNet
 from podium.engine.seeding import seed_everything
 from podium.models import create_model, create_segmentation_model
 from podium.series.network import SliceStackNet
+from podium.volumes.network import VolumeNet, create_volume_network
 
 
 def uses_metadata(cfg: Config) -> bool:
@@ -30,6 +32,8 @@ def create_network(
     model_cfg = cfg.model.model_copy(update=overrides) if overrides else cfg.model
     if cfg.data.slices is not None:
         return _slice_network(cfg, model_cfg, num_outputs, layout)
+    if cfg.data.volume_size is not None:
+        return _volume_network(cfg, model_cfg, num_outputs, layout)
     if model_cfg.arch is not None:  # a segmentation decoder over a timm encoder
         return create_segmentation_model(model_cfg, num_outputs, cfg.data.n_channels)
     if layout is None:
@@ -57,6 +61,19 @@ def _slice_network(
         sample=slices.sample,
         stride=slices.stride,
     )
+
+
+def _volume_network(
+    cfg: Config, model_cfg: ModelConfig, num_outputs: int, layout: MetadataLayout | None
+) -> nn.Module:
+    """`model.arch: monai:<network>` (3-D, one input channel) inside a VolumeNet: random
+    crops and flips in training, sliding windows over a volume larger than the crop."""
+    assert cfg.data.volume_size is not None and model_cfg.arch is not None
+    if layout is not None or model_cfg.pretrained or model_cfg.weights:
+        what = "model.metadata" if layout is not None else "pretrained weights (model.pretrained)"
+        raise ConfigError(f"data.volume_size: MONAI volumes do not take {what} yet; leave it out")
+    net, head = create_volume_network(model_cfg.arch, num_outputs, model_cfg.kwargs)
+    return VolumeNet(net, head, cfg.data.volume_size, cfg.data.volume_flips)
 
 
 def build_model(

@@ -73,6 +73,10 @@ same images with two targets per image:
 two targets per study (a finding, 0/1, and its digit's bucket: none, low or high; see
 `podium.series.demo`).
 
+`--task volumes` writes `data/digits_volumes/`: small CT-like NIfTI volumes at varying voxel
+spacings, a binary label (a ball beside a rod that every volume has); `podium.volumes.demo`
+draws it and its docstring gives the layout.
+
 Stratified 80/20 split with a fixed seed; writing is idempotent (a complete folder is left
 alone) and atomic (built in a temp folder, then renamed).
 """
@@ -92,6 +96,7 @@ from podium.artifacts import atomic_folder
 from podium.hard_digits import TEST_RENDERINGS, hard_digits
 from podium.segmentation.demo import write_segmentation_demo
 from podium.series.demo import write_series_demo
+from podium.volumes.demo import write_volumes_demo
 
 _log = logging.getLogger(__name__)
 
@@ -134,6 +139,7 @@ DEMO_FOLDERS = {
     "series": "digits_series",
     "multitarget": "digits_multitarget",
     "series_multitarget": "digits_series_multitarget",
+    "volumes": "digits_volumes",
 }
 MISSING_MOD3 = 0.1  # share of the multitarget demo's train mod3 labels left empty
 
@@ -181,7 +187,7 @@ def ordinal_grades(digit: np.ndarray) -> np.ndarray:
 def write_demo(root: Path, task: str = "multiclass") -> Path:
     """The demo competition under `root`: `digits/` (multiclass), `digits_hard/`,
     `digits_regression/`, `digits_multilabel/`, `digits_ordinal/`, `digits_metadata/`,
-    `digits_segmentation/` or `digits_series/`."""
+    `digits_segmentation/`, `digits_series/` or `digits_volumes/`."""
     if task not in DEMO_FOLDERS:
         raise ValueError(f"unknown demo task {task!r}")
     regression = task == "regression"
@@ -193,6 +199,10 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
     if task in ("series", "series_multitarget"):
         write_series_demo(out, multitarget=task == "series_multitarget")
         _log.info("series demo competition in %s", out)
+        return out
+    if task == "volumes":
+        write_volumes_demo(out)
+        _log.info("volumes demo competition in %s", out)
         return out
     if all((out / f).is_file() for f in FILES):
         _log.info("demo data already present: %s", out)
