@@ -13,6 +13,8 @@ The story of a run:
    `podium submit` (which the pipeline runs next) and `podium score` work on it unchanged.
 
 A run whose members, labels, folds and section are unchanged is not redone (unless `--force`).
+A pixelwise task's members predict dense maps, not rows: its ensemble is
+`podium.mask_ensemble`'s (blends of maps, an empty-mask gate, the same nested selection).
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from podium.ensemble.nested import nested_selection
 from podium.ensemble.outputs import write_outputs
 from podium.ensemble.report import text_table
 from podium.ensemble.significance import PairedComparison
+from podium.mask_ensemble.run import run_mask_ensemble
 from podium.metrics import ScoreBlock
 from podium.predictions import OOF, TEST
 from podium.scoring import report_lines
+from podium.tasks import task_type
 from podium.tracking import track_cv
 
 _log = logging.getLogger(__name__)
@@ -40,6 +44,8 @@ _log = logging.getLogger(__name__)
 
 def run(cfg: Config, force: bool = False) -> dict:
     """Compare and pick; returns scores.json."""
+    if task_type(cfg.competition).pixelwise:  # dense maps (segmentation)
+        return run_mask_ensemble(cfg, force)
     section = cfg.section("ensemble")
     inputs = load_inputs(cfg, section)
     task = inputs.task

@@ -252,7 +252,8 @@ def missing_capabilities(task: Task, cfg: Config) -> dict[str, str]:
             f"tabular members do not apply to {an}",
         ),
         "ensemble": (
-            cfg.ensemble is not None and task.stacking is None,
+            # a pixelwise task's maps are blended by podium.mask_ensemble, not `stacking`
+            cfg.ensemble is not None and task.stacking is None and not task.pixelwise,
             f"{an} cannot be ensembled",
         ),
     }

@@ -10,8 +10,9 @@ Dice per image (two empty masks score 1); the decision is the probability thresh
 minimum component area (`decisions.mask_area`), fitted CV-honestly on OOF maps; the
 submission codec writes one run-length cell per (image, class) (`segmentation_codec`).
 
-What segmentation does not support yet (ensembles, pseudo-labels, distillation, tabular
-members, tune) is refused by `check_config`, naming the key, before anything runs.
+Ensembles of segmentation members are `podium.mask_ensemble`'s (blends of the members' maps,
+an empty-mask gate). What segmentation does not support yet (pseudo-labels, distillation,
+tabular members, tune) is refused by `check_config`, naming the key, before anything runs.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class Segmentation(Task):
     metrics = SEGMENTATION
     defaults = TaskDefaults(metric="dice", loss="bce+dice")
     pixelwise: ClassVar[bool] = True
-    unsupported_stages = ("ensemble", "pseudo", "tune", "lr-find", "--devices")
+    unsupported_stages = ("pseudo", "tune", "lr-find", "--devices")
 
     def __init__(
         self, cfg: CompetitionConfig, source: Path, metric: Metric, classes: tuple[str, ...]
@@ -162,7 +163,6 @@ class Segmentation(Task):
 
     def check_config(self, cfg: Config) -> None:
         refused = {
-            "ensemble": cfg.ensemble is not None,
             "pseudo": cfg.pseudo is not None,
             "tabular": cfg.tabular is not None,
             "train.distill": cfg.train.distill is not None,

@@ -1,0 +1,130 @@
+"""The stack of the mask ensemble: a per-(image, class) XGBoost gate that says "this mask is
+empty" from the members' maps, and empties the blend's mask there.
+
+Features, per member, of each (image, class) map: the maximum probability, the mean
+probability and the predicted area share at 0.5 (a fixed threshold: a threshold fitted on the
+labels would leak them into the features). The label: is the true mask empty. For fold k the
+gate is fitted on the other folds' pairs only (`podium.cross_fit`) and a pair is emptied when
+its probability of being empty is at least 0.5: its map is set to 0, so every threshold of
+the post-processing (refitted on the gated blend) leaves it empty, and `podium submit` needs
+nothing new. Test pairs are gated by the mean of the K fold gates' probabilities.
+
+Gates are written in XGBoost's own format (`gate_fold{k}.ubj`), never pickled. Where the
+training pairs are all empty or all non-empty there is nothing to learn: that fold's gate is
+the constant share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from xgboost import XGBClassifier
+
+from podium.artifacts import save_with
+from podium.cross_fit import cross_fit
+
+EMPTY_AT = 0.5  # a pair is emptied at this probability of being empty
+PARAMS = {
+    "n_estimators": 200,
+    "learning_rate": 0.05,
+    "max_depth": 3,
+    "subsample": 0.8,
+    "min_child_weight": 1.0,
+    "tree_method": "hist",
+    "n_jobs": 1,
+    "random_state": 0,
+    "eval_metric": "logloss",
+}
+FEATURES = ("max_prob", "mean_prob", "area_at_0.5")
+
+
+def gate_features(maps: list[np.ndarray]) -> np.ndarray:
+    """(N * C, 3 * M) features of every (image, class) pair, pairs in (image, class) order."""
+    cols = []
+    for m in maps:
+        flat = m.reshape(m.shape[0] * m.shape[1], -1)
+        cols += [flat.max(1), flat.mean(1), (flat >= 0.5).mean(1)]
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+def empty_labels(y: np.ndarray) -> np.ndarray:
+    """(N * C,) 1 where the pair's true mask is empty."""
+    return (~y.reshape(y.shape[0] * y.shape[1], -1).any(1)).astype(np.int32)
+
+
+Gate = XGBClassifier | float  # a fitted gate, or the constant share of empty pairs
+
+
+def fit_gate(x: np.ndarray, labels: np.ndarray) -> Gate:
+    if labels.min() == labels.max():
+        return float(labels[0])
+    model = XGBClassifier(**PARAMS)
+    model.fit(x, labels)
+    return model
+
+
+def p_empty(gate: Gate, x: np.ndarray) -> np.ndarray:
+    if isinstance(gate, float):
+        return np.full(len(x), gate)
+    return np.asarray(gate.predict_proba(x)[:, 1])
+
+
+def gated(maps: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """`maps` (N, C, H, W) with the pairs of `p >= EMPTY_AT` (N * C,) set to 0."""
+    out = np.array(maps, dtype=np.float32, copy=True)
+    flat = out.reshape(out.shape[0] * out.shape[1], -1)
+    flat[p >= EMPTY_AT] = 0.0
+    return out
+
+
+@dataclass(frozen=True)
+class GateFit:
+    oof: np.ndarray  # the base maps, fold k's pairs gated by the gate fitted without it
+    test: np.ndarray  # the test base maps gated by the folds' mean probability
+    emptied: int  # OOF pairs the gate emptied
+    gates: list[Gate]
+
+
+def gate_cv(
+    x: np.ndarray,
+    labels: np.ndarray,
+    base_oof: np.ndarray,
+    fold: np.ndarray,
+    x_test: np.ndarray | None = None,
+    base_test: np.ndarray | None = None,
+) -> GateFit:
+    """Fold k's pairs of `base_oof` gated by the gate fitted on the other folds' pairs (a
+    pair's fold is its image's); the test maps by the mean of the K gates."""
+    classes = base_oof.shape[1]
+    pair_fold = np.repeat(fold, classes)
+    p = np.zeros(len(x))
+    fitted = cross_fit(
+        pair_fold,
+        fit=lambda rows: fit_gate(x[rows], labels[rows]),
+        apply=lambda g, rows: p_empty(g, x[rows]),
+        out=p,
+    )
+    test = base_test
+    if x_test is not None and base_test is not None:
+        p_test = np.mean([p_empty(g, x_test) for g in fitted.params], axis=0)
+        test = gated(base_test, p_test)
+    oof = gated(base_oof, fitted.oof)
+    empty = np.zeros((0,) + base_oof.shape[1:], np.float32)
+    return GateFit(
+        oof, empty if test is None else test, int((fitted.oof >= EMPTY_AT).sum()), fitted.params
+    )
+
+
+def save_gates(gates: list[Gate], folds: np.ndarray, out: Path) -> list[str]:
+    """Each fold's gate as `gate_fold{k}.ubj` (a constant gate has no file); the names."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for k, gate in zip(folds, gates, strict=True):
+        if isinstance(gate, float):
+            continue
+        name = f"gate_fold{int(k)}.ubj"
+        save_with(out / name, gate.save_model)
+        names.append(name)
+    return names
