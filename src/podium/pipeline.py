@@ -31,6 +31,7 @@ from podium import progress
 from podium.config import Config, ConfigError, load_config, load_related
 from podium.config.kind import CNN, PSEUDO, TABULAR, Kind
 from podium.experiment import Experiment
+from podium.mask_ensemble.members import check_blendable
 from podium.stages import ensemble as ensemble_stage
 from podium.stages import export as export_stage
 from podium.stages import folds as folds_stage
@@ -113,6 +114,8 @@ class Pipeline:
         """An ensemble's members, made where the ensemble reads them: under its `paths`."""
         where = [f"paths.{k}={v}" for k, v in cfg.paths.model_dump().items()]
         members = [self.load(p, member=True, extra=where) for p in member_paths(cfg, exp)]
+        if exp is None and task_type(cfg.competition).pixelwise:
+            check_blendable(cfg, members)  # maps blend pixel by pixel: same folds and size
         progress.current().expect(members)  # the whole command's units, for its estimate
         return members
 

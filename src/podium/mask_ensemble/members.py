@@ -19,7 +19,6 @@ import numpy as np
 from podium.artifacts import file_hash, require
 from podium.competition import Competition
 from podium.config import Config
-from podium.config.ensemble import EnsembleConfig
 from podium.ensemble.inputs import BUILT_IN, Inputs
 from podium.ensemble.members import Member, member_config
 from podium.errors import ArtifactError, ConfigError
@@ -57,16 +56,24 @@ def _check_alike(cfg: Config, mcfg: Config, path: Path, size: tuple[int, int]) -
         )
 
 
+def check_blendable(cfg: Config, members: list[Config]) -> None:
+    """Refuse (naming it) a member whose folds differ from the ensemble's or whose image size
+    differs from the first member's. The pipeline calls it with the members as it trains them
+    (command-line overrides applied), so such a member is refused before anything trains."""
+    size = _size(members[0])
+    for mcfg in members:
+        _check_alike(cfg, mcfg, Path(mcfg.source or mcfg.name), size)
+
+
+def _size(cfg: Config) -> tuple[int, int]:
+    h, w = cfg.data.image_size
+    return int(h), int(w)
+
+
 def load_mask_member(
-    cfg: Config,
-    path: Path,
-    mcfg: Config,
-    comp: Competition,
-    fold: np.ndarray,
-    size: tuple[int, int],
+    cfg: Config, path: Path, mcfg: Config, comp: Competition, fold: np.ndarray
 ) -> Member:
     """One member's OOF and test maps in train.csv / the test table's order."""
-    _check_alike(cfg, mcfg, path, size)
     run_dir, name = mcfg.run_dir, mcfg.name
     how = f"podium oof -c {cfg.source} --exp {path.stem} (and infer)"
     for file in (OOF_MAPS, TEST_MAPS):
@@ -84,15 +91,20 @@ def load_mask_member(
     return Member(name, path, run_dir, oof, test, fingerprint)
 
 
-def load_mask_inputs(cfg: Config, section: EnsembleConfig) -> Inputs:
+def load_mask_inputs(cfg: Config) -> Inputs:
     """The competition, its folds, the targets at the members' map size and the members."""
     comp = Competition.from_config(cfg)
     require(cfg.folds_path, "folds file", f"podium folds -c {cfg.source}")
     fold = read_folds(cfg.folds_path, comp)["fold"].to_numpy()
-    configs = [(p, member_config(cfg, p)) for p in section.member_paths(cfg.source)]
-    h, w = configs[0][1].data.image_size
-    size = (int(h), int(w))
-    members = [load_mask_member(cfg, p, mcfg, comp, fold, size) for p, mcfg in configs]
+    configs = [(p, member_config(cfg, p)) for p in cfg.section("ensemble").member_paths(cfg.source)]
+    members = [load_mask_member(cfg, p, mcfg, comp, fold) for p, mcfg in configs]
+    shape = members[0].oof.shape[2:]
+    for m in members:  # run with other overrides than the pipeline checked: the maps tell
+        if m.oof.shape[2:] != shape or m.test.shape[2:] != shape:
+            raise ArtifactError(
+                f"{cfg.source}: member {m.name!r} ({m.run_dir}) has maps of {list(m.oof.shape[2:])} "
+                f"px, the first member {list(shape)}; blended maps need one size"
+            )
     names = [m.name for m in members]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -102,5 +114,5 @@ def load_mask_inputs(cfg: Config, section: EnsembleConfig) -> Inputs:
         raise ConfigError(
             f"{cfg.source}: member names {clash} clash with the candidates {MASK_BUILT_IN}"
         )
-    y = masks_at(comp.targets, size)
+    y = masks_at(comp.targets, (int(shape[0]), int(shape[1])))
     return Inputs(comp, members, y, fold, file_hash(cfg.folds_path))

@@ -27,11 +27,11 @@ from podium.artifacts import read_json
 from podium.config import Config
 from podium.ensemble.candidates import choose
 from podium.ensemble.inputs import stamp
-from podium.ensemble.nested import nested_selection
 from podium.ensemble.report import text_table
 from podium.ensemble.significance import PairedComparison
 from podium.mask_ensemble.candidates import build_mask_candidates
 from podium.mask_ensemble.members import load_mask_inputs
+from podium.mask_ensemble.nested import mask_nested_selection
 from podium.mask_ensemble.outputs import write_mask_outputs
 from podium.mask_store import OOF_MAPS, TEST_MAPS
 from podium.metrics import ScoreBlock
@@ -44,7 +44,7 @@ _log = logging.getLogger(__name__)
 def run_mask_ensemble(cfg: Config, force: bool = False) -> dict:
     """Compare and pick; returns scores.json."""
     section = cfg.section("ensemble")
-    inputs = load_mask_inputs(cfg, section)
+    inputs = load_mask_inputs(cfg)
     task, out = inputs.task, cfg.run_dir
     metric, loss = task.metric, task.valid_loss
     record = stamp(cfg, section, inputs, out)
@@ -61,7 +61,7 @@ def run_mask_ensemble(cfg: Config, force: bool = False) -> dict:
         shutil.rmtree(out / "meta", ignore_errors=True)  # no stale gates of other folds
         cands = build_mask_candidates(inputs, out / "meta")
         chosen = choose(cands, section.select, True, cfg.source)
-        nested = nested_selection(inputs, cands)
+        nested = mask_nested_selection(inputs, cands)
         write_mask_outputs(cfg, inputs, cands, chosen, nested, time.time() - t0)
         record.write(chosen=chosen.name)
         scores = read_json(out / "scores.json")

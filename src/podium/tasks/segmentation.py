@@ -168,7 +168,7 @@ class Segmentation(Task):
             "train.distill": cfg.train.distill is not None,
             "train.sampler": cfg.train.sampler != "none",
             "tune": cfg.tune is not None,
-            "model.arch": cfg.model.arch is None,
+            "model.arch": cfg.kind.trains_units and cfg.model.arch is None,  # not an ensemble
             "competition.metadata": cfg.competition.metadata is not None,
             "data.external": bool(cfg.data.external),
             "data.resize": cfg.data.resize != "squash",  # pad / crop would move the mask
