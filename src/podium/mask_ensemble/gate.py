@@ -51,7 +51,7 @@ def gate_features(maps: list[np.ndarray]) -> np.ndarray:
 
 def empty_labels(y: np.ndarray) -> np.ndarray:
     """(N * C,) 1 where the pair's true mask is empty."""
-    return (~y.reshape(y.shape[0] * y.shape[1], -1).any(1)).astype(np.int32)
+    return np.asarray(~np.any(y.reshape(y.shape[0] * y.shape[1], -1), axis=1), np.int32)
 
 
 Gate = XGBClassifier | float  # a fitted gate, or the constant share of empty pairs
