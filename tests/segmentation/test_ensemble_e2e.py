@@ -79,6 +79,10 @@ def test_ensemble_submit_and_score_through_the_cli(demo, capsys):
     for i, image_id in enumerate(ids):
         assert cells[image_id] == encode(decided[i, 0])  # the demo: column-major, from 1
     assert read_maps(run / OOF_MAPS, ids[:0]).shape[0] == 0  # an OOF store with its ids
+    from podium.board.freshness import check_run
+
+    cfg = load_config(ENSEMBLE, overrides(demo))
+    assert check_run(cfg, run, {}).state == "fresh"  # the board judges it as the stage does
     # unchanged members: the ensemble is not redone
     stamp = (run / "scores.json").stat().st_mtime_ns
     assert main(["ensemble", "-c", str(ENSEMBLE), *overrides(demo)]) == 0

@@ -31,6 +31,7 @@ from podium.ensemble.inputs import stamp as ensemble_stamp
 from podium.errors import USER_ERRORS
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp, config_part, fingerprint
+from podium.mask_ensemble.members import load_mask_inputs
 from podium.mask_store import OOF_MAPS, TEST_MAPS
 from podium.predictions import OOF, TEST, TEST_BY_FOLD
 from podium.tabular.fit import tabular_parts
@@ -101,8 +102,12 @@ def _tabular(cfg: Config, run_dir: Path, shared: dict) -> list[str]:
 
 def _ensemble(cfg: Config, run_dir: Path, shared: dict) -> list[str]:
     section = cfg.section("ensemble")
-    stamp = ensemble_stamp(cfg, section, load_inputs(cfg, section), run_dir)
-    outputs = [run_dir / f for f in (OOF, TEST, "scores.json", "report.md")]
+    if task_type(cfg.competition).pixelwise:  # an ensemble of maps (podium.mask_ensemble)
+        inputs, files = load_mask_inputs(cfg), (OOF_MAPS, TEST_MAPS)
+    else:
+        inputs, files = load_inputs(cfg, section), (OOF, TEST)
+    stamp = ensemble_stamp(cfg, section, inputs, run_dir)
+    outputs = [run_dir / f for f in (*files, "scores.json", "report.md")]
     return _changed(stamp, "ensemble", outputs)
 
 
