@@ -1,13 +1,14 @@
 """A segmentation ensemble end to end through the CLI, as a user runs it: `podium score -c
 configs/digits_segmentation/ensemble.yaml` on a tiny copy of the demo (48 train and 16 test
 images of 32 px, 2 folds, 2 epochs) trains both U-Nets, predicts their maps, ensembles them,
-writes the run-length submission from the ensemble's maps and decision, and scores it. A
-member on other folds, or at another image size, is refused by name before anything trains;
-export of a segmentation ensemble is refused in one line."""
+writes the run-length submission from the ensemble's maps and decision, and scores it; its
+export predicts the same file. A member on other folds, or at another image size, is refused
+by name before anything trains."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -66,8 +67,9 @@ def test_ensemble_submit_and_score_through_the_cli(demo, capsys):
         vs = scores["vs_best_member"]
         assert set(vs["gains"]) == {"dice", "pixel_log_loss"} and "Paired, per image" in report
     # the gates are XGBoost's own files, nothing is pickled
-    for name in cands["blend_gate"]["gates"]:
-        assert (run / "meta" / name).suffix == ".ubj" and (run / "meta" / name).is_file()
+    for spec in cands["blend_gate"]["gates"]:  # a fold's gate: a file, or a constant
+        assert "constant" in spec or (run / "meta" / spec["file"]).suffix == ".ubj"
+        assert "constant" in spec or (run / "meta" / spec["file"]).is_file()
     assert not list(run.rglob("*.pkl"))
     # the submission is the ensemble's test maps decided by the ensemble's decision
     ids = json.loads((run / TEST_MAPS).with_suffix(".json").read_text())["ids"]
@@ -87,10 +89,27 @@ def test_ensemble_submit_and_score_through_the_cli(demo, capsys):
     stamp = (run / "scores.json").stat().st_mtime_ns
     assert main(["ensemble", "-c", str(ENSEMBLE), *overrides(demo)]) == 0
     assert (run / "scores.json").stat().st_mtime_ns == stamp
-    capsys.readouterr()
-    assert main(["export", "-c", str(ENSEMBLE), *overrides(demo)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "segmentation ensemble" in err
+
+
+def test_export_then_predict_writes_the_ensemble_s_submission(demo, tmp_path):
+    """The bundle carries both members' fold models, the chosen candidate (weights, gates)
+    and the decision; `podium predict --bundle` writes `podium submit`'s file byte for byte."""
+    assert main(["submit", "-c", str(ENSEMBLE), *overrides(demo)]) == 0
+    run = load_config(ENSEMBLE, overrides(demo)).run_dir
+    submitted = Path(json.loads((run / "submission.json").read_text())["path"])
+    bundle = tmp_path / "bundle"
+    assert main(["export", "-c", str(ENSEMBLE), *overrides(demo), "--out", str(bundle)]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert [m["name"] for m in manifest["members"]] == ["unet", "unet_lovasz"]
+    chosen = json.loads((run / "scores.json").read_text())["chosen"]
+    assert manifest["combination"]["chosen"] == chosen
+    data = tmp_path / "hidden/digits_segmentation"
+    shutil.copytree(demo / "data/digits_segmentation/test", data / "test")
+    for name in ("test.csv", "sample_submission.csv"):
+        shutil.copy(demo / "data/digits_segmentation" / name, data / name)
+    out = tmp_path / "out/submission.csv"
+    assert main(["predict", "--bundle", str(bundle), "--data", str(data), "--out", str(out)]) == 0
+    assert out.read_bytes() == submitted.read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ paired per-image comparison."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from podium.ensemble.members import Member
 from podium.ensemble.nested import nested_selection
 from podium.mask_ensemble.candidates import build_mask_candidates
+from podium.mask_ensemble.combine import combine_maps
 from podium.mask_ensemble.compare import compare_maps, paired_gain
 from podium.mask_ensemble.gate import empty_labels, gate_cv, gate_features
 from podium.mask_ensemble.weights import MapBlender, best_threshold_dice, blend, fit_weights, shrink
@@ -114,11 +116,17 @@ def test_the_gate_empties_what_the_members_see_as_empty(data):
     assert (emptied & truly).sum() >= 0.8 * emptied.sum()  # mostly right where it acts
 
 
-def test_candidates_nested_selection_and_the_paired_comparison(data):
+def test_candidates_nested_selection_and_the_paired_comparison(data, tmp_path):
     y, fold, a, b, _ = data
     inp = inputs({"a": a, "b": b}, y, fold)
-    cands = build_mask_candidates(inp, None)  # type: ignore[arg-type]
+    cands = build_mask_candidates(inp, tmp_path)  # type: ignore[arg-type]
     by = {c.name: c for c in cands}
+    # a bundle makes every candidate's test maps again from what the ensemble stored
+    for c in cands:
+        stored = json.loads(json.dumps({"chosen": c.name, "kind": c.kind, **c.extra}))
+        again = combine_maps(stored, ["a", "b"], [a[:8], b[:8]], tmp_path)
+        assert np.array_equal(again, c.test), c.name
+    assert any(f.suffix == ".ubj" for f in tmp_path.iterdir())
     assert list(by) == ["a", "b", "mean", "blend", "blend_gate"]
     assert by["blend"].scores.score > max(by["a"].scores.score, by["b"].scores.score)
     for c in cands:  # the decision refitted CV-honestly on every candidate's maps

@@ -17,6 +17,7 @@ import pandas as pd
 from podium.artifacts import read_json, write_csv, write_json
 from podium.bundle.masks import (
     check_mask_units,
+    export_mask_combination,
     export_mask_targets,
     export_mask_units,
     mask_scores_fresh,
@@ -170,6 +171,8 @@ def export_tabular(cfg: Config, bundle: Path, half: bool = False) -> dict[str, A
 def export_combination(cfg: Config, bundle: Path) -> dict[str, Any]:
     """An ensemble's chosen candidate and what it needs: blend weights, or the stack's
     meta-models and prior. Refused when the ensemble is not current with its members."""
+    if Experiment(cfg).task.pixelwise:  # an ensemble of maps (podium.mask_ensemble)
+        return export_mask_combination(cfg, bundle)
     section = cfg.section("ensemble")
     inputs = load_inputs(cfg, section)  # refuses missing member predictions, with the command
     out = cfg.run_dir

@@ -10,21 +10,31 @@ an image without runs, in the train table's layout. Predicted: the test maps thr
 `mask_units.test_maps` (the code `infer` runs), stored as `infer` stores them, then the
 submission through `build_submission`, so the file is `podium submit`'s byte for byte (same
 device, full-precision weights).
+
+A segmentation ensemble (`podium.mask_ensemble`) carries each member as above and its chosen
+candidate (`export_mask_combination`: the blend's weights by fold, the gates' XGBoost files);
+`write_mask_maps` makes every member's maps, reads them back as the store keeps them (float16)
+and combines them as the ensemble did (`mask_ensemble.combine`).
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from podium.artifacts import write_csv
+from podium.artifacts import read_json, write_csv
 from podium.bundle.unit_weights import copy_unit_weights
 from podium.config import Config
+from podium.ensemble.inputs import stamp as ensemble_stamp
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
-from podium.mask_store import OOF_MAPS, TEST_MAPS, write_maps
+from podium.mask_ensemble.combine import combine_maps
+from podium.mask_ensemble.members import load_mask_inputs
+from podium.mask_store import OOF_MAPS, TEST_MAPS, read_maps, write_maps
 from podium.mask_units import test_maps
 from podium.units.stamps import mask_infer_stamp, mask_oof_stamp
 
@@ -95,4 +105,58 @@ def write_test_maps(cfg: Config, tmp: Path) -> Path:
     exp = Experiment(cfg)
     maps, _ = test_maps(exp)
     write_maps(tmp / TEST_MAPS, [str(i) for i in exp.comp.test_ids], maps)
+    return tmp / TEST_MAPS
+
+
+def export_mask_combination(cfg: Config, bundle: Path) -> dict[str, Any]:
+    """A segmentation ensemble's chosen candidate and what it needs (the blend's weights, the
+    gates' files into ensemble/meta/); refused when the ensemble is not current with its
+    members' maps."""
+    inputs = load_mask_inputs(cfg)  # refuses missing member maps, naming the member
+    out = cfg.run_dir
+    if not ensemble_stamp(cfg, cfg.section("ensemble"), inputs, out).fresh(
+        [out / TEST_MAPS, out / "scores.json"]
+    ):
+        raise ArtifactError(
+            f"{out}: the ensemble is missing or older than its members' maps; make it with: "
+            f"podium ensemble -c {cfg.source}"
+        )
+    scores = read_json(out / "scores.json")
+    chosen = scores["chosen"]
+    cand = scores["candidates"][chosen]
+    combination: dict[str, Any] = {
+        "chosen": chosen,
+        "kind": cand["kind"],
+        "members": [m.name for m in inputs.members],
+        "cv": scores.get("cv"),
+    }
+    if cand["kind"] in ("blend", "stack"):
+        combination["weights_by_fold"] = cand["weights_by_fold"]
+    if cand["kind"] == "stack":
+        combination["gates"] = cand["gates"]
+        for spec in cand["gates"]:
+            if "file" in spec:
+                (bundle / "ensemble" / "meta").mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(
+                    out / "meta" / spec["file"], bundle / "ensemble" / "meta" / spec["file"]
+                )
+    return combination
+
+
+def write_mask_maps(
+    manifest: dict[str, Any], members: list[Config], bundle: Path, tmp: Path
+) -> Path:
+    """The test maps the bundle submits from, into `tmp`: the one member's, or the
+    ensemble's chosen candidate made from every member's (read back as stored, float16)."""
+    if len(members) == 1 and manifest["combination"]["kind"] == "member":
+        return write_test_maps(members[0], tmp)
+    names, maps = [], []
+    ids: list[str] = []
+    for cfg in members:
+        path = write_test_maps(cfg, tmp / "members" / cfg.name)
+        ids = [str(i) for i in Experiment(cfg).comp.test_ids]
+        names.append(cfg.name)
+        maps.append(read_maps(path, ids))
+    combined = combine_maps(manifest["combination"], names, maps, bundle / "ensemble" / "meta")
+    write_maps(tmp / TEST_MAPS, ids, np.asarray(combined))
     return tmp / TEST_MAPS

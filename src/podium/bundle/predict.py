@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from podium.artifacts import read_json, write_csv
 from podium.bundle.contents import DECISIONS, TARGETS
 from podium.bundle.manifest import MANIFEST, read_manifest
-from podium.bundle.masks import bundle_mask_config, write_test_maps
+from podium.bundle.masks import bundle_mask_config, write_mask_maps
 from podium.bundle.metric import bundle_metric
 from podium.bundle.places import check_output, data_root
 from podium.competition import Competition
@@ -275,10 +275,15 @@ def _predict(
     top = bundle_config(manifest["config"], bundle, root, "bundle")
     comp = Experiment(top).comp
     decided = decisions(manifest, bundle, comp)  # before the long part: refused early
-    if comp.task.pixelwise:  # one mask model's test maps, as `podium infer` stores them
-        (entry,) = manifest["members"]
+    if comp.task.pixelwise:  # mask models' test maps, as `podium infer` stores them
+        entries = manifest["members"]
+        label = {1: "member"}.get(len(entries))
+        members = [
+            bundle_config(e["config"], bundle, root, label or f"member {e['name']}")
+            for e in entries
+        ]
         t0 = time.time()
-        maps = write_test_maps(bundle_config(entry["config"], bundle, root, "member"), tmp)
+        maps = write_mask_maps(manifest, members, bundle, tmp)
         _submit(comp, tmp, decided, out)
         if predictions is not None:
             shutil.copyfile(maps, predictions)

@@ -59,7 +59,8 @@ def build_mask_candidates(inputs: Inputs, meta_dir: Path | None) -> list[Candida
             "blend", "blend", blend_oof, blend_test, note=note, extra=extra, refit=refit_blend
         )
     )
-    cands.append(_gate(inputs, blend_oof, blend_test, refit_blend, meta_dir, candidate))
+    by_fold = extra["weights_by_fold"]
+    cands.append(_gate(inputs, blend_oof, blend_test, by_fold, refit_blend, meta_dir, candidate))
     return cands
 
 
@@ -80,6 +81,7 @@ def _gate(
     inputs: Inputs,
     blend_oof: np.ndarray,
     blend_test: np.ndarray,
+    blend_weights: Any,
     refit_blend: Callable[[np.ndarray], np.ndarray],
     meta_dir: Path | None,
     candidate: Callable[..., Candidate],
@@ -89,9 +91,9 @@ def _gate(
     x_test = gate_features([m.test for m in members])
     labels = empty_labels(inputs.y)
     fitted = gate_cv(x, labels, blend_oof, fold, x_test, blend_test)
-    files: list[str] = []
+    specs: list[dict[str, Any]] = []
     if meta_dir is not None:
-        files = save_gates(fitted.gates, np.unique(fold), meta_dir)
+        specs = save_gates(fitted.gates, np.unique(fold), meta_dir)
     classes = inputs.y.shape[1]
 
     def refit(rows: np.ndarray) -> np.ndarray:
@@ -109,7 +111,8 @@ def _gate(
         extra={
             "features": [f"{m.name}:{f}" for m in members for f in FEATURES],
             "emptied_oof": fitted.emptied,
-            "gates": files,
+            "weights_by_fold": blend_weights,
+            "gates": specs,
         },
         refit=refit,
     )

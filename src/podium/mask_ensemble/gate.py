@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from xgboost import XGBClassifier
@@ -108,8 +109,7 @@ def gate_cv(
     )
     test = base_test
     if x_test is not None and base_test is not None:
-        p_test = np.mean([p_empty(g, x_test) for g in fitted.params], axis=0)
-        test = gated(base_test, p_test)
+        test = gated(base_test, np.mean([p_empty(g, x_test) for g in fitted.params], axis=0))
     oof = gated(base_oof, fitted.oof)
     empty = np.zeros((0,) + base_oof.shape[1:], np.float32)
     return GateFit(
@@ -117,14 +117,36 @@ def gate_cv(
     )
 
 
-def save_gates(gates: list[Gate], folds: np.ndarray, out: Path) -> list[str]:
-    """Each fold's gate as `gate_fold{k}.ubj` (a constant gate has no file); the names."""
+def save_gates(gates: list[Gate], folds: np.ndarray, out: Path) -> list[dict[str, Any]]:
+    """Each fold's gate as `gate_fold{k}.ubj` (a constant gate as its value); the list
+    `load_gates` reads back (scores.json keeps it, a bundle carries it)."""
     out.mkdir(parents=True, exist_ok=True)
-    names = []
+    specs: list[dict[str, Any]] = []
     for k, gate in zip(folds, gates, strict=True):
         if isinstance(gate, float):
+            specs.append({"fold": int(k), "constant": gate})
             continue
         name = f"gate_fold{int(k)}.ubj"
         save_with(out / name, gate.save_model)
-        names.append(name)
-    return names
+        specs.append({"fold": int(k), "file": name})
+    return specs
+
+
+def load_gates(specs: list[dict[str, Any]], where: Path) -> list[Gate]:
+    """The gates `save_gates` wrote under `where`."""
+    gates: list[Gate] = []
+    for spec in specs:
+        if "constant" in spec:
+            gates.append(float(spec["constant"]))
+            continue
+        model = XGBClassifier()
+        model.load_model(where / spec["file"])
+        gates.append(model)
+    return gates
+
+
+def gate_test(maps: list[np.ndarray], base: np.ndarray, gates: list[Gate]) -> np.ndarray:
+    """`base` (the blended test maps) gated by the mean of `gates`' probabilities on the
+    members' test `maps`, as the ensemble gated its test maps."""
+    x = gate_features(maps)
+    return gated(base, np.mean([p_empty(g, x) for g in gates], axis=0))

@@ -34,10 +34,9 @@ from podium.bundle.package import (
     download_wheels,
     write_kaggle_files,
 )
-from podium.config import Config, ConfigError
+from podium.config import Config
 from podium.engine.precision import resolve_device
 from podium.experiment import Experiment
-from podium.tasks import task_type
 
 _log = logging.getLogger(__name__)
 
@@ -49,11 +48,6 @@ def run(
     half: bool = False,
     wheels: list[str] | None = None,
 ) -> Path:
-    if cfg.kind.has_members and task_type(cfg.competition).pixelwise:
-        raise ConfigError(
-            f"{cfg.source}: `podium export` of a segmentation ensemble is not supported yet (a "
-            "bundle predicts with one mask model); export a member: podium export -c <member>"
-        )
     bundle = Path(out) if out is not None else cfg.run_dir / "bundle"
     check_replaceable(bundle)  # a folder of the user's is never deleted
     work = bundle.with_name(f".{bundle.name}.partial")
