@@ -1,6 +1,6 @@
 """A segmentation ensemble end to end through the CLI, as a user runs it: `podium score -c
 configs/digits_segmentation/ensemble.yaml` on a tiny copy of the demo (48 train and 16 test
-images of 32 px, 2 folds, 2 epochs) trains both U-Nets, predicts their maps, ensembles them,
+images of 32 px, 2 folds, 2 epochs) trains both members (a U-Net and an FPN), predicts their maps, ensembles them,
 writes the run-length submission from the ensemble's maps and decision, and scores it; its
 export predicts the same file. A member on other folds, or at another image size, is refused
 by name before anything trains."""
@@ -31,7 +31,8 @@ SIZE = 32
 
 
 def overrides(tmp: Path) -> list[str]:
-    return tiny_mask_overrides(tmp, SIZE, epochs=2)
+    """The tiny run's overrides but the U-Net's decoder channels (an FPN has none)."""
+    return [o for o in tiny_mask_overrides(tmp, SIZE, epochs=2) if not o.startswith("model.kwargs")]
 
 
 @pytest.fixture(scope="module")
@@ -48,22 +49,22 @@ def test_ensemble_submit_and_score_through_the_cli(demo, capsys):
     run = load_config(ENSEMBLE, overrides(demo)).run_dir
     scores = json.loads((run / "scores.json").read_text())
     cands = scores["candidates"]
-    assert list(cands) == ["unet", "unet_lovasz", "mean", "blend", "blend_gate"]
+    assert list(cands) == ["unet", "fpn", "mean", "blend", "blend_gate"]
     chosen = scores["chosen"]
     assert scores["cv"] == cands[chosen]["dice"] and 0 <= scores["cv"] <= 1
     assert scores["in_sample"] == cands[chosen]["in_sample"]  # beside the honest CV
     # each member alone scores as its own oof did (same maps, same honest decision)
-    for name in ("unet", "unet_lovasz"):
+    for name in ("unet", "fpn"):
         member = json.loads((run.parents[1] / name / "scores.json").read_text())
         assert cands[name]["dice"] == pytest.approx(member["cv"])
     weights = cands["blend"]["weights_by_fold"]
     for k in (0, 1):
-        assert weights["unet"][k] + weights["unet_lovasz"][k] == pytest.approx(1)
+        assert weights["unet"][k] + weights["fpn"][k] == pytest.approx(1)
     assert scores["nested_selection"]["refitted"] is False  # two folds: nothing to refit on
     assert set(scores["nested_selection"]["picked_by_fold"]) == {"0", "1"}
     report = (run / "report.md").read_text()
     assert "nested-selection CV" in report and "blend_gate" in report
-    if chosen not in ("unet", "unet_lovasz"):
+    if chosen not in ("unet", "fpn"):
         vs = scores["vs_best_member"]
         assert set(vs["gains"]) == {"dice", "pixel_log_loss"} and "Paired, per image" in report
     # the gates are XGBoost's own files, nothing is pickled
@@ -100,7 +101,7 @@ def test_export_then_predict_writes_the_ensemble_s_submission(demo, tmp_path):
     bundle = tmp_path / "bundle"
     assert main(["export", "-c", str(ENSEMBLE), *overrides(demo), "--out", str(bundle)]) == 0
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert [m["name"] for m in manifest["members"]] == ["unet", "unet_lovasz"]
+    assert [m["name"] for m in manifest["members"]] == ["unet", "fpn"]
     chosen = json.loads((run / "scores.json").read_text())["chosen"]
     assert manifest["combination"]["chosen"] == chosen
     data = tmp_path / "hidden/digits_segmentation"
