@@ -145,3 +145,8 @@ def test_a_gain_whose_interval_holds_zero_is_within_noise():
     rng = np.random.default_rng(1)
     assert paired_gain(rng.normal(0, 1, 50)).verdict == "within noise"
     assert paired_gain(np.full(50, 0.1) + rng.normal(0, 0.01, 50)).verdict == "a gain beyond noise"
+    # ten images of each of five patients, one lucky patient: by image it looks real, by
+    # patient (the unit of evidence) it is noise
+    diff = np.repeat([0.5, -0.05, 0.0, -0.05, 0.0], 10) + rng.normal(0, 0.01, 50)
+    assert paired_gain(diff).verdict == "a gain beyond noise"
+    assert paired_gain(diff, np.repeat(np.arange(5), 10)).verdict == "within noise"

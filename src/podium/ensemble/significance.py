@@ -210,3 +210,11 @@ def compare(
         gains[name] = Gain(float(observed), float(low), float(high))
     n_groups = None if groups is None else len(np.unique(np.asarray(groups)))
     return PairedComparison(fixed, broken, None if p is None else float(p), gains, n_groups)
+
+
+def bootstrap_means(
+    values: np.ndarray, n_boot: int, groups: np.ndarray | None = None, seed: int = 0
+) -> np.ndarray:
+    """The mean of per-row `values` on `n_boot` resamples of the rows, or of the groups with
+    all their rows (the mask ensemble's per-image gains: `podium.mask_ensemble.compare`)."""
+    return _Resampler(len(values), groups, seed).mean_draws(values, n_boot)

@@ -5,14 +5,16 @@ resampled by image (a paired bootstrap of the mean difference), as `podium.ensem
 reports it for rows: the gain is "within noise" when its 95% interval holds 0.
 
 Per-image terms make the bootstrap a resample of two (N,) vectors, so it costs milliseconds
-however large the maps are (rescoring the pixel log-loss of every resample would not).
+however large the maps are (rescoring the pixel log-loss of every resample would not). With
+`competition.group_column` (a patient's images), groups are resampled with all their images,
+as the row ensemble does (`significance.bootstrap_means`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from podium.ensemble.significance import Gain, PairedComparison
+from podium.ensemble.significance import Gain, PairedComparison, bootstrap_means
 from podium.metrics.segmentation import pair_dice, pair_iou
 from podium.scoring import decided_oof
 from podium.tasks import Task
@@ -27,11 +29,12 @@ def image_log_loss(y: np.ndarray, prob: np.ndarray) -> np.ndarray:
     return np.asarray(-(t * np.log(p) + (1 - t) * np.log(1 - p)).reshape(len(y), -1).mean(1))
 
 
-def paired_gain(diff: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> Gain:
-    """The mean of per-image gains `diff` and its 95% paired bootstrap interval."""
-    rng = np.random.default_rng(seed)
-    n = len(diff)
-    means = np.array([diff[rng.integers(0, n, n)].mean() for _ in range(n_boot)])
+def paired_gain(
+    diff: np.ndarray, groups: np.ndarray | None = None, n_boot: int = N_BOOT, seed: int = 0
+) -> Gain:
+    """The mean of per-image gains `diff` and its 95% paired bootstrap interval (images, or
+    groups of images, drawn with replacement)."""
+    means = bootstrap_means(np.asarray(diff, np.float64), n_boot, groups, seed)
     low, high = np.percentile(means, [2.5, 97.5])
     return Gain(float(diff.mean()), float(low), float(high))
 
@@ -45,7 +48,12 @@ def per_image(task: Task, y: np.ndarray, decided: np.ndarray) -> np.ndarray:
 
 
 def compare_maps(
-    task: Task, y: np.ndarray, fold: np.ndarray, challenger: np.ndarray, reference: np.ndarray
+    task: Task,
+    y: np.ndarray,
+    fold: np.ndarray,
+    challenger: np.ndarray,
+    reference: np.ndarray,
+    groups: np.ndarray | None = None,
 ) -> PairedComparison:
     """Challenger vs reference maps on the same images: the metric's gain (per-image terms
     of the CV-honestly decided masks, where the metric is a mean over images) and the pixel
@@ -54,7 +62,8 @@ def compare_maps(
     if task.metric.per_row is not None:
         a = per_image(task, y, decided_oof(task, y, challenger, fold))
         b = per_image(task, y, decided_oof(task, y, reference, fold))
-        gains[task.metric.name] = paired_gain(a - b)
+        gains[task.metric.name] = paired_gain(a - b, groups)
     loss = image_log_loss(y, reference) - image_log_loss(y, challenger)
-    gains[task.valid_loss.name] = paired_gain(loss)
-    return PairedComparison(None, None, None, gains)
+    gains[task.valid_loss.name] = paired_gain(loss, groups)
+    n_groups = None if groups is None else len(np.unique(groups))
+    return PairedComparison(None, None, None, gains, n_groups)

@@ -34,7 +34,10 @@ def write_mask_outputs(
     best_member = min((c for c in cands if c.is_member), key=lambda c: rank_key(c, True))
     vs_best: PairedComparison | None = None
     if not chosen.is_member:
-        vs_best = compare_maps(task, inputs.y, inputs.fold, chosen.oof, best_member.oof)
+        group = comp.cfg.group_column  # a patient's images are one unit of evidence
+        groups = comp.train[group].to_numpy() if group else None
+        y, fold = inputs.y, inputs.fold
+        vs_best = compare_maps(task, y, fold, chosen.oof, best_member.oof, groups)
     best, decision = best_member.scores, chosen.scores.decision
     picked = ", ".join(sorted(set(nested.picked_by_fold.values())))
     notes = [
@@ -42,7 +45,8 @@ def write_mask_outputs(
         f"{best_member.name} ({best.score:.4f}, {loss} {best.valid_loss:.4f}).",
         *(
             [
-                f"Paired, per image on the same images (95% bootstrap over images): "
+                "Paired, per image on the same images (95% bootstrap over images, or over "
+                f"groups with competition.group_column): "
                 f"{vs_best.summary(chosen.name, best_member.name)}."
             ]
             if vs_best
