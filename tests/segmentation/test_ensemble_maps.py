@@ -17,7 +17,13 @@ from podium.mask_ensemble.candidates import build_mask_candidates
 from podium.mask_ensemble.combine import combine_maps
 from podium.mask_ensemble.compare import compare_maps, paired_gain
 from podium.mask_ensemble.gate import empty_labels, gate_cv, gate_features
-from podium.mask_ensemble.weights import MapBlender, best_threshold_dice, blend, fit_weights, shrink
+from podium.mask_ensemble.weights import (
+    MapBlender,
+    best_threshold_score,
+    blend,
+    fit_weights,
+    shrink,
+)
 from podium.metrics import Metric
 from podium.metrics.segmentation import SEGMENTATION
 from podium.tasks.decisions.mask_area import MaskThreshold
@@ -83,11 +89,19 @@ def test_the_weights_favour_the_good_member(data):
     assert fit_weights([a], y).tolist() == [1.0]
 
 
+@pytest.mark.parametrize("metric", ["iou", "global_dice"])
+def test_the_weights_are_searched_on_the_competition_metric(data, metric):
+    y, _, a, _, rng = data
+    junk = rng.random(a.shape).astype(np.float32)
+    assert fit_weights([junk, a], y, metric)[1] >= 0.8
+    assert best_threshold_score(y, a, metric) != best_threshold_score(y, a, "dice")
+
+
 def test_the_blend_of_two_noisy_copies_beats_each(data):
     y, _, a, b, _ = data
     w = fit_weights([a, b], y)
-    blended = best_threshold_dice(y, blend([a, b], w))
-    assert blended > max(best_threshold_dice(y, a), best_threshold_dice(y, b)) + 0.01
+    blended = best_threshold_score(y, blend([a, b], w))
+    assert blended > max(best_threshold_score(y, a), best_threshold_score(y, b)) + 0.01
     assert 0.3 <= w[0] <= 0.7  # alike members: about equal weights
 
 

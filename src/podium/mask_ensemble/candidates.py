@@ -25,6 +25,7 @@ from podium.ensemble.report import Candidate
 from podium.mask_ensemble.gate import FEATURES, empty_labels, gate_cv, gate_features, save_gates
 from podium.mask_ensemble.weights import SEARCH_SIDE, MapBlender, blend
 from podium.scoring import score_predictions
+from podium.tasks.decisions.mask_area import MaskThreshold
 
 
 def build_mask_candidates(inputs: Inputs, meta_dir: Path | None) -> list[Candidate]:
@@ -41,7 +42,9 @@ def build_mask_candidates(inputs: Inputs, meta_dir: Path | None) -> list[Candida
     cands.append(
         candidate("mean", "mean", blend(oofs, equal), blend(tests, equal), note="equal weights")
     )
-    blender = MapBlender(oofs, y)
+    decision = task.decision  # the weights are searched on what it fits
+    fitted_on = decision.fitted_on if isinstance(decision, MaskThreshold) else "dice"
+    blender = MapBlender(oofs, y, fitted_on)
     blend_oof, weights = blender.cross_fit(fold)
     blend_test = blend(tests, weights.mean(axis=0))
     refit_blend = _cached(lambda rows: blender.cross_fit(fold, rows)[0])
@@ -50,7 +53,7 @@ def build_mask_candidates(inputs: Inputs, meta_dir: Path | None) -> list[Candida
     )
     extra = {
         "weights_by_fold": {m.name: weights[:, i].tolist() for i, m in enumerate(members)},
-        "weighting": f"simplex weights maximising the mean Dice at the best threshold, searched "
+        "weighting": f"simplex weights maximising {blender.metric} at the best threshold, searched "
         f"on maps shrunk to {SEARCH_SIDE} px, fitted on the other folds' OOF maps; the test "
         "maps blended with the mean of the folds' weights",
     }

@@ -1,10 +1,11 @@
 """The blend of members' probability maps: a weighted mean whose simplex weights maximise the
-mean Dice of the blend at its best threshold, fitted on the other folds' OOF maps
-(`podium.cross_fit`), so fold k's blend never saw fold k's labels.
+mask metric the decision fits (mean Dice by default) of the blend at its best threshold,
+fitted on the other folds' OOF maps (`podium.cross_fit`), so fold k's blend never saw fold
+k's labels.
 
 The search is cheap by design: the maps and masks are shrunk to at most `SEARCH_SIDE` px a
 side (area-averaged; a mask is kept where at least half the shrunk pixel was foreground), and
-the objective is the mean Dice at the best threshold of the decision's grid, without the
+the objective is the metric at the best threshold of the decision's grid, without the
 minimum-area step (the full post-processing, threshold and minimum area, is refitted on the
 blend afterwards by the task's decision, as for any candidate). Weights move by coordinate
 search on the simplex: member i's weight takes each value of a 0.1 grid with the others
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from podium.cross_fit import cross_fit
+from podium.metrics.segmentation import dice_of_counts, iou_of_counts
 from podium.tasks.decisions.mask_area import THRESHOLDS
 
 SEARCH_SIDE = 32  # the longest side of the maps the weights are searched on
@@ -38,18 +40,24 @@ def shrink(maps: np.ndarray, side: int = SEARCH_SIDE) -> np.ndarray:
     return small.reshape(n, c, size[1], size[0])
 
 
-def best_threshold_dice(y: np.ndarray, prob: np.ndarray) -> float:
-    """The mean Dice over (image, class) pairs of `prob >= t` at the best t of the decision's
-    threshold grid (two empty masks score 1)."""
+def best_threshold_score(y: np.ndarray, prob: np.ndarray, metric: str = "dice") -> float:
+    """The mask metric of `prob >= t` at the best t of the decision's threshold grid: mean
+    Dice or IoU over (image, class) pairs (two empty masks score 1), or their pooled
+    `global_` forms; what the decision fits (`MaskThreshold.fitted_on`)."""
     n, c = y.shape[:2]
     yf, pf = y.reshape(n, c, -1), prob.reshape(n, c, -1)
     y_sum = yf.sum(-1)
+    score = iou_of_counts if metric.endswith("iou") else dice_of_counts
+    pooled = metric.startswith("global_")
     best = 0.0
     for t in THRESHOLDS:
         p = pf >= t
         inter, p_sum = (p & yf).sum(-1), p.sum(-1)
-        denom = y_sum + p_sum
-        best = max(best, float(np.where(denom == 0, 1.0, 2 * inter / np.maximum(denom, 1)).mean()))
+        if pooled:
+            value = float(score(inter.sum(0), y_sum.sum(0), p_sum.sum(0)).mean())
+        else:
+            value = float(score(inter, y_sum, p_sum).mean())
+        best = max(best, value)
     return best
 
 
@@ -73,20 +81,20 @@ def _moved(w: np.ndarray, i: int, value: float) -> np.ndarray:
     return out
 
 
-def fit_weights(maps: list[np.ndarray], y: np.ndarray) -> np.ndarray:
+def fit_weights(maps: list[np.ndarray], y: np.ndarray, metric: str = "dice") -> np.ndarray:
     """Simplex weights (M,) of the members' (shrunk) maps that maximise
-    `best_threshold_dice` on these rows; see the module docstring."""
+    `best_threshold_score` on these rows; see the module docstring."""
     m = len(maps)
     w = np.full(m, 1.0 / m)
     if m == 1:
         return w
-    best = best_threshold_dice(y, blend(maps, w))
+    best = best_threshold_score(y, blend(maps, w), metric)
     for _ in range(ROUNDS):
         improved = False
         for i in range(m):
             for value in GRID:
                 cand = _moved(w, i, float(value))
-                score = best_threshold_dice(y, blend(maps, cand))
+                score = best_threshold_score(y, blend(maps, cand), metric)
                 if score > best + 1e-9:
                     best, w, improved = score, cand, True
         if not improved:
@@ -97,13 +105,13 @@ def fit_weights(maps: list[np.ndarray], y: np.ndarray) -> np.ndarray:
 class MapBlender:
     """The members' maps with their shrunk copies (made once) and the shrunk targets."""
 
-    def __init__(self, oofs: list[np.ndarray], y: np.ndarray) -> None:
-        self.oofs = oofs
+    def __init__(self, oofs: list[np.ndarray], y: np.ndarray, metric: str = "dice") -> None:
+        self.oofs, self.metric = oofs, metric
         self.small = [shrink(m) for m in oofs]
         self.y_small = shrink(y.astype(np.float32)) >= 0.5
 
     def fit(self, rows: np.ndarray) -> np.ndarray:
-        return fit_weights([s[rows] for s in self.small], self.y_small[rows])
+        return fit_weights([s[rows] for s in self.small], self.y_small[rows], self.metric)
 
     def cross_fit(
         self, fold: np.ndarray, rows: np.ndarray | None = None
