@@ -17,6 +17,7 @@ from podium.mask_ensemble.candidates import build_mask_candidates
 from podium.mask_ensemble.combine import combine_maps
 from podium.mask_ensemble.compare import compare_maps, paired_gain
 from podium.mask_ensemble.gate import empty_labels, gate_cv, gate_features
+from podium.mask_ensemble.nested import mask_nested_selection
 from podium.mask_ensemble.weights import (
     MapBlender,
     best_threshold_score,
@@ -164,3 +165,21 @@ def test_a_gain_whose_interval_holds_zero_is_within_noise():
     diff = np.repeat([0.5, -0.05, 0.0, -0.05, 0.0], 10) + rng.normal(0, 0.01, 50)
     assert paired_gain(diff).verdict == "a gain beyond noise"
     assert paired_gain(diff, np.repeat(np.arange(5), 10)).verdict == "within noise"
+
+
+def test_one_member_is_its_own_ensemble(data):
+    y, fold, a, _, _ = data
+    inp = inputs({"a": a}, y, fold)
+    (only,) = build_mask_candidates(inp, None)  # type: ignore[arg-type]
+    assert only.name == "a" and only.is_member
+    assert mask_nested_selection(inp, [only]).picked_by_fold == {0: "a", 1: "a", 2: "a"}  # type: ignore[arg-type]
+
+
+def test_two_folds_choose_on_the_other_fold_decided(data):
+    y, _, a, b, _ = data
+    fold = np.arange(N) % 2
+    inp = inputs({"a": a, "b": b}, y, fold)
+    cands = build_mask_candidates(inp, None)  # type: ignore[arg-type]
+    nested = mask_nested_selection(inp, cands)  # type: ignore[arg-type]
+    assert not nested.refitted and set(nested.picked_by_fold) == {0, 1}
+    assert 0 < nested.score <= 1
