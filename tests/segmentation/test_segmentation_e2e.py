@@ -124,7 +124,6 @@ def load_metric_dice():
     ("stage", "extra", "key"),
     [
         ("ensemble", ("ensemble.members=[unet.yaml]",), "ensemble"),
-        ("pseudo", ("pseudo.teacher=unet.yaml",), "pseudo"),
         ("train", ("train.distill.teacher=unet.yaml",), "train.distill"),
         ("train", ("tabular.model=svc",), "tabular"),
         ("lr-find", (), "podium lr-find"),

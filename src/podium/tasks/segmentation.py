@@ -10,8 +10,9 @@ Dice per image (two empty masks score 1); the decision is the probability thresh
 minimum component area (`decisions.mask_area`), fitted CV-honestly on OOF maps; the
 submission codec writes one run-length cell per (image, class) (`segmentation_codec`).
 
-What segmentation does not support yet (ensembles, pseudo-labels, distillation, tabular
-members, tune) is refused by `check_config`, naming the key, before anything runs.
+Pseudo-labels are `segmentation_pseudo`'s (whole images ranked by mean pixel confidence).
+What segmentation does not support yet (ensembles, distillation, tabular members) is refused
+by `check_config`, naming the key, before anything runs.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from podium.segmentation.rle import RleConvention, preset
 from podium.tasks.base import Task, TaskDefaults, resolve_metric
 from podium.tasks.decisions.mask_area import MaskThreshold
 from podium.tasks.segmentation_codec import MaskFolds, RleCodec, pixel_log_loss
+from podium.tasks.segmentation_pseudo import MaskPseudo
 from podium.tasks.segmentation_rows import read_long, write_long
 
 # train settings the segmentation loop does not honour yet: key -> is it set?
@@ -98,7 +100,7 @@ class Segmentation(Task):
     metrics = SEGMENTATION
     defaults = TaskDefaults(metric="dice", loss="bce+dice")
     pixelwise: ClassVar[bool] = True
-    unsupported_stages = ("ensemble", "pseudo", "tune", "lr-find", "--devices")
+    unsupported_stages = ("ensemble", "tune", "lr-find", "--devices")
 
     def __init__(
         self, cfg: CompetitionConfig, source: Path, metric: Metric, classes: tuple[str, ...]
@@ -108,6 +110,7 @@ class Segmentation(Task):
         self.root = data_root(cfg, source)
         self.convention = convention_of(cfg)
         self.decision = MaskThreshold(metric)
+        self.pseudo = MaskPseudo(self.decision)
         self.folds = MaskFolds()
         self.submission = RleCodec(
             self.convention, self.test_shape, cfg.id_column, tuple(self.rle_columns())
@@ -163,7 +166,13 @@ class Segmentation(Task):
     def check_config(self, cfg: Config) -> None:
         refused = {
             "ensemble": cfg.ensemble is not None,
-            "pseudo": cfg.pseudo is not None,
+            # a pseudo mask's loss is not weighted per image (smp's losses average a batch)
+            "pseudo.weight": cfg.pseudo is not None and cfg.pseudo.weight != 1,
+            "pseudo.confidence_weighting": cfg.pseudo is not None
+            and cfg.pseudo.confidence_weighting,
+            "pseudo.soft": cfg.pseudo is not None
+            and cfg.pseudo.soft
+            and "lovasz" in (cfg.train.loss or ""),
             "tabular": cfg.tabular is not None,
             "train.distill": cfg.train.distill is not None,
             "train.sampler": cfg.train.sampler != "none",
@@ -181,6 +190,7 @@ class Segmentation(Task):
                     "model.arch": "a segmentation model is a decoder over a timm encoder: set "
                     "model.arch (unet, unetplusplus, fpn, deeplabv3plus, ...)",
                     "infer.tta": f"a mask's views must be undone: use {', '.join(D4_VIEWS)}",
+                    "pseudo.soft": "the Lovasz loss needs 0/1 masks: pseudo.soft: false",
                 }.get(key, "segmentation does not support it yet")
                 raise ConfigError(f"{cfg.source}: {key}: {why} (competition.task: segmentation)")
         if self.submission_columns is not None:
