@@ -135,11 +135,10 @@ def fit_unit(
     images, masks = exp.train_images, np.asarray(exp.comp.targets, np.uint8)
     y_small = small_targets(exp)
     transform = build_train_transform(cfg.data.train_augs, size, cfg.data.n_channels)
-    dataset: MaskDataset | JoinedMasks = MaskDataset(
-        images[~is_valid], masks[~is_valid], transform, size
-    )
+    labelled = MaskDataset(images[~is_valid], masks[~is_valid], transform, size)
+    dataset: MaskDataset | JoinedMasks = labelled
     if pairs is not None and len(pairs.images):
-        dataset = JoinedMasks(dataset, MaskDataset(pairs.images, pairs.targets, transform, size))
+        dataset = JoinedMasks(labelled, MaskDataset(pairs.images, pairs.targets, transform, size))
     sampler = EpochSampler(len(dataset), derive_seed(seed, 1))
     loader = DataLoader(
         dataset, batch_size=tc.batch_size, sampler=sampler, num_workers=cfg.data.num_workers

@@ -33,7 +33,8 @@ def pseudo_dice(exp: Experiment, folds: list[str]) -> dict | None:
     comp = exp.comp
     if comp.solution is None:
         return None
-    by_fold, every = {}, []
+    by_fold: dict[str, float] = {}
+    every: list[float] = []
     for key in folds:
         masks = read_pseudo_masks(exp.run_dir / PSEUDO_MASKS, int(key))
         if masks is None:
@@ -46,7 +47,8 @@ def pseudo_dice(exp: Experiment, folds: list[str]) -> dict | None:
             float(comp.task.metric(y[i : i + 1], np.asarray(masks.targets[test][i : i + 1]) >= 0.5))
             for i in range(len(y))
         ]
-        by_fold[key], every = float(np.mean(dice)), [*every, *dice]
+        by_fold[key] = float(np.mean(dice))
+        every += dice
     if not every:
         return None
     return {"by_fold": by_fold, "overall": float(np.mean(every)), "rows": len(every)}

@@ -30,7 +30,7 @@ GROUPS = ("empty", "mask")
 def map_confidence(pred: np.ndarray) -> np.ndarray:
     """(N,) mean |p - 0.5| * 2 over each (C, H, W) map."""
     p = np.asarray(pred, np.float32)
-    return np.abs(p - 0.5).reshape(len(p), -1).mean(1) * 2
+    return np.asarray(np.abs(p - 0.5).reshape(len(p), -1).mean(1) * 2)
 
 
 class MaskPseudo(PseudoLabels):
@@ -41,7 +41,7 @@ class MaskPseudo(PseudoLabels):
 
     def candidates(self, pred: np.ndarray) -> PseudoCandidates:
         sees = (np.asarray(pred) >= 0.5).reshape(len(pred), -1).any(1)
-        group = sees.astype(np.int64)
+        group = np.asarray(sees, dtype=np.int64)
         label = np.array(GROUPS, dtype=object)[group]
         return PseudoCandidates(group, len(GROUPS), map_confidence(pred), label)
 
