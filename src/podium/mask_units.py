@@ -242,6 +242,7 @@ def fit_unit(
     result = {
         "best_score": best,
         "metric": "dice@0.5",
+        "final_score": history[-1]["valid_dice@0.5"] if history else best,
         "epochs_run": len(history),
         "train_seconds": round(time.time() - started, 2),
     }

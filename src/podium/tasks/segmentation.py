@@ -100,7 +100,7 @@ class Segmentation(Task):
     metrics = SEGMENTATION
     defaults = TaskDefaults(metric="dice", loss="bce+dice")
     pixelwise: ClassVar[bool] = True
-    unsupported_stages = ("ensemble", "tune", "lr-find", "--devices")
+    unsupported_stages = ("ensemble", "lr-find", "--devices")
 
     def __init__(
         self, cfg: CompetitionConfig, source: Path, metric: Metric, classes: tuple[str, ...]
@@ -176,7 +176,6 @@ class Segmentation(Task):
             "tabular": cfg.tabular is not None,
             "train.distill": cfg.train.distill is not None,
             "train.sampler": cfg.train.sampler != "none",
-            "tune": cfg.tune is not None,
             "model.arch": cfg.model.arch is None,
             "competition.metadata": cfg.competition.metadata is not None,
             "data.external": bool(cfg.data.external),
