@@ -14,6 +14,11 @@ The story of a round (the pipeline runs the steps in this order):
 5. `pseudo_report.md` / `.json`: rows per class, their accuracy on solution.csv, teacher vs
    student CV on the same folds and their local leaderboard scores, for every round so far.
 
+A segmentation student (a pixelwise task) takes masks for rows: step 2 writes
+`pseudo_masks/fold{k}.npy` from the teacher's fold-k maps (`podium.pseudo.masks`), step 3
+trains mask units on them (`podium.mask_units`), step 5 reports the pseudo-masks' Dice
+(`podium.pseudo.mask_report`).
+
 `podium train -c pseudo.yaml` runs steps 1-3 (`train_student`), `report` step 5. Re-running
 skips finished work; pseudo.parquet is rebuilt when the teacher's predictions or the section
 change, and a student already trained on stale pseudo-labels is refused (--force retrains).
