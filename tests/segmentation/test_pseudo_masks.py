@@ -159,3 +159,22 @@ def test_candidates_rank_whole_maps_by_mean_pixel_confidence():
     ]
     assert cands.confidence[0] == pytest.approx(1.0) and cands.confidence[2] == pytest.approx(0)
     assert pseudo.targets(pred, soft=False)[1, 0, 0, 0] == 1.0
+
+
+def test_extra_unlabelled_images_are_mapped_and_trained_on(teacher):
+    import shutil
+
+    root = Path(teacher["paths"]["data"]) / "digits_segmentation"
+    extra = root / "unlabelled"
+    extra.mkdir(exist_ok=True)
+    for path in sorted((root / "test").glob("*.png"))[:4]:
+        shutil.copy(path, extra / f"u-{path.name}")
+    student = _student(
+        teacher, "student-extra", extra_images="unlabelled", use_test=False, threshold=0.0
+    )
+    assert main(["train", "-c", str(student)]) == 0
+    s_cfg = load_config(student)
+    for k in (0, 1):
+        masks = read_pseudo_masks(s_cfg.run_dir / PSEUDO_MASKS, k)
+        assert masks is not None and set(masks.source) == {"extra"}
+        assert sorted(masks.ids) == sorted(p.stem for p in extra.glob("*.png"))

@@ -239,6 +239,7 @@ class StudentMasks:
     def __init__(self, exp: Experiment, files: list[Path], extra: np.ndarray) -> None:
         self.exp, self.files, self.extra = exp, files, extra
         self.folder = exp.run_dir / PSEUDO_MASKS
+        self._extra_cache: np.ndarray | None = None
 
     def _images(self, masks: PseudoMasks) -> np.ndarray:
         shape = (len(masks.ids), *self.exp.test_images.shape[1:])
@@ -259,7 +260,9 @@ class StudentMasks:
         return out
 
     def _extra_images(self) -> np.ndarray:
-        return load_extra_images(self.exp, self.files)
+        if self._extra_cache is None:  # decoded once, whichever folds ask
+            self._extra_cache = load_extra_images(self.exp, self.files)
+        return self._extra_cache
 
     def for_fold(self, fold: int) -> MaskPairs | None:
         parts = [m for k in (fold, ALL_FOLDS) if (m := read_pseudo_masks(self.folder, k))]
