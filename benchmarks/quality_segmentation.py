@@ -26,7 +26,7 @@ import pandas as pd
 
 from podium.competition import Competition
 from podium.config import load_config
-from podium.mask_units import resize_masks
+from podium.mask_data import resize_masks
 from podium.metrics.segmentation import SEGMENTATION, image_dice, mean_dice
 from podium.submission import read_submission
 from podium.tasks.decisions.mask_area import MaskThreshold

@@ -1,9 +1,9 @@
 """Segmentation's units: training a fold x seed mask model and predicting probability maps,
 behind `podium train`, `podium oof` and `podium infer` when the task is pixelwise.
 
-- Data: `MaskDataset` gives (image, mask) pairs; the config's albumentations pipeline
-  (`podium.data.augment`) transforms both (`mask=`: geometric transforms move the mask,
-  intensity ones leave it), then both are resized to `data.image_size` (the mask nearest).
+- Data: (image, mask) pairs (`podium.mask_data.MaskDataset`), augmented together; a
+  student's fold-k pseudo-masks (`podium.pseudo_masks.MaskPairs`, from `extra`) join fold
+  k's training rows only, never its validation rows.
 - Training: the task's loss (a sum of smp's losses) on the experiment's network
   (`model.arch` over a timm encoder, `podium.engine.network`), the configured optimizer and
   scheduler (`podium.engine.optim`), AMP where the device has it, EMA (`train.ema_decay`),
@@ -11,7 +11,7 @@ behind `podium train`, `podium oof` and `podium infer` when the task is pixelwis
   mean Dice at threshold 0.5 picks `best.pt`. `result.json` is the unit's stamp
   (`podium.units.stamps`): a finished unit is skipped, one made from other inputs refused
   until `--force`; each unit trains under its lock (`units.train.unit_lock`).
-- Prediction: each TTA view's output is undone (`podium.data.tta.undo_view`) before the mean.
+- Prediction: a fold's maps over seeds and TTA views (`podium.mask_data.fold_maps`).
 - OOF: fold k's maps from fold k's models, stored float16 (`podium.mask_store`); the
   post-processing decision (threshold, minimum area) fitted on the other folds decides fold
   k, so scores.json's CV is honest, with the in-sample value beside it.
@@ -28,23 +28,20 @@ import logging
 import math
 import shutil
 import time
+from collections.abc import Callable
 from typing import Any
 
-import cv2
 import numpy as np
 import pandas as pd
 import torch
 from timm.utils import ModelEmaV3
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from podium.artifacts import read_json, write_csv, write_json
 from podium.data.augment import build_train_transform
 from podium.data.dataset import EpochSampler
-from podium.data.device import Normalizer
-from podium.data.resize import resize_channels
-from podium.data.tta import get_view, undo_view
 from podium.engine.checkpoint import load_checkpoint, save_checkpoint
-from podium.engine.network import build_model, create_network
+from podium.engine.network import build_model
 from podium.engine.optim import build_optimizer, build_scheduler
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.engine.seeding import derive_seed, seed_everything
@@ -53,101 +50,54 @@ from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
 from podium.locks import exclusive
+from podium.mask_data import (
+    JoinedMasks,
+    MaskDataset,
+    fold_maps,
+    merge_maps,
+    normalizer_of,
+    predict_maps,
+    small_targets,
+    unit_maps,
+)
 from podium.mask_store import OOF_MAPS, TEST_MAPS, bytes_per_image, write_maps
 from podium.metrics.segmentation import mean_dice
+from podium.pseudo_masks import MaskPairs
 from podium.units.stamps import mask_infer_stamp, mask_oof_stamp, unit_stamp
 from podium.units.train import prepare, unit_lock
 
 _log = logging.getLogger(__name__)
 
 
-def resize_masks(y: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(N, C, H, W) masks resized (nearest) to (N, C, *size), as uint8 0/1."""
-    y = np.asarray(y, np.uint8)
-    if y.shape[2:] == tuple(size):
-        return y
-    h, w = size
-    return np.stack(
-        [np.stack([cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) for m in c]) for c in y]
-    )
-
-
-class MaskDataset(Dataset):
-    """uint8 (N, H, W, C) images and (N, K, H', W') 0/1 masks -> (image, mask) samples at
-    `size`, augmented together by `transform` (seeded per sample, as `ImageDataset`)."""
-
-    def __init__(
-        self, images: np.ndarray, masks: np.ndarray, transform: Any, size: tuple[int, int]
-    ) -> None:
-        self.images, self.masks, self.transform, self.size = images, masks, transform, size
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        index, seed = item
-        img = np.asarray(self.images[index])
-        mask = np.ascontiguousarray(self.masks[index].transpose(1, 2, 0))  # (H', W', K)
-        if mask.shape[:2] != img.shape[:2]:
-            mask = resize_channels(mask, img.shape[0], img.shape[1], cv2.INTER_NEAREST)
-        if self.transform is not None:
-            self.transform.set_random_seed(seed)
-            out = self.transform(image=img, mask=mask)
-            img, mask = out["image"], out["mask"]
-        h, w = self.size
-        if img.shape[:2] != (h, w):
-            img = resize_channels(img, h, w, cv2.INTER_AREA)
-        if mask.shape[:2] != (h, w):
-            mask = resize_channels(mask, h, w, cv2.INTER_NEAREST)
-        img = np.ascontiguousarray(img)
-        target = torch.from_numpy(np.ascontiguousarray(mask.transpose(2, 0, 1))).float()
-        return torch.from_numpy(img.copy() if not img.flags.writeable else img), target
-
-
-@torch.inference_mode()
-def predict_maps(
-    model: torch.nn.Module,
-    images: np.ndarray,
-    normalizer: Normalizer,
-    precision: Any,
-    views: list[str],
-    batch_size: int,
-) -> np.ndarray:
-    """(V, N, C, h, w) float32 probabilities of every view, each view undone."""
-    model.eval()
-    out: list[np.ndarray] = []
-    for start in range(0, len(images), batch_size):
-        x = normalizer(np.array(images[start : start + batch_size]))  # a writable copy
-        per_view = []
-        with precision.autocast():
-            for view in views:
-                logits = model(get_view(view)(x)).float()
-                per_view.append(torch.sigmoid(undo_view(view)(logits)).cpu().numpy())
-        out.append(np.stack(per_view))
-    return np.concatenate(out, axis=1)
-
-
-def _normalizer(exp: Experiment, device: torch.device) -> Normalizer:
-    cfg = exp.cfg
-    return Normalizer(cfg.data.mean, cfg.data.std, device, False, cfg.data.image_size)
-
-
-def small_targets(exp: Experiment) -> np.ndarray:
-    """The train masks at `data.image_size` (what the model predicts and OOF scores)."""
-    return resize_masks(exp.comp.targets, exp.cfg.data.image_size)
-
-
 # ---- train ------------------------------------------------------------------------------------
+Extra = Callable[[int], MaskPairs | None]  # fold k -> its pseudo pairs (pseudo-labels)
+EpochHook = Callable[[int, dict[str, float]], None]  # (0-based epoch, history row): tune
+
+
 def train(
-    exp: Experiment, force: bool = False, fold: int | None = None, seed: int | None = None
+    exp: Experiment,
+    force: bool = False,
+    fold: int | None = None,
+    seed: int | None = None,
+    extra: Extra | None = None,
+    extra_fingerprint: str | None = None,
+    on_epoch_end: EpochHook | None = None,
+    lock_wait: float = 0.0,
 ) -> dict[tuple[int, int], dict]:
+    """Every unit (or one), skipping fresh ones. `extra(k)`: fold k's pseudo pairs, trained
+    on besides its labelled rows (never validated on), `extra_fingerprint` their stamp part;
+    `on_epoch_end` sees each epoch's history row; `lock_wait`: how long to wait for a unit
+    another process trains (tune's retries wait)."""
     cfg = exp.cfg
-    stamps = {(f, s): unit_stamp(exp, f, s, None, None) for f, s in exp.units(fold, seed)}
+    stamps = {
+        (f, s): unit_stamp(exp, f, s, extra_fingerprint, None) for f, s in exp.units(fold, seed)
+    }
     prepare(exp, start_over=force and fold is None and seed is None)
     results = {}
     for (f, s), stamp in stamps.items():
         # two processes (`--fold K` in parallel) never train one unit together
-        with exclusive(unit_lock(exp, f, s), f"unit fold {f} seed {s} of {cfg.name}"):
+        what = f"unit fold {f} seed {s} of {cfg.name}"
+        with exclusive(unit_lock(exp, f, s), what, wait=lock_wait):
             if stamp.fresh() and not force:
                 _log.info("train %s fold %d seed %d: done, skipped", cfg.name, f, s)
                 continue
@@ -159,12 +109,21 @@ def train(
                 )
             if force and exp.unit_dir(f, s).exists():
                 shutil.rmtree(exp.unit_dir(f, s))  # retrained from scratch, not resumed
-            results[(f, s)] = fit_unit(exp, f, s, stamp)
+            pairs = extra(f) if extra is not None else None
+            results[(f, s)] = fit_unit(exp, f, s, stamp, pairs, on_epoch_end)
     return results
 
 
-def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, Any]:
-    """Train one mask unit into its folder: best.pt, history.csv, result.json (its stamp)."""
+def fit_unit(
+    exp: Experiment,
+    fold: int,
+    seed: int,
+    stamp: Stamp,
+    pairs: MaskPairs | None = None,
+    on_epoch_end: EpochHook | None = None,
+) -> dict[str, Any]:
+    """Train one mask unit into its folder: best.pt, history.csv, result.json (its stamp);
+    `pairs` (pseudo-masks) join its training rows, never its validation rows."""
     cfg, task, tc = exp.cfg, exp.task, exp.cfg.train
     size = cfg.data.image_size
     device = resolve_device(tc.device)
@@ -176,7 +135,10 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
     images, masks = exp.train_images, np.asarray(exp.comp.targets, np.uint8)
     y_small = small_targets(exp)
     transform = build_train_transform(cfg.data.train_augs, size, cfg.data.n_channels)
-    dataset = MaskDataset(images[~is_valid], masks[~is_valid], transform, size)
+    labelled = MaskDataset(images[~is_valid], masks[~is_valid], transform, size)
+    dataset: MaskDataset | JoinedMasks = labelled
+    if pairs is not None and len(pairs.images):
+        dataset = JoinedMasks(labelled, MaskDataset(pairs.images, pairs.targets, transform, size))
     sampler = EpochSampler(len(dataset), derive_seed(seed, 1))
     loader = DataLoader(
         dataset, batch_size=tc.batch_size, sampler=sampler, num_workers=cfg.data.num_workers
@@ -189,7 +151,7 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
     scaler = precision.grad_scaler()
     # EMA as the classification step keeps it (timm's, with warmup); validated and saved
     ema = ModelEmaV3(model, decay=tc.ema_decay, use_warmup=True) if tc.ema_decay else None
-    normalize = _normalizer(exp, device)
+    normalize = normalizer_of(exp, device)
     best, history, started, num_updates, start = -math.inf, [], time.time(), 0, 0
     last = unit_dir / "last.pt"
     begun = Stamp(unit_dir / "started.json", stamp.parts)  # the inputs last.pt was made from
@@ -255,6 +217,8 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
             score,
             row["seconds"],
         )
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
         if tc.checkpoint == "last" or score > best:
             best = max(best, score)
             save_checkpoint(unit_dir / "best.pt", {"model": kept.state_dict(), "epoch": epoch + 1})
@@ -278,6 +242,7 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
     result = {
         "best_score": best,
         "metric": "dice@0.5",
+        "final_score": history[-1]["valid_dice@0.5"] if history else best,
         "epochs_run": len(history),
         "train_seconds": round(time.time() - started, 2),
     }
@@ -286,39 +251,6 @@ def fit_unit(exp: Experiment, fold: int, seed: int, stamp: Stamp) -> dict[str, A
 
 
 # ---- predict ----------------------------------------------------------------------------------
-def _unit_models(exp: Experiment, fold: int, device: torch.device) -> list[torch.nn.Module]:
-    models = []
-    for seed in exp.cfg.train.seeds:
-        unit = exp.unit_dir(fold, seed)
-        if not (unit / "best.pt").is_file():
-            raise ArtifactError(f"{unit / 'best.pt'}: run `podium train -c {exp.cfg.source}`")
-        model = create_network(exp.cfg, exp.task.num_outputs, pretrained=False)
-        model.load_state_dict(load_checkpoint(unit / "best.pt", device)["model"])
-        models.append(model.to(device))
-    return models
-
-
-def _maps(exp: Experiment, fold: int, images: np.ndarray) -> np.ndarray:
-    """(S * V, N, C, h, w) probability maps of fold `fold`'s seeds and the TTA views."""
-    cfg = exp.cfg
-    device = resolve_device(cfg.train.device)
-    precision = resolve_precision(device, cfg.train.precision)
-    normalize = _normalizer(exp, device)
-    return np.concatenate(
-        [
-            predict_maps(m, images, normalize, precision, cfg.infer.tta, cfg.infer.batch_size)
-            for m in _unit_models(exp, fold, device)
-        ]
-    )
-
-
-def _merge(task: Any, maps: np.ndarray, how: str) -> np.ndarray:
-    if how == "logit":
-        p = np.clip(maps, 1e-6, 1 - 1e-6)
-        return np.asarray(task.activate(np.mean(np.log(p / (1 - p)), axis=0)))
-    return np.asarray(maps.mean(axis=0))
-
-
 def oof(exp: Experiment, force: bool = False) -> dict[str, Any]:
     """The OOF maps of every fold, the honest CV and scores.json; see the module docstring."""
     cfg, task = exp.cfg, exp.task
@@ -333,7 +265,7 @@ def oof(exp: Experiment, force: bool = False) -> dict[str, Any]:
     prob = np.zeros(y.shape, np.float32)
     for k in range(cfg.folds.n_splits):
         rows = np.flatnonzero(fold_of_row == k)
-        prob[rows] = _merge(task, _maps(exp, k, exp.train_images[rows]), cfg.infer.merge)
+        prob[rows] = fold_maps(exp, k, exp.train_images[rows])
     prob = prob.astype(np.float16).astype(np.float32)  # decided as stored: refits agree
     record.invalidate()
     write_maps(out, [str(i) for i in exp.comp.train_ids], prob, fold_of_row)
@@ -369,8 +301,8 @@ def test_maps(exp: Experiment) -> tuple[np.ndarray, int]:
     """The test images' maps merged over the folds, seeds and views, and how many were
     merged: what `infer` stores and `podium predict --bundle` recomputes."""
     cfg = exp.cfg
-    maps = np.concatenate([_maps(exp, k, exp.test_images) for k in cfg.fold_ids()])
-    return _merge(exp.task, maps, cfg.infer.merge), len(maps)
+    maps = np.concatenate([unit_maps(exp, k, exp.test_images) for k in cfg.fold_ids()])
+    return merge_maps(exp.task, maps, cfg.infer.merge), len(maps)
 
 
 def infer(exp: Experiment, force: bool = False) -> None:

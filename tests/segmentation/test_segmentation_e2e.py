@@ -123,7 +123,6 @@ def load_metric_dice():
 @pytest.mark.parametrize(
     ("stage", "extra", "key"),
     [
-        ("pseudo", ("pseudo.teacher=unet.yaml",), "pseudo"),
         ("train", ("train.distill.teacher=unet.yaml",), "train.distill"),
         ("train", ("tabular.model=svc",), "tabular"),
         ("lr-find", (), "podium lr-find"),

@@ -13,8 +13,8 @@ from podium.config import AugmentConfig
 from podium.data.augment import build_train_transform
 from podium.data.tta import get_view, undo_view
 from podium.errors import ArtifactError, DataError
+from podium.mask_data import MaskDataset, resize_masks
 from podium.mask_store import read_maps, to_size, write_maps
-from podium.mask_units import MaskDataset, resize_masks
 from podium.metrics.segmentation import SEGMENTATION
 from podium.segmentation.rle import COLUMN_MAJOR, ROW_MAJOR, decode, encode
 from podium.tasks.decisions.mask_area import MaskThreshold, remove_small

@@ -78,6 +78,7 @@ def _fmt(x: float | None) -> str:
 
 def render(rounds: list[dict], current: dict, classes: list[str]) -> str:
     metric = current["cv"]["metric"]
+    label = current.get("label_metric")  # masks: the pseudo-masks' Dice
     lines = [
         f"# Pseudo-labelling: {current['student']} (round {current['round']})",
         "",
@@ -104,7 +105,7 @@ def render(rounds: list[dict], current: dict, classes: list[str]) -> str:
     lines += [
         "## Rounds",
         "",
-        f"| round | teacher | student | mode | pseudo rows (per fold) | pseudo-label acc | "
+        f"| round | teacher | student | mode | pseudo rows (per fold) | pseudo-label {label or 'acc'} | "
         f"teacher CV {metric} | student CV {metric} | teacher LB | student LB |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -122,7 +123,7 @@ def render(rounds: list[dict], current: dict, classes: list[str]) -> str:
         "",
         f"## Round {current['round']}: rows chosen per class",
         "",
-        "| fold | " + " | ".join(classes) + " | total | accuracy |",
+        "| fold | " + " | ".join(classes) + f" | total | {label or 'accuracy'} |",
         "|---" * (len(classes) + 3) + "|",
     ]
     for fold, counts in current["rows"].items():
@@ -147,8 +148,9 @@ def render(rounds: list[dict], current: dict, classes: list[str]) -> str:
     lines += [
         "",
         "Selection: " + ", ".join(f"{k}={v}" for k, v in current["selection"].items()) + ".",
-        "Accuracy of pseudo-labels is measured on test rows against solution.csv (unseen by any "
-        "stage but this report); LB = the competition metric of each one's test.parquet there.",
+        f"{label or 'Accuracy'} of pseudo-labels is measured on test rows against solution.csv "
+        "(unseen by any stage but this report); LB = the competition metric of each one's "
+        f"test{' maps' if label else '.parquet'} there.",
         "",
     ]
     return "\n".join(lines)

@@ -14,6 +14,11 @@ The story of a round (the pipeline runs the steps in this order):
 5. `pseudo_report.md` / `.json`: rows per class, their accuracy on solution.csv, teacher vs
    student CV on the same folds and their local leaderboard scores, for every round so far.
 
+A segmentation student (a pixelwise task) takes masks for rows: step 2 writes
+`pseudo_masks/fold{k}.npy` from the teacher's fold-k maps (`podium.pseudo.masks`), step 3
+trains mask units on them (`podium.mask_units`), step 5 reports the pseudo-masks' Dice
+(`podium.pseudo.mask_report`).
+
 `podium train -c pseudo.yaml` runs steps 1-3 (`train_student`), `report` step 5. Re-running
 skips finished work; pseudo.parquet is rebuilt when the teacher's predictions or the section
 change, and a student already trained on stale pseudo-labels is refused (--force retrains).
@@ -27,12 +32,15 @@ import time
 import numpy as np
 import pandas as pd
 
+from podium import mask_units
 from podium.artifacts import read_json, remove, write_json, write_parquet
 from podium.config import Config
 from podium.config.pseudo import PseudoConfig
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import config_part, files_fingerprint, fingerprint
+from podium.pseudo.mask_report import mask_round
+from podium.pseudo.masks import student_pairs
 from podium.pseudo.pool import extra_ids, extra_image_files
 from podium.pseudo.report import (
     fold_scores,
@@ -58,7 +66,10 @@ def report(cfg: Config, started: float | None = None) -> None:
     exp = Experiment(cfg)
     section = cfg.section("pseudo")
     teacher = open_teacher(cfg, section.teacher_path(cfg.source), section.teacher_checkpoint)
-    current = round_summary(exp, section, teacher)
+    if exp.task.pixelwise:  # masks: images chosen, the pseudo-masks' Dice, hidden-test Dice
+        current = mask_round(exp, section, teacher)
+    else:
+        current = round_summary(exp, section, teacher)
     write_report(exp.run_dir, previous_rounds(teacher.run_dir), current, pseudo_labels(exp.task))
     m, cv, lb = current["cv"]["metric"], current["cv"], current["leaderboard"]
     print(
@@ -72,8 +83,13 @@ def report(cfg: Config, started: float | None = None) -> None:
 def train_student(
     exp: Experiment, force: bool = False, fold: int | None = None, seed: int | None = None
 ) -> dict:
-    """Train the student's units on their labelled rows plus fold-matched pseudo rows."""
-    rows, fp = student_rows(exp, force=force and fold is None and seed is None)
+    """Train the student's units on their labelled rows plus fold-matched pseudo rows (a
+    segmentation student: pseudo-masks, `podium.pseudo.masks`)."""
+    rebuild = force and fold is None and seed is None
+    if exp.task.pixelwise:
+        pairs, mask_fp = student_pairs(exp, force=rebuild)
+        return mask_units.train(exp, force, fold, seed, extra=pairs, extra_fingerprint=mask_fp)
+    rows, fp = student_rows(exp, force=rebuild)
     return train_units(
         exp, force=force, fold=fold, seed=seed, extra_rows=rows.for_fold, extra_fingerprint=fp
     )

@@ -11,8 +11,9 @@ minimum component area (`decisions.mask_area`), fitted CV-honestly on OOF maps; 
 submission codec writes one run-length cell per (image, class) (`segmentation_codec`).
 
 Ensembles of segmentation members are `podium.mask_ensemble`'s (blends of the members' maps,
-an empty-mask gate). What segmentation does not support yet (pseudo-labels, distillation,
-tabular members, tune) is refused by `check_config`, naming the key, before anything runs.
+an empty-mask gate); pseudo-labels are `segmentation_pseudo`'s (whole images ranked by mean
+pixel confidence). What segmentation does not support yet (distillation, tabular members) is
+refused by `check_config`, naming the key, before anything runs.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from podium.segmentation.rle import RleConvention, preset
 from podium.tasks.base import Task, TaskDefaults, resolve_metric
 from podium.tasks.decisions.mask_area import MaskThreshold
 from podium.tasks.segmentation_codec import MaskFolds, RleCodec, pixel_log_loss
+from podium.tasks.segmentation_pseudo import MaskPseudo
 from podium.tasks.segmentation_rows import read_long, write_long
 
 # train settings the segmentation loop does not honour yet: key -> is it set?
@@ -99,7 +101,7 @@ class Segmentation(Task):
     metrics = SEGMENTATION
     defaults = TaskDefaults(metric="dice", loss="bce+dice")
     pixelwise: ClassVar[bool] = True
-    unsupported_stages = ("pseudo", "tune", "lr-find", "--devices")
+    unsupported_stages = ("lr-find", "--devices")
 
     def __init__(
         self, cfg: CompetitionConfig, source: Path, metric: Metric, classes: tuple[str, ...]
@@ -109,6 +111,7 @@ class Segmentation(Task):
         self.root = data_root(cfg, source)
         self.convention = convention_of(cfg)
         self.decision = MaskThreshold(metric)
+        self.pseudo = MaskPseudo(self.decision)
         self.folds = MaskFolds()
         self.submission = RleCodec(
             self.convention, self.test_shape, cfg.id_column, tuple(self.rle_columns())
@@ -163,11 +166,16 @@ class Segmentation(Task):
 
     def check_config(self, cfg: Config) -> None:
         refused = {
-            "pseudo": cfg.pseudo is not None,
+            # a pseudo mask's loss is not weighted per image (smp's losses average a batch)
+            "pseudo.weight": cfg.pseudo is not None and cfg.pseudo.weight != 1,
+            "pseudo.confidence_weighting": cfg.pseudo is not None
+            and cfg.pseudo.confidence_weighting,
+            "pseudo.soft": cfg.pseudo is not None
+            and cfg.pseudo.soft
+            and "lovasz" in (cfg.train.loss or ""),
             "tabular": cfg.tabular is not None,
             "train.distill": cfg.train.distill is not None,
             "train.sampler": cfg.train.sampler != "none",
-            "tune": cfg.tune is not None,
             "model.arch": cfg.kind.trains_units and cfg.model.arch is None,  # not an ensemble
             "competition.metadata": cfg.competition.metadata is not None,
             "data.external": bool(cfg.data.external),
@@ -181,6 +189,7 @@ class Segmentation(Task):
                     "model.arch": "a segmentation model is a decoder over a timm encoder: set "
                     "model.arch (unet, unetplusplus, fpn, deeplabv3plus, ...)",
                     "infer.tta": f"a mask's views must be undone: use {', '.join(D4_VIEWS)}",
+                    "pseudo.soft": "the Lovasz loss needs 0/1 masks: pseudo.soft: false",
                 }.get(key, "segmentation does not support it yet")
                 raise ConfigError(f"{cfg.source}: {key}: {why} (competition.task: segmentation)")
         if self.submission_columns is not None:

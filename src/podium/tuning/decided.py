@@ -19,7 +19,7 @@ import numpy as np
 from podium.experiment import Experiment
 from podium.scoring import score_predictions
 from podium.tasks import Task
-from podium.units.predict import valid_predictions
+from podium.tuning.trained import validation
 
 INNER_PARTS = 5
 
@@ -38,5 +38,5 @@ def decided_score(task: Task, y: np.ndarray, pred: np.ndarray, fold: np.ndarray)
 
 def decided_trial_value(exp: Experiment, folds: list[int]) -> float:
     """A trained trial's value: its units' validation rows of `folds`, decided."""
-    rows, pred = valid_predictions(exp, folds)
-    return decided_score(exp.task, exp.comp.targets[rows], pred, exp.fold_of_row[rows])
+    y, pred, fold = validation(exp, folds)
+    return decided_score(exp.task, y, pred, fold)

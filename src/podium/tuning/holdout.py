@@ -26,8 +26,7 @@ from podium.experiment import Experiment
 from podium.tuning.holdout_score import score_holdout
 from podium.tuning.objective import trial_base
 from podium.tuning.space import with_params
-from podium.units.predict import valid_predictions
-from podium.units.train import train_units
+from podium.tuning.trained import train_run, validation
 
 _log = logging.getLogger(__name__)
 
@@ -66,14 +65,13 @@ def holdout_cv(cfg: Config, study: optuna.Study, study_name: str) -> dict[str, A
         exps[role] = Experiment(run_cfg.nest_run(f"tune/{study_name}/{folder}"))
         _log.info("tune %s: the %s on the untuned folds %s", study_name, what, folds)
         try:
-            train_units(exps[role])
+            train_run(exps[role])
         except LockedError as e:  # another worker of the study is training this very holdout
             _log.info("tune %s: %s; its summary.json will hold the holdout CV", study_name, e)
             return None
     tuned, baseline = exps["tuned"], exps["baseline"]
-    rows, tuned_pred = valid_predictions(tuned, folds)
-    _, baseline_pred = valid_predictions(baseline, folds)
-    y, fold = tuned.comp.targets[rows], tuned.fold_of_row[rows]
+    y, tuned_pred, fold = validation(tuned, folds)
+    _, baseline_pred, _ = validation(baseline, folds)
     scored = score_holdout(tuned.task, y, fold, tuned_pred, baseline_pred)
     return {
         "trial": best.number,

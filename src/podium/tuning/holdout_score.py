@@ -7,6 +7,9 @@ CV-honestly: fold k decided with parameters fitted on the other held-out folds),
 row for row by the ensemble's paired bootstrap (`podium.ensemble.significance.compare`): the
 gain of the tuned settings over the baseline with its 95% interval, "within noise" when the
 interval holds zero. A mean of per-unit scores would neither decide the rows nor pair them.
+A metric that scores decided predictions only (a segmentation's Dice of thresholded masks)
+held out on one fold is decided over that fold's inner parts, as a trial is
+(`podium.tuning.decided`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from podium.ensemble.significance import Gain, compare
 from podium.metrics import ScoreBlock
 from podium.scoring import decided_oof, score_predictions
 from podium.tasks import Task
+from podium.tuning.decided import inner_parts
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ def score_holdout(
 ) -> HoldoutScore:
     """Both prediction arrays of the held-out rows (`y`, their `fold`) scored pooled and
     compared pairwise (the metric of the decided rows; see the module docstring)."""
+    if task.metric.needs == "decisions" and len(np.unique(fold)) < 2:
+        fold = inner_parts(len(y))  # masks score decided only: one fold's rows in parts
     decided = (decided_oof(task, y, tuned, fold), decided_oof(task, y, baseline, fold))
     paired = compare(task, y, tuned, baseline, n_boot=n_boot, seed=seed, decided=decided)
     return HoldoutScore(

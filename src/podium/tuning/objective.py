@@ -1,7 +1,7 @@
 """What one trial does and scores.
 
 `TrainObjective` trains the base experiment with the trial's parameters through the shared
-training core (`podium.units.train`), on the chosen folds (`train.folds`, default fold 0) x seeds, each trial in its
+training core (`podium.units.train`; a segmentation's mask units, `podium.tuning.trained`), on the chosen folds (`train.folds`, default fold 0) x seeds, each trial in its
 own run folder `runs/<comp>/tune/<study>/trialNNNN/`. Every epoch's validation score is
 reported to Optuna at a step that keeps growing across folds (unit * epochs + epoch), so
 fold 1's epoch 1 is never compared with fold 0's (optuna #4373); with the Wilcoxon pruner a
@@ -38,7 +38,7 @@ from podium.tasks import metric_of
 from podium.tuning.decided import decided_trial_value
 from podium.tuning.meta_holdout import meta_folds, tuned_rows_score
 from podium.tuning.space import suggest, with_params
-from podium.units.train import train_units
+from podium.tuning.trained import epoch_key, train_run
 
 RUN_ATTR = "run_name"  # user attr; a retried trial inherits it and resumes in the same folder
 
@@ -98,8 +98,8 @@ class TrainObjective:
         scores: list[float] = []
         try:
             for i, (fold, seed) in enumerate(exp.units()):
-                hook = None if self.per_fold else self._reporter(trial, step0=i * epochs)
-                train_units(exp, fold=fold, seed=seed, on_epoch_end=hook, lock_wait=math.inf)
+                hook = None if self.per_fold else self._reporter(trial, i * epochs, epoch_key(exp))
+                train_run(exp, fold=fold, seed=seed, on_epoch_end=hook, lock_wait=math.inf)
                 scores.append(self._unit_score(exp.unit_dir(fold, seed)))
                 if self.per_fold:
                     self._report(trial, scores[-1], step=i, where=f"fold {fold}")
@@ -132,9 +132,9 @@ class TrainObjective:
         result = read_json(unit_dir / "result.json")
         return checkpoint_score(result, self.cfg.train.checkpoint)
 
-    def _reporter(self, trial: optuna.Trial, step0: int) -> Callable[[int, dict[str, float]], None]:
-        key = f"valid_{self.metric.name}"
-
+    def _reporter(
+        self, trial: optuna.Trial, step0: int, key: str
+    ) -> Callable[[int, dict[str, float]], None]:
         def on_epoch_end(epoch: int, row: dict[str, float]) -> None:
             self._report(trial, row[key], step=step0 + epoch, where=f"epoch {epoch + 1}")
 
