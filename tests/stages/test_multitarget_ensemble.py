@@ -14,9 +14,10 @@ import yaml
 
 from podium import pipeline
 from podium.artifacts import read_json
+from podium.bundle.predict import combine
 from podium.competition import Competition
 from podium.config import ConfigError, load_config
-from podium.predictions import OOF, TEST, read_oof, write_oof, write_test
+from podium.predictions import OOF, TEST, read_oof, read_test, write_oof, write_test
 from podium.stages import ensemble
 from podium.stages import folds as folds_stage
 from podium.stages.demo_data import write_demo
@@ -130,6 +131,15 @@ def test_per_target_blends_beat_each_member_and_submit_every_column(project, ups
     parity = sub[["parity_even", "parity_odd"]].to_numpy()
     assert ((parity >= 0) & (parity <= 1)).all()
     assert str(submission) in capsys.readouterr().out
+
+    # `podium predict --bundle` recombines the members' test rows with the per-target weights
+    # (K folds x M members x T targets) exactly as the ensemble did
+    names = ["alpha", "beta"]
+    tests = [read_test(project.runs / n / TEST, task, comp.test_ids) for n in names]
+    chosen = {"kind": "blend", "chosen": scores["chosen"]}
+    chosen["weights_by_fold"] = cands[scores["chosen"]]["weights_by_fold"]
+    again = combine({"combination": chosen}, names, tests, comp, out)
+    np.testing.assert_allclose(again, read_test(out / TEST, task, comp.test_ids), atol=1e-6)
 
 
 def test_select_stack_is_refused_for_a_task_without_a_meta_model(project):

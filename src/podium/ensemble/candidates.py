@@ -22,7 +22,7 @@ from podium.ensemble.inputs import Inputs
 from podium.ensemble.report import Candidate, rank_key
 from podium.ensemble.stack import blending, stack_cv
 from podium.scoring import score_predictions
-from podium.tasks import Blend, Task
+from podium.tasks import Blend
 
 
 def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) -> list[Candidate]:

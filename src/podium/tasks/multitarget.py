@@ -43,7 +43,6 @@ from podium.tasks.kaggle_frames import frames_builder
 from podium.tasks.multilabel_folds import multilabel_folds
 from podium.tasks.multitarget_codec import MultitargetSubmission, map_columns
 from podium.tasks.multitarget_loss import build_multitarget_loss
-from podium.tasks.multitarget_stacking import TargetStacking
 from podium.tasks.multitarget_schema import (
     Target,
     decode_targets,
@@ -53,6 +52,7 @@ from podium.tasks.multitarget_schema import (
     one_hot,
     read_targets,
 )
+from podium.tasks.multitarget_stacking import TargetStacking
 
 LOSSES = ("ce", "focal")
 

@@ -52,7 +52,8 @@ def _fit_logit(blocks: list[np.ndarray], y: np.ndarray, head: Head) -> np.ndarra
         return float((w_row * nll).sum() / w_row.sum())
 
     start = np.full(len(blocks), 1.0 / len(blocks))
-    return minimize(loss, start, method="L-BFGS-B", bounds=[(0.0, None)] * len(blocks)).x
+    fitted = minimize(loss, start, method="L-BFGS-B", bounds=[(0.0, None)] * len(blocks))
+    return np.asarray(fitted.x, np.float64)
 
 
 class TargetStacking(BlendStacking):
