@@ -1,7 +1,8 @@
 """The ensemble of a multitarget task on synthetic members (prediction files written through
 `podium.predictions`, no CNN training): per-target blends beat each member, no XGBoost stack
 is built (and `select: stack` is refused in one line), the report, scores.json and the
-submission's (target, class) columns through `podium ensemble`'s pipeline."""
+submission's (target, class) columns through `podium ensemble`'s pipeline and `podium submit`,
+and `podium predict --bundle`'s recombination of the chosen blend."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import yaml
 from podium import pipeline
 from podium.artifacts import read_json
 from podium.bundle.predict import combine
+from podium.cli import main
 from podium.competition import Competition
 from podium.config import ConfigError, load_config
 from podium.predictions import OOF, TEST, read_oof, read_test, write_oof, write_test
@@ -131,6 +133,10 @@ def test_per_target_blends_beat_each_member_and_submit_every_column(project, ups
     parity = sub[["parity_even", "parity_odd"]].to_numpy()
     assert ((parity >= 0) & (parity <= 1)).all()
     assert str(submission) in capsys.readouterr().out
+    # `podium submit` on the ensemble's config writes the same columns and numbers
+    assert main(["submit", "-c", str(path)]) == 0
+    again_sub = sorted(Path(cfg.paths.submissions).glob("*.csv"))[-1]
+    pd.testing.assert_frame_equal(pd.read_csv(again_sub, dtype={"id": str}), sub)
 
     # `podium predict --bundle` recombines the members' test rows with the per-target weights
     # (K folds x M members x T targets) exactly as the ensemble did
