@@ -2,7 +2,7 @@
 encoding of targets (missing labels, numbers written two ways, a value outside the classes),
 the loss (class weights as sample weights, missing labels masked), the submission's column
 map (default names, a binary target's one column, an explicit map, unknown and missing
-columns), grouped folds, and what it refuses (an ensemble, a class-weights setting)."""
+columns), grouped folds, and what it refuses (an ensemble's stack, a class-weights setting)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def write(root: Path, rows: int = 12, sample: list[str] = SAMPLE, **column) -> P
 
 
 def config(root: Path, targets: dict = TARGETS, **extra):
-    sections = {k: v for k, v in extra.items() if k in ("ensemble", "train", "folds")}
+    sections = {k: v for k, v in extra.items() if k in ("ensemble", "train", "folds", "tune")}
     competition = {k: v for k, v in extra.items() if k not in sections}
     return from_dict(
         {
@@ -195,7 +195,17 @@ def test_validation_refuses_a_sample_column_that_maps_to_no_target(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "key"),
     [
-        ({"ensemble": {"members": ["a.yaml"]}}, "ensemble"),
+        ({"ensemble": {"members": ["a.yaml"], "select": "stack"}}, "ensemble.select"),
+        (
+            {
+                "ensemble": {"members": ["a.yaml"]},
+                "tune": {
+                    "mode": "meta",
+                    "space": {"max_depth": {"type": "int", "low": 2, "high": 4}},
+                },
+            },
+            "tune.mode",
+        ),
         ({"train": {"class_weights": "balanced"}}, "train.class_weights"),
         ({"train": {"loss": "mse"}}, "train.loss"),
         ({"submission_format": "label"}, "competition.submission_format"),

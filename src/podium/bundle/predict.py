@@ -39,7 +39,7 @@ from podium.config import Config, from_dict
 from podium.config.ensemble import FeaturesConfig
 from podium.ensemble.blend import mean_blend
 from podium.ensemble.features import test_level2
-from podium.ensemble.stack import stack_predict, stacking
+from podium.ensemble.stack import blending, stack_predict
 from podium.errors import USER_ERRORS, ArtifactError
 from podium.experiment import Experiment
 from podium.metrics import DecisionSummary
@@ -195,8 +195,9 @@ def _mean(
 def _blend(
     c: dict, names: list[str], tests: list[np.ndarray], comp: Competition, bundle: Path
 ) -> np.ndarray:
-    weights = np.array([c["weights_by_fold"][n] for n in names]).T  # (K, M)
-    return stacking(comp.task).blends()[c["chosen"]].apply(tests, weights.mean(axis=0))
+    # (K, M), or (K, M, L) for per-label / per-target weights
+    weights = np.moveaxis(np.array([c["weights_by_fold"][n] for n in names]), 0, 1)
+    return blending(comp.task).blends()[c["chosen"]].apply(tests, weights.mean(axis=0))
 
 
 def _stack(

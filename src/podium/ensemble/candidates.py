@@ -1,6 +1,7 @@
 """The ensemble's candidates, each scored on the members' folds: every member alone, the plain
 mean, the task's fitted blends (weights for fold k fitted on the other folds) and the XGBoost
-stack (meta-models for fold k fitted on the other folds), each fitted one with how to refit it
+stack (meta-models for fold k fitted on the other folds; none where the task's stacking only
+blends, `BlendStacking.has_meta_model`), each fitted one with how to refit it
 on a subset of the rows (for the nested selection, `podium.ensemble.nested`); and the choice
 among them."""
 
@@ -19,15 +20,9 @@ from podium.ensemble.blend import blend_cv, mean_blend
 from podium.ensemble.features import build_level2
 from podium.ensemble.inputs import Inputs
 from podium.ensemble.report import Candidate, rank_key
-from podium.ensemble.stack import stack_cv
+from podium.ensemble.stack import blending, stack_cv
 from podium.scoring import score_predictions
-from podium.tasks import Blend, Task
-
-
-def stacking_of(task: Task) -> Any:
-    """The task's stacking capability (validation refuses an ensemble without one)."""
-    assert task.stacking is not None, f"a {task.name} task cannot be ensembled"
-    return task.stacking
+from podium.tasks import Blend
 
 
 def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) -> list[Candidate]:
@@ -42,7 +37,7 @@ def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) 
         candidate("mean", "mean", mean_blend(oofs), mean_blend(tests), note="equal weights")
     )
     shrink = section.blend.shrink
-    for name, blend in stacking_of(task).blends().items():
+    for name, blend in blending(task).blends().items():
         oof, test, w = blend_cv(oofs, tests, y, fold, blend, shrink)
         note = f"{blend.note} " + ", ".join(
             f"{m.name} {float(np.mean(v)):.2f}"  # per-label weights: their mean
@@ -66,7 +61,10 @@ def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) 
                 refit=_blend_refit(inputs, blend, shrink),
             )
         )
-    cands.append(_stack(section, inputs, out, candidate))
+    if blending(task).has_meta_model:  # else the task's stacking only blends: no stack
+        cands.append(_stack(section, inputs, out, candidate))
+    elif out is not None:
+        shutil.rmtree(out / "meta", ignore_errors=True)  # no meta-models of another run
     return cands
 
 

@@ -56,6 +56,14 @@ def write_outputs(
         ),
         "Every candidate is scored on the members' folds; blend weights and meta-models for fold k "
         "were fitted on the other folds only (meta early stopping on an inner split of those rows).",
+        *(
+            []
+            if task.stacking is None or task.stacking.has_meta_model
+            else [
+                f"No XGBoost stack: a {task.name} task's ensemble only blends (it has no "
+                "meta-model); the blends' weights are fitted per target."
+            ]
+        ),
         *[
             f"Blend weights ({c.name}): {c.extra['weighting']}."
             for c in cands

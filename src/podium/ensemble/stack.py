@@ -29,7 +29,7 @@ from podium.config import ConfigError
 from podium.config.ensemble import MetaConfig
 from podium.cross_fit import cross_fit
 from podium.tasks import Task
-from podium.tasks.capabilities import Stacking
+from podium.tasks.capabilities import BlendStacking, Stacking
 
 
 @dataclass
@@ -202,11 +202,21 @@ def stack_cv(
     return result
 
 
-def stacking(task: Task) -> Stacking:
-    """The task's stacking capability (validation refuses an ensemble of a task without)."""
+def blending(task: Task) -> BlendStacking:
+    """The task's stacking capability, its blends at least (validation refuses an ensemble
+    of a task without)."""
     if task.stacking is None:
         raise ConfigError(f"ensemble: a {task.name} task cannot be ensembled")
     return task.stacking
+
+
+def stacking(task: Task) -> Stacking:
+    """The task's stacking capability with its XGBoost meta-model (validation refuses
+    `ensemble.select: stack` and `tune.mode: meta` for a task whose stacking only blends)."""
+    found = blending(task)
+    if not isinstance(found, Stacking):
+        raise ConfigError(f"ensemble: a {task.name} task has no XGBoost meta-model (no stack)")
+    return found
 
 
 def stack_predict(

@@ -54,11 +54,11 @@ from podium.errors import ConfigError
 from podium.metrics import Metric
 from podium.metrics.plugin import FramesBuilder, load_metric
 from podium.tasks.capabilities import (
+    BlendStacking,
     Distillation,
     FoldScheme,
     PseudoLabels,
     Sampling,
-    Stacking,
     SubmissionCodec,
     TabularFit,
 )
@@ -115,7 +115,7 @@ class Task(ABC):
 
     # capabilities (see podium.tasks.capabilities); subclasses set what they can do
     decision: Decision | None = None
-    stacking: Stacking | None = None
+    stacking: BlendStacking | None = None  # a Stacking where the task has a meta-model
     submission: SubmissionCodec
     pseudo: PseudoLabels | None = None
     distill: Distillation | None = None
@@ -256,5 +256,25 @@ def missing_capabilities(task: Task, cfg: Config) -> dict[str, str]:
             cfg.ensemble is not None and task.stacking is None and not task.pixelwise,
             f"{an} cannot be ensembled",
         ),
+        **_meta_model_keys(task, cfg, an),
     }
     return {key: why for key, (missing, why) in asked.items() if missing}
+
+
+def _meta_model_keys(task: Task, cfg: Config, an: str) -> dict[str, tuple[bool, str]]:
+    """What an ensemble or a tune study asks of an XGBoost meta-model that a task whose
+    stacking only blends (`BlendStacking.has_meta_model` False) has not: its ensemble builds
+    no `stack` candidate."""
+    if task.stacking is None or task.stacking.has_meta_model:
+        return {}
+    blends = ["best", "mean", *task.stacking.blends(), "<member>"]
+    return {
+        "ensemble.select": (
+            cfg.ensemble is not None and cfg.ensemble.select == "stack",
+            f"{an}'s ensemble has no XGBoost stack (no meta-model); choose one of {blends}",
+        ),
+        "tune.mode": (
+            cfg.tune is not None and cfg.tune.mode == "meta",
+            f"{an}'s ensemble has no XGBoost meta-model to tune",
+        ),
+    }

@@ -4,7 +4,8 @@ A `Task` (`podium.tasks.base`) holds one object per capability, or None where th
 cannot do it; `Task.check_config` refuses a config that asks for a missing one, naming the
 key, before anything is written, so no capability method ever raises "not supported".
 
-    stacking     how the ensemble blends and stacks the task's predictions
+    stacking     how the ensemble blends and stacks the task's predictions (a `Stacking`),
+                 or only blends them (a `BlendStacking`: no meta-model, no stack)
     submission   the codec between predictions and the sample submission's columns
     pseudo       which unlabelled rows become pseudo-labels, and their targets
     distill      a teacher's predictions as soft targets, and the student's loss on them
@@ -22,7 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -40,13 +41,28 @@ class Blend:
     note: str  # how the report describes its weights ("weights", "log-prob weights")
 
 
-class Stacking(ABC):
-    """Called by `podium.ensemble` (candidates, stack, the paired comparison) and by
-    `podium predict` to recombine a bundle's members."""
+class BlendStacking(ABC):
+    """Called by `podium.ensemble` (candidates, the paired comparison) and by `podium
+    predict` to recombine a bundle's members: the blends alone, for a task with no
+    meta-model (multitarget), whose ensemble builds no XGBoost stack."""
+
+    # does the task have an XGBoost meta-model (a `Stacking`)? False: no `stack` candidate
+    has_meta_model: ClassVar[bool] = False
 
     @abstractmethod
     def blends(self) -> dict[str, Blend]:
         """The fitted blends the ensemble compares, by candidate name."""
+
+    def correct(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray | None:
+        """(N,) bool: is each row right, for the paired McNemar count of two candidates?
+        None where "right" is not defined for a row (values, several targets)."""
+        return None
+
+
+class Stacking(BlendStacking):
+    """The blends and the XGBoost meta-model (`podium.ensemble.stack`) of the stack."""
+
+    has_meta_model: ClassVar[bool] = True
 
     @abstractmethod
     def level2_features(
@@ -66,11 +82,6 @@ class Stacking(ABC):
     @abstractmethod
     def meta_predict(self, model: Any, x: np.ndarray, margin: np.ndarray | None) -> np.ndarray:
         """A fitted meta-model's predictions."""
-
-    def correct(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray | None:
-        """(N,) bool: is each row right, for the paired McNemar count of two candidates?
-        None where "right" is not defined for a row (values)."""
-        return None
 
 
 class SubmissionCodec(ABC):

@@ -17,8 +17,10 @@ head and cut-points do not give); its order is the classes' order.
 A missing label (an empty cell) is masked out of the loss and the metric of its target.
 Folds: iterative stratification over the one-hot of every target (`multilabel_folds`),
 grouped by `competition.group_column` with `stratified_group`. Views, folds and seeds merge
-per target (`prob`, `logit`, `geometric`, as classification does). The task has no stacking
-(`ensemble:` is refused), pseudo-label, distillation, sampling or tabular capability.
+per target (`prob`, `logit`, `geometric`, as classification does). Its ensemble blends
+each target's probabilities with weights per target and builds no XGBoost stack
+(`multitarget_stacking`); the task has no pseudo-label, distillation, sampling or tabular
+capability.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from podium.tasks.multitarget_schema import (
     one_hot,
     read_targets,
 )
+from podium.tasks.multitarget_stacking import TargetStacking
 
 LOSSES = ("ce", "focal")
 
@@ -95,6 +98,7 @@ class Multitarget(Task):
         self._valid_loss = unweighted
         self.submission = MultitargetSubmission(targets)
         self.folds = TargetFolds(targets, source)
+        self.stacking = TargetStacking([t.head for t in targets])
 
     @classmethod
     def read_layout(
