@@ -46,6 +46,7 @@ from podium.config.training import ModelConfig, TrainConfig, check_stage_sizes
 from podium.config.tune import TuneConfig
 from podium.config.views import TTA_VIEWS_DOC, InferConfig, check_view_name
 from podium.config.volumes import VolumeKeys, check_volume_model
+from podium.config.windows import WindowKeys, windows_channels
 from podium.errors import ConfigError
 
 __all__ = [
@@ -146,7 +147,7 @@ class AugmentConfig(Section):
     name: str
 
 
-class DataConfig(VolumeKeys):  # the volume keys (data.volume_size, ...): config/volumes.py
+class DataConfig(VolumeKeys, WindowKeys):  # volume keys: config/volumes.py; windows: windows.py
     image_size: tuple[int, int] = (224, 224)
     # size the decode cache stores (default: image_size); larger lets crops sample detail
     cache_size: tuple[int, int] | None = None
@@ -177,9 +178,10 @@ class DataConfig(VolumeKeys):  # the volume keys (data.volume_size, ...): config
 
     @property
     def n_channels(self) -> int:
-        """The cache's channels: `channels`, a series' `slices.depth`, a volume's depth."""
+        """The cache's channels: `channels`, a series' depth (times its windows), a volume's
+        depth."""
         if self.slices is not None:
-            return self.slices.depth
+            return self.slices.depth * self.slice_channels
         if self.volume_canvas is not None:
             return self.volume_canvas[0]
         return len(self.channels) if isinstance(self.channels, list) else self.channels
@@ -226,6 +228,7 @@ class DataConfig(VolumeKeys):  # the volume keys (data.volume_size, ...): config
     @model_validator(mode="after")
     def _normalisation_per_channel(self) -> DataConfig:
         """mean/std left out follow the channel count; given ones must have one value each."""
+        windows_channels(self)  # a 2-D image's channels: one per window (config/windows.py)
         n = self.n_channels
         grey = self.slices is not None or self.volume_size is not None
         if grey:  # grey slices: channels is 1 (3, the default, becomes 1)

@@ -7,8 +7,13 @@ whose channels are its slices, and the 2.5D network's view of them.
         context: 1     # k: each slice goes to the encoder with k neighbours on each side
         sample: 8      # training: this many random slice positions per study (None: all)
         stride: 1      # prediction: every stride-th slice position
+        spacing: 1.0   # optional: slices resampled first to 1 mm apart along the normal
+                       # (linear between neighbours, by ImagePositionPatient), then to depth
 
-The encoder takes 2k+1 channels; `model.sequence_head` pools the per-slice features.
+The encoder takes 2k+1 channels (times the number of `data.windows`); `model.sequence_head`
+pools the per-slice features. Without `spacing` the depth resampling is by slice index, so a
+1 mm and a 5 mm series of one extent fill `depth` alike; with it, each series is first brought
+to one physical slice spacing (podium.series.resample).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class SlicesConfig(Section):
     context: int = Field(1, ge=0)
     sample: int | None = Field(None, ge=1)
     stride: int = Field(1, ge=1)
+    spacing: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _fits_depth(self) -> SlicesConfig:

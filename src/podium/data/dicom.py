@@ -8,7 +8,9 @@ therefore in its own stored (modality) units, and inverting first would put the 
 wrong side of the histogram: a MONOCHROME1 file and its MONOCHROME2 twin (values and window
 mirrored) come out the same.
 
-Which window (`data.dicom_window`, then `data.window`):
+Which window (`data.windows`, else `data.dicom_window`, then `data.window`):
+    windows          several [center, width] windows, one channel each (podium.config.windows);
+                     a colour DICOM is refused
     [low, high]      this window, in modality units (HU for CT)
     file (default)   `data.window` if set, else the file's VOI LUT or WindowCenter/Width, else
                      per-image percentiles
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from podium.data.read_spec import ImageReadError, ReadSpec, read_bytes
-from podium.data.windowing import _percentile_range, _scale, window_to_uint8
+from podium.data.windowing import _percentile_range, _scale, stack_windows, window_to_uint8
 
 
 def read_dicom(path: Path, spec: ReadSpec) -> np.ndarray:
@@ -54,8 +56,13 @@ def read_dicom(path: Path, spec: ReadSpec) -> np.ndarray:
         raise ImageReadError(path, f"DICOM: {msg}") from None
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if not photometric.startswith("MONOCHROME"):  # colour: pydicom already gives RGB
+        if spec.windows is not None:
+            raise ImageReadError(path, f"data.windows: a {photometric} DICOM is colour, not grey")
         return window_to_uint8(arr if arr.ndim == 3 else arr[..., None], spec)
     values = apply_modality_lut(arr, ds)
+    if spec.windows is not None:  # one channel per window, each inverted like the one
+        stacked = stack_windows(values, spec.windows)
+        return 255 - stacked if photometric == "MONOCHROME1" else stacked
     if isinstance(spec.dicom_window, tuple):
         out = _scale(values, *spec.dicom_window)
     elif spec.window is not None:

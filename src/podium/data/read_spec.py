@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from podium.config.windows import Bounds, window_bounds
 from podium.errors import DataError
 
 CHANNEL = "{channel}"
@@ -39,6 +40,11 @@ class ReadSpec:
     # series (`data.slices.depth`): a folder of slices read as (H, W, depth), one channel
     # per slice (podium.data.series); None: one 2-D image per path
     depth: int | None = None
+    # several windows stacked as channels (`data.windows`, as (low, high) pairs): a 2-D DICOM
+    # gives one channel per window, a series' slice len(windows) (podium.config.windows)
+    windows: Bounds | None = None
+    # series: slices resampled to this spacing (mm) along the normal first (`slices.spacing`)
+    slice_spacing: float | None = None
     # volumes (`data.volume_size`): one file per row read as (H, W, D) at the cached (D, H, W),
     # resampled first to `spacing` (z, y, x mm) when given (podium.data.volumes)
     volume: tuple[int, int, int] | None = None
@@ -51,7 +57,7 @@ class ReadSpec:
     @property
     def n_channels(self) -> int:
         if self.depth is not None:
-            return self.depth
+            return self.depth * (len(self.windows) if self.windows else 1)
         if self.volume is not None:
             return self.volume[0]
         return len(self.channels) if isinstance(self.channels, tuple) else int(self.channels)
@@ -61,7 +67,12 @@ class ReadSpec:
         return self.channels if isinstance(self.channels, tuple) else None
 
     def key(self) -> str:
-        return f"readers-v1|{dataclasses.astuple(self)}"
+        """The spec as text; the later keys (windows, slice spacing) only when set, so the
+        caches made before them keep their names."""
+        later = {"windows": self.windows, "slice_spacing": self.slice_spacing}
+        base = tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in later)
+        tail = "".join(f"|{k}={v}" for k, v in later.items() if v is not None)
+        return f"readers-v1|{base}{tail}"
 
     @classmethod
     def from_config(cls, data: Any) -> ReadSpec:
@@ -71,6 +82,10 @@ class ReadSpec:
         slices = getattr(data, "slices", None)
         if slices is not None:
             given["depth"], given["channels"] = int(slices.depth), 1
+            if slices.spacing is not None:
+                given["slice_spacing"] = float(slices.spacing)
+        if "windows" in given:
+            given["windows"] = window_bounds(given["windows"])
         canvas = getattr(data, "volume_canvas", None)
         if canvas is not None:
             given["volume"], given["channels"] = tuple(int(v) for v in canvas), 1

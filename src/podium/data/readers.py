@@ -195,6 +195,8 @@ def channel_paths(path: Path | str, names: Sequence[str]) -> list[Path]:
 
 def _read_one(path: Path, spec: ReadSpec) -> np.ndarray:
     fmt = detect_format(path, _read_head(path))
+    if spec.windows is not None and fmt != "dicom":
+        raise ImageReadError(path, f"data.windows windows DICOM images only; this is {fmt}")
     return window_to_uint8(READERS[fmt](path, spec), spec)
 
 

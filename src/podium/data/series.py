@@ -1,6 +1,10 @@
 """A study's series as one image whose channels are its slices: a folder of DICOM slices (or a
 `.npy` volume, (S, H, W)) read, ordered, windowed once for the whole series and resampled to
-`data.slices.depth` slices, as (H, W, depth) uint8, the decode cache's shape.
+`data.slices.depth` slices, as (H, W, depth) uint8, the decode cache's shape. With
+`data.windows`, each slice goes through every window: (H, W, depth * len(windows)), slice s's
+window w at channel s * len(windows) + w. With `data.slices.spacing`, the ordered slices are
+first resampled to that spacing along the normal (their positions are needed: a `.npy`, or a
+series without ImagePositionPatient, is refused).
 
 Why one window for the series: per-slice percentiles (the 2-D DICOM rule) would stretch an
 empty slice's noise to full range and change contrast from slice to slice. The window is, in
@@ -25,10 +29,10 @@ import numpy as np
 
 from podium.data.dicom import _has_voi, _voi_range
 from podium.data.read_spec import ImageReadError, ReadSpec, read_bytes
-from podium.data.windowing import _percentile_range, _scale
+from podium.data.windowing import _percentile_range, _scale, stack_windows
 from podium.series.files import series_files
 from podium.series.order import SeriesOrderError, SliceHeader, order_slices
-from podium.series.resample import resample_depth
+from podium.series.resample import resample_depth, resample_spacing
 
 _log = logging.getLogger(__name__)
 
@@ -37,17 +41,33 @@ def read_series(path: Path, spec: ReadSpec) -> np.ndarray:
     """A series folder or a `.npy` volume as (H, W, spec.depth) uint8; see the module
     docstring. `spec.depth` must be set (`data.slices`)."""
     assert spec.depth is not None  # read_image sends only series specs here
+    places: tuple[float, ...] | None = None
     if path.is_dir():
-        values, ref = _read_folder(path)
+        values, ref, places = _read_folder(path)
     elif path.suffix.lower() == ".npy":
         values, ref = _read_npy(path), None
     else:
         raise ImageReadError(path, "data.slices reads series: a folder of DICOM slices or a .npy")
-    scaled = _window(values, spec, ref)
+    if spec.slice_spacing is not None:
+        if places is None:
+            raise ImageReadError(
+                path,
+                "data.slices.spacing needs the slices' positions (ImagePositionPatient and "
+                "ImageOrientationPatient in every DICOM slice)",
+            )
+        values = resample_spacing(values, np.asarray(places), spec.slice_spacing)
+    if spec.windows is not None:  # (S, H, W, windows)
+        scaled = stack_windows(values, spec.windows)
+    else:
+        scaled = _window(values, spec, ref)[..., None]
     if ref is not None and str(ref.get("PhotometricInterpretation", "")) == "MONOCHROME1":
         scaled = 255 - scaled
-    out = resample_depth(scaled.astype(np.float32), spec.depth)
-    image: np.ndarray = np.clip(out + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0).copy()
+    s, h, w, c = scaled.shape
+    # slices first, each slice's channels next to its pixels: one depth resampling for all
+    flat = np.ascontiguousarray(scaled.transpose(0, 3, 1, 2), np.float32).reshape(s, c * h, w)
+    out = resample_depth(flat, spec.depth).reshape(spec.depth, c, h, w)
+    out = out.transpose(2, 3, 0, 1).reshape(h, w, spec.depth * c)
+    image: np.ndarray = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     return image
 
 
@@ -61,8 +81,9 @@ def _read_npy(path: Path) -> np.ndarray:
     return arr
 
 
-def _read_folder(folder: Path) -> tuple[np.ndarray, Any]:
-    """The slices' modality values (S, H, W) in order, and the middle slice's dataset."""
+def _read_folder(folder: Path) -> tuple[np.ndarray, Any, tuple[float, ...] | None]:
+    """The slices' modality values (S, H, W) in order, the middle slice's dataset, and the
+    slices' places along the normal (mm; None without positions)."""
     import pydicom  # local for import cost: only DICOM series need it
     from pydicom.pixels import apply_modality_lut
 
@@ -93,7 +114,7 @@ def _read_folder(folder: Path) -> tuple[np.ndarray, Any]:
     for note in order.warnings:
         _log.warning("series %s: %s", folder, note)
     values = np.stack([planes[i] for i in order.order])
-    return values, datasets[order.order[len(order.order) // 2]]
+    return values, datasets[order.order[len(order.order) // 2]], order.places
 
 
 def _header(name: str, ds: Any) -> SliceHeader:

@@ -1,4 +1,5 @@
-"""More than 8 bits to uint8: a configured window (low, high), or per-image percentiles."""
+"""More than 8 bits to uint8: a configured window (low, high), several of them stacked as
+channels (`data.windows`), or per-image percentiles."""
 
 from __future__ import annotations
 
@@ -29,3 +30,9 @@ def window_to_uint8(arr: np.ndarray, spec: ReadSpec) -> np.ndarray:
         return arr.astype(np.uint8) * 255
     low, high = spec.window or _percentile_range(arr, spec.percentiles)
     return _scale(arr, low, high)
+
+
+def stack_windows(values: np.ndarray, windows: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """`values` (...) through each (low, high) window -> (..., len(windows)) uint8, the
+    windows in the order given (`data.windows`, podium.config.windows)."""
+    return np.stack([_scale(values, low, high) for low, high in windows], axis=-1)

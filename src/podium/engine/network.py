@@ -46,13 +46,15 @@ def _slice_network(
     cfg: Config, model_cfg: ModelConfig, num_outputs: int, layout: MetadataLayout | None
 ) -> nn.Module:
     """The 2.5D network (podium.series.network): the timm encoder `model.name` on windows of
-    2k+1 slices, its per-slice features pooled by `model.sequence_head`."""
+    2k+1 slices (each of `data.windows`' channels), its per-slice features pooled by
+    `model.sequence_head`."""
     slices = cfg.data.slices
     assert slices is not None
     if model_cfg.arch is not None or layout is not None:
         what = "model.arch (a segmentation decoder)" if model_cfg.arch else "model.metadata"
         raise ConfigError(f"data.slices: series do not take {what} yet; leave it out")
-    encoder = create_model(model_cfg, 0, slices.window)
+    channels = cfg.data.slice_channels  # one per window (data.windows), else 1
+    encoder = create_model(model_cfg, 0, slices.window * channels)
     return SliceStackNet(
         encoder,
         num_outputs,
@@ -60,6 +62,7 @@ def _slice_network(
         head=model_cfg.sequence_head,
         sample=slices.sample,
         stride=slices.stride,
+        channels=channels,
     )
 
 

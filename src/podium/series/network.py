@@ -5,7 +5,9 @@ head (podium.series.heads) -> the study's logits.
 Why windows: a finding a few slices thick is faint in one slice and clear across its
 neighbours; giving the encoder k slices on each side (`data.slices.context`) lets its first
 convolution see through the slice axis, the winners' 2.5D recipe (RSNA 2019-2025). Edge
-slices repeat the first and last slice as neighbours.
+slices repeat the first and last slice as neighbours. With `channels` per slice (several
+DICOM windows, `data.windows`), the batch is (B, depth * channels, H, W), slice s's channels
+adjacent, and each window goes to the encoder as (2k+1) * channels channels, slice by slice.
 
 Positions: in training, `sample` random slice positions per batch (the encoder's cost is
 per position; every study of the batch shares them), in order; otherwise every `stride`-th.
@@ -30,8 +32,9 @@ ENCODER = "encoder."
 
 
 class SliceStackNet(nn.Module):
-    """(B, depth, H, W) normalised slices -> (B, outputs) logits; see the module docstring.
-    `encoder` maps (N, 2k+1, H, W) to (N, F) features (a timm model with num_classes=0)."""
+    """(B, depth * channels, H, W) normalised slices -> (B, outputs) logits; see the module
+    docstring. `encoder` maps (N, (2k+1) * channels, H, W) to (N, F) features (a timm model
+    with num_classes=0)."""
 
     def __init__(
         self,
@@ -41,10 +44,12 @@ class SliceStackNet(nn.Module):
         head: str,
         sample: int | None = None,
         stride: int = 1,
+        channels: int = 1,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.context, self.sample, self.stride = context, sample, stride
+        self.channels = channels
         features = int(getattr(encoder, "num_features", 0))
         if features < 1:
             raise ValueError("the slice encoder must say its num_features (a timm model)")
@@ -58,16 +63,21 @@ class SliceStackNet(nn.Module):
         return torch.arange(0, depth, self.stride, device=device)
 
     def windows(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """(B, depth, H, W) -> (B, S, 2k+1, H, W): each position with its k neighbours."""
-        k = self.context
-        padded = torch.cat([x[:, :1].expand(-1, k, -1, -1), x, x[:, -1:].expand(-1, k, -1, -1)], 1)
+        """(B, depth * c, H, W) -> (B, S, (2k+1) * c, H, W): each position with its k
+        neighbours, each slice's c channels together (c = 1: (B, S, 2k+1, H, W))."""
+        k, c = self.context, self.channels
+        b, _, h, w = x.shape
+        v = x.view(b, -1, c, h, w)
+        padded = torch.cat(
+            [v[:, :1].expand(-1, k, -1, -1, -1), v, v[:, -1:].expand(-1, k, -1, -1, -1)], 1
+        )
         index = positions[:, None] + torch.arange(2 * k + 1, device=x.device)[None]
-        return padded[:, index]
+        return padded[:, index].flatten(2, 3)
 
     def slice_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, depth, H, W) -> (B, S, F), S the positions of this pass."""
+        """(B, depth * c, H, W) -> (B, S, F), S the positions of this pass."""
         b = x.shape[0]
-        win = self.windows(x, self.positions(x.shape[1], x.device))
+        win = self.windows(x, self.positions(x.shape[1] // self.channels, x.device))
         s = win.shape[1]
         feats: torch.Tensor = self.encoder(win.flatten(0, 1).contiguous())
         return feats.view(b, s, -1)
