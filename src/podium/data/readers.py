@@ -12,7 +12,8 @@ The steps, in order:
    then from its suffix; `READERS` maps a format to its reader, `register_reader` adds one;
 2. the reader returns the pixels in their own dtype as (H, W, C), RGB order, and raises
    `ImageReadError` (a DataError naming the file and the reason) on a truncated or unreadable
-   file; DICOM is brought to uint8 inside its reader (modality LUT, then window or VOI LUT);
+   file; DICOM is brought to uint8 inside its reader (modality LUT, then window or VOI LUT;
+   with `spec.windows`, one channel per window; any other format is then refused);
 3. more than 8 bits go to uint8 through `spec.window` (low, high) when given, else through
    per-image percentiles `spec.percentiles`;
 4. the channels are mapped to `spec.n_channels` (`to_channels`): grey is repeated; RGB or
@@ -29,7 +30,8 @@ warning only (OpenCV and Pillow return a grey lower half), so JPEG goes through 
 strict mode.
 
 Series (`spec.depth`, from `data.slices`): the path is a folder of DICOM slices (or a `.npy`
-volume), read by `podium.data.series` as (H, W, depth), one channel per slice.
+volume), read by `podium.data.series` as (H, W, depth), one channel per slice (per slice and
+window with `spec.windows`).
 Volumes (`spec.volume`, from `data.volume_size`): the path is one NIfTI, `.npy` or
 multi-frame DICOM file, read by `podium.data.volumes` as (H, W, D) likewise.
 

@@ -10,7 +10,8 @@ Why one window for the series: per-slice percentiles (the 2-D DICOM rule) would 
 empty slice's noise to full range and change contrast from slice to slice. The window is, in
 order: `data.dicom_window` as [low, high]; `data.window`; the file's VOI window (the middle
 slice's, applied to every slice) with `dicom_window: file`; else percentiles over the whole
-series. MONOCHROME1 is inverted after the window, as for 2-D DICOM (podium.data.dicom).
+series; `data.windows` replaces them all (each slice through each window). MONOCHROME1 is
+inverted after the window, as for 2-D DICOM (podium.data.dicom).
 
 The order is `podium.series.order`'s (position along the normal; InstanceNumber as the
 fallback); its warnings are logged naming the series folder, its refusals (mixed

@@ -42,24 +42,22 @@ def resample_spacing(volume: np.ndarray, places: np.ndarray, spacing: float) -> 
         raise ValueError(f"{len(v)} slices but {len(p)} places")
     if (np.diff(p) < 0).any():
         raise ValueError("slice places must be ascending")
-    unique, first = np.unique(p, return_index=True)
+    unique = np.unique(p)
     if len(unique) < len(p):  # slices sharing a place: their mean
         group = np.searchsorted(unique, p)
         sums = np.zeros((len(unique), *v.shape[1:]), np.float64)
         np.add.at(sums, group, v)
         v = (sums / np.bincount(group).reshape(-1, *[1] * (v.ndim - 1))).astype(np.float32)
         p = unique
-    extent = float(p[-1] - p[0])
-    n = int(np.floor(extent / spacing + 1e-6)) + 1
+    if len(p) == 1:
+        single: np.ndarray = v.copy()
+        return single
+    # a place within 1/1000 of a step of the last slice still counts (rounding in the headers)
+    n = int(np.floor(float(p[-1] - p[0]) / spacing + 1e-3)) + 1
     targets = p[0] + spacing * np.arange(n)
-    upper = (
-        np.clip(np.searchsorted(p, targets, side="right"), 1, len(p) - 1) if len(p) > 1 else None
-    )
-    if upper is None:
-        return v[:1].copy()
+    upper = np.clip(np.searchsorted(p, targets, side="right"), 1, len(p) - 1)
     lower = upper - 1
-    gap = p[upper] - p[lower]
-    t = np.clip((targets - p[lower]) / gap, 0.0, 1.0).astype(np.float32)
+    t = np.clip((targets - p[lower]) / (p[upper] - p[lower]), 0.0, 1.0).astype(np.float32)
     t = t.reshape(-1, *[1] * (v.ndim - 1))
     out: np.ndarray = (1 - t) * v[lower] + t * v[upper]
     return out.astype(np.float32)
