@@ -43,6 +43,20 @@ def test_a_dicom_of_known_hu_gives_one_channel_per_window(tmp_path):
     assert img[0, :, 0].tolist() == [0, 0, 64, 128, 191, 255, 255, 255, 255]
 
 
+def test_monochrome1_is_inverted_after_each_window(tmp_path):
+    import pydicom
+
+    hu = np.tile(np.array([0, 40, 80, 700], np.float32), (2, 1))
+    ids = new_series_ids("p", np.random.default_rng(0))
+    write_slice(tmp_path / "a.dcm", hu, ids, 1, (0, 0, 0))
+    ds = pydicom.dcmread(tmp_path / "a.dcm")
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.save_as(tmp_path / "b.dcm")
+    spec = ReadSpec.from_config(DataConfig(windows=RSNA))
+    a, b = read_image(tmp_path / "a.dcm", spec), read_image(tmp_path / "b.dcm", spec)
+    np.testing.assert_array_equal(b, 255 - a)
+
+
 def test_a_series_gives_each_slice_every_window(tmp_path):
     ids, folder = new_series_ids("p", np.random.default_rng(0)), tmp_path / "s"
     folder.mkdir()
