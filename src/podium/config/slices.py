@@ -7,13 +7,19 @@ whose channels are its slices, and the 2.5D network's view of them.
         context: 1     # k: each slice goes to the encoder with k neighbours on each side
         sample: 8      # training: this many random slice positions per study (None: all)
         stride: 1      # prediction: every stride-th slice position
+        series: all    # the image path is a study folder of series sub-folders (below)
+
+`series` (None: the image path is one series): `all` reads every series sub-folder of a
+study folder (`train_images/{patient_id}` holding `<series_id>/*.dcm`), `first` the first by
+name, n the first n; each series is one training sample of the study's label and a study's
+prediction is the mean over its series (podium.series.studies).
 
 The encoder takes 2k+1 channels; `model.sequence_head` pools the per-slice features.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -27,6 +33,7 @@ class SlicesConfig(Section):
     context: int = Field(1, ge=0)
     sample: int | None = Field(None, ge=1)
     stride: int = Field(1, ge=1)
+    series: Literal["all", "first"] | Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
     def _fits_depth(self) -> SlicesConfig:
