@@ -97,7 +97,9 @@ def test_end_to_end_one_row_per_study_the_mean_of_its_series(demo, capsys):
         rows = np.flatnonzero(exp.fold_of_row == k)
         images, layout = exp.train_rows(rows)
         assert layout is not None
-        per_series = task.merge(np.concatenate(list(predictor.per_seed(k, images, cfg.infer.tta))), "prob")
+        per_series = task.merge(
+            np.concatenate(list(predictor.per_seed(k, images, cfg.infer.tta))), "prob"
+        )
         means = [per_series[layout.study == r].mean(axis=0) for r in range(len(rows))]
         np.testing.assert_allclose(oof[rows], np.stack(means), atol=1e-5)
     test = read_test(cfg.run_dir / "test.parquet", task, exp.comp.test_ids)
