@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from podium.cli import main
 from podium.config import load_config
+from podium.config.schema import DataConfig
 from podium.experiment import Experiment
 from podium.predictions import read_oof, read_test
 from podium.series.demo import write_series_demo
@@ -59,6 +61,16 @@ def test_the_layout_holds_studies_of_one_or_two_series(demo):
     counts = [len(study_series(root / "train_images" / i, "all")) for i in train["id"]]
     assert set(counts) == {1, 2}
     assert [len(study_series(root / "train_images" / i, "first")) for i in train["id"]] == [1] * 16
+    two = train["id"][counts.index(2)]
+    assert len(study_series(root / "train_images" / two, 1)) == 1
+    assert len(study_series(root / "train_images" / two, 3)) == 2
+
+
+@pytest.mark.parametrize("given", [0, "some", -1])
+def test_a_series_selection_that_is_not_all_first_or_a_count_is_refused(given):
+    with pytest.raises(ValidationError, match="series"):
+        DataConfig(slices={"depth": 8, "series": given})
+    assert DataConfig(slices={"depth": 8, "series": 2}).slices.series == 2
 
 
 def test_study_layout_selects_and_repeats_a_studys_series():
@@ -111,6 +123,19 @@ def test_end_to_end_one_row_per_study_the_mean_of_its_series(demo, capsys):
     assert len(sub) == 6 and sub["label"].between(0, 1).all()
 
 
+def test_a_logit_merge_averages_a_studys_series_logits(demo):
+    logit = [*overrides(demo), "infer.merge=logit"]
+    assert main(["infer", "-c", str(CONFIG), *logit]) == 0
+    cfg = load_config(CONFIG, logit)
+    exp = Experiment(cfg)
+    assert exp.test_studies is not None
+    test = read_test(cfg.run_dir / "test.parquet", exp.task, exp.comp.test_ids)
+    logits = UnitPredictor(exp).test_logits(exp.test_images)  # one row per series
+    per_series = np.concatenate(list(logits.values())).mean(axis=0)  # folds x views
+    means = np.stack([per_series[exp.test_studies.study == r].mean(axis=0) for r in range(6)])
+    np.testing.assert_allclose(test, exp.task.merge(means[None], "logit"), atol=1e-5)
+
+
 @pytest.fixture
 def copy(demo, tmp_path) -> Path:
     shutil.copytree(demo / "data", tmp_path / "data")
@@ -146,3 +171,16 @@ def test_tabular_members_on_studies_are_refused_by_name(demo, capsys):
     assert "data.slices.series (studies of several series) does not take a tabular" in _one_line(
         capsys
     )
+
+
+def test_an_exported_bundle_predicts_the_studies_submission(demo, tmp_path):
+    assert main(["submit", "-c", str(CONFIG), *overrides(demo)]) == 0
+    bundle = tmp_path / "bundle"
+    assert main(["export", "-c", str(CONFIG), *overrides(demo), "--out", str(bundle)]) == 0
+    out = tmp_path / "submission.csv"
+    data = demo / "data" / NAME
+    assert main(["predict", "--bundle", str(bundle), "--data", str(data), "--out", str(out)]) == 0
+    submitted = pd.read_csv(sorted((demo / "subs").glob(f"{NAME}-attention-*.csv"))[-1])
+    predicted = pd.read_csv(out)
+    assert predicted["id"].tolist() == submitted["id"].tolist() and len(predicted) == 6
+    np.testing.assert_allclose(predicted["label"], submitted["label"], atol=1e-6)
