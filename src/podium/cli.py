@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
             "series",
             "multitarget",
             "series_multitarget",
+            "series_studies",
             "volumes",
         ],
         default="multiclass",
@@ -71,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         "tabular metadata); segmentation: DATA/digits_segmentation (digit masks as run-lengths); series: "
         "DATA/digits_series (DICOM series, one label per study); multitarget: "
         "DATA/digits_multitarget (two targets: parity and the digit mod 3); series_multitarget: "
-        "DATA/digits_series_multitarget (two targets per study); volumes: DATA/digits_volumes "
+        "DATA/digits_series_multitarget (two targets per study); series_studies: "
+        "DATA/digits_series_studies (one or two series per study); volumes: DATA/digits_volumes "
         "(NIfTI volumes at varying spacings, one label per volume)",
     )
     for name, help in STAGES.items():

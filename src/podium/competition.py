@@ -21,6 +21,7 @@ from podium.digests import STORE_NAME
 from podium.errors import DataError
 from podium.fingerprint import files_fingerprint, values_fingerprint
 from podium.series.files import files_of_image
+from podium.series.studies import Selection, study_files
 from podium.tasks import Task, build_task, task_type
 
 __all__ = ["Competition", "DataError"]
@@ -57,7 +58,6 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
 def _extra_field(path: Path) -> str:
     """Where a table has more fields than its header: pandas would silently shift every
     column by one (the first becomes the index)."""
-
     with open(path, newline="", encoding="utf-8") as f:
         rows = csv.reader(f)
         header = next(rows)
@@ -95,13 +95,15 @@ class Competition:
     training: TrainConfig | None = None
     # where the image files' content digests are remembered (podium.digests); None: memory
     digests: Path | None = None
+    studies: Selection | None = None  # `data.slices.series`: image paths are study folders
 
     @classmethod
     def from_config(cls, cfg: Config) -> Competition:
         names = cfg.data.channels
         channels = tuple(names) if isinstance(names, list) else None
-        digests = cfg.comp_dir / "cache" / STORE_NAME
-        return cls(cfg.competition, cfg.data_dir, channels, cfg.train, digests)
+        digests, slices = cfg.comp_dir / "cache" / STORE_NAME, cfg.data.slices
+        studies = slices.series if slices is not None else None
+        return cls(cfg.competition, cfg.data_dir, channels, cfg.train, digests, studies)
 
     # ---- tables --------------------------------------------------------------------------
     @cached_property
@@ -185,6 +187,8 @@ class Competition:
     def files_of(self, path: Path) -> list[Path]:
         """The files of one image path: itself, or one per named channel (`{channel}` filled;
         the rule of podium.data.readers.channel_paths, which this layer cannot import)."""
+        if self.studies is not None:  # a study folder: its series' slices (podium.series)
+            return study_files(path, self.studies)
         if self.channels is None:
             return files_of_image(path)  # a series folder: its slices (podium.series.files)
         return [Path(str(path).replace(CHANNEL, name)) for name in self.channels]

@@ -25,6 +25,7 @@ from podium.data.read_spec import ReadSpec
 from podium.engine.network import uses_metadata
 from podium.fingerprint import values_fingerprint
 from podium.folds import read_folds
+from podium.series.studies import StudyLayout, study_series
 from podium.tasks import Task
 
 
@@ -85,15 +86,42 @@ class Experiment:
         )
 
     def _images(self, split: str) -> np.ndarray:
-        return self.load_images(self.comp.image_paths(split), split)
+        if self.comp.studies is None:
+            return self.load_images(self.comp.image_paths(split), split)
+        return self.load_images(self._series(split)[0], f"{split}-series")
+
+    def _series(self, split: str) -> tuple[list[Path], StudyLayout]:
+        """With `data.slices.series`: the split's series folders, study by study, and which
+        study each is (podium.series.studies)."""
+        assert self.comp.studies is not None
+        studies = [study_series(p, self.comp.studies) for p in self.comp.image_paths(split)]
+        return [s for x in studies for s in x], StudyLayout.from_counts([len(x) for x in studies])
 
     @cached_property
     def train_images(self) -> np.ndarray:
+        """(N, H, W, C) uint8, one row per train row; with `data.slices.series` one row per
+        series (`train_studies` maps them to the rows)."""
         return self._images("train")
 
     @cached_property
     def test_images(self) -> np.ndarray:
         return self._images("test")
+
+    @cached_property
+    def train_studies(self) -> StudyLayout | None:
+        return self._series("train")[1] if self.comp.studies is not None else None
+
+    @cached_property
+    def test_studies(self) -> StudyLayout | None:
+        return self._series("test")[1] if self.comp.studies is not None else None
+
+    def train_rows(self, rows: np.ndarray) -> tuple[np.ndarray, StudyLayout | None]:
+        """The images of train rows `rows` and, with studies, their series' layout (what a
+        predictor merges per study)."""
+        if self.train_studies is None:
+            return self.train_images[rows], None
+        index, layout = self.train_studies.select(rows)
+        return self.train_images[index], layout
 
     # ---- metadata: the raw matrices the network reads (None when it reads none) -------------
     @cached_property

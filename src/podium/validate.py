@@ -53,6 +53,33 @@ def validate(cfg: Config) -> None:
         validate(load_related(cfg.section("pseudo").teacher_path(cfg.source), cfg))
     if cfg.train.distill is not None:
         _check_distill(cfg)
+    _check_studies(cfg, task.pixelwise)
+
+
+def _check_studies(cfg: Config, pixelwise: bool) -> None:
+    """Studies of several series (`data.slices.series`) train and predict CNN units; what
+    reads the images by row otherwise (tabular pixels, pseudo-labels, a teacher's soft
+    targets, external tables, masks) is refused by name."""
+    if cfg.data.slices is None or cfg.data.slices.series is None:
+        return
+    what = (
+        "a tabular model (tabular:)"
+        if cfg.kind.trains_model
+        else "pseudo-labels (pseudo:)"
+        if cfg.kind.has_teacher
+        else "train.distill"
+        if cfg.train.distill is not None
+        else "data.external"
+        if cfg.data.external
+        else "segmentation"
+        if pixelwise
+        else None
+    )
+    if what is not None:
+        raise ConfigError(
+            f"{cfg.source}: data.slices.series (studies of several series) does not take "
+            f"{what} yet; train a CNN experiment on the series (or leave series out)"
+        )
 
 
 def _check_distill(cfg: Config) -> None:

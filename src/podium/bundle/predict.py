@@ -111,7 +111,9 @@ class UnitsRun(MemberRun):
 
     def predict(self, bar: tqdm) -> np.ndarray:
         predictor = UnitPredictor(self.exp)
-        logits = predictor.test_logits(self.exp.test_images, on_model=lambda: bar.update(1))
+        logits = predictor.test_logits(
+            self.exp.test_images, on_model=lambda: bar.update(1), studies=self.exp.test_studies
+        )
         return merge_test(self.exp.task, logits, self.cfg.infer.merge)
 
 

@@ -9,6 +9,12 @@ whose channels are its slices, and the 2.5D network's view of them.
         stride: 1      # prediction: every stride-th slice position
         spacing: 1.0   # optional: slices resampled first to 1 mm apart along the normal
                        # (linear between neighbours, by ImagePositionPatient), then to depth
+        series: all    # the image path is a study folder of series sub-folders (below)
+
+`series` (None: the image path is one series): `all` reads every series sub-folder of a
+study folder (`train_images/{patient_id}` holding `<series_id>/*.dcm`), `first` the first by
+name, n the first n; each series is one training sample of the study's label and a study's
+prediction is the mean over its series (podium.series.studies).
 
 The encoder takes 2k+1 channels (times the number of `data.windows`); `model.sequence_head`
 pools the per-slice features. Without `spacing` the depth resampling is by slice index, so a
@@ -18,7 +24,7 @@ to one physical slice spacing (podium.series.resample).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -33,6 +39,7 @@ class SlicesConfig(Section):
     sample: int | None = Field(None, ge=1)
     stride: int = Field(1, ge=1)
     spacing: float | None = Field(None, gt=0)
+    series: Literal["all", "first"] | Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
     def _fits_depth(self) -> SlicesConfig:

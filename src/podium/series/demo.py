@@ -25,6 +25,15 @@ draws the same kind of studies with two targets per study (`competition.task: mu
                           labels, as RSNA 2024 has)
     sample_submission.csv id,finding,bucket_none,bucket_low,bucket_high  (probabilities)
     solution.csv          id,finding,bucket,Usage  (every label present)
+
+`studies=True` (`podium demo-data --task series_studies`, `data/digits_series_studies/`) writes
+the series demo's tables with each study a folder of series (RSNA 2023's layout, read with
+`data.slices.series: all`):
+
+    train_images/<id>/<series_id>/*.dcm   one or two series per study (about half have two)
+
+A study's series are drawn alike (two phases of one scan): each has the study's finding
+(its own digit, span and distractors) when the study is labelled 1.
 """
 
 from __future__ import annotations
@@ -136,12 +145,20 @@ def bucket_of(digit: int | None) -> str:
     return "none" if digit is None else ("low" if digit < 5 else "high")
 
 
+TWO_SERIES_SHARE = 0.5  # share of the studies demo's studies with two series
+
+
 def write_series_demo(
-    out: Path, n_train: int = N_TRAIN, n_test: int = N_TEST, multitarget: bool = False
+    out: Path,
+    n_train: int = N_TRAIN,
+    n_test: int = N_TEST,
+    multitarget: bool = False,
+    studies: bool = False,
 ) -> Path:
-    """The demo under `out` (see the module docstring; `multitarget`: two targets per study);
-    idempotent (a complete folder is left alone) and atomic (built in a temporary folder,
-    then renamed). Tests draw a smaller one."""
+    """The demo under `out` (see the module docstring; `multitarget`: two targets per study;
+    `studies`: a folder of one or two series per study); idempotent (a complete folder is
+    left alone) and atomic (built in a temporary folder, then renamed). Tests draw a smaller
+    one."""
     if all((out / f).is_file() for f in FILES):
         return out
     rng = np.random.default_rng(SEED)
@@ -155,7 +172,11 @@ def write_series_demo(
             for study, patient, label in zip(ids, patients, labels, strict=True):
                 hu, digit = make_study(rng, bool(label))
                 buckets.append(bucket_of(digit))
-                write_study(tmp / f"{split}_images" / study, hu, patient, rng)
+                if studies:
+                    folder = tmp / f"{split}_images" / study
+                    _write_series_of_study(folder, hu, bool(label), patient, rng)
+                else:
+                    write_study(tmp / f"{split}_images" / study, hu, patient, rng)
             tables[split] = pd.DataFrame({"id": ids, "patient_id": patients, "label": labels})
             if multitarget:
                 tables[split] = tables[split].rename(columns={"label": "finding"})
@@ -172,6 +193,18 @@ def write_series_demo(
         )
         test[["id", "label"]].assign(Usage=usage).to_csv(tmp / "solution.csv", index=False)
     return out
+
+
+def _write_series_of_study(
+    folder: Path, hu: np.ndarray, finding: bool, patient: str, rng: np.random.Generator
+) -> None:
+    """A study folder of one or two series sub-folders (random numeric series ids, as
+    RSNA's), the second drawn with the first's label."""
+    series = [hu]
+    if rng.random() < TWO_SERIES_SHARE:
+        series.append(make_study(rng, finding)[0])
+    for volume in series:
+        write_study(folder / f"{int(rng.integers(10**4, 10**6))}", volume, patient, rng)
 
 
 def _write_multitarget_tables(tmp: Path, train: pd.DataFrame, test: pd.DataFrame) -> None:

@@ -73,6 +73,10 @@ same images with two targets per image:
 two targets per study (a finding, 0/1, and its digit's bucket: none, low or high; see
 `podium.series.demo`).
 
+`--task series_studies` writes `data/digits_series_studies/`: the series demo's tables with
+each study a folder of one or two series (RSNA 2023's `<study>/<series>/*.dcm`, read with
+`data.slices.series: all`; see `podium.series.demo`).
+
 `--task volumes` writes `data/digits_volumes/`: small CT-like NIfTI volumes at varying voxel
 spacings, a binary label (a ball beside a rod that every volume has); `podium.volumes.demo`
 draws it and its docstring gives the layout.
@@ -139,6 +143,7 @@ DEMO_FOLDERS = {
     "series": "digits_series",
     "multitarget": "digits_multitarget",
     "series_multitarget": "digits_series_multitarget",
+    "series_studies": "digits_series_studies",
     "volumes": "digits_volumes",
 }
 MISSING_MOD3 = 0.1  # share of the multitarget demo's train mod3 labels left empty
@@ -196,8 +201,9 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
         write_segmentation_demo(out)
         _log.info("segmentation demo competition in %s", out)
         return out
-    if task in ("series", "series_multitarget"):
-        write_series_demo(out, multitarget=task == "series_multitarget")
+    if task in ("series", "series_multitarget", "series_studies"):
+        multitarget, studies = task == "series_multitarget", task == "series_studies"
+        write_series_demo(out, multitarget=multitarget, studies=studies)
         _log.info("series demo competition in %s", out)
         return out
     if task == "volumes":

@@ -39,7 +39,8 @@ def run(exp: Experiment, force: bool = False) -> None:
     comp = exp.comp
     images = exp.test_images
     predictor = UnitPredictor(exp)
-    logits = predictor.test_logits(images, metadata=exp.test_metadata)  # {fold: (S*V, N, C)}
+    # {fold: (S*V, N, C)}; with studies of several series, each series a member of its study
+    logits = predictor.test_logits(images, metadata=exp.test_metadata, studies=exp.test_studies)
     by_fold = {k: task.merge(v, cfg.infer.merge) for k, v in logits.items()}
     record.invalidate()  # before the outputs: a run killed among them leaves no stamp
     write_test_by_fold(exp.run_dir / TEST_BY_FOLD, task, comp.test_ids, by_fold)

@@ -47,19 +47,22 @@ def run(exp: Experiment, force: bool = False) -> None:
     n, c = len(y), task.num_outputs
     predictor = UnitPredictor(exp)
     other = "last" if cfg.train.checkpoint == "best" else "best"
-    # logits[checkpoint][v] = (S * K, N, C) over seeds (x K snapshots), rows filled by fold
+    # logits[checkpoint][v] = (S * K, N, C) over seeds (x K snapshots), rows filled by fold;
+    # with studies of several series, x R replicas of a study's series (podium.series.studies)
+    replicas = exp.train_studies.replicas if exp.train_studies is not None else 1
     logits = {
         ck: np.zeros(
-            (len(views), len(cfg.train.seeds) * len(predictor.members(ck)), n, c), np.float32
+            (len(views), replicas * len(cfg.train.seeds) * len(predictor.members(ck)), n, c),
+            np.float32,
         )
         for ck in (cfg.train.checkpoint, other)
     }
     for k in range(cfg.folds.n_splits):
         rows = np.flatnonzero(fold_of_row == k)
-        images = exp.train_images[rows]
+        images, studies = exp.train_rows(rows)
         meta = exp.train_metadata[rows] if exp.train_metadata is not None else None
         for ck in logits:
-            for s, out in enumerate(predictor.per_seed(k, images, views, ck, meta)):
+            for s, out in enumerate(predictor.per_seed(k, images, views, ck, meta, studies)):
                 logits[ck][:, s, rows] = out
 
     def merged(ck: str, v: list[int], members: slice = slice(None)) -> np.ndarray:

@@ -19,6 +19,7 @@ from podium.engine.predict import predict_logits
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import Stamp
+from podium.series.studies import StudyLayout
 from podium.tasks import Task
 from podium.units.stamps import unit_stamp
 
@@ -152,12 +153,24 @@ class UnitPredictor:
         views: list[str],
         checkpoint: str | None = None,
         metadata: np.ndarray | None = None,
+        studies: StudyLayout | None = None,
     ) -> Iterator[np.ndarray]:
         """(V, N, C) logits per seed, and per snapshot within a seed (`snapshots`): the
-        members that are merged."""
-        for seed in self.exp.cfg.train.seeds:
-            for weights in self.members(checkpoint):
-                yield self.logits(fold, seed, images, views, weights, metadata)
+        members that are merged. With `studies`, `images` are series and each member is
+        `studies.replicas` (V, N_studies, C) members, replica-major (member j of study r is
+        one of its series: their merge is the mean over the study's series)."""
+        blocks = (
+            self.logits(fold, seed, images, views, weights, metadata)
+            for seed in self.exp.cfg.train.seeds
+            for weights in self.members(checkpoint)
+        )
+        if studies is None:
+            yield from blocks
+            return
+        # replica-major, so every snapshot j keeps the indices j, j + K, ... of `oof`
+        per_unit = [list(studies.members(b)) for b in blocks]
+        for j in range(studies.replicas):
+            yield from (replicas[j] for replicas in per_unit)
 
     def test_logits(
         self,
@@ -165,18 +178,21 @@ class UnitPredictor:
         on_model: Callable[[], None] | None = None,
         metadata: np.ndarray | None = None,
         checkpoint: str | None = None,
+        studies: StudyLayout | None = None,
     ) -> dict[int, np.ndarray]:
         """{fold: (S*V, N, C) logits} of every unit of the config's folds on `images` (and
         their raw `metadata` rows, where the network reads them) with the config's TTA views:
         what `infer` (and `podium predict`) merge; `on_model` is called after each set of
-        weights (a progress bar). `checkpoint` replaces `train.checkpoint` (a teacher's)."""
+        weights (a progress bar). `checkpoint` replaces `train.checkpoint` (a teacher's).
+        With `studies` (`exp.test_studies`), `images` are series merged per study."""
         cfg = self.exp.cfg
-        out = {}
+        out, n_units = {}, len(cfg.train.seeds) * len(self.members(checkpoint))
         for k in cfg.fold_ids():
             blocks = []
-            for block in self.per_seed(k, images, cfg.infer.tta, checkpoint, metadata):
+            units = self.per_seed(k, images, cfg.infer.tta, checkpoint, metadata, studies)
+            for i, block in enumerate(units):
                 blocks.append(block)
-                if on_model is not None:
+                if on_model is not None and i < n_units:  # with studies: replica 0's
                     on_model()
             out[k] = np.concatenate(blocks)
         return out
@@ -198,8 +214,8 @@ def valid_predictions(exp: Experiment, folds: list[int]) -> tuple[np.ndarray, np
     for k in folds:
         mine = np.flatnonzero(exp.fold_of_row[rows] == k)
         meta = exp.train_metadata[rows[mine]] if exp.train_metadata is not None else None
-        images = exp.train_images[rows[mine]]
-        blocks = list(predictor.per_seed(k, images, cfg.infer.tta, None, meta))
+        images, studies = exp.train_rows(rows[mine])
+        blocks = list(predictor.per_seed(k, images, cfg.infer.tta, None, meta, studies))
         merged = task.merge(np.concatenate(blocks), cfg.infer.merge)
         if out is None:  # the merged width is the task's (an expectation head: one grade)
             out = np.zeros((len(rows), *merged.shape[1:]), merged.dtype)

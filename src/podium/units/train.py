@@ -47,10 +47,13 @@ ExtraRows = Callable[[int], TrainRows | None]
 
 def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
     """The labelled rows of the other folds for training, fold `fold` for validation; with
-    metadata, its standardisation is fitted on the training rows alone."""
+    metadata, its standardisation is fitted on the training rows alone. With studies of
+    several series (`data.slices.series`) every series is a row (validated per series)."""
     y = exp.comp.targets
     is_valid = exp.fold_of_row == fold
     images = exp.train_images
+    if exp.train_studies is not None:  # one row per series, each with its study's label
+        y, is_valid = y[exp.train_studies.study], is_valid[exp.train_studies.study]
     train = TrainRows(images[~is_valid], exp.task.training_targets(y[~is_valid]))
     valid = ValidRows(images[is_valid], y[is_valid])
     meta, layout = exp.train_metadata, exp.metadata_layout
