@@ -132,7 +132,7 @@ def fit_unit(
     stamp.invalidate()
     unit_dir.mkdir(parents=True, exist_ok=True)
     is_valid = exp.fold_of_row == fold
-    images, masks = exp.train_images, np.asarray(exp.comp.targets, np.uint8)
+    images, masks = exp.train_images, exp.comp.targets  # (N, C, H, W) bool, or ragged
     y_small = small_targets(exp)
     transform = build_train_transform(cfg.data.train_augs, size, cfg.data.n_channels)
     labelled = MaskDataset(images[~is_valid], masks[~is_valid], transform, size)
