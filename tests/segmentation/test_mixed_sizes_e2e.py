@@ -75,7 +75,7 @@ def test_images_of_two_sizes_train_submit_and_score(mixed, capsys):
     cfg = load_config(UNET, tiny_mask_overrides(tmp, SIZE))
     run = cfg.run_dir
     scores = json.loads((run / "scores.json").read_text())
-    assert 0 <= scores["cv"] <= 1
+    assert 0 <= scores["cv"] <= 1 and 0 <= scores["cv_at_image_size"] <= 1
     train = pd.read_csv(tmp / "data/digits_segmentation/train.csv", **READ)
     assert read_maps(run / OOF_MAPS, train["id"].tolist()).shape[2:] == (SIZE, SIZE)
     test = pd.read_csv(tmp / "data/digits_segmentation/test.csv", **READ)
