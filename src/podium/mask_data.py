@@ -30,17 +30,13 @@ from podium.engine.network import create_network
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
+from podium.segmentation.masks import at_size
 
 
 def resize_masks(y: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(N, C, H, W) masks resized (nearest) to (N, C, *size), as uint8 0/1."""
-    y = np.asarray(y, np.uint8)
-    if y.shape[2:] == tuple(size):
-        return y
-    h, w = size
-    return np.stack(
-        [np.stack([cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) for m in c]) for c in y]
-    )
+    """(N, C, H, W) masks, or ragged ones (images of several sizes), resized (nearest) to
+    (N, C, *size), as uint8 0/1."""
+    return at_size(y, size)
 
 
 def small_targets(exp: Experiment) -> np.ndarray:
@@ -49,7 +45,8 @@ def small_targets(exp: Experiment) -> np.ndarray:
 
 
 class MaskDataset(Dataset):
-    """uint8 (N, H, W, C) images and (N, K, H', W') masks (0/1, or float soft targets) ->
+    """uint8 (N, H, W, C) images and (N, K, H', W') masks (0/1, float soft targets, or ragged:
+    an (N,) object array of each image's (K, H_i, W_i) masks at its own size) ->
     (image, mask) samples at `size`, augmented together by `transform` (seeded per sample,
     as `ImageDataset`)."""
 
@@ -65,6 +62,8 @@ class MaskDataset(Dataset):
         index, seed = item
         img = np.asarray(self.images[index])
         mask = np.ascontiguousarray(self.masks[index].transpose(1, 2, 0))  # (H', W', K)
+        if mask.dtype == np.bool_:  # a table's masks (ragged ones item by item): 0/1 uint8
+            mask = mask.view(np.uint8)
         if mask.dtype == np.float16:  # OpenCV and albumentations resize float32, not float16
             mask = mask.astype(np.float32)
         if mask.shape[:2] != img.shape[:2]:

@@ -60,6 +60,7 @@ from podium.mask_data import (
     small_targets,
     unit_maps,
 )
+from podium.mask_scores import oof_scores
 from podium.mask_store import OOF_MAPS, TEST_MAPS, bytes_per_image, write_maps
 from podium.metrics.segmentation import mean_dice
 from podium.pseudo_masks import MaskPairs
@@ -132,7 +133,7 @@ def fit_unit(
     stamp.invalidate()
     unit_dir.mkdir(parents=True, exist_ok=True)
     is_valid = exp.fold_of_row == fold
-    images, masks = exp.train_images, np.asarray(exp.comp.targets, np.uint8)
+    images, masks = exp.train_images, exp.comp.targets  # (N, C, H, W) bool, or ragged
     y_small = small_targets(exp)
     transform = build_train_transform(cfg.data.train_augs, size, cfg.data.n_channels)
     labelled = MaskDataset(images[~is_valid], masks[~is_valid], transform, size)
@@ -269,30 +270,20 @@ def oof(exp: Experiment, force: bool = False) -> dict[str, Any]:
     prob = prob.astype(np.float16).astype(np.float32)  # decided as stored: refits agree
     record.invalidate()
     write_maps(out, [str(i) for i in exp.comp.train_ids], prob, fold_of_row)
-    decision = task.decision
-    assert decision is not None  # the segmentation task's post-processing
-    fit = decision.fit_cv(y, prob, fold_of_row)
-    summary = fit.summary
-    at_half = mean_dice(y, prob >= 0.5)
-    scores = {
-        "cv": summary.cv_score,
-        "metric": task.metric.name,
-        "greater_is_better": True,
-        "in_sample": summary.fit_score,
-        "at_threshold_0.5": at_half,
-        "folds": {str(k): v for k, v in summary.fold_scores.items()},
-        "final": {"decision": summary.to_json()},
-        "store_bytes_per_image": bytes_per_image(out),
-        "seconds": round(time.time() - t0, 2),
-    }
+    scores, report = oof_scores(task, exp.comp.targets, y, prob, fold_of_row)
+    scores["store_bytes_per_image"] = bytes_per_image(out)
+    scores["seconds"] = round(time.time() - t0, 2)
     write_json(exp.run_dir / "scores.json", scores)
-    record.write(cv=summary.cv_score)
+    record.write(cv=scores["cv"])
+    native = scores.get("cv_at_image_size")
     print(
-        f"oof {cfg.name}: CV {task.metric.name} {summary.cv_score:.4f} (honest: fold k "
-        f"post-processed by the other folds' fit)  in-sample {summary.fit_score:.4f}  "
-        f"at 0.5 {at_half:.4f}  ({scores['seconds']}s)"
+        f"oof {cfg.name}: CV {task.metric.name} {scores['cv']:.4f} (honest: fold k "
+        f"post-processed by the other folds' fit)  in-sample {scores['in_sample']:.4f}  "
+        f"at 0.5 {scores['at_threshold_0.5']:.4f}"
+        + (f"  at the images' own sizes {native:.4f}" if native is not None else "")
+        + f"  ({scores['seconds']}s)"
     )
-    for line in decision.report(summary):
+    for line in report:
         print(f"  {line}")
     return scores
 

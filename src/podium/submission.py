@@ -16,6 +16,7 @@ from podium.errors import DataError
 from podium.mask_store import TEST_MAPS, read_maps, to_size
 from podium.metrics import DecisionSummary
 from podium.predictions import TEST, read_test
+from podium.tasks.decisions import Decision
 
 
 def target_columns(comp: Competition) -> list[str]:
@@ -74,12 +75,10 @@ def _mask_submission(
     params = task.decision.params_from(summary, source)
     maps = read_maps(run_dir / TEST_MAPS, [str(i) for i in ids])
     shapes = task.shapes("test")  # type: ignore[attr-defined]
-    decided = []
-    for image_id, prob in zip(ids, maps, strict=True):
-        shape = shapes[str(image_id)]
-        scale = (shape[0] * shape[1]) / (prob.shape[1] * prob.shape[2])
-        native = to_size(prob, shape)[None]
-        decided.append(task.decision.apply(native, np.array([params[0], params[1] * scale]))[0])
+    decided = [
+        decide_at_size(task.decision, prob, shapes[str(image_id)], params)
+        for image_id, prob in zip(ids, maps, strict=True)
+    ]
     sub = pd.DataFrame({comp.cfg.id_column: ids})
     masks = np.empty(len(decided), dtype=object)  # one (C, H, W) mask per row: sizes may differ
     for i, mask in enumerate(decided):
@@ -87,6 +86,17 @@ def _mask_submission(
     for column, values in task.submission.values(masks, target_columns(comp)).items():
         sub[column] = values
     return sub
+
+
+def decide_at_size(
+    decision: Decision, prob: np.ndarray, shape: tuple[int, int], params: np.ndarray
+) -> np.ndarray:
+    """One image's (C, h, w) map resized to its (height, width) and decided with `params`
+    (threshold, minimum area at the map's size, scaled with the image): (C, *shape) bool."""
+    scale = (shape[0] * shape[1]) / (prob.shape[1] * prob.shape[2])
+    native = to_size(prob, (int(shape[0]), int(shape[1])))[None]
+    decided: np.ndarray = decision.apply(native, np.array([params[0], params[1] * scale]))[0]
+    return decided
 
 
 def validate_submission(comp: Competition, sub: pd.DataFrame, source: str) -> None:

@@ -275,3 +275,22 @@ def test_blank_cells_of_nullable_columns_are_empty_masks():
     assert not one_class.mask("b").any()
     with pytest.raises(DataError, match="line 3, column cls: no class"):
         read_mask_table(table, classes=(1,), shapes=(2, 3), class_column="cls")
+
+
+def test_ragged_masks_resize_count_and_score_at_each_images_size():
+    from podium.metrics.segmentation import image_dice, mean_dice
+    from podium.segmentation.masks import areas, at_size, is_ragged, join_classes
+
+    a = np.zeros((1, 4, 6), bool)
+    a[0, :2, :3] = True
+    b = np.ones((1, 8, 2), bool)
+    y = np.empty(2, dtype=object)
+    y[0], y[1] = a, b
+    assert is_ragged(y) and areas(y).tolist() == [6, 16]
+    small = at_size(y, (4, 4))
+    assert small.shape == (2, 1, 4, 4) and small.dtype == np.uint8 and small[1].all()
+    both = join_classes([y, y])
+    assert both[0].shape == (2, 4, 6) and both[1].shape == (2, 8, 2)
+    pred = np.empty(2, dtype=object)
+    pred[0], pred[1] = a, np.zeros((1, 8, 2), bool)
+    assert image_dice(y, pred).tolist() == [1.0, 0.0] and mean_dice(y, pred) == 0.5

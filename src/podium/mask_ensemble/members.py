@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from podium.artifacts import file_hash, require
@@ -24,21 +23,16 @@ from podium.ensemble.members import Member, member_config
 from podium.errors import ArtifactError, ConfigError
 from podium.folds import read_folds
 from podium.mask_store import OOF_MAPS, TEST_MAPS, read_maps
+from podium.segmentation.masks import at_size
 
 # the candidates the mask ensemble builds itself; a member may not take their names
 MASK_BUILT_IN = (*BUILT_IN, "blend_gate")
 
 
 def masks_at(y: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(N, C, H, W) masks at the maps' size (nearest, as the units' targets), as bool."""
-    if y.shape[2:] == tuple(size):
-        return np.asarray(y, bool)
-    h, w = size
-    planes = [
-        cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)
-        for m in np.asarray(y, np.uint8).reshape(-1, *y.shape[2:])
-    ]
-    return np.stack(planes).reshape(*y.shape[:2], h, w).astype(bool)
+    """(N, C, H, W) masks (or ragged ones) at the maps' size (nearest, as the units'
+    targets), as bool."""
+    return at_size(y, size).astype(bool)
 
 
 def _check_alike(cfg: Config, mcfg: Config, path: Path, size: tuple[int, int]) -> None:

@@ -31,6 +31,13 @@ Needs = Literal["probabilities", "decisions", "values"]
 NEEDS: tuple[Needs, ...] = ("probabilities", "decisions", "values")
 
 
+def _values(pred: np.ndarray) -> np.ndarray:
+    """Predictions as float64; masks of images of several sizes (an object array of one mask
+    per image) as they are."""
+    a = np.asarray(pred)
+    return a if a.dtype == object else np.asarray(a, dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class Metric:
     """A scoring function and how to read its numbers."""
@@ -53,9 +60,9 @@ class Metric:
 
     def __call__(self, y: np.ndarray, pred: np.ndarray) -> float:
         if self.source is None:
-            return float(self.fn(np.asarray(y), np.asarray(pred, dtype=np.float64)))
+            return float(self.fn(np.asarray(y), _values(pred)))
         try:
-            value = self.fn(np.asarray(y), np.asarray(pred, dtype=np.float64))
+            value = self.fn(np.asarray(y), _values(pred))
         except ConfigError:
             raise
         except Exception as e:  # the user's code: its failure is named, not a traceback

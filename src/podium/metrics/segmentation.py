@@ -15,7 +15,9 @@ the mean over images; with several it is also the mean over classes of their per
 means, since every class has the same images.
 
 These metrics read decisions, not probabilities: `pred` must be 0/1 (a mask thresholded by
-the task's decision); anything else is refused rather than silently thresholded. `per_row`
+the task's decision); anything else is refused rather than silently thresholded. Images of
+several sizes come as (N,) object arrays whose item i is image i's (C, H_i, W_i) mask
+(`segmentation.masks.ragged`); each image is counted at its own size. `per_row`
 of the pair means is each image's mean over its classes (a bootstrap resamples images).
 """
 
@@ -39,8 +41,22 @@ def _as_masks(a: np.ndarray, name: str) -> np.ndarray:
     return decided
 
 
+def _ragged_pairs(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_pairs` of images of several sizes: item i of each is image i's (C, H_i, W_i)."""
+    if len(y) != len(pred):
+        raise ValueError(f"masks of {len(y)} and {len(pred)} images")
+    counts = [
+        _pairs(np.asarray(a)[None], np.asarray(b)[None]) for a, b in zip(y, pred, strict=True)
+    ]
+    if not counts:
+        return (np.zeros((0, 1), np.int64),) * 3
+    return tuple(np.concatenate([c[k] for c in counts]) for k in range(3))  # type: ignore[return-value]
+
+
 def _pairs(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per (image, class): |y & p|, |y| and |p|, each (N, C) int64."""
+    if np.asarray(y).dtype == object or np.asarray(pred).dtype == object:
+        return _ragged_pairs(y, pred)
     yb, pb = _as_masks(y, "y"), _as_masks(pred, "pred")
     if yb.shape != pb.shape:
         raise ValueError(f"masks of different shapes: y {yb.shape}, pred {pb.shape}")

@@ -11,7 +11,8 @@ one of three layouts (`MaskFiles.layout`):
 The template is a path relative to `root` holding `{id}` (and `{class}` for per_class),
 e.g. `masks/{id}.png`. A mask file must be one channel (a colour file whose channels are
 equal, as OpenCV decodes a GIF, is read as one); given the images' sizes (`shapes`) each mask
-must have its image's size. Every problem is a one-line DataError naming the mask file.
+must have its image's size, which `image_size` reads from the image file's header. Every
+problem is a one-line DataError naming the mask file.
 """
 
 from __future__ import annotations
@@ -29,6 +30,24 @@ from podium.segmentation.masks import Shapes, checked_classes, shape_of
 
 Layout = Literal["binary", "index", "per_class"]
 LAYOUTS: tuple[Layout, ...] = ("binary", "index", "per_class")
+
+
+def image_size(path: Path, image_id: str) -> tuple[int, int]:
+    """An image file's (height, width): from its header (Pillow) where it can, else decoded
+    (OpenCV); a missing or unreadable file names itself and its id."""
+    from PIL import Image, UnidentifiedImageError  # local: only sizes read headers
+
+    try:
+        with Image.open(path) as img:
+            return int(img.height), int(img.width)
+    except FileNotFoundError:
+        raise DataError(f"image not found: {path} (id {image_id!r})") from None
+    except (UnidentifiedImageError, OSError):
+        pass
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        raise DataError(f"{path}: not a readable image (id {image_id!r})")
+    return int(pixels.shape[0]), int(pixels.shape[1])
 
 
 def read_mask_image(path: Path) -> np.ndarray:

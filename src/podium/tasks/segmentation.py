@@ -3,8 +3,9 @@ read through `podium.segmentation` from a run-length column of train.csv (`targe
 with the convention `competition.rle`) or from mask image files (`competition.train_masks`,
 `competition.mask_layout`); one output channel per mask class.
 
-Arrays: `y` is (N, C, H, W) bool at the images' own size (one size for every image of a
-table, for now); predictions are (N, C, h, w) probabilities at the model's size. The loss is
+Arrays: `y` is (N, C, H, W) bool at the images' own size, or, where a table's images have
+several sizes, an (N,) object array of (C, H_i, W_i) masks (`segmentation.masks.ragged`:
+the units train on them resized to the model's size); predictions are (N, C, h, w) probabilities at the model's size. The loss is
 a sum of segmentation_models_pytorch's losses (`train.loss: bce+dice`); the metric is mean
 Dice per image (two empty masks score 1); the decision is the probability threshold and the
 minimum component area (`decisions.mask_area`), fitted CV-honestly on OOF maps; the
@@ -21,19 +22,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-import cv2
 import numpy as np
 import pandas as pd
 import torch
 
 from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.config.training import MASK_LOSSES
-from podium.errors import ConfigError, DataError
+from podium.errors import ConfigError
 from podium.metrics import Metric
 from podium.metrics.segmentation import SEGMENTATION
-from podium.segmentation.mask_files import MaskFiles
+from podium.segmentation.mask_files import MaskFiles, image_size
 from podium.segmentation.mask_table import read_mask_table
-from podium.segmentation.masks import stack
+from podium.segmentation.masks import join_classes, ragged, stack
 from podium.segmentation.rle import RleConvention, preset
 from podium.tasks.base import Task, TaskDefaults, resolve_metric
 from podium.tasks.decisions.mask_area import MaskThreshold
@@ -76,24 +76,6 @@ def data_root(cfg: CompetitionConfig, table_path: Path) -> Path:
     if Path(cfg.train_csv).is_absolute() or depth >= len(table_path.parents):
         return table_path.parent
     return table_path.parents[depth]
-
-
-def image_size(path: Path, image_id: str) -> tuple[int, int]:
-    """An image file's (height, width): from its header (Pillow) where it can, else decoded
-    (OpenCV); a missing or unreadable file names itself and its id."""
-    from PIL import Image, UnidentifiedImageError  # local: only sizes read headers
-
-    try:
-        with Image.open(path) as img:
-            return int(img.height), int(img.width)
-    except FileNotFoundError:
-        raise DataError(f"image not found: {path} (id {image_id!r})") from None
-    except (UnidentifiedImageError, OSError):
-        pass
-    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if pixels is None:
-        raise DataError(f"{path}: not a readable image (id {image_id!r})")
-    return int(pixels.shape[0]), int(pixels.shape[1])
 
 
 class Segmentation(Task):
@@ -244,14 +226,16 @@ class Segmentation(Task):
         ids = [str(i) for i in table[cfg.id_column]]
         split = "train" if path.name == Path(cfg.train_csv).name else "test"
         shapes = self.shapes(split)
+        several = len({shapes.get(i) for i in ids}) > 1  # ragged masks, each at its size
+        gather = ragged if several else (lambda source, ids: stack(source, ids).masks)
         if split == "train" and cfg.train_masks:
             files = MaskFiles(
                 cfg.train_masks, cfg.mask_layout, self.classes, self.root, shapes, str(path)
             )
             files.check_exist(ids)
-            return stack(files, ids).masks
+            return gather(files, ids)
         planes = [
-            stack(
+            gather(
                 read_mask_table(
                     table,
                     classes=[name],
@@ -262,10 +246,10 @@ class Segmentation(Task):
                     source=str(path),
                 ),
                 ids,
-            ).masks
+            )
             for name, column in zip(self.classes, self.rle_columns(), strict=True)
         ]
-        return np.concatenate(planes, axis=1)
+        return join_classes(planes)
 
     def target_frame(self, table: pd.DataFrame) -> pd.DataFrame:
         present = [c for c in self.rle_columns() if c in table.columns]

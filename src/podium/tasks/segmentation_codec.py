@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from podium.errors import DataError
+from podium.segmentation.masks import areas
 from podium.segmentation.rle import RleConvention, decode, encode, parse
 from podium.tasks.capabilities import FoldScheme, SubmissionCodec
 
@@ -54,8 +54,8 @@ class RleCodec(SubmissionCodec):
             parse(cell, 2**62, self.convention, f"{source} line {row + 2}, column {column}")
 
     def predictions(self, sub: pd.DataFrame, columns: list[str]) -> np.ndarray:
-        """A submission's masks, (N, C, H, W) bool in class order (the test images share
-        one size)."""
+        """A submission's masks, (N, C, H, W) bool in class order, each image at its own
+        size: ragged (an (N,) object array of (C, H_i, W_i)) where the sizes differ."""
         ids = sub[self.id_column].astype(str).tolist()
         columns = sorted(columns, key=lambda c: self._class_of(c, columns.index(c)))
         masks = [
@@ -72,8 +72,11 @@ class RleCodec(SubmissionCodec):
             )
             for row, image_id in enumerate(ids)
         ]
-        if len({m.shape for m in masks}) > 1:
-            raise DataError("scoring masks of test images of several sizes is not supported yet")
+        if len({m.shape for m in masks}) > 1:  # images of several sizes: ragged masks
+            out = np.empty(len(masks), dtype=object)
+            for i, m in enumerate(masks):
+                out[i] = m
+            return out
         return np.stack(masks) if masks else np.zeros((0, len(columns), 1, 1), bool)
 
 
@@ -81,7 +84,7 @@ class MaskFolds(FoldScheme):
     """Stratified by empty / non-empty masks and, among the non-empty, by area quantiles."""
 
     def stratify_key(self, y: np.ndarray) -> np.ndarray:
-        area = np.asarray(y).reshape(len(y), -1).sum(axis=1)
+        area = areas(y)  # dense or ragged masks
         key = np.zeros(len(y), np.int64)
         full = area > 0
         if full.sum() >= AREA_BINS:
