@@ -23,7 +23,7 @@ from podium.series.files import series_files
 ROOT = Path(__file__).resolve().parents[2]
 ATTENTION = ROOT / "configs/digits_series/attention.yaml"
 SLICE_MAX = ROOT / "configs/digits_series/slice_max.yaml"
-ENSEMBLE = ROOT / "configs/digits_series/ensemble.yaml"
+ENSEMBLE = ROOT / "configs/digits_series/ensemble_full.yaml"  # the three members
 
 
 def overrides(tmp: Path) -> list[str]:
