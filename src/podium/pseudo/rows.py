@@ -121,7 +121,8 @@ class PseudoRows:
         return pos
 
     def images_of(self, rows: pd.DataFrame) -> np.ndarray:
-        out = np.empty((len(rows), *self.exp.cache_size, 3), np.uint8)
+        # the cache's own channels: 3 for RGB, a series' depth, a volume's slices
+        out = np.empty((len(rows), *self.exp.test_images.shape[1:]), np.uint8)
         is_test = (rows["source"] == "test").to_numpy()
         ids = rows["id"].to_numpy()
         if is_test.any():
