@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from podium.artifacts import atomic_write_text, save_with
+from podium.ensemble.significance import PairedComparison
 from podium.metrics import ScoreBlock
+from podium.scoring import report_lines
 
 
 @dataclass
@@ -126,3 +128,14 @@ def write_report(
     )
     atomic_write_text(out_dir / "report.md", text)
     return text
+
+
+def print_verdict(task: Any, scores: dict[str, Any], chose_line: str) -> None:
+    """What `podium ensemble` prints after its table (row and mask ensembles alike): the
+    paired comparison with the best member, `chose_line`, and the chosen decision's lines."""
+    if "vs_best_member" in scores:
+        vs = scores["vs_best_member"]
+        print("  " + PairedComparison.from_json(vs).summary(scores["chosen"], vs["member"]))
+    print(chose_line)
+    for line in report_lines(task, ScoreBlock.from_json(scores["final"], task.metric.name)):
+        print(f"  {line}")

@@ -27,15 +27,12 @@ from podium.artifacts import read_json
 from podium.config import Config
 from podium.ensemble.candidates import choose
 from podium.ensemble.inputs import stamp
-from podium.ensemble.report import text_table
-from podium.ensemble.significance import PairedComparison
+from podium.ensemble.report import print_verdict, text_table
 from podium.mask_ensemble.candidates import build_mask_candidates
 from podium.mask_ensemble.members import load_mask_inputs
 from podium.mask_ensemble.nested import mask_nested_selection
 from podium.mask_ensemble.outputs import write_mask_outputs
 from podium.mask_store import OOF_MAPS, TEST_MAPS
-from podium.metrics import ScoreBlock
-from podium.scoring import report_lines
 from podium.tracking import track_cv
 
 _log = logging.getLogger(__name__)
@@ -72,15 +69,12 @@ def run_mask_ensemble(cfg: Config, force: bool = False) -> dict:
         )
         print(text_table(cands, metric.name, loss.name, chosen.name))
         print(f"  report: {out / 'report.md'}")
-    if "vs_best_member" in scores:
-        vs = scores["vs_best_member"]
-        print("  " + PairedComparison.from_json(vs).summary(scores["chosen"], vs["member"]))
     nested_scores = scores["nested_selection"]
-    print(
+    print_verdict(
+        task,
+        scores,
         f"ensemble {cfg.name}: chose {scores['chosen']}, CV {metric.name} {scores['cv']:.4f} "
         f"(in-sample {scores['in_sample']:.4f}), {loss.name} {scores['valid_loss']:.4f} "
-        f"(nested-selection CV {nested_scores[metric.name]:.4f})"
+        f"(nested-selection CV {nested_scores[metric.name]:.4f})",
     )
-    for line in report_lines(task, ScoreBlock.from_json(scores["final"], metric.name)):
-        print(f"  {line}")
     return scores

@@ -30,12 +30,9 @@ from podium.ensemble.candidates import build_candidates, choose
 from podium.ensemble.inputs import load_inputs, stamp
 from podium.ensemble.nested import nested_selection
 from podium.ensemble.outputs import write_outputs
-from podium.ensemble.report import text_table
-from podium.ensemble.significance import PairedComparison
+from podium.ensemble.report import print_verdict, text_table
 from podium.mask_ensemble.run import run_mask_ensemble
-from podium.metrics import ScoreBlock
 from podium.predictions import OOF, TEST
-from podium.scoring import report_lines
 from podium.tasks import task_type
 from podium.tracking import track_cv
 
@@ -74,15 +71,12 @@ def run(cfg: Config, force: bool = False) -> dict:
         print(text_table(cands, metric.name, loss.name, chosen.name))
         print(f"  report: {out / 'report.md'}")
         scores = read_json(out / "scores.json")
-    if "vs_best_member" in scores:
-        vs = scores["vs_best_member"]
-        print("  " + PairedComparison.from_json(vs).summary(scores["chosen"], vs["member"]))
     nested = scores["nested_selection"]
-    print(
+    print_verdict(
+        task,
+        scores,
         f"ensemble {cfg.name}: chose {scores['chosen']}, CV {metric.name} {scores['cv']:.4f}, "
         f"{loss.name} {scores['valid_loss']:.4f} (nested-selection CV "
-        f"{nested[metric.name]:.4f}, {loss.name} {nested['valid_loss']:.4f})"
+        f"{nested[metric.name]:.4f}, {loss.name} {nested['valid_loss']:.4f})",
     )
-    for line in report_lines(task, ScoreBlock.from_json(scores["final"], metric.name)):
-        print(f"  {line}")
     return scores
