@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from podium.artifacts import read_json, write_csv, write_json
+from podium.bundle.combination import chosen_combination
 from podium.bundle.masks import (
     check_mask_units,
     export_mask_combination,
@@ -176,20 +177,9 @@ def export_combination(cfg: Config, bundle: Path) -> dict[str, Any]:
     section = cfg.section("ensemble")
     inputs = load_inputs(cfg, section)  # refuses missing member predictions, with the command
     out = cfg.run_dir
-    if not ensemble_stamp(cfg, section, inputs, out).fresh([out / TEST, out / "scores.json"]):
-        raise ArtifactError(
-            f"{out}: the ensemble is missing or older than its members' predictions; make it "
-            f"with: podium ensemble -c {cfg.source}"
-        )
-    scores = read_json(out / "scores.json")
-    chosen = scores["chosen"]
-    cand = scores["candidates"][chosen]
-    combination: dict[str, Any] = {
-        "chosen": chosen,
-        "kind": cand["kind"],
-        "members": [m.name for m in inputs.members],
-        "cv": scores.get("cv"),
-    }
+    fresh = ensemble_stamp(cfg, section, inputs, out).fresh([out / TEST, out / "scores.json"])
+    members = [m.name for m in inputs.members]
+    cand, combination = chosen_combination(out, fresh, members, "predictions", cfg.source)
     if cand["kind"] == "blend":
         combination["weights_by_fold"] = cand["weights_by_fold"]
     if cand["kind"] == "stack":

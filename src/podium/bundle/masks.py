@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from podium.artifacts import read_json, write_csv
+from podium.artifacts import write_csv
+from podium.bundle.combination import chosen_combination
 from podium.bundle.unit_weights import copy_unit_weights
 from podium.config import Config
 from podium.ensemble.inputs import stamp as ensemble_stamp
@@ -114,22 +115,11 @@ def export_mask_combination(cfg: Config, bundle: Path) -> dict[str, Any]:
     members' maps."""
     inputs = load_mask_inputs(cfg)  # refuses missing member maps, naming the member
     out = cfg.run_dir
-    if not ensemble_stamp(cfg, cfg.section("ensemble"), inputs, out).fresh(
+    fresh = ensemble_stamp(cfg, cfg.section("ensemble"), inputs, out).fresh(
         [out / TEST_MAPS, out / "scores.json"]
-    ):
-        raise ArtifactError(
-            f"{out}: the ensemble is missing or older than its members' maps; make it with: "
-            f"podium ensemble -c {cfg.source}"
-        )
-    scores = read_json(out / "scores.json")
-    chosen = scores["chosen"]
-    cand = scores["candidates"][chosen]
-    combination: dict[str, Any] = {
-        "chosen": chosen,
-        "kind": cand["kind"],
-        "members": [m.name for m in inputs.members],
-        "cv": scores.get("cv"),
-    }
+    )
+    members = [m.name for m in inputs.members]
+    cand, combination = chosen_combination(out, fresh, members, "maps", cfg.source)
     if cand["kind"] in ("blend", "stack"):
         combination["weights_by_fold"] = cand["weights_by_fold"]
     if cand["kind"] == "stack":
