@@ -1,31 +1,20 @@
-"""Segmentation's samples and forward passes: (image, mask) pairs for training a mask unit,
-and the probability maps of a fold's units (their `best.pt`, or `last.pt` for a teacher that
-teaches with a fixed schedule's weights) over their TTA views, each view undone before the
-mean.
-
-`MaskDataset` gives (image, mask) pairs; the config's albumentations pipeline
-(`podium.data.augment`) transforms both (`mask=`: geometric transforms move the mask,
-intensity ones leave it), then both are resized to `data.image_size` (the mask nearest).
-Masks may be 0/1 (a train table's) or float probabilities (a teacher's soft pseudo-masks,
-`podium.pseudo_masks`): both become float targets. `JoinedMasks` chains a fold's labelled
-pairs and its pseudo pairs into one dataset, so the epoch sampler draws from both without a
-copy of the train images.
+"""Segmentation's forward passes: the probability maps of a fold's units over their TTA
+views, each view undone before the mean, with the weights `train.checkpoint` names (best,
+last, swa, or each snapshot: `engine.checkpoint.checkpoint_members`; a teacher that teaches
+with a fixed schedule's weights names its own), and the masks at the model's size that the
+maps are scored against. A mask unit's training samples are `podium.data.mask_dataset`'s.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from podium.data.device import Normalizer
-from podium.data.resize import resize_channels
 from podium.data.tta import get_view, undo_view
-from podium.engine.checkpoint import load_checkpoint
+from podium.engine.checkpoint import checkpoint_members, inference_state
 from podium.engine.network import create_network
 from podium.engine.precision import resolve_device, resolve_precision
 from podium.errors import ArtifactError
@@ -42,62 +31,6 @@ def resize_masks(y: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def small_targets(exp: Experiment) -> np.ndarray:
     """The train masks at `data.image_size` (what the model predicts and OOF scores)."""
     return resize_masks(exp.comp.targets, exp.cfg.data.image_size)
-
-
-class MaskDataset(Dataset):
-    """uint8 (N, H, W, C) images and (N, K, H', W') masks (0/1, float soft targets, or ragged:
-    an (N,) object array of each image's (K, H_i, W_i) masks at its own size) ->
-    (image, mask) samples at `size`, augmented together by `transform` (seeded per sample,
-    as `ImageDataset`)."""
-
-    def __init__(
-        self, images: np.ndarray, masks: np.ndarray, transform: Any, size: tuple[int, int]
-    ) -> None:
-        self.images, self.masks, self.transform, self.size = images, masks, transform, size
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        index, seed = item
-        img = np.asarray(self.images[index])
-        mask = np.ascontiguousarray(self.masks[index].transpose(1, 2, 0))  # (H', W', K)
-        if mask.dtype == np.bool_:  # a table's masks (ragged ones item by item): 0/1 uint8
-            mask = mask.view(np.uint8)
-        if mask.dtype == np.float16:  # OpenCV and albumentations resize float32, not float16
-            mask = mask.astype(np.float32)
-        if mask.shape[:2] != img.shape[:2]:
-            mask = resize_channels(mask, img.shape[0], img.shape[1], cv2.INTER_NEAREST)
-        if self.transform is not None:
-            self.transform.set_random_seed(seed)
-            out = self.transform(image=img, mask=mask)
-            img, mask = out["image"], out["mask"]
-        h, w = self.size
-        if img.shape[:2] != (h, w):
-            img = resize_channels(img, h, w, cv2.INTER_AREA)
-        if mask.shape[:2] != (h, w):
-            mask = resize_channels(mask, h, w, cv2.INTER_NEAREST)
-        img = np.ascontiguousarray(img)
-        target = torch.from_numpy(np.ascontiguousarray(mask.transpose(2, 0, 1))).float()
-        return torch.from_numpy(img.copy() if not img.flags.writeable else img), target
-
-
-class JoinedMasks(Dataset):
-    """Two mask datasets as one: indices 0..len(first)-1 are `first`'s, the rest `second`'s
-    (a fold's labelled pairs, then its pseudo pairs); items are (index, seed) as the epoch
-    sampler draws them."""
-
-    def __init__(self, first: MaskDataset, second: MaskDataset) -> None:
-        self.first, self.second = first, second
-
-    def __len__(self) -> int:
-        return len(self.first) + len(self.second)
-
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        index, seed = item
-        if index < len(self.first):
-            return self.first[(index, seed)]
-        return self.second[(index - len(self.first), seed)]
 
 
 @torch.inference_mode()
@@ -128,33 +61,29 @@ def normalizer_of(exp: Experiment, device: torch.device) -> Normalizer:
     return Normalizer(cfg.data.mean, cfg.data.std, device, False, cfg.data.image_size)
 
 
-def unit_weights(path: Path, device: torch.device) -> dict[str, Any]:
-    """The inference weights of a unit's checkpoint file: best.pt's model, or last.pt's (its
-    EMA where it kept one: the weights best.pt would have kept at that epoch)."""
-    state = load_checkpoint(path, device)
-    if path.name == "last.pt" and state.get("ema") is not None:
-        return dict(state["ema"])
-    return dict(state["model"])
-
-
 def unit_models(
-    exp: Experiment, fold: int, device: torch.device, checkpoint: str = "best"
+    exp: Experiment, fold: int, device: torch.device, checkpoint: str | None = None
 ) -> list[torch.nn.Module]:
+    """Fold `fold`'s networks, seed-major: each seed's `checkpoint` weights (default
+    `train.checkpoint`; `snapshots`: each cycle's), as oof and infer predict with them."""
+    tc = exp.cfg.train
     models = []
-    for seed in exp.cfg.train.seeds:
-        path = exp.unit_dir(fold, seed) / f"{checkpoint}.pt"
-        if not path.is_file():
-            raise ArtifactError(f"{path}: run `podium train -c {exp.cfg.source}`")
-        model = create_network(exp.cfg, exp.task.num_outputs, pretrained=False)
-        model.load_state_dict(unit_weights(path, device))
-        models.append(model.to(device))
+    for seed in tc.seeds:
+        unit = exp.unit_dir(fold, seed)
+        for name in checkpoint_members(checkpoint or tc.checkpoint, tc.cycles):
+            if not (unit / f"{name}.pt").is_file():
+                raise ArtifactError(f"{unit / name}.pt: run `podium train -c {exp.cfg.source}`")
+            model = create_network(exp.cfg, exp.task.num_outputs, pretrained=False)
+            model.load_state_dict(inference_state(unit, name))
+            models.append(model.to(device))
     return models
 
 
 def unit_maps(
-    exp: Experiment, fold: int, images: np.ndarray, checkpoint: str = "best"
+    exp: Experiment, fold: int, images: np.ndarray, checkpoint: str | None = None
 ) -> np.ndarray:
-    """(S * V, N, C, h, w) probability maps of fold `fold`'s seeds and the TTA views."""
+    """(S * K * V, N, C, h, w) probability maps of fold `fold`'s seeds (K snapshots each
+    with `snapshots`, else 1) and the TTA views."""
     cfg = exp.cfg
     device = resolve_device(cfg.train.device)
     precision = resolve_precision(device, cfg.train.precision)
@@ -168,7 +97,7 @@ def unit_maps(
 
 
 def fold_maps(
-    exp: Experiment, fold: int, images: np.ndarray, checkpoint: str = "best"
+    exp: Experiment, fold: int, images: np.ndarray, checkpoint: str | None = None
 ) -> np.ndarray:
     """(N, C, h, w) maps of `images` by fold `fold`'s units alone (their `checkpoint`.pt),
     merged over seeds and views: a teacher's fold-k pseudo-masks, a trial's fold maps."""

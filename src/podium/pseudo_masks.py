@@ -7,8 +7,8 @@ may train on and their targets, in `runs/<comp>/<student>/pseudo_masks/`.
                    selection's group) and confidence (mean |p - 0.5| * 2 over the map)
 
 `all.npy` / `all.json` hold the rows every fold may use (`pseudo.all_folds: true`). numpy
-files and JSON only, written atomically (`podium.artifacts`); never pickle. `MaskPairs` is
-what a mask unit (`podium.mask_units`) trains on besides its labelled rows.
+files and JSON only, written atomically (`podium.artifacts`); never pickle. A student fold's
+rows join its labelled rows in training (`podium.pseudo.masks`).
 """
 
 from __future__ import annotations
@@ -34,15 +34,6 @@ class PseudoMasks:
     label: np.ndarray  # (n,) 'empty' or 'mask'
     confidence: np.ndarray  # (n,) float
     targets: np.ndarray  # (n, C, h, w) float16 in [0, 1]
-
-
-@dataclass(frozen=True)
-class MaskPairs:
-    """Extra (image, target) pairs of one unit: uint8 (n, H, W, C) images at the decode
-    cache's size and float (n, C, h, w) targets at `data.image_size`."""
-
-    images: np.ndarray
-    targets: np.ndarray
 
 
 def stem(fold: int) -> str:

@@ -125,8 +125,7 @@ def load_metric_dice():
     [
         ("train", ("train.distill.teacher=unet.yaml",), "train.distill"),
         ("train", ("tabular.model=svc",), "tabular"),
-        ("lr-find", (), "podium lr-find"),
-        ("train", ("train.swa={start_epoch: 1, lr: 0.001}",), "train.swa"),
+        ("train", ("train.mixup_alpha=0.4",), "train.mixup_alpha"),
         ("infer", ("infer.tta=[identity,scale1.1]",), "infer.tta"),
     ],
 )
@@ -242,23 +241,23 @@ def test_a_killed_unit_resumes_where_it_stopped(demo, tmp_path):
     resumes it and ends with the history of an uninterrupted run."""
     import shutil
 
-    from podium import mask_units
     from podium.engine.trainer import Interrupted
     from podium.experiment import Experiment
     from podium.stages import folds
+    from podium.units.train import train_units
 
     shutil.copytree(demo / "data", tmp_path / "data")
     base = [*overrides(tmp_path), "train.epochs=3", "train.folds=[0]"]
     whole = load_config(UNET, [*base, "name=whole"])
     folds.run(whole)
-    mask_units.train(Experiment(whole))
+    train_units(Experiment(whole))
     stopped = load_config(UNET, [*base, "name=stopped", "train.stop_after_epoch=1"])
     with pytest.raises(Interrupted):
-        mask_units.train(Experiment(stopped))
+        train_units(Experiment(stopped))
     unit = stopped.run_dir / "fold0" / "seed0"
     assert (unit / "last.pt").exists() and not (unit / "result.json").exists()
     resumed = load_config(UNET, [*base, "name=stopped"])
-    mask_units.train(Experiment(resumed))
+    train_units(Experiment(resumed))
     a = pd.read_csv(whole.run_dir / "fold0/seed0/history.csv")
     b = pd.read_csv(unit / "history.csv")
     assert len(b) == 3
@@ -271,9 +270,9 @@ def test_ema_weights_are_validated_and_kept(demo, tmp_path):
     clipping on the way."""
     import shutil
 
-    from podium import mask_units
     from podium.experiment import Experiment
     from podium.stages import folds
+    from podium.units.train import train_units
 
     shutil.copytree(demo / "data", tmp_path / "data")
     cfg = load_config(
@@ -290,7 +289,7 @@ def test_ema_weights_are_validated_and_kept(demo, tmp_path):
         ],
     )
     folds.run(cfg)
-    mask_units.train(Experiment(cfg))
+    train_units(Experiment(cfg))
     unit = cfg.run_dir / "fold0" / "seed0"
     import torch
 

@@ -11,9 +11,10 @@ import torch
 
 from podium.config import AugmentConfig
 from podium.data.augment import build_train_transform
+from podium.data.mask_dataset import MaskDataset
 from podium.data.tta import get_view, undo_view
 from podium.errors import ArtifactError, DataError
-from podium.mask_data import MaskDataset, resize_masks
+from podium.mask_data import resize_masks
 from podium.mask_store import read_maps, to_size, write_maps
 from podium.metrics.segmentation import SEGMENTATION
 from podium.segmentation.rle import COLUMN_MAJOR, ROW_MAJOR, decode, encode
@@ -33,7 +34,8 @@ def test_geometric_augmentations_move_the_mask_intensity_ones_do_not():
         AugmentConfig(name="RandomBrightnessContrast", p=1.0),
     ]
     transform = build_train_transform(augs, (16, 16))
-    x, y = MaskDataset(image, mask, transform, (32, 32))[(0, 7)]
+    x, y, w = MaskDataset(image, mask, transform, (32, 32))[(0, 7)]
+    assert float(w) == 1.0
     assert x.shape == (32, 32, 3) and y.shape == (1, 32, 32)
     assert set(np.unique(y.numpy())) == {0.0, 1.0}  # resized nearest: still 0/1
     flipped = resize_masks(mask[:, :, :, ::-1], (32, 32))[0, 0]

@@ -1,8 +1,8 @@
 """A segmentation experiment in a bundle: what `podium export` checks and copies of a mask
 model, and how `podium predict --bundle` makes its test maps again.
 
-Exported: each fold x seed unit's `best.pt` (the weights `podium infer` predicts masks with;
-fp16 with --half), the post-processing fitted on every OOF row (threshold and minimum area,
+Exported: each fold x seed unit's weights that `podium infer` predicts masks with
+(`train.checkpoint`: best.pt, last.pt's, swa.pt, or each snapshot; fp16 with --half), the post-processing fitted on every OOF row (threshold and minimum area,
 `decisions.json`, via the generic decision export), and the config (the run-length
 convention `competition.rle`, the layout `competition.rle_rows`, the classes and the image
 settings `data.*`). The task's schema needs no masks: targets.csv holds one row per class of
@@ -30,6 +30,7 @@ from podium.artifacts import write_csv
 from podium.bundle.combination import chosen_combination
 from podium.bundle.unit_weights import copy_unit_weights
 from podium.config import Config
+from podium.engine.checkpoint import checkpoint_members
 from podium.ensemble.inputs import stamp as ensemble_stamp
 from podium.errors import ArtifactError
 from podium.experiment import Experiment
@@ -38,8 +39,6 @@ from podium.mask_ensemble.members import load_mask_inputs
 from podium.mask_store import OOF_MAPS, TEST_MAPS, read_maps, write_maps
 from podium.mask_units import test_maps
 from podium.units.stamps import mask_infer_stamp, mask_oof_stamp
-
-WEIGHTS = "best"  # mask units predict with best.pt (train.checkpoint: best or last)
 
 
 def check_mask_units(exp: Experiment, remake: str) -> None:
@@ -57,14 +56,16 @@ def mask_scores_fresh(exp: Experiment, scores: Path) -> bool:
 
 
 def export_mask_units(exp: Experiment, bundle: Path, half: bool, entry: dict[str, Any]) -> dict:
-    """Every unit's best.pt into the run layout `mask_units` reads; the member's entry."""
+    """Every unit's inference weights (`train.checkpoint`'s) into the run layout
+    `mask_units` reads; the member's entry."""
     cfg = exp.cfg
-    files = copy_unit_weights(exp, bundle, [WEIGHTS], half)
+    weights = checkpoint_members(cfg.train.checkpoint, cfg.train.cycles)  # what infer used
+    files = copy_unit_weights(exp, bundle, weights, half)
     rle = cfg.competition.rle
     return {
         **entry,
         "kind": "masks",
-        "weights": [WEIGHTS],
+        "weights": weights,
         "checkpoints": files,
         "classes": list(exp.task.columns),
         "rle": rle if isinstance(rle, str) else rle.model_dump(mode="json"),

@@ -5,7 +5,8 @@ average at the end of the run (BN statistics recomputed, validated, saved as `sw
     swa.pt          the SWA average with its BatchNorm statistics recomputed (`train.swa`)
 
 Both are scored on the validation fold for result.json (`swa_score`, `snapshots_score`: the
-snapshots' predictions merged by `infer.merge`, as oof/infer merge them).
+snapshots' predictions merged by `infer.merge`, as oof/infer merge them), with the score the
+epochs were selected on (`Task.monitor`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from podium.tasks import Task
 
 _log = logging.getLogger(__name__)
 
-Evaluate = Callable[[torch.nn.Module], np.ndarray]  # model -> validation logits (N, C)
+Evaluate = Callable[[torch.nn.Module], np.ndarray]  # model -> validation logits (N, C[, h, w])
 
 # the validation score result.json records for the weights each `train.checkpoint` predicts with
 SCORE_OF = {
@@ -65,7 +66,7 @@ def finish(
 ) -> dict[str, float]:
     """After the last epoch: write swa.pt; score the SWA average and the snapshots' merge.
     `model` (the trained network, already saved in last.pt) is reused to load snapshots."""
-    metric, scores = task.metric, {}
+    metric, scores = task.monitor, {}  # as the epochs were scored (`trainer.fit`)
     if swa is not None and swa.n_averaged:
         if not cfg.train.freeze_bn:  # the average's BN statistics, from the training data
             recompute_bn(swa.module)

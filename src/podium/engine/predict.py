@@ -69,7 +69,8 @@ def predict_logits(
     batch_size: int = 256,
     metadata: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Logits of every view: float32 array (V, N, C). With `metadata` (raw matrix (N, M),
+    """Logits of every view: float32 array (V, N, C), or (V, N, C, h, w) for a segmentation
+    network's maps (views are not undone here: the core validates on `identity`). With `metadata` (raw matrix (N, M),
     podium.data.metadata) the model is called as `model(view(x), metadata_batch)`: TTA views
     change the pixels only.
 
@@ -90,7 +91,7 @@ def predict_logits(
         normalizer if metadata is None else _with_metadata(normalizer, device),
         device,
     )
-    out: torch.Tensor | None = None  # (V, N, C), allocated once the class count is known
+    out: torch.Tensor | None = None  # (V, N, C, ...), allocated once the output shape is known
     start = 0
     for batch in batches:
         x, extra = (batch, ()) if metadata is None else (batch[0], batch[1:])
@@ -99,7 +100,7 @@ def predict_logits(
             for v, fn in enumerate(fns):
                 logits = model(fn(x), *extra).float()
                 if out is None:
-                    shape = (len(fns), len(images), logits.shape[1])
+                    shape = (len(fns), len(images), *logits.shape[1:])
                     out = torch.empty(shape, dtype=torch.float32, pin_memory=cuda)
                 out[v, start:end].copy_(logits, non_blocking=cuda)
         start = end

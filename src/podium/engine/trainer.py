@@ -4,7 +4,10 @@ The loop (with its step, `engine/step.py`) owns precision, channels_last, option
 torch.compile, gradient accumulation and clipping, EMA, mixup/cutmix, the frozen-backbone
 warmup, gradual unfreezing and BatchNorm freeze (`freezing`), SWA (`swa`), snapshots at the
 end of each warm-restart cycle, early stopping, best/last checkpoints (metric ties broken by
-the validation loss: `selection`), per-epoch history and seeding. Its one hook,
+the validation loss: `selection`), per-epoch history and seeding, for every task: what differs
+is behind the Task seam (the samples, `inputs.train_dataset`: target rows, or masks resized
+with their image; the loss; the validation targets and the per-epoch score, `Task.monitor`,
+over (N, C) logits or segmentation's (N, C, h, w) maps). Its one hook,
 `on_epoch_end(epoch, metrics)`, lets a caller (tune) report and prune without the engine
 knowing Optuna.
 
@@ -78,7 +81,7 @@ def fit(
     `stamp`, result.json also records the fingerprint of what the unit was trained from."""
     tc = cfg.train
     num_outputs = task.num_outputs
-    metric = task.metric
+    metric = task.monitor  # the per-epoch score (the metric, or segmentation's Dice at 0.5)
     device = distributed.device_of(resolve_device(tc.device))
     precision = resolve_precision(device, tc.precision)
     unit_dir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +106,7 @@ def fit(
         cfg.data.mean, cfg.data.std, device, tc.channels_last, cfg.data.image_size
     )
 
-    def evaluate(net: torch.nn.Module) -> np.ndarray:  # validation logits (N, C), all ranks'
+    def evaluate(net: torch.nn.Module) -> np.ndarray:  # logits (N, C[, h, w]), all ranks'
         views, rows = ["identity"], distributed.row_range(len(valid.images))
         meta = valid.metadata[rows] if valid.metadata is not None else None
         part = predict_logits(

@@ -19,6 +19,9 @@ the task's decision); anything else is refused rather than silently thresholded.
 several sizes come as (N,) object arrays whose item i is image i's (C, H_i, W_i) mask
 (`segmentation.masks.ragged`); each image is counted at its own size. `per_row`
 of the pair means is each image's mean over its classes (a bootstrap resamples images).
+
+`DICE_AT_HALF` is the one metric of probabilities: mean Dice of the maps decided at 0.5, what
+a mask unit is validated on each epoch (`Segmentation.monitor`), before any decision is fitted.
 """
 
 from __future__ import annotations
@@ -128,3 +131,11 @@ SEGMENTATION = registry(
     Metric("global_dice", global_dice, True, "decisions"),
     Metric("global_iou", global_iou, True, "decisions"),
 )
+
+
+def dice_at_half(y: np.ndarray, prob: np.ndarray) -> float:
+    """Mean Dice of probability maps decided at threshold 0.5."""
+    return mean_dice(np.asarray(y).astype(bool), np.asarray(prob) >= 0.5)
+
+
+DICE_AT_HALF = Metric("dice@0.5", dice_at_half, True, "probabilities", None)

@@ -32,6 +32,7 @@ import pandas as pd
 from podium.artifacts import read_json, remove, write_json
 from podium.config.pseudo import PseudoConfig
 from podium.data.resize import resize_channels
+from podium.engine.rows import TrainRows
 from podium.errors import ArtifactError, ConfigError
 from podium.experiment import Experiment
 from podium.fingerprint import config_part, files_fingerprint, fingerprint
@@ -43,7 +44,6 @@ from podium.pseudo.teacher import Teacher, open_teacher, warn_leak
 from podium.pseudo_masks import (
     ALL_FOLDS,
     PSEUDO_MASKS,
-    MaskPairs,
     PseudoMasks,
     read_pseudo_masks,
     write_pseudo_masks,
@@ -58,9 +58,10 @@ PSEUDO_JSON = "pseudo.json"
 
 def student_pairs(
     exp: Experiment, force: bool = False
-) -> tuple[Callable[[int], MaskPairs | None], str]:
-    """The pseudo pairs of each student fold (made, or checked fresh) and their fingerprint,
-    which the student's unit stamps record."""
+) -> tuple[Callable[[int], TrainRows | None], str]:
+    """The pseudo rows (images and float target maps) of each student fold, made or checked
+    fresh, and their fingerprint, which the student's unit stamps record; they join fold k's
+    training rows only (`units.train.train_units`' `extra_rows`)."""
     cfg = exp.cfg
     section = cfg.section("pseudo")
     teacher = open_teacher(cfg, section.teacher_path(cfg.source), section.teacher_checkpoint)
@@ -264,11 +265,11 @@ class StudentMasks:
             self._extra_cache = load_extra_images(self.exp, self.files)
         return self._extra_cache
 
-    def for_fold(self, fold: int) -> MaskPairs | None:
+    def for_fold(self, fold: int) -> TrainRows | None:
         parts = [m for k in (fold, ALL_FOLDS) if (m := read_pseudo_masks(self.folder, k))]
         parts = [m for m in parts if len(m.ids)]
         if not parts:
             return None
         images = np.concatenate([self._images(m) for m in parts])
         targets = np.concatenate([np.asarray(m.targets, np.float32) for m in parts])
-        return MaskPairs(images, targets)
+        return TrainRows(images, targets)

@@ -16,8 +16,8 @@ The story of a round (the pipeline runs the steps in this order):
 
 A segmentation student (a pixelwise task) takes masks for rows: step 2 writes
 `pseudo_masks/fold{k}.npy` from the teacher's fold-k maps (`podium.pseudo.masks`), step 3
-trains mask units on them (`podium.mask_units`), step 5 reports the pseudo-masks' Dice
-(`podium.pseudo.mask_report`).
+trains the student's units on them (the one core, `podium.units`), step 5 reports the
+pseudo-masks' Dice (`podium.pseudo.mask_report`).
 
 `podium train -c pseudo.yaml` runs steps 1-3 (`train_student`), `report` step 5. Re-running
 skips finished work; pseudo.parquet is rebuilt when the teacher's predictions or the section
@@ -32,7 +32,6 @@ import time
 import numpy as np
 import pandas as pd
 
-from podium import mask_units
 from podium.artifacts import read_json, remove, write_json, write_parquet
 from podium.config import Config
 from podium.config.pseudo import PseudoConfig
@@ -87,11 +86,12 @@ def train_student(
     segmentation student: pseudo-masks, `podium.pseudo.masks`)."""
     rebuild = force and fold is None and seed is None
     if exp.task.pixelwise:
-        pairs, mask_fp = student_pairs(exp, force=rebuild)
-        return mask_units.train(exp, force, fold, seed, extra=pairs, extra_fingerprint=mask_fp)
-    rows, fp = student_rows(exp, force=rebuild)
+        extra, fp = student_pairs(exp, force=rebuild)
+    else:
+        rows, fp = student_rows(exp, force=rebuild)
+        extra = rows.for_fold
     return train_units(
-        exp, force=force, fold=fold, seed=seed, extra_rows=rows.for_fold, extra_fingerprint=fp
+        exp, force=force, fold=fold, seed=seed, extra_rows=extra, extra_fingerprint=fp
     )
 
 

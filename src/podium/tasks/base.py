@@ -17,7 +17,11 @@ The core, each hook with who calls it and when:
     encode(table, path)             competition, external data: targets as the array `y`
     target_frame(table)             oof writers: the raw target column(s) for oof.parquet
     num_outputs, columns            the model head's width; the prediction files' columns
-    training_targets(y)             units: (N, num_outputs) float32 rows the loss reads
+    training_targets(y)             units: (N, num_outputs) float32 rows the loss reads (a
+                                    pixelwise task: its masks, which the engine's loader
+                                    augments and resizes with each image)
+    validation_targets(y, size)     units: a fold's `y` as its validation predictions are
+                                    scored during training (masks at the model's size)
     build_loss(train, targets)      engine: the loss over training targets
     activate(logits)                engine, predictors: logits -> predictions
     merge(logits, how)              oof, infer, predict: views x folds x seeds -> predictions
@@ -27,6 +31,10 @@ The core, each hook with who calls it and when:
                                     train.csv writes them (`kaggle_frames` builds the tables)
     valid_loss                      beside the metric, breaking its ties: the task's proper
                                     validation loss (log-loss, MSE...)
+    monitor                         engine: the per-epoch validation score that picks
+                                    best.pt, stops early, names the history's
+                                    `valid_<name>` column and scores SWA and snapshots;
+                                    the metric, unless the metric needs a fitted decision
 
 Capabilities are attributes holding an object, or None: `decision`, `stacking`,
 `submission`, `pseudo`, `distill`, `folds`, `sampling`, `tabular`. Defaults (the metric
@@ -213,6 +221,12 @@ class Task(ABC):
         """(N, num_outputs) float32 targets the loss reads (one-hot for a class)."""
 
     # ---- model outputs ---------------------------------------------------------------------
+    def validation_targets(self, y: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+        """A validation fold's targets `y` as the training core scores its predictions each
+        epoch (`monitor`, `valid_loss`): `y` itself; a pixelwise task's masks at the model's
+        `image_size`. Called by `units.train.fold_rows`."""
+        return y
+
     @abstractmethod
     def build_loss(self, train: TrainConfig, targets: np.ndarray) -> torch.nn.Module:
         """loss(logits, targets, weights) over rows of `training_targets`."""
@@ -229,6 +243,14 @@ class Task(ABC):
     @abstractmethod
     def valid_loss(self) -> Metric:
         """The proper score reported beside the metric and used to break its ties."""
+
+    @property
+    def monitor(self) -> Metric:
+        """The score the training core validates each epoch with (`engine.trainer.fit`: the
+        history's `valid_<name>`, best.pt, early stopping, tune's pruner; SWA and snapshots,
+        `engine.averaging`): the competition's metric, unless it scores decisions the task
+        fits after training on OOF predictions (segmentation: Dice at a fixed 0.5)."""
+        return self.metric
 
 
 def missing_capabilities(task: Task, cfg: Config) -> dict[str, str]:

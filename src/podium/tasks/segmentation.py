@@ -13,8 +13,13 @@ submission codec writes one run-length cell per (image, class) (`segmentation_co
 
 Ensembles of segmentation members are `podium.mask_ensemble`'s (blends of the members' maps,
 an empty-mask gate); pseudo-labels are `segmentation_pseudo`'s (whole images ranked by mean
-pixel confidence). What segmentation does not support yet (distillation, tabular members) is
-refused by `check_config`, naming the key, before anything runs.
+pixel confidence). A mask unit trains in the shared core (`engine.trainer.fit`) like any
+other: its samples are masks resized with their images (`training_targets` keeps the masks;
+`data.mask_dataset`), it is validated on Dice at 0.5 of the maps (`monitor`) against the masks
+at the model's size (`validation_targets`), so SWA, snapshots, progressive resizing, early
+stopping, AMP, EMA, channels_last, compile, DDP, the device pool and lr-find are the core's.
+What segmentation does not support yet (distillation, tabular members, mixup, ...) is refused
+by `check_config`, naming the key, before anything runs.
 """
 
 from __future__ import annotations
@@ -30,10 +35,10 @@ from podium.config import CompetitionConfig, Config, TrainConfig
 from podium.config.training import MASK_LOSSES
 from podium.errors import ConfigError
 from podium.metrics import Metric
-from podium.metrics.segmentation import SEGMENTATION
+from podium.metrics.segmentation import DICE_AT_HALF, SEGMENTATION
 from podium.segmentation.mask_files import MaskFiles, image_size
 from podium.segmentation.mask_table import read_mask_table
-from podium.segmentation.masks import join_classes, ragged, stack
+from podium.segmentation.masks import at_size, join_classes, ragged, stack
 from podium.segmentation.rle import RleConvention, preset
 from podium.tasks.base import Task, TaskDefaults, resolve_metric
 from podium.tasks.decisions.mask_area import MaskThreshold
@@ -41,16 +46,14 @@ from podium.tasks.segmentation_codec import MaskFolds, RleCodec, pixel_log_loss
 from podium.tasks.segmentation_pseudo import MaskPseudo
 from podium.tasks.segmentation_rows import read_long, write_long
 
-# train settings the segmentation loop does not honour yet: key -> is it set?
+# train settings a mask unit cannot honour yet: key -> is it set? (mixup/cutmix would have
+# to mix the masks alike; the others read a class per row or a timm backbone)
 _UNSUPPORTED_TRAIN = {
-    "train.swa": lambda t: t.swa is not None,
     "train.mixup_alpha": lambda t: t.mixup_alpha > 0,
     "train.cutmix_alpha": lambda t: t.cutmix_alpha > 0,
-    "train.stages": lambda t: bool(t.stages),
     "train.unfreeze": lambda t: t.unfreeze is not None,
     "train.label_smoothing": lambda t: t.label_smoothing > 0,
     "train.class_weights": lambda t: t.class_weights != "none",
-    "train.checkpoint": lambda t: t.checkpoint not in ("best", "last"),
 }
 
 
@@ -83,7 +86,6 @@ class Segmentation(Task):
     metrics = SEGMENTATION
     defaults = TaskDefaults(metric="dice", loss="bce+dice")
     pixelwise: ClassVar[bool] = True
-    unsupported_stages = ("lr-find", "--devices")
 
     def __init__(
         self, cfg: CompetitionConfig, source: Path, metric: Metric, classes: tuple[str, ...]
@@ -265,7 +267,12 @@ class Segmentation(Task):
         return list(self.classes)
 
     def training_targets(self, y: np.ndarray) -> np.ndarray:
-        return np.asarray(y, dtype=np.float32)
+        """The masks as they are (bool, or ragged): the loader resizes each with its image
+        and makes it a float target (`data.mask_dataset`), so no float copy of them all."""
+        return y
+
+    def validation_targets(self, y: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+        return at_size(y, image_size)  # uint8 0/1 at the model's size, as the maps are
 
     # ---- model outputs -----------------------------------------------------------------------
     def build_loss(self, train: TrainConfig, targets: np.ndarray) -> torch.nn.Module:
@@ -286,6 +293,10 @@ class Segmentation(Task):
     def valid_loss(self) -> Metric:
         return Metric("pixel_log_loss", pixel_log_loss, False, "probabilities")
 
+    @property
+    def monitor(self) -> Metric:
+        return DICE_AT_HALF  # the threshold and minimum area are fitted after, on OOF maps
+
 
 class MaskLoss(torch.nn.Module):
     """A sum of segmentation_models_pytorch's losses over (B, C, H, W) logits and 0/1
@@ -305,7 +316,11 @@ class MaskLoss(torch.nn.Module):
         self.names = spec.split("+")
         self.terms = torch.nn.ModuleList([build[name]() for name in self.names])
 
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The step's criterion(logits, targets, weights); the weights are all 1 (a pseudo
+        mask's `pseudo.weight` is refused: smp's losses average a batch)."""
         logits = logits.float()
         total = logits.new_zeros(())
         for term in self.terms:

@@ -1,7 +1,7 @@
-"""What a trial (or a holdout run) trains and predicts, whatever the task: rows through the
-shared training core (`podium.units`), masks through `podium.mask_units` (a pixelwise task:
-segmentation). The study, its objective and its holdout ask here, so they never branch on
-the task themselves.
+"""What a trial (or a holdout run) trains and predicts, whatever the task: every unit
+through the shared training core (`podium.units`); predictions as rows, or as maps for a
+pixelwise task (segmentation: `podium.mask_data`). The study, its objective and its
+holdout ask here, so they never branch on the task themselves.
 
 `validation(exp, folds)` gives the targets, predictions and folds of the validation rows
 of `folds`, each fold's rows predicted by that fold's units as oof predicts them: rows of
@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from podium import mask_units
 from podium.experiment import Experiment
 from podium.mask_data import fold_maps, small_targets
 from podium.units.predict import valid_predictions
@@ -25,9 +24,10 @@ EpochHook = Callable[[int, dict[str, float]], None]
 
 
 def epoch_key(exp: Experiment) -> str:
-    """The history column of the per-epoch validation score a pruner sees: the metric's, or
-    a mask unit's mean Dice at threshold 0.5 (its post-processing is fitted once, after)."""
-    return "valid_dice@0.5" if exp.task.pixelwise else f"valid_{exp.task.metric.name}"
+    """The history column of the per-epoch validation score a pruner sees: the task's
+    `monitor` (the metric, or a mask unit's mean Dice at threshold 0.5: its post-processing
+    is fitted once, after)."""
+    return f"valid_{exp.task.monitor.name}"
 
 
 def train_run(
@@ -37,11 +37,8 @@ def train_run(
     on_epoch_end: EpochHook | None = None,
     lock_wait: float = 0.0,
 ) -> None:
-    """Train the run's units (or one), skipping fresh ones."""
-    if exp.task.pixelwise:
-        mask_units.train(exp, fold=fold, seed=seed, on_epoch_end=on_epoch_end, lock_wait=lock_wait)
-    else:
-        train_units(exp, fold=fold, seed=seed, on_epoch_end=on_epoch_end, lock_wait=lock_wait)
+    """Train the run's units (or one), skipping fresh ones: rows' or masks', in the one core."""
+    train_units(exp, fold=fold, seed=seed, on_epoch_end=on_epoch_end, lock_wait=lock_wait)
 
 
 def validation(exp: Experiment, folds: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -224,8 +224,21 @@ def concat_rows(train: TrainRows, extra: TrainRows) -> TrainRows:
         metadata = np.concatenate([train.metadata, extra.metadata])
     return TrainRows(
         np.concatenate([train.images, extra.images]),
-        np.concatenate([train.targets, extra.targets]),
+        _join_targets(train.targets, extra.targets),
         np.concatenate([weights(train), weights(extra)]).astype(np.float32),
         metadata,
         train.metadata_stats,
     )
+
+
+def _join_targets(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two blocks of training targets, one after the other: rows of one dtype and width
+    concatenated; masks of other sizes or dtypes (a fold's labelled masks at the images' own
+    size, its pseudo-masks float at `data.image_size`) as an (N,) object array of each row's
+    mask, which the mask loader resizes alike (`data.mask_dataset`)."""
+    if first.dtype == second.dtype != object and first.shape[1:] == second.shape[1:]:
+        return np.concatenate([first, second])
+    out = np.empty(len(first) + len(second), dtype=object)
+    for i, target in enumerate([*first, *second]):
+        out[i] = target
+    return out

@@ -55,7 +55,9 @@ def fold_rows(exp: Experiment, fold: int) -> tuple[TrainRows, ValidRows]:
     if exp.train_studies is not None:  # one row per series, each with its study's label
         y, is_valid = y[exp.train_studies.study], is_valid[exp.train_studies.study]
     train = TrainRows(images[~is_valid], exp.task.training_targets(y[~is_valid]))
-    valid = ValidRows(images[is_valid], y[is_valid])
+    valid = ValidRows(
+        images[is_valid], exp.task.validation_targets(y[is_valid], exp.cfg.data.image_size)
+    )
     meta, layout = exp.train_metadata, exp.metadata_layout
     if meta is not None and layout is not None:
         train.metadata, valid.metadata = meta[~is_valid], meta[is_valid]
