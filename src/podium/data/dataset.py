@@ -118,7 +118,7 @@ def _worker_init(_: int) -> None:
 
 
 def train_loader(
-    dataset: ImageDataset,
+    dataset: Dataset,
     sampler: EpochSampler,
     batch_size: int,
     num_workers: int,
