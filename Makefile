@@ -60,7 +60,8 @@ tune: setup $(DEMO_DATA)
 	$(PODIUM) tune -c $(or $(TUNE),configs/digits/tune.yaml) $(ARGS)
 
 # the main job on the demo: folds -> members -> oof/infer -> stack -> submission -> local LB
-# (segmentation has no ensemble yet: its U-Net alone)
+# (a demo whose folder has an ensemble.yaml runs it, segmentation's U-Net + FPN included;
+# otherwise its unet.yaml alone)
 demo: CONFIG := $(or $(wildcard configs/$(DEMO)/ensemble.yaml),configs/$(DEMO)/unet.yaml)
 demo: score
 

@@ -39,7 +39,8 @@ def create_segmentation_model(
     """`cfg.arch` (any architecture segmentation_models_pytorch knows; `SEGMENTATION_ARCHS`
     are the common ones) over the timm encoder `cfg.name` (smp's `tu-<name>`), with one
     output channel per mask class. `pretrained: true` loads the encoder's ImageNet weights
-    through timm's hub path, under the classification model's rules (cache, offline error)."""
+    through timm's hub path, under the classification model's rules (cache, offline error).
+    `model.grad_checkpointing` recomputes the encoder's activations in the backward pass."""
     import segmentation_models_pytorch as smp  # local: only segmentation builds decoders
 
     arch = str(cfg.arch)
@@ -67,6 +68,8 @@ def create_segmentation_model(
             raise ConfigError(
                 f"model.kwargs: smp's {arch} does not accept {cfg.kwargs} ({e})"
             ) from None
+        if cfg.grad_checkpointing:  # the timm encoder's (smp's tu- encoder wraps it)
+            set_grad_checkpointing(getattr(model.encoder, "model", model.encoder), cfg.name)
         return model
 
     if cfg.weights:  # a local file (`podium weights --out`): timm loads it into the encoder

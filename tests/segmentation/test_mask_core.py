@@ -123,3 +123,20 @@ def test_the_device_pool_trains_mask_units_in_their_own_processes(tmp, monkeypat
         assert result["metric"] == "dice@0.5" and result["epochs_run"] == 2
     # a re-run finds every unit finished
     assert main(["train", *args(tmp), "--devices", "cpu,cpu"]) == 0
+
+
+def test_grad_checkpointing_recomputes_the_encoder_with_the_same_gradients(tmp):
+    import torch
+
+    from podium.engine.network import create_network
+
+    grads = []
+    for on in (False, True):
+        cfg = load_config(UNET, args(tmp, f"model.grad_checkpointing={str(on).lower()}")[2:])
+        torch.manual_seed(0)
+        model = create_network(cfg, 1, pretrained=False).train()
+        assert getattr(model.encoder.model, "grad_checkpointing", False) is on
+        torch.manual_seed(1)
+        model(torch.randn(2, 3, SIZE, SIZE)).square().mean().backward()
+        grads.append(next(model.encoder.parameters()).grad.clone())
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)

@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from factories import tiny_mask_overrides
-from podium import mask_data
 from podium.cli import main
 from podium.config import load_config
 from podium.config.pseudo import PseudoConfig
+from podium.engine import checkpoint
 from podium.experiment import Experiment
 from podium.mask_data import fold_maps
 from podium.mask_store import OOF_MAPS
@@ -59,13 +59,13 @@ def _student(teacher: dict, name: str, **pseudo) -> Path:
 def loads(monkeypatch) -> list[Path]:
     """Every unit checkpoint whose weights are read to predict maps from now on."""
     seen: list[Path] = []
-    real = mask_data.load_checkpoint
+    real = checkpoint.load_checkpoint
 
-    def spy(path, device):
+    def spy(path, map_location="cpu"):
         seen.append(Path(path))
-        return real(path, device)
+        return real(path, map_location)
 
-    monkeypatch.setattr(mask_data, "load_checkpoint", spy)
+    monkeypatch.setattr(checkpoint, "load_checkpoint", spy)  # inference_state's
     return seen
 
 
