@@ -68,8 +68,10 @@ def create_segmentation_model(
             raise ConfigError(
                 f"model.kwargs: smp's {arch} does not accept {cfg.kwargs} ({e})"
             ) from None
-        if cfg.grad_checkpointing:  # the timm encoder's (smp's tu- encoder wraps it)
-            set_grad_checkpointing(getattr(model.encoder, "model", model.encoder), cfg.name)
+        if cfg.grad_checkpointing:  # the timm encoder's
+            timm_encoder = model.get_submodule("encoder")  # smp's tu- wrapper: .model is timm's
+            inner = getattr(timm_encoder, "model", timm_encoder)
+            set_grad_checkpointing(inner if isinstance(inner, torch.nn.Module) else model, cfg.name)
         return model
 
     if cfg.weights:  # a local file (`podium weights --out`): timm loads it into the encoder
