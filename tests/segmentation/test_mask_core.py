@@ -62,8 +62,8 @@ def test_swa_is_made_scored_and_predicted_with(tmp):
     oof = read_maps(cfg.run_dir / OOF_MAPS, ids)
     rows = np.flatnonzero(exp.fold_of_row == 0)
     images = exp.train_images[rows]
-    swa = fold_maps(exp, 0, images, "swa").astype(np.float_small).astype(np.float_large)
-    best = fold_maps(exp, 0, images, "best").astype(np.float_small).astype(np.float_large)
+    swa = fold_maps(exp, 0, images, "swa").astype(np.float16).astype(np.float32)
+    best = fold_maps(exp, 0, images, "best").astype(np.float16).astype(np.float32)
     assert np.allclose(oof[rows], swa, atol=1e-3)
     assert not np.allclose(oof[rows], best, atol=1e-3)
 
