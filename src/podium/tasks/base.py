@@ -131,8 +131,9 @@ class Task(ABC):
     sampling: Sampling | None = None
     tabular: TabularFit | None = None
 
-    # per-pixel targets and predictions (segmentation): stages use the mask store and units
-    # (`podium.mask_store`, `podium.mask_units`) instead of the row prediction files
+    # per-pixel targets and predictions (segmentation): oof/infer use the mask store and
+    # maps (`podium.mask_store`, `podium.mask_units`) instead of the row prediction files;
+    # the training core's loader gives each image its mask (`engine.inputs.train_dataset`)
     pixelwise: ClassVar[bool] = False
     # stages (and `--devices`) the task does not support yet: the pipeline refuses them
     unsupported_stages: ClassVar[tuple[str, ...]] = ()
