@@ -3,9 +3,10 @@
 `TrainObjective` trains the base experiment with the trial's parameters through the shared
 training core (`podium.units.train`, a segmentation's mask units too: `podium.tuning.trained`),
 on the chosen folds (`train.folds`, default fold 0) x seeds, each trial in its own run folder
-`runs/<comp>/tune/<study>/trialNNNN/`. Every epoch's validation score is reported to Optuna at a step that keeps growing across folds (unit * epochs + epoch), so
-fold 1's epoch 1 is never compared with fold 0's (optuna #4373); with the Wilcoxon pruner a
-trial reports once per fold instead. The value is the competition metric of the checkpoint
+`runs/<comp>/tune/<study>/trialNNNN/`. Every epoch's validation score is reported to Optuna
+at a step that keeps growing across folds (unit * epochs + epoch), so fold 1's epoch 1 is
+never compared with fold 0's (optuna #4373); with the Wilcoxon pruner a trial reports once
+per fold instead. The value is the competition metric of the checkpoint
 that oof would use (`train.checkpoint`: best or last epoch), averaged over the units; where
 the task decides (ordinal cut-points, multilabel thresholds) it is the metric of the trial's
 validation rows decided CV-honestly instead (`podium.tuning.decided`), not the rounded one.
