@@ -1,8 +1,9 @@
 """Mask units in the one training core (`engine.trainer.fit`): what segmentation gained by
 training there, through the CLI on a tiny copy of the demo (32 train images of 64 px, 2
 folds): SWA (swa.pt made, scored and predicted with as `train.checkpoint: swa` says),
-progressive resizing (the loader's size changes per stage and the masks follow their
-images), `podium lr-find`, and the device pool (`--devices cpu,cpu`, one process per unit)."""
+snapshots (saved, scored, merged by oof), progressive resizing (the loader's size changes per
+stage and the masks follow their images), `podium lr-find`, the device pool (`--devices
+cpu,cpu`, one process per unit) and the encoder's gradient checkpointing."""
 
 from __future__ import annotations
 
@@ -140,3 +141,19 @@ def test_grad_checkpointing_recomputes_the_encoder_with_the_same_gradients(tmp):
         model(torch.randn(2, 3, SIZE, SIZE)).square().mean().backward()
         grads.append(next(model.encoder.parameters()).grad.clone())
     assert torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+def test_snapshots_are_saved_scored_and_merged_by_oof(tmp):
+    extra = ("train.cycles=2", "train.snapshots=true", "train.checkpoint=snapshots")
+    assert main(["oof", *args(tmp, *extra)]) == 0
+    cfg = load_config(UNET, args(tmp, *extra)[2:])
+    exp = Experiment(cfg)
+    unit = exp.unit_dir(0, 0)
+    assert (unit / "snapshot1.pt").is_file() and (unit / "snapshot2.pt").is_file()
+    assert 0 <= json.loads((unit / "result.json").read_text())["snapshots_score"] <= 1
+    rows = np.flatnonzero(exp.fold_of_row == 0)
+    oof = read_maps(cfg.run_dir / OOF_MAPS, [str(i) for i in exp.comp.train_ids])[rows]
+    last = fold_maps(exp, 0, exp.train_images[rows], "snapshot2")
+    merged = fold_maps(exp, 0, exp.train_images[rows])  # both snapshots, as oof merged them
+    assert np.allclose(oof, merged.astype(np.float16).astype(np.float32), atol=1e-3)
+    assert not np.allclose(oof, last, atol=1e-3)
