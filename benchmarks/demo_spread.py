@@ -6,7 +6,7 @@ work is skipped, so a second call only prints), then for each run reads scores.j
 member's CV, the chosen candidate, nested selection, the CV paired comparison) and scores the
 chosen ensemble and the best member by CV against the hidden solution.csv, on the same rows,
 with the same paired comparison (bootstrap interval, McNemar). The hard demo's hidden test
-renders each held-out digit four times (`podium.hard_digits`), so its comparison resamples
+renders each held-out digit twice (`podium.hard_digits`), so its comparison resamples
 digits, not images (a sign-flip test over digits in place of McNemar). The README's demo
 table is this script's output.
 

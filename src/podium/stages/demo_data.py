@@ -47,11 +47,11 @@ i.e. digit // 2 up to the noise, which moves about a fifth of the rows one grade
 odd digits, which sit between two grades). The best possible predictor (the most likely grade
 of each digit) scores QWK about 0.94 (accuracy 0.78), so the demo is not saturated at 1.0.
 
-`--task hard` writes `data/digits_hard/`: the same labels and split as `digits/`, the images
-rotated, cluttered with a fragment of another digit, partly occluded, coloured and noisy
-(`podium.hard_digits`), so that no member saturates and the ensemble has work to do; its
-hidden test renders each of the 360 held-out digits four times (1,440 images, ids
-`img_0042_r0` .. `_r3`), so a one-point gain can be told from noise.
+`--task hard` writes `data/digits_hard/`: the same labels as `digits/`, half of them held
+out (898 train / 899 hidden), the images rotated, cluttered with a fragment of another digit,
+partly occluded, coloured and noisy (`podium.hard_digits`), so that no member saturates and
+the ensemble has work to do; its hidden test renders each held-out digit twice (1,798
+images, ids `img_0042_r0`, `_r1`), so a one-point gain can be told from noise.
 
 `--task segmentation` writes `data/digits_segmentation/`: 64x64 digit strokes on textured
 backgrounds with distractor shapes, masks as run-length cells (`podium.segmentation.demo`
@@ -97,7 +97,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from podium.artifacts import atomic_folder
-from podium.hard_digits import TEST_RENDERINGS, hard_digits
+from podium.hard_digits import TEST_FRACTION, TEST_RENDERINGS, hard_digits
 from podium.segmentation.demo import write_segmentation_demo
 from podium.series.demo import write_series_demo
 from podium.volumes.demo import write_volumes_demo
@@ -216,8 +216,9 @@ def write_demo(root: Path, task: str = "multiclass") -> Path:
     digits = load_digits()
     ids = np.array([f"img_{i:04d}" for i in range(len(digits.target))])
     labels = digits.target.astype(str)
+    held_out = TEST_FRACTION if task == "hard" else 0.2
     tr, te = train_test_split(
-        np.arange(len(ids)), test_size=0.2, stratify=labels, random_state=SEED
+        np.arange(len(ids)), test_size=held_out, stratify=labels, random_state=SEED
     )
     tr, te = np.sort(tr), np.sort(te)
     column, placeholder = "label", "0"
