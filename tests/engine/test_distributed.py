@@ -8,10 +8,6 @@ shards and the gathered validation rows lose and duplicate nothing. On a GPU (`-
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +21,9 @@ from podium.config import ConfigError, TrainConfig
 from podium.data.dataset import EpochSampler
 from podium.engine import distributed
 from podium.engine.checkpoint import load_checkpoint
+from torchrun_runs import SCENARIOS, torchrun
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = Path(__file__).with_name("torchrun_scenarios.py")
 SYNC_BN_SCRIPT = Path(__file__).with_name("torchrun_sync_bn.py")
 
 
@@ -115,29 +111,6 @@ def last_weights(tmp_path: Path, name: str) -> dict[str, torch.Tensor]:
     return load_checkpoint(tmp_path / name / "runs/digits/ddp/fold0/seed0/last.pt")["model"]
 
 
-def torchrun(args: list[str], timeout: float = 240) -> tuple[int, str]:
-    """`python -m torch.distributed.run ARGS` in a session of its own, so that a run past
-    `timeout` is killed with its ranks (killing torchrun alone orphans them); its exit
-    status and stderr."""
-    path = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
-    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}  # + carried wheels
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and every rank: one process group
-        _, stderr = proc.communicate()
-        pytest.fail(f"torchrun still running after {timeout} s:\n{stderr[-3000:]}")
-    return proc.returncode, stderr
-
-
 @pytest.mark.processes
 def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
     names = ("a", "b", "resumed", "single", "batchnorm")
@@ -153,7 +126,9 @@ def test_two_processes_train_one_unit_like_one_process(tmp_path, small_demo):
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     # --max-restarts 1: the restarted ranks join a group again through torchrun's store
     args = ["--standalone", "--max-restarts", "1", "--nproc-per-node", "2"]
-    returncode, stderr = torchrun([*args, str(SCRIPT), str(tmp_path / "spec.json"), str(tmp_path)])
+    returncode, stderr = torchrun(
+        [*args, str(SCENARIOS), str(tmp_path / "spec.json"), str(tmp_path)]
+    )
     assert returncode == 0, stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}-attempt0.json").read_text()) for r in range(2)]
     assert [run["exit"] for run in ranks[0]] == [0, 0]  # then the third command died

@@ -1,4 +1,5 @@
-"""Run under torchrun by tests/engine/test_distributed.py: several `podium train --fold 0
+"""Run under torchrun by tests/engine/test_distributed.py (a classification unit) and
+tests/segmentation/test_mask_distributed.py (a mask unit): several `podium train --fold 0
 --seed 0` commands in the same processes (one process group, as the CLI makes it), with
 what each rank wrote and the evaluated (EMA) weights each rank saw recorded per rank.
 
