@@ -53,6 +53,7 @@ def test_ensemble_submit_and_score_through_the_cli(demo, capsys):
     chosen = scores["chosen"]
     assert scores["cv"] == cands[chosen]["dice"] and 0 <= scores["cv"] <= 1
     assert scores["in_sample"] == cands[chosen]["in_sample"]  # beside the honest CV
+    assert "cv_at_image_size" not in scores  # the images are at the model's size
     # each member alone scores as its own oof did (same maps, same honest decision)
     for name in ("unet", "fpn"):
         member = json.loads((run.parents[1] / name / "scores.json").read_text())

@@ -3,7 +3,8 @@ demo with its images and masks resized to 24x24 or 20x32 (height x width, altern
 trained at 32 px: folds -> train -> oof -> infer -> submit -> score. The submission's
 run-lengths decode to masks of each image's own size (read from its file), `podium score`
 scores them against a solution at the original sizes, and `podium predict --bundle` writes
-the same file byte for byte."""
+the same file byte for byte. An ensemble of two members reports its chosen candidate's CV at
+the images' own sizes too, as a single run does."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from podium.segmentation.rle import decode, encode
 
 ROOT = Path(__file__).resolve().parents[2]
 UNET = ROOT / "configs/digits_segmentation/unet.yaml"
+ENSEMBLE = ROOT / "configs/digits_segmentation/ensemble.yaml"
 SIZE = 32
 SHAPES = ((24, 24), (20, 32))  # (height, width): image i gets SHAPES[i % 2]
 READ = {"dtype": str, "keep_default_na": False}
@@ -120,3 +122,25 @@ def test_export_then_predict_writes_the_same_file(mixed, tmp_path, monkeypatch):
     bundle = str(tmp_path / "made")
     assert main(["predict", "--bundle", bundle, "--data", str(data), "--out", str(out)]) == 0
     assert out.read_bytes() == submitted.read_bytes()
+
+
+def test_the_ensemble_scores_its_choice_at_the_images_own_sizes(mixed, tmp_path, capsys):
+    tmp, _ = mixed
+    shutil.copytree(tmp / "data", tmp_path / "data")
+    tiny = [o for o in tiny_mask_overrides(tmp_path, SIZE) if not o.startswith("model.kwargs")]
+    tiny.append("infer.tta=[identity]")  # the members' (an FPN has no decoder_channels)
+    run = load_config(ENSEMBLE, tiny).run_dir
+    # a member chosen: the CV at the images' own sizes is the one its own oof reported
+    assert main(["ensemble", "-c", str(ENSEMBLE), *tiny, "ensemble.select=unet"]) == 0
+    out = capsys.readouterr().out
+    scores = json.loads((run / "scores.json").read_text())
+    member = json.loads((run.parents[1] / "unet/scores.json").read_text())
+    assert scores["chosen"] == "unet" and scores["cv"] == pytest.approx(member["cv"])
+    assert scores["cv_at_image_size"] == pytest.approx(member["cv_at_image_size"], abs=1e-12)
+    assert f"at the images' own sizes {member['cv_at_image_size']:.4f}" in out
+    # a blend chosen: its maps decided at each image's size with its own fold parameters
+    assert main(["ensemble", "-c", str(ENSEMBLE), *tiny, "ensemble.select=blend"]) == 0
+    out = capsys.readouterr().out
+    scores = json.loads((run / "scores.json").read_text())
+    assert scores["chosen"] == "blend" and 0 <= scores["cv_at_image_size"] <= 1
+    assert f"at the images' own sizes {scores['cv_at_image_size']:.4f}" in out

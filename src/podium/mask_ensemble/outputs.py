@@ -1,7 +1,8 @@
 """What a mask ensemble run leaves behind, in a segmentation experiment's schema so `podium
 submit` and `podium score` treat it like a member: the chosen candidate's `oof_maps.npy` /
 `test_maps.npy` (`podium.mask_store`), `scores.json` (the honest CV with the in-sample fit
-beside it, the decision fitted on every OOF map for the submission, every candidate, the
+beside it, and at the images' own sizes where they are not the maps' (`mask_scores`, as a
+single run's oof scores it), the decision fitted on every OOF map for the submission, every candidate, the
 nested-selection CV, the paired comparison with the best member), `report.md` +
 `report.png`, the resolved config and `run.json`."""
 
@@ -14,6 +15,7 @@ from podium.ensemble.nested import NestedSelection
 from podium.ensemble.report import Candidate, rank_key, write_report
 from podium.ensemble.significance import PairedComparison
 from podium.mask_ensemble.compare import compare_maps
+from podium.mask_scores import cv_at_image_size
 from podium.mask_store import OOF_MAPS, TEST_MAPS, write_maps
 from podium.metrics import scores_header
 from podium.scoring import report_lines
@@ -71,6 +73,7 @@ def write_mask_outputs(
     scores = {
         **scores_header(chosen.scores, True, loss),
         "in_sample": decision.fit_score if decision is not None else None,
+        **_at_image_size(inputs, chosen),
         "chosen": chosen.name,
         "final": chosen.scores.to_json(),
         "nested_selection": nested.to_json(),
@@ -104,3 +107,14 @@ def write_mask_outputs(
             "members": {m.name: str(m.run_dir) for m in inputs.members},
         },
     )
+
+
+def _at_image_size(inputs: Inputs, chosen: Candidate) -> dict[str, float]:
+    """`cv_at_image_size` where the train images are not all at the maps' size: the chosen
+    maps decided with its fold parameters at each image's own size, as a member's oof."""
+    decision = chosen.scores.decision
+    if decision is None:
+        return {}
+    args = (inputs.comp.targets, chosen.oof, inputs.fold, decision)
+    native = cv_at_image_size(inputs.task, *args)
+    return {} if native is None else {"cv_at_image_size": native}

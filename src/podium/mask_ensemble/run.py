@@ -70,11 +70,13 @@ def run_mask_ensemble(cfg: Config, force: bool = False) -> dict:
         print(text_table(cands, metric.name, loss.name, chosen.name))
         print(f"  report: {out / 'report.md'}")
     nested_scores = scores["nested_selection"]
+    native = scores.get("cv_at_image_size")
     print_verdict(
         task,
         scores,
         f"ensemble {cfg.name}: chose {scores['chosen']}, CV {metric.name} {scores['cv']:.4f} "
         f"(in-sample {scores['in_sample']:.4f}), {loss.name} {scores['valid_loss']:.4f} "
-        f"(nested-selection CV {nested_scores[metric.name]:.4f})",
+        f"(nested-selection CV {nested_scores[metric.name]:.4f})"
+        + (f"  at the images' own sizes {native:.4f}" if native is not None else ""),
     )
     return scores
