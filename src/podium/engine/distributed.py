@@ -10,10 +10,8 @@ nothing, so the loop has one code path.
 The batch size is global: `train.batch_size` is the sum over ranks (each rank takes
 `batch_size / world_size`), so a config optimises the same way (learning rate, updates per
 epoch, the same samples in each global batch, with the same augmentations) at any world size.
-Exactly so for a loss that is a mean over samples or pixels (classification's, `bce`,
-`focal`, the per-image `lovasz`); a loss of sums over the batch (smp's `dice` and `jaccard`,
-segmentation's default `bce+dice`) is taken over each rank's share instead, as BatchNorm
-statistics are without `train.sync_bn` (tests/segmentation/test_mask_distributed.py).
+Exact for a loss that is a mean over samples or pixels; one of sums over the batch (smp's
+`dice`, `jaccard`) is each rank's share's, as BatchNorm's statistics are without sync_bn.
 
 Why ranks take positions `rank::world_size` of the global order: global batch b is then
 exactly positions [b * B, (b + 1) * B) of the epoch's order, as it is in one process, and each
