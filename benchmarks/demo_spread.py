@@ -23,7 +23,6 @@ fourth digits within the table's spread.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
