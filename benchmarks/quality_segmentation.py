@@ -13,8 +13,9 @@ For each run (`-c`, repeatable; default the demo's two members and their ensembl
 the run's submission where it is not current (`podium submit`: fresh work is skipped) and
 prints its honest CV, in-sample CV and hidden-test mean Dice (Public and Private halves),
 then the reference's on the same folds. Paired bootstraps over the test images (per-image
-Dice differences, 2,000 resamples, 95%): each run minus the reference, and the last run (the
-ensemble) minus the run before with the best CV (its best member). Exits 1 unless every run
+Dice differences, 2,000 resamples, 95%): each run minus the reference, and the last run minus the
+earlier run with the best CV (the demo's ensemble vs its best member; `-c unet.yaml -c
+pseudo.yaml`: the student vs its teacher). Exits 1 unless every run
 beats the reference beyond noise (the interval above 0).
 """
 
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         low, high = bootstrap(dice - ref_dice)
         beaten &= low > 0
         print(f"{name} - reference, hidden test: {paired(dice, ref_dice)}")
-    if len(runs) > 2:
+    if len(runs) > 1:
         (last, _, last_dice), before = runs[-1], runs[:-1]
         best, _, best_dice = max(before, key=lambda r: r[1])
         print(f"{last} - {best} (best CV before it), hidden test: {paired(last_dice, best_dice)}")
