@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
+from tiny_series import tiny_overrides
 
 from podium.cli import main
 from podium.config import load_config
@@ -26,23 +27,6 @@ SLICE_MAX = ROOT / "configs/digits_series/slice_max.yaml"
 ENSEMBLE = ROOT / "configs/digits_series/ensemble_full.yaml"  # the three members
 
 
-def overrides(tmp: Path) -> list[str]:
-    return [
-        f"paths.data={tmp / 'data'}",
-        f"paths.runs={tmp / 'runs'}",
-        f"paths.submissions={tmp / 'subs'}",
-        "model.name=test_resnet",
-        "folds.n_splits=2",
-        "data.image_size=16",
-        "data.slices.depth=8",
-        "data.slices.sample=4",
-        "train.epochs=1",
-        "train.batch_size=4",
-        "train.progress=false",
-        "infer.batch_size=4",
-    ]
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("series")
@@ -51,7 +35,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def cli(tmp: Path, *args: str, config: Path = ATTENTION) -> int:
-    return main([*args, "-c", str(config), *overrides(tmp)])
+    return main([*args, "-c", str(config), *tiny_overrides(tmp)])
 
 
 def test_demo_layout(demo):
@@ -74,7 +58,7 @@ def test_demo_layout(demo):
 def test_end_to_end_through_the_cli(demo, config, capsys):
     assert cli(demo, "score", config=config) == 0
     out = capsys.readouterr().out
-    cfg = load_config(config, overrides(demo))
+    cfg = load_config(config, tiny_overrides(demo))
     scores = json.loads((cfg.run_dir / "scores.json").read_text())
     assert 0 <= scores["cv"] <= 1
     oof = pd.read_parquet(cfg.run_dir / "oof.parquet")
@@ -100,11 +84,11 @@ def test_the_ensemble_blends_the_series_members_and_the_pixels_reference(demo, c
 def test_an_exported_bundle_predicts_the_submission(demo, tmp_path):
     assert cli(demo, "submit") == 0
     bundle = tmp_path / "bundle"
-    assert main(["export", "-c", str(ATTENTION), *overrides(demo), "--out", str(bundle)]) == 0
+    assert main(["export", "-c", str(ATTENTION), *tiny_overrides(demo), "--out", str(bundle)]) == 0
     out = tmp_path / "submission.csv"
     data = demo / "data/digits_series"
     assert main(["predict", "--bundle", str(bundle), "--data", str(data), "--out", str(out)]) == 0
-    cfg = load_config(ATTENTION, overrides(demo))
+    cfg = load_config(ATTENTION, tiny_overrides(demo))
     submitted = pd.read_csv(sorted((demo / "subs").glob(f"digits_series-{cfg.name}-*.csv"))[-1])
     predicted = pd.read_csv(out)
     assert predicted["id"].tolist() == submitted["id"].tolist()
@@ -159,7 +143,7 @@ def test_several_binary_targets_per_study_as_multilabel(copy, capsys):
         "competition.metric=null",
         "folds.method=group",
     ]
-    assert main(["submit", "-c", str(ATTENTION), *overrides(copy), *multilabel]) == 0
+    assert main(["submit", "-c", str(ATTENTION), *tiny_overrides(copy), *multilabel]) == 0
     capsys.readouterr()
     submitted = pd.read_csv(next((copy / "subs").glob("digits_series-attention-*.csv")))
     assert list(submitted.columns) == ["id", "label", "ring"] and len(submitted) == 6

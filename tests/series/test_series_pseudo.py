@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from tiny_series import TINY_SERIES
 
 from podium.artifacts import read_json
 from podium.cli import main
@@ -18,17 +19,7 @@ from podium.series.demo import write_series_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTENTION = ROOT / "configs/digits_series/attention.yaml"
-TINY = [
-    "model.name=test_resnet",
-    "folds.n_splits=2",
-    "data.image_size=16",
-    "data.slices.depth=8",
-    "data.slices.sample=4",
-    "train.epochs=1",
-    "train.batch_size=4",
-    "train.progress=false",
-    "infer.batch_size=4",
-]
+TINY = TINY_SERIES
 
 
 @pytest.fixture

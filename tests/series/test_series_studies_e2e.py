@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
+from tiny_series import tiny_overrides
 
 from podium.cli import main
 from podium.config import load_config
@@ -29,23 +30,6 @@ from podium.units.train import fold_rows
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs/digits_series_studies/attention.yaml"
 NAME = "digits_series_studies"
-
-
-def overrides(tmp: Path) -> list[str]:
-    return [
-        f"paths.data={tmp / 'data'}",
-        f"paths.runs={tmp / 'runs'}",
-        f"paths.submissions={tmp / 'subs'}",
-        "model.name=test_resnet",
-        "folds.n_splits=2",
-        "data.image_size=16",
-        "data.slices.depth=8",
-        "data.slices.sample=4",
-        "train.epochs=1",
-        "train.batch_size=4",
-        "train.progress=false",
-        "infer.batch_size=4",
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +69,10 @@ def test_study_layout_selects_and_repeats_a_studys_series():
 
 
 def test_end_to_end_one_row_per_study_the_mean_of_its_series(demo, capsys):
-    assert main(["score", "-c", str(CONFIG), *overrides(demo)]) == 0
+    assert main(["score", "-c", str(CONFIG), *tiny_overrides(demo)]) == 0
     out = capsys.readouterr().out
     assert f"score {NAME}-attention" in out
-    cfg = load_config(CONFIG, overrides(demo))
+    cfg = load_config(CONFIG, tiny_overrides(demo))
     exp = Experiment(cfg)
     studies, test_studies = exp.train_studies, exp.test_studies
     assert studies is not None and test_studies is not None
@@ -124,7 +108,7 @@ def test_end_to_end_one_row_per_study_the_mean_of_its_series(demo, capsys):
 
 
 def test_a_logit_merge_averages_a_studys_series_logits(demo):
-    logit = [*overrides(demo), "infer.merge=logit"]
+    logit = [*tiny_overrides(demo), "infer.merge=logit"]
     assert main(["infer", "-c", str(CONFIG), *logit]) == 0
     cfg = load_config(CONFIG, logit)
     exp = Experiment(cfg)
@@ -152,7 +136,7 @@ def test_a_study_folder_without_series_is_one_line_naming_it(copy, capsys):
     study = copy / "data" / NAME / "train_images/train_0003"
     for series in study_series(study, "all"):
         shutil.rmtree(series)
-    assert main(["train", "-c", str(CONFIG), *overrides(copy)]) == 2
+    assert main(["train", "-c", str(CONFIG), *tiny_overrides(copy)]) == 2
     assert f"study folder {study} has no series sub-folders" in _one_line(capsys)
 
 
@@ -160,13 +144,13 @@ def test_a_series_folder_without_files_is_one_line_naming_it(copy, capsys):
     series = study_series(copy / "data" / NAME / "train_images/train_0004", "all")[0]
     for f in series.iterdir():
         f.unlink()
-    assert main(["train", "-c", str(CONFIG), *overrides(copy)]) == 2
+    assert main(["train", "-c", str(CONFIG), *tiny_overrides(copy)]) == 2
     assert f"series folder {series} has no DICOM files (study train_0004)" in _one_line(capsys)
 
 
 def test_tabular_members_on_studies_are_refused_by_name(demo, capsys):
     pixels = ROOT / "configs/digits_series/pixels_logistic.yaml"
-    studies = [*overrides(demo), "data.slices.series=all", f"competition.name={NAME}"]
+    studies = [*tiny_overrides(demo), "data.slices.series=all", f"competition.name={NAME}"]
     assert main(["train", "-c", str(pixels), *studies]) == 2
     assert "data.slices.series (studies of several series) does not take a tabular" in _one_line(
         capsys
@@ -174,9 +158,9 @@ def test_tabular_members_on_studies_are_refused_by_name(demo, capsys):
 
 
 def test_an_exported_bundle_predicts_the_studies_submission(demo, tmp_path):
-    assert main(["submit", "-c", str(CONFIG), *overrides(demo)]) == 0
+    assert main(["submit", "-c", str(CONFIG), *tiny_overrides(demo)]) == 0
     bundle = tmp_path / "bundle"
-    assert main(["export", "-c", str(CONFIG), *overrides(demo), "--out", str(bundle)]) == 0
+    assert main(["export", "-c", str(CONFIG), *tiny_overrides(demo), "--out", str(bundle)]) == 0
     out = tmp_path / "submission.csv"
     data = demo / "data" / NAME
     assert main(["predict", "--bundle", str(bundle), "--data", str(data), "--out", str(out)]) == 0
