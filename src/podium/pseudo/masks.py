@@ -56,7 +56,7 @@ _log = logging.getLogger(__name__)
 PSEUDO_JSON = "pseudo.json"
 
 
-def student_pairs(
+def student_mask_rows(
     exp: Experiment, force: bool = False
 ) -> tuple[Callable[[int], TrainRows | None], str]:
     """The pseudo rows (images and float target maps) of each student fold, made or checked
@@ -234,7 +234,7 @@ def build(
 
 
 class StudentMasks:
-    """`for_fold(k)`: the pseudo pairs student fold k trains on (fold k's and every fold's
+    """`for_fold(k)`: the pseudo rows student fold k trains on (fold k's and every fold's
     rows), with images from the student's own decode cache."""
 
     def __init__(self, exp: Experiment, files: list[Path], extra: np.ndarray) -> None:

@@ -39,7 +39,7 @@ from podium.errors import ArtifactError
 from podium.experiment import Experiment
 from podium.fingerprint import config_part, files_fingerprint, fingerprint
 from podium.pseudo.mask_report import mask_round
-from podium.pseudo.masks import student_pairs
+from podium.pseudo.masks import student_mask_rows
 from podium.pseudo.pool import extra_ids, extra_image_files
 from podium.pseudo.report import (
     fold_scores,
@@ -86,7 +86,7 @@ def train_student(
     segmentation student: pseudo-masks, `podium.pseudo.masks`)."""
     rebuild = force and fold is None and seed is None
     if exp.task.pixelwise:
-        extra, fp = student_pairs(exp, force=rebuild)
+        extra, fp = student_mask_rows(exp, force=rebuild)
     else:
         rows, fp = student_rows(exp, force=rebuild)
         extra = rows.for_fold
