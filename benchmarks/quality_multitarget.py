@@ -28,7 +28,7 @@ from podium.folds import read_folds
 from podium.metrics.multitarget import group_losses
 from podium.predictions import read_oof
 from podium.submission import read_submission
-from podium.tabular.fit import split_pixels
+from podium.tabular.features import split_features
 
 
 def prior(task, y: np.ndarray, n: int) -> np.ndarray:
@@ -74,7 +74,7 @@ def main(argv: list[str]) -> None:
     y = comp.targets
     fold = read_folds(cfg.folds_path, comp)["fold"].to_numpy()
     section = TabularConfig(model="logistic", image_size=8)
-    x, x_test = split_pixels(exp, section, "train"), split_pixels(exp, section, "test")
+    x, x_test = split_features(exp, section, "train"), split_features(exp, section, "test")
     solution = read_table(cfg.data_dir / "solution.csv", "solution")
     test_ids = comp.test_ids
     y_test = task.encode(

@@ -96,7 +96,7 @@ def test_make_demo_runs_the_hard_digits_stack_and_keeps_its_invariants(tmp_path)
     runs = tmp_path / "spread" / "seed42"
     cfg = load_config(hard, [*tiny, f"paths.runs={runs}"])
     scores = read_json(cfg.run_dir / "scores.json")
-    members = {"resnet10t", "resnet10t_24", "convnext", "pixels_svc"}
+    members = {"resnet10t", "resnet10t_24", "convnext", "hog_svc"}
     assert members < set(scores["candidates"]) and "stack" in scores["candidates"]
     assert 0.0 < scores["nested_selection"]["accuracy"] <= 1.0
     folds = {read_json(cfg.comp_dir / m / "run.json")["folds_hash"] for m in members}

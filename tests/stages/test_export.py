@@ -1,5 +1,5 @@
 """`podium export` and `podium predict`: a tiny trained stack (a CNN with TTA, a tabular
-logistic member, an XGBoost stack) exported to a bundle; in a folder holding only the bundle,
+logistic member on HOG features, an XGBoost stack) exported to a bundle; in a folder holding only the bundle,
 the test images and sample_submission.csv, podium is installed from the bundle's own wheel
 into a fresh virtual environment (no index; torch and the rest from the parent's site) and
 `podium predict` reproduces the pipeline's test predictions and submission. A tampered,
@@ -66,10 +66,16 @@ def stack(tmp_path_factory, demo_data_root):
         configs / "cnn.yaml", {"extends": "base.yaml", "infer": {"tta": ["identity", "shift1_0"]}}
     )
     write_yaml(
-        configs / "pixels.yaml",
-        {
+        configs / "hog.yaml",
+        {  # a tabular member on HOG features: the bundle computes them as the fit did
             "extends": "base.yaml",
-            "tabular": {"model": "logistic", "image_size": 8, "params": {"max_iter": 200}},
+            "tabular": {
+                "model": "logistic",
+                "image_size": 8,
+                "features": "hog",
+                "hog": {"cells": [2, 4]},
+                "params": {"max_iter": 200},
+            },
         },
     )
     meta = {
@@ -83,7 +89,7 @@ def stack(tmp_path_factory, demo_data_root):
         {
             "extends": "base.yaml",
             "name": "stack",
-            "ensemble": {"members": ["cnn.yaml", "pixels.yaml"], "meta": meta, "select": "stack"},
+            "ensemble": {"members": ["cnn.yaml", "hog.yaml"], "meta": meta, "select": "stack"},
         },
     )
     pipeline.run("ensemble", pipeline.Request(config=ens))
@@ -96,7 +102,7 @@ def test_bundle_holds_what_inference_needs(stack):
     manifest = read_manifest(bundle)
     assert manifest["podium_version"] and manifest["task"] == "multiclass"
     assert manifest["labels"] == [str(i) for i in range(10)]
-    assert [m["name"] for m in manifest["members"]] == ["cnn", "pixels"]
+    assert [m["name"] for m in manifest["members"]] == ["cnn", "hog"]
     cnn = manifest["members"][0]
     assert cnn["tta"] == ["identity", "shift1_0"] and cnn["merge"] == "prob"
     assert len(cnn["checkpoints"]) == 2  # 2 folds x 1 seed

@@ -19,7 +19,7 @@ from podium.experiment import Experiment
 from podium.stages import folds as folds_stage
 from podium.stages import tabular
 from podium.tabular.checks import check_tabular
-from podium.tabular.fit import pixel_features
+from podium.tabular.features import feature_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +59,7 @@ def test_xgboost_member_saves_its_models_as_json(tiny_config):
 
     model = XGBClassifier()
     model.load_model(exp.run_dir / "fold0" / "model_seed0.json")
-    x, _ = pixel_features(exp, cfg.section("tabular"))
+    x, _ = feature_rows(exp, cfg.section("tabular"))
     saved = pd.read_parquet(exp.run_dir / "fold0" / "valid.parquet")
     np.testing.assert_allclose(
         model.predict_proba(x[exp.fold_of_row == 0]),

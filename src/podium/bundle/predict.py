@@ -51,7 +51,8 @@ from podium.submission import (
     read_submission,
     validate_submission,
 )
-from podium.tabular.fit import predict_seeds, split_pixels
+from podium.tabular.features import split_features
+from podium.tabular.fit import predict_seeds
 from podium.tabular.store import load_model
 from podium.units.predict import UnitPredictor, merge_test
 
@@ -118,7 +119,7 @@ class UnitsRun(MemberRun):
 
 
 class TabularRun(MemberRun):
-    """A tabular member: each fold's stored seed models on the test pixels, averaged."""
+    """A tabular member: each fold's stored seed models on the test features, averaged."""
 
     @property
     def n_models(self) -> int:
@@ -129,7 +130,7 @@ class TabularRun(MemberRun):
         return 1
 
     def predict(self, bar: tqdm) -> np.ndarray:
-        x = split_pixels(self.exp, self.cfg.section("tabular"), "test")
+        x = split_features(self.exp, self.cfg.section("tabular"), "test")
         by_fold = []
         for k in self.entry["folds"]:
             fold_dir = self.exp.run_dir / f"fold{k}"

@@ -1,5 +1,6 @@
 """`podium train` for a config with a `tabular:` section: a level-1 member that is a
-scikit-learn or XGBoost model on flattened pixels, not a CNN. It is fitted per fold on the
+scikit-learn or XGBoost model on rows of features of the images, not a CNN: their pixels, or
+their HOG (`tabular.features`, `podium.tabular.features`). It is fitted per fold on the
 competition's folds.csv (fold k's rows predicted by the model fitted on the other folds), so
 it can sit in an ensemble beside the CNNs, and it writes the experiment's prediction files
 itself (oof.parquet, test.parquet, test_by_fold.parquet, scores.json): its oof and infer are
@@ -25,7 +26,8 @@ from podium.fingerprint import Stamp
 from podium.metrics import scores_header
 from podium.predictions import OOF, TEST, TEST_BY_FOLD, write_oof, write_test, write_test_by_fold
 from podium.scoring import report_lines, score_predictions
-from podium.tabular.fit import fit_fold, pixel_features, tabular_parts
+from podium.tabular.features import feature_rows
+from podium.tabular.fit import fit_fold, tabular_parts
 from podium.tracking import track_cv
 
 _log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def run(exp: Experiment, force: bool = False) -> None:
     record.invalidate()  # before any output: a run killed among them leaves no stamp
     save_resolved(cfg, exp.run_dir / "config.yaml")
     write_json(exp.run_dir / "run.json", {"kind": cfg.kind.name, "folds_hash": exp.folds_hash})
-    x, x_test = pixel_features(exp, section)
+    x, x_test = feature_rows(exp, section)
     oof = np.zeros((len(x), len(task.columns)))  # prediction columns
     by_fold = {}
     for k in range(cfg.folds.n_splits):
@@ -65,10 +67,11 @@ def run(exp: Experiment, force: bool = False) -> None:
     record.write(cv=scores["cv"])
     track_cv(cfg, scores)  # the trackers of `track:`, if any (a failure is a warning)
     _log.info(
-        "tabular %s: %s on %d pixel values, %d folds: CV %s %.4f  %s %.4f  (%ss)",
+        "tabular %s: %s on %d %s, %d folds: CV %s %.4f  %s %.4f  (%ss)",
         cfg.name,
         section.model,
         x.shape[1],
+        "pixel values" if section.features == "pixels" else "HOG features",
         cfg.folds.n_splits,
         scores["metric"],
         scores["cv"],

@@ -48,28 +48,10 @@ def tabular_parts(exp: Experiment) -> dict:
     return parts
 
 
-def pixel_features(exp: Experiment, section: TabularConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) as float32 rows of pixels in [0, 1], read through the decode cache at
-    `tabular.image_size` (its own cache file beside the CNNs')."""
-    return split_pixels(exp, section, "train"), split_pixels(exp, section, "test")
-
-
-def split_pixels(exp: Experiment, section: TabularConfig, split: str) -> np.ndarray:
-    """One split's rows of pixels (`podium predict` reads only the test split)."""
-    size = (section.image_size, section.image_size)
-    data = exp.cfg.data.model_copy(update={"image_size": size, "cache_size": None})
-    pixels = Experiment(exp.cfg.model_copy(update={"data": data}))
-    x = (pixels.train_images if split == "train" else pixels.test_images).astype(np.float32)
-    x /= 255.0
-    if section.grayscale:
-        x = x.mean(axis=-1)
-    return x.reshape(len(x), -1)
-
-
 def predict_seeds(models: list, x: np.ndarray, num_outputs: int) -> np.ndarray:
     """The mean over a fold's seed models of their class probabilities; a model fitted on
-    another number of pixel values (a bundle made under other `tabular.grayscale`,
-    `image_size` or `data.channels`) is refused, not left to sklearn's traceback."""
+    another number of features (a bundle made under other `tabular.features`, `hog`,
+    `grayscale`, `image_size` or `data.channels`) is refused, not left to sklearn's traceback."""
     width = int(x.shape[1])
     fitted: set[int] = set()
     for m in models:
@@ -77,9 +59,9 @@ def predict_seeds(models: list, x: np.ndarray, num_outputs: int) -> np.ndarray:
         fitted.add(width if n is None else int(n))
     if fitted != {width}:
         raise ArtifactError(
-            f"the tabular models were fitted on {sorted(fitted)} pixel values per image, these "
-            f"images give {x.shape[1]} (tabular.grayscale, tabular.image_size or data.channels "
-            "differ from the fit): refit the member and export it again"
+            f"the tabular models were fitted on {sorted(fitted)} features per image, these "
+            f"images give {x.shape[1]} (tabular.features, hog, grayscale, image_size or "
+            "data.channels differ from the fit): refit the member and export it again"
         )
     out = np.zeros((len(x), num_outputs))
     for model in models:
