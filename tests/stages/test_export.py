@@ -107,6 +107,8 @@ def test_bundle_holds_what_inference_needs(stack):
     assert cnn["tta"] == ["identity", "shift1_0"] and cnn["merge"] == "prob"
     assert len(cnn["checkpoints"]) == 2  # 2 folds x 1 seed
     assert manifest["combination"]["kind"] == "stack"
+    # the stack met each fold's models' test predictions: predict recomputes them per fold
+    assert manifest["combination"]["test_views"] == "per_fold"
     assert (bundle / "ensemble/meta/prior.json").is_file()
     assert len(list((bundle / "wheels").glob("podium-*.whl"))) == 1
     # no local paths in what travels

@@ -15,6 +15,7 @@ import yaml
 
 from podium import pipeline
 from podium.artifacts import read_json
+from podium.bundle.member_runs import MemberPredictions
 from podium.bundle.predict import combine
 from podium.cli import main
 from podium.competition import Competition
@@ -141,7 +142,11 @@ def test_per_target_blends_beat_each_member_and_submit_every_column(project, ups
     # `podium predict --bundle` recombines the members' test rows with the per-target weights
     # (K folds x M members x T targets) exactly as the ensemble did
     names = ["alpha", "beta"]
-    tests = [read_test(project.runs / n / TEST, task, comp.test_ids) for n in names]
+    # (these members have no per-fold test predictions: the fold-averaged ones, as the ensemble)
+    tests = [
+        MemberPredictions(read_test(project.runs / n / TEST, task, comp.test_ids), {})
+        for n in names
+    ]
     chosen = {"kind": "blend", "chosen": scores["chosen"]}
     chosen["weights_by_fold"] = cands[scores["chosen"]]["weights_by_fold"]
     again = combine({"combination": chosen}, names, tests, comp, out)

@@ -180,6 +180,8 @@ def export_combination(cfg: Config, bundle: Path) -> dict[str, Any]:
     fresh = ensemble_stamp(cfg, section, inputs, out).fresh([out / TEST, out / "scores.json"])
     members = [m.name for m in inputs.members]
     cand, combination = chosen_combination(out, fresh, members, "predictions", cfg.source)
+    if cand["kind"] != "member":  # how the combination met the test rows (fold by fold?)
+        combination["test_views"] = inputs.views.kind
     if cand["kind"] == "blend":
         combination["weights_by_fold"] = cand["weights_by_fold"]
     if cand["kind"] == "stack":

@@ -1,8 +1,9 @@
-"""`podium predict` from a bundle alone: the members' test predictions through the code
-`podium infer` runs (`UnitPredictor`: batched TTA, the task's merge) or a tabular member's
-stored models, then the ensemble's chosen combination through the ensemble's own code (the
-task's blends, `stack_predict` on the saved meta-models), then the submission, validated
-against sample_submission.csv. Same device, same numbers as `infer` + `ensemble`.
+"""`podium predict` from a bundle alone: the members' test predictions (`podium.bundle.
+member_runs`: the code `podium infer` runs, or a tabular member's stored models), then the
+ensemble's chosen combination through the ensemble's own code (the task's blends,
+`stack_predict` on the saved meta-models, fold by fold as `podium ensemble` met the test rows),
+then the submission, validated against sample_submission.csv. Same device, same numbers as
+`infer` + `ensemble`.
 
 The bundle's members are read as runs (bundle/runs/<comp>/<member>/...), the competition from
 the data folder given; train.csv is replaced by the bundle's targets.csv (the task's schema).
@@ -19,7 +20,6 @@ import logging
 import shutil
 import tempfile
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from podium.artifacts import read_json, write_csv
 from podium.bundle.contents import DECISIONS, TARGETS
 from podium.bundle.manifest import MANIFEST, read_manifest
 from podium.bundle.masks import bundle_mask_config, write_mask_maps
+from podium.bundle.member_runs import MemberPredictions, estimate_seconds, member_run
 from podium.bundle.metric import bundle_metric
 from podium.bundle.places import check_output, data_root
 from podium.competition import Competition
@@ -39,11 +40,12 @@ from podium.config import Config, from_dict
 from podium.config.ensemble import FeaturesConfig
 from podium.ensemble.blend import mean_blend
 from podium.ensemble.features import test_level2
+from podium.ensemble.fold_views import PER_FOLD, fold_views
 from podium.ensemble.stack import blending, stack_predict
 from podium.errors import USER_ERRORS, ArtifactError
 from podium.experiment import Experiment
 from podium.metrics import DecisionSummary
-from podium.predictions import TEST, read_test, write_test
+from podium.predictions import TEST, read_test, read_test_by_fold, write_test, write_test_by_fold
 from podium.progress import bars
 from podium.submission import (
     Decisions,
@@ -51,10 +53,6 @@ from podium.submission import (
     read_submission,
     validate_submission,
 )
-from podium.tabular.features import split_features
-from podium.tabular.fit import predict_seeds
-from podium.tabular.store import load_model
-from podium.units.predict import UnitPredictor, merge_test
 
 _log = logging.getLogger(__name__)
 
@@ -74,119 +72,28 @@ def bundle_config(d: dict[str, Any], bundle: Path, data_root: Path, what: str) -
     return from_dict(d, source=f"{bundle / MANIFEST} ({what})", base_dir=bundle.resolve())
 
 
-class MemberRun(ABC):
-    """One member's test predictions from the bundle (an entry of the manifest's `members`,
-    written by `podium export`: see `member_run`)."""
-
-    def __init__(self, entry: dict[str, Any], cfg: Config) -> None:
-        self.entry, self.cfg, self.exp = entry, cfg, Experiment(cfg)
-        self.name = entry["name"]
-
-    @property
-    @abstractmethod
-    def n_models(self) -> int:
-        """The models it predicts with (the progress bar's steps)."""
-
-    @property
-    @abstractmethod
-    def views(self) -> int:
-        """The views of each test image a model predicts."""
-
-    @abstractmethod
-    def predict(self, bar: tqdm) -> np.ndarray:
-        """The member's test predictions (rows x prediction columns), advancing `bar` once
-        per model."""
-
-
-class UnitsRun(MemberRun):
-    """A network's units (a CNN experiment or a pseudo-label student), through the code
-    `podium infer` runs."""
-
-    @property
-    def n_models(self) -> int:
-        return len(self.entry["folds"]) * len(self.entry["seeds"]) * len(self.entry["weights"])
-
-    @property
-    def views(self) -> int:
-        return len(self.cfg.infer.tta)
-
-    def predict(self, bar: tqdm) -> np.ndarray:
-        predictor = UnitPredictor(self.exp)
-        logits = predictor.test_logits(
-            self.exp.test_images, on_model=lambda: bar.update(1), studies=self.exp.test_studies
-        )
-        return merge_test(self.exp.task, logits, self.cfg.infer.merge)
-
-
-class TabularRun(MemberRun):
-    """A tabular member: each fold's stored seed models on the test features, averaged."""
-
-    @property
-    def n_models(self) -> int:
-        return len(self.entry["folds"])
-
-    @property
-    def views(self) -> int:
-        return 1
-
-    def predict(self, bar: tqdm) -> np.ndarray:
-        x = split_features(self.exp, self.cfg.section("tabular"), "test")
-        by_fold = []
-        for k in self.entry["folds"]:
-            fold_dir = self.exp.run_dir / f"fold{k}"
-            models = [load_model(fold_dir / f"model_seed{s}") for s in self.entry["seeds"]]
-            by_fold.append(predict_seeds(models, x, self.exp.task.num_outputs))
-            bar.update(1)
-        return np.mean(by_fold, axis=0)
-
-
-# a member entry's `kind` (bundle.contents' export_cnn / export_tabular) -> how it predicts
-_MEMBER_RUNS: dict[str, type[MemberRun]] = {"cnn": UnitsRun, "tabular": TabularRun}
-
-
-def member_run(entry: dict[str, Any], cfg: Config, bundle: Path) -> MemberRun:
-    run = _MEMBER_RUNS.get(entry["kind"])
-    if run is None:
-        raise ArtifactError(f"{bundle / MANIFEST}: unknown member kind {entry['kind']!r}")
-    return run(entry, cfg)
-
-
-def estimate_seconds(runs: list[MemberRun], n_images: int) -> float | None:
-    """Seconds for every member, from one timed batch of the first CNN member's first unit."""
-    cnn = next((r for r in runs if isinstance(r, UnitsRun)), None)
-    if cnn is None or n_images == 0:
-        return None
-    images = cnn.exp.test_images[: min(n_images, 64)]
-    predictor = UnitPredictor(cnn.exp)
-    fold, seed = cnn.entry["folds"][0], cnn.entry["seeds"][0]
-    predictor.logits(fold, seed, images[:8], ["identity"])  # warm-up: first call allocates
-    t0 = time.perf_counter()
-    predictor.logits(fold, seed, images, ["identity"])
-    per_pass = (time.perf_counter() - t0) / len(images)
-    passes = sum(r.n_models * r.views for r in runs if isinstance(r, UnitsRun))
-    return per_pass * n_images * passes
-
-
 def combine(
     manifest: dict[str, Any],
     names: list[str],
-    tests: list[np.ndarray],
+    tests: list[MemberPredictions],
     comp: Competition,
     bundle: Path,
 ) -> np.ndarray:
-    """The ensemble's chosen candidate on the members' test predictions (as `podium
-    ensemble` computed it), or the one member's."""
+    """The ensemble's chosen candidate on the members' test predictions as `podium
+    ensemble` computed it (fold by fold where it did: `podium.ensemble.fold_views`; a bundle
+    made before says nothing and met the fold-averaged ones), or the one member's."""
     c = manifest["combination"]
     how = _COMBINE.get(c["kind"])
     if how is None:
         raise ArtifactError(f"{bundle / MANIFEST}: unknown combination kind {c['kind']!r}")
-    return how(c, names, tests, comp, bundle)
-
-
-def _one_member(
-    c: dict, names: list[str], tests: list[np.ndarray], comp: Competition, bundle: Path
-) -> np.ndarray:
-    return tests[names.index(c["chosen"])]
+    if c["kind"] == "member":
+        return tests[names.index(c["chosen"])].merged
+    views = fold_views(
+        [t.by_fold for t in tests],
+        [t.merged for t in tests],
+        per_fold=c.get("test_views") == PER_FOLD,
+    )
+    return views.mean(how(c, names, views.tests, comp, bundle))
 
 
 def _mean(
@@ -215,7 +122,7 @@ def _stack(
 _COMBINE: dict[
     str, Callable[[dict, list[str], list[np.ndarray], Competition, Path], np.ndarray]
 ] = {
-    "member": _one_member,
+    "member": lambda *_: np.empty(0),  # `combine` returns the member's own predictions
     "mean": _mean,
     "blend": _blend,
     "stack": _stack,
@@ -310,10 +217,17 @@ def _predict(
     with tqdm(total=total, desc="predict", unit="model", disable=not bars()) as bar:
         for r in runs:
             pred = r.predict(bar)
-            # through the prediction file, as the ensemble reads its members
+            # through the prediction files, as the ensemble reads its members
             path = tmp / "members" / f"{r.name}.parquet"
-            write_test(path, comp.task, comp.test_ids, pred)
-            tests.append(read_test(path, comp.task, comp.test_ids, f"member {r.name}"))
+            write_test(path, comp.task, comp.test_ids, pred.merged)
+            by_fold_path = tmp / "members" / f"{r.name}_by_fold.parquet"
+            write_test_by_fold(by_fold_path, comp.task, comp.test_ids, pred.by_fold)
+            what = f"member {r.name}"
+            merged = read_test(path, comp.task, comp.test_ids, what)
+            by_fold = read_test_by_fold(
+                by_fold_path, comp.task, comp.test_ids, sorted(pred.by_fold), what
+            )
+            tests.append(MemberPredictions(merged, by_fold))
     names = [r.name for r in runs]
     combined = combine(manifest, names, tests, comp, bundle)
     write_test(tmp / TEST, comp.task, comp.test_ids, combined)  # what submit reads

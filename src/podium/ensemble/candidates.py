@@ -18,6 +18,7 @@ from podium.config import ConfigError
 from podium.config.ensemble import EnsembleConfig
 from podium.ensemble.blend import blend_cv, mean_blend
 from podium.ensemble.features import build_level2
+from podium.ensemble.fold_views import FoldViews
 from podium.ensemble.inputs import Inputs
 from podium.ensemble.report import Candidate, rank_key
 from podium.ensemble.stack import blending, stack_cv
@@ -31,14 +32,23 @@ def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) 
     def candidate(name: str, kind: str, oof: np.ndarray, test: np.ndarray, **kw: Any) -> Candidate:
         return Candidate(name, kind, oof, test, score_predictions(task, y, oof, fold), **kw)
 
+    # a member alone submits its own test.parquet; every combination meets the test rows
+    # fold by fold where the members have them (`podium.ensemble.fold_views`)
     cands = [candidate(m.name, "member", m.oof, m.test) for m in members]
-    oofs, tests = [m.oof for m in members], [m.test for m in members]
+    oofs, views = [m.oof for m in members], inputs.views
     cands.append(
-        candidate("mean", "mean", mean_blend(oofs), mean_blend(tests), note="equal weights")
+        candidate(
+            "mean",
+            "mean",
+            mean_blend(oofs),
+            views.mean(mean_blend(views.tests)),
+            note="equal weights",
+        )
     )
     shrink = section.blend.shrink
     for name, blend in blending(task).blends().items():
-        oof, test, w = blend_cv(oofs, tests, y, fold, blend, shrink)
+        oof, test, w = blend_cv(oofs, views.tests, y, fold, blend, shrink)
+        test = views.mean(test)
         note = f"{blend.note} " + ", ".join(
             f"{m.name} {float(np.mean(v)):.2f}"  # per-label weights: their mean
             for m, v in zip(members, w.mean(axis=0), strict=True)
@@ -46,7 +56,7 @@ def build_candidates(section: EnsembleConfig, inputs: Inputs, out: Path | None) 
         if shrink:
             note += f" (shrunk {shrink:.2f} towards equal)"
         extra = {
-            "weighting": weighting(shrink),
+            "weighting": weighting(shrink, views),
             "shrink": shrink,
             "weights_by_fold": {m.name: w[:, i].tolist() for i, m in enumerate(members)},
         }
@@ -79,18 +89,19 @@ def _blend_refit(inputs: Inputs, blend: Blend, shrink: float) -> Callable[[np.nd
     return refit
 
 
-def weighting(shrink: float) -> str:
-    """How the fitted blends' weights were made, as the report and scores.json say it."""
+def weighting(shrink: float, views: FoldViews) -> str:
+    """How the fitted blends' weights were made and applied, as the report and scores.json
+    say it."""
     how = "fitted on the OOF rows (each predicted by one fold's models)"
     if shrink:
         how += f", shrunk {shrink:.2f} of the way towards equal (ensemble.blend.shrink)"
-    return how + "; applied to the fold-averaged test predictions"
+    return f"{how}; {views.how}"
 
 
 def _stack(
     section: EnsembleConfig, inputs: Inputs, out: Path | None, candidate: Callable[..., Candidate]
 ) -> Candidate:
-    level2 = build_level2(inputs.members, inputs.comp, section.features)
+    level2 = build_level2(inputs.members, inputs.comp, section.features, inputs.views)
     meta_dir = None
     if out is not None:
         meta_dir = out / "meta"
@@ -101,7 +112,7 @@ def _stack(
         level2.train,
         level2.test,
         oofs,
-        [m.test for m in inputs.members],
+        inputs.views.tests,
         inputs.y,
         inputs.fold,
         section.meta,
@@ -123,7 +134,7 @@ def _stack(
         "stack",
         "stack",
         stacked.oof,
-        stacked.test,
+        inputs.views.mean(stacked.test),
         note=f"XGBoost on {len(level2.names)} features, {len(section.meta.seeds)} seeds, "
         f"{min(trees)}-{max(trees)} trees{prior}",
         extra={
@@ -131,6 +142,7 @@ def _stack(
             "trees": stacked.trees,
             "prior": section.meta.prior,
             "prior_weights_by_fold": stacked.prior_weights,
+            "test_rows": inputs.views.how,
         },
         refit=refit,
     )

@@ -14,6 +14,7 @@ import numpy as np
 
 from podium.competition import Competition
 from podium.config.ensemble import FeaturesConfig
+from podium.ensemble.fold_views import FoldViews, fold_views
 from podium.ensemble.members import Member
 from podium.ensemble.metadata_features import metadata_columns, metadata_features
 from podium.ensemble.stack import stacking
@@ -46,13 +47,20 @@ def check_metadata(columns: list[str], comp: Competition) -> None:
             )
 
 
-def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) -> Level2:
+def build_level2(
+    members: list[Member], comp: Competition, cfg: FeaturesConfig, views: FoldViews | None = None
+) -> Level2:
+    """The train rows' features from the members' OOF, the test rows' from their test
+    `views` (stacked fold by fold: `podium.ensemble.fold_views`; metadata repeated per view;
+    None: the members' own views)."""
+    if views is None:
+        views = fold_views([m.test_by_fold for m in members], [m.test for m in members])
     names = [m.name for m in members]
     opts = (cfg.logits, cfg.row_stats, cfg.mean_proba)
     train, feature_names = stacking(comp.task).level2_features(
         [m.oof for m in members], names, *opts
     )
-    test = test_level2([m.test for m in members], names, comp, cfg)
+    test = test_level2(views.tests, names, comp, cfg)
     columns = metadata_columns(cfg.metadata, comp)
     if columns:
         check_metadata(columns, comp)
@@ -62,7 +70,7 @@ def build_level2(members: list[Member], comp: Competition, cfg: FeaturesConfig) 
         meta_train, meta_test, meta_names = metadata_features(
             columns, comp, comp.train, test_table, where
         )
-        train, test = np.hstack([train, meta_train]), np.hstack([test, meta_test])
+        train, test = np.hstack([train, meta_train]), np.hstack([test, views.tile(meta_test)])
         feature_names += meta_names
     return Level2(train.astype(np.float32), test.astype(np.float32), feature_names)
 

@@ -4,6 +4,7 @@ members' predictions; and the stamp that records them, so an unchanged ensemble 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from podium.artifacts import file_hash, require
 from podium.competition import Competition
 from podium.config import Config
 from podium.config.ensemble import EnsembleConfig
+from podium.ensemble.fold_views import FoldViews, fold_views
 from podium.ensemble.members import Member, load_members
 from podium.ensemble.metadata_features import metadata_fingerprint
 from podium.errors import ConfigError
@@ -35,6 +37,12 @@ class Inputs:
     @property
     def task(self) -> Task:
         return self.comp.task
+
+    @cached_property
+    def views(self) -> FoldViews:
+        """The members' test predictions as the candidates meet them (fold by fold where
+        every member has them: `podium.ensemble.fold_views`)."""
+        return fold_views([m.test_by_fold for m in self.members], [m.test for m in self.members])
 
 
 def load_inputs(cfg: Config, section: EnsembleConfig) -> Inputs:

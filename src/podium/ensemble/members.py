@@ -1,4 +1,5 @@
-"""The ensemble's members: each one's `oof.parquet` / `test.parquet`, loaded and checked
+"""The ensemble's members: each one's `oof.parquet` / `test.parquet` (and its per-fold test
+predictions, `test_by_fold.parquet`, where it has them), loaded and checked
 against the competition before anything is fitted on them. All members must come from the
 competition's current folds.csv (the same fold for every id) and cover the same train and
 test ids; a member that differs is named in the error, so a stale run is found at once.
@@ -10,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from podium.artifacts import file_hash
 from podium.competition import Competition
 from podium.config import Config, load_related
 from podium.errors import ArtifactError, ConfigError
-from podium.predictions import OOF, TEST, read_oof, read_test
+from podium.predictions import OOF, TEST, TEST_BY_FOLD, read_oof, read_test, read_test_by_fold
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Member:
     oof: np.ndarray  # (N_train, K) the task's predictions
     test: np.ndarray  # (N_test, K)
     fingerprint: list[str]  # of its prediction files: the ensemble's input
+    # {fold: (N_test, K)}: each fold's models alone (test_by_fold.parquet), where it has them
+    test_by_fold: dict[int, np.ndarray] | None = None
 
 
 def member_config(ensemble_cfg: Config, path: Path) -> Config:
@@ -62,7 +66,14 @@ def load_member(cfg: Config, path: Path, comp: Competition, fold: np.ndarray) ->
         ) from None
     test = read_test(run_dir / TEST, task, comp.test_ids, f"{what} test")
     fingerprint = [file_hash(run_dir / OOF), file_hash(run_dir / TEST)]
-    return Member(name, path, run_dir, oof, test, fingerprint)
+    by_fold = None
+    if (run_dir / TEST_BY_FOLD).is_file():  # the candidates meet the test rows fold by fold
+        folds = sorted(set(pd.read_parquet(run_dir / TEST_BY_FOLD, columns=["fold"])["fold"]))
+        by_fold = read_test_by_fold(
+            run_dir / TEST_BY_FOLD, task, comp.test_ids, [int(k) for k in folds], what
+        )
+        fingerprint.append(file_hash(run_dir / TEST_BY_FOLD))
+    return Member(name, path, run_dir, oof, test, fingerprint, by_fold)
 
 
 def load_members(

@@ -43,7 +43,7 @@ def meta_cv_predictions(cfg: Config, params: dict[str, Any]) -> MetaCV:
     except ValueError as e:
         raise ConfigError(f"{cfg.source}: meta_cv_score params: {e}") from None
     inputs = load_inputs(cfg, section)
-    level2 = build_level2(inputs.members, inputs.comp, section.features)
+    level2 = build_level2(inputs.members, inputs.comp, section.features, inputs.views)
     result = stack_cv(
         inputs.task,
         level2.train,
