@@ -83,11 +83,11 @@ def combine(
     ensemble` computed it (fold by fold where it did: `podium.ensemble.fold_views`; a bundle
     made before says nothing and met the fold-averaged ones), or the one member's."""
     c = manifest["combination"]
+    if c["kind"] == "member":  # one experiment, or an ensemble that chose a member alone
+        return tests[names.index(c["chosen"])].merged
     how = _COMBINE.get(c["kind"])
     if how is None:
         raise ArtifactError(f"{bundle / MANIFEST}: unknown combination kind {c['kind']!r}")
-    if c["kind"] == "member":
-        return tests[names.index(c["chosen"])].merged
     views = fold_views(
         [t.by_fold for t in tests],
         [t.merged for t in tests],
@@ -118,11 +118,10 @@ def _stack(
     return stack_predict(comp.task, x_test, tests, bundle / "ensemble" / "meta", units)
 
 
-# the combination's `kind` (the chosen candidate's, or "member" for one experiment) -> how
+# the combination's `kind` (the chosen candidate's; "member" is `combine`'s own case) -> how
 _COMBINE: dict[
     str, Callable[[dict, list[str], list[np.ndarray], Competition, Path], np.ndarray]
 ] = {
-    "member": lambda *_: np.empty(0),  # `combine` returns the member's own predictions
     "mean": _mean,
     "blend": _blend,
     "stack": _stack,
