@@ -124,11 +124,14 @@ def read_test_by_fold(
     path: Path,
     task: Task,
     ids: np.ndarray,
-    folds: list[int],
+    folds: list[int] | None,
     what: str = "per-fold test predictions",
 ) -> dict[int, np.ndarray]:
+    """{fold: (N, C)} in `ids`' order for each of `folds` (None: every fold the file has)."""
     df = _read(path, task, what)
     have = set(df["fold"].unique().tolist())
+    if folds is None:
+        folds = sorted(int(k) for k in have)
     lacking = [k for k in folds if k not in have]
     if lacking:
         raise ArtifactError(f"{path}: {what} has no predictions of fold(s) {lacking}")

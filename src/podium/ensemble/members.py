@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from podium.artifacts import file_hash
 from podium.competition import Competition
@@ -68,10 +67,7 @@ def load_member(cfg: Config, path: Path, comp: Competition, fold: np.ndarray) ->
     fingerprint = [file_hash(run_dir / OOF), file_hash(run_dir / TEST)]
     by_fold = None
     if (run_dir / TEST_BY_FOLD).is_file():  # the candidates meet the test rows fold by fold
-        folds = sorted(set(pd.read_parquet(run_dir / TEST_BY_FOLD, columns=["fold"])["fold"]))
-        by_fold = read_test_by_fold(
-            run_dir / TEST_BY_FOLD, task, comp.test_ids, [int(k) for k in folds], what
-        )
+        by_fold = read_test_by_fold(run_dir / TEST_BY_FOLD, task, comp.test_ids, None, what)
         fingerprint.append(file_hash(run_dir / TEST_BY_FOLD))
     return Member(name, path, run_dir, oof, test, fingerprint, by_fold)
 
